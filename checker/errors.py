@@ -1,0 +1,74 @@
+"""One exception family for everything tcpcheck reports.
+
+A :class:`TcpcheckError` is a user-facing problem: the CLI prints its message (one
+paragraph naming the file, the entry and the fix) and exits with status 2, never with a
+traceback.  Limits reached during a search are *not* errors: they give results marked
+incomplete (see :mod:`checker.explore`).
+
+Examples
+--------
+>>> err = SpecError("spec/tcp.toml", "transitions[3]", "unknown state 'ESTABLISH'",
+...                 hint="did you mean 'ESTABLISHED'?")
+>>> print(err)
+spec/tcp.toml: transitions[3]: unknown state 'ESTABLISH' (did you mean 'ESTABLISHED'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "TcpcheckError",
+    "SpecError",
+    "UsageError",
+    "ModelError",
+    "did_you_mean",
+]
+
+
+class TcpcheckError(Exception):
+    """Base class of every error tcpcheck reports to its user (exit status 2)."""
+
+    exit_status = 2
+
+
+class SpecError(TcpcheckError):
+    """A spec file is malformed or inconsistent.
+
+    The message names the file, the entry at fault (``transitions[12]``,
+    ``states.LISTEN``...) and, where one helps, a hint.
+    """
+
+    def __init__(self, file: str, entry: str, problem: str, hint: str | None = None) -> None:
+        self.file = file
+        self.entry = entry
+        self.problem = problem
+        self.hint = hint
+        where = f"{file}: {entry}: " if entry else f"{file}: "
+        text = where + problem + (f" ({hint})" if hint else "")
+        super().__init__(text)
+
+
+class UsageError(TcpcheckError):
+    """An impossible option or an unknown name on the command line or in the API."""
+
+
+class ModelError(TcpcheckError):
+    """The spec is well formed but the model it defines cannot be run as written.
+
+    Raised, for example, when an endpoint reaches a state and receives a segment for which
+    the spec has no transition: the message names the state, the event and the fix.
+    """
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
+    """Return a "did you mean ..." hint for a misspelt ``name``, or ``None``.
+
+    >>> did_you_mean("LISTN", ["LISTEN", "CLOSED"])
+    "did you mean 'LISTEN'?"
+    >>> did_you_mean("xyz", ["LISTEN"]) is None
+    True
+    """
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

@@ -1,0 +1,194 @@
+"""The segment abstraction: what a segment carries, and what it means to its receiver.
+
+Theory of operation
+-------------------
+tcpcheck models connection management, not data transfer.  With no data, each side's
+sequence space has exactly three points: its ISS (where the SYN sits), ISS+1 (where the
+FIN sits) and ISS+2 (after the FIN).  Sequence and acknowledgment numbers are therefore
+kept *relative to the ISS of the side they count*, as small integers:
+
+* ``seq``  -- 0 for a SYN, 1 for a FIN or for a bare ACK sent before our FIN, 2 after it;
+* ``ack``  -- 1 acknowledges the peer's SYN, 2 acknowledges its SYN and its FIN.
+
+Within one connection incarnation this abstraction is exact: every comparison RFC 9293
+§3.10.7 makes between SEG.SEQ, SEG.ACK, RCV.NXT, SND.UNA and SND.NXT has the same
+outcome on the relative numbers as on the real 32-bit ones, because no data moves and the
+windows are larger than the two octets of control.  What it cannot express: segments of
+an earlier incarnation (a new ISS), data and window edges, sequence wrap-around, and
+segments from a retried passive open (the RFC's new ISS is not modelled: a retried
+handshake reuses the same relative numbers).
+
+The receiver classifies an arriving segment into one *segment event* -- the vocabulary the
+spec's transitions use -- from the segment and three facts about itself: how far it has
+sent (``sent``: SND.NXT), how far it has received (``received``: RCV.NXT; 0 before the
+peer's SYN) and how far it has been acknowledged (``una``: SND.UNA).
+
+Examples
+--------
+>>> fin = Segment(FIN | ACK, seq=1, ack=2)
+>>> fin.name
+'FIN+ACK'
+>>> classify(fin, sent=2, received=1, una=1)     # FIN-WAIT-1, our FIN unacknowledged
+'rcv FIN+ACK of FIN'
+>>> classify(fin, sent=2, received=2, una=2)     # TIME-WAIT: a retransmitted FIN
+'rcv old FIN'
+>>> reply_rst(Segment(ACK, seq=2, ack=2)).describe()
+'RST seq=2'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "SYN",
+    "ACK",
+    "FIN",
+    "RST",
+    "LEVELS",
+    "SEGMENT_EVENTS",
+    "SEND_TOKENS",
+    "OLD_EVENTS",
+    "Segment",
+    "classify",
+    "reply_rst",
+    "build",
+]
+
+SYN, ACK, FIN, RST = 1, 2, 4, 8
+
+#: How far a sequence space has advanced, by name (the ``sent`` / ``received`` of states).
+LEVELS = {"none": 0, "SYN": 1, "FIN": 2}
+
+#: Every event :func:`classify` can return, with the meaning the docs print.
+SEGMENT_EVENTS: dict[str, str] = {
+    "rcv SYN": "a SYN without ACK (a connection request, or an old duplicate of one)",
+    "rcv SYN+ACK": "a SYN with an ACK (a connection reply, or an old duplicate of one)",
+    "rcv ACK": "a bare ACK that acknowledges nothing new",
+    "rcv ACK of SYN": "a bare ACK that newly acknowledges our SYN",
+    "rcv ACK of FIN": "a bare ACK that newly acknowledges our FIN",
+    "rcv old ACK": "a bare ACK sent before the peer's FIN, arriving after it (sequence number below RCV.NXT)",
+    "rcv FIN": "the peer's FIN, new, whose ACK does not acknowledge our FIN",
+    "rcv FIN+ACK of FIN": "the peer's FIN, new, whose ACK acknowledges our FIN",
+    "rcv old FIN": "a retransmission of a FIN already received",
+    "rcv RST": "an acceptable RST (in the window; in SYN-SENT, acknowledging our SYN)",
+    "rcv bad RST": "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)",
+}
+
+#: Events whose segment fails the acceptability test: its ACK field is not processed.
+OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST"})
+
+#: What a transition may send.  A RST's numbers depend on why it is sent (see :func:`build`).
+SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST")
+
+_FLAG_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (ACK, "ACK"))
+
+
+@dataclass(frozen=True, order=True)
+class Segment:
+    """A segment: flags, relative sequence number, relative acknowledgment (0 if no ACK)."""
+
+    flags: int
+    seq: int
+    ack: int = 0
+
+    @property
+    def code(self) -> int:
+        """A small integer identifying the segment (the explorer's compact form)."""
+        return self.flags | (self.seq << 4) | (self.ack << 6)
+
+    @staticmethod
+    def from_code(code: int) -> Segment:
+        """Inverse of :attr:`code`.
+
+        >>> Segment.from_code(Segment(SYN | ACK, 0, 1).code)
+        Segment(flags=3, seq=0, ack=1)
+        """
+        return Segment(code & 0xF, (code >> 4) & 3, (code >> 6) & 3)
+
+    @property
+    def length(self) -> int:
+        """SEG.LEN: SYN and FIN occupy one sequence number each."""
+        return (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
+
+    @property
+    def name(self) -> str:
+        """Flags in the usual order: ``SYN+ACK``, ``FIN+ACK``, ``RST+ACK``..."""
+        return "+".join(label for bit, label in _FLAG_ORDER if self.flags & bit)
+
+    def describe(self) -> str:
+        """Name with the relative numbers, e.g. ``FIN+ACK seq=1 ack=2``."""
+        text = f"{self.name} seq={self.seq}"
+        if self.flags & ACK:
+            text += f" ack={self.ack}"
+        return text
+
+
+def classify(seg: Segment, sent: int, received: int, una: int) -> str | None:
+    """The event ``seg`` is to a receiver that has sent/received/been acknowledged so far.
+
+    Returns ``None`` for a segment the abstraction cannot place: one acknowledging
+    something the receiver never sent (only possible across incarnations).
+
+    The checks follow RFC 9293 §3.10.7: RST validity (§3.5.3: in the window, or in
+    SYN-SENT acknowledging our SYN); the sequence-number test of the first check (an old
+    FIN or an ACK below RCV.NXT is not acceptable); then what the ACK field newly covers.
+    """
+    has_ack = bool(seg.flags & ACK)
+    if seg.flags & RST:
+        if sent == 0:
+            return "rcv RST"  # CLOSED and LISTEN have no window; both ignore RSTs anyway
+        if received == 0:  # SYN-SENT: acceptable iff it acknowledges our SYN (§3.10.7.3)
+            return "rcv RST" if has_ack and seg.ack == 1 else "rcv bad RST"
+        return "rcv RST" if seg.seq >= received else "rcv bad RST"
+    if has_ack and sent > 0 and seg.ack > sent:
+        return None
+    if seg.flags & SYN:
+        return "rcv SYN+ACK" if has_ack else "rcv SYN"
+    if seg.flags & FIN:
+        if received == 2:
+            return "rcv old FIN"
+        if has_ack and seg.ack == 2 and una < 2 and sent == 2:
+            return "rcv FIN+ACK of FIN"
+        return "rcv FIN"
+    if received > 0 and seg.seq < received:
+        return "rcv old ACK"
+    if sent > 0 and seg.ack > una:
+        return "rcv ACK of FIN" if seg.ack == 2 else "rcv ACK of SYN"
+    return "rcv ACK"
+
+
+def reply_rst(trigger: Segment) -> Segment:
+    """The RST answering ``trigger`` (RFC 9293 §3.5.2, §3.10.7.1).
+
+    If the offending segment has an ACK field the reset takes its sequence number from
+    it: ``<SEQ=SEG.ACK><CTL=RST>``; otherwise ``<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>``.
+    """
+    if trigger.flags & ACK:
+        return Segment(RST, trigger.ack, 0)
+    return Segment(RST | ACK, 0, trigger.seq + trigger.length)
+
+
+def build(token: str, *, snd_nxt: int, rcv_nxt: int, trigger: Segment | None) -> Segment:
+    """The segment a transition sends for ``token`` (one of :data:`SEND_TOKENS`).
+
+    ``snd_nxt`` / ``rcv_nxt`` are the sender's relative SND.NXT and RCV.NXT once the
+    transition's own input is processed.  A RST sent in reply to a segment follows
+    :func:`reply_rst`; a RST sent by ABORT is ``<SEQ=SND.NXT><CTL=RST>`` (§3.10.5).
+
+    >>> build("FIN+ACK", snd_nxt=1, rcv_nxt=1, trigger=None).describe()
+    'FIN+ACK seq=1 ack=1'
+    """
+    if token == "SYN":
+        return Segment(SYN, 0, 0)
+    if token == "SYN+ACK":
+        return Segment(SYN | ACK, 0, rcv_nxt)
+    if token == "ACK":
+        return Segment(ACK, snd_nxt, rcv_nxt)
+    if token == "FIN+ACK":
+        return Segment(FIN | ACK, 1, rcv_nxt)
+    if token == "RST":
+        if trigger is not None:
+            return reply_rst(trigger)
+        return Segment(RST, snd_nxt, 0)
+    raise ValueError(f"unknown send token {token!r}")
