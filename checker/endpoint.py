@@ -188,9 +188,14 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
     :func:`checker.segments.classify`).  Raises :class:`ModelError` when the spec has no
     rule for the event in this local state.
     """
+    memo: dict[tuple[Local, Segment], Step | None] = spec.cache.setdefault("receive", {})
+    key = (local, seg)
+    if key in memo:
+        return memo[key]
     state = spec.state(local.state)
     event = classify(seg, state.sent, state.received, local.una)
     if event is None:
+        memo[key] = None
         return None
     rule = enabled_rule(spec, local, event)
     if rule is None:
@@ -201,7 +206,8 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
             f"add a transition from {local.state} on '{event}' (RFC 9293 §3.10.7 says what "
             "every state does with every segment)"
         )
-    return step(spec, local, rule, seg)
+    memo[key] = result = step(spec, local, rule, seg)
+    return result
 
 
 def user_steps(spec: Spec, local: Local) -> list[Step]:

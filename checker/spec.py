@@ -204,12 +204,19 @@ class Spec:
     _by_pair: dict[tuple[str, str], tuple[Transition, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    #: Memo tables of the endpoint semantics (checker/endpoint.py), filled on use.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.cache["states"] = {s.name: s for s in self.states}
+        self.cache["values"] = {p.name: p.value for p in self.parameters}
 
     # -- lookups -------------------------------------------------------------------
     @property
     def values(self) -> dict[str, float]:
         """Parameter values by name."""
-        return {p.name: p.value for p in self.parameters}
+        values: dict[str, float] = self.cache["values"]
+        return values
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -219,10 +226,8 @@ class Spec:
         return any(s.name == name for s in self.states)
 
     def state(self, name: str) -> State:
-        for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        found: State = self.cache["states"][name]
+        return found
 
     def event(self, name: str) -> Event:
         for e in self.events:
