@@ -1,0 +1,41 @@
+"""tcpcheck: a model checker and specification generator for TCP connection management.
+
+The pipeline is a chain of plain functions::
+
+    spec = load_spec(variant="linux")                  # spec/*.toml -> typed Spec
+    result = explore(spec, ProductConfig(loss="1"))    # product automaton, breadth-first
+    graph = result.to_networkx()                       # networkx.DiGraph view
+
+Examples
+--------
+>>> import checker
+>>> result = checker.explore(checker.load_spec(), checker.ProductConfig(loss="none", ordering="fifo"))
+>>> result.states
+314
+"""
+
+from .config import AppConfig, ProductConfig
+from .errors import ModelError, SpecError, TcpcheckError, UsageError
+from .explore import Exploration, explore
+from .product import Label, Product, PState
+from .spec import Spec, list_variants, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AppConfig",
+    "Exploration",
+    "Label",
+    "ModelError",
+    "PState",
+    "Product",
+    "ProductConfig",
+    "Spec",
+    "SpecError",
+    "TcpcheckError",
+    "UsageError",
+    "__version__",
+    "explore",
+    "list_variants",
+    "load_spec",
+]

@@ -1,0 +1,284 @@
+"""The ``tcpcheck`` command line: a thin layer over the library's functions.
+
+Every command takes ``--spec FILE`` (a spec of your own, or an overlay on the bundled
+one), ``--variant NAME`` and ``--json``.  A mistake in the input -- a malformed spec, an
+unknown name, an impossible option -- prints one message and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .config import CLOSE_MODES, ORDERINGS, AppConfig, ProductConfig
+from .errors import TcpcheckError, UsageError
+from .explore import Exploration, explore
+from .spec import Spec, list_variants, load_spec
+
+__all__ = ["main", "cli"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param expects NAME=VALUE (got {item!r})")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--param {name}: {value!r} is not a number") from None
+    return params
+
+
+def spec_options(func: F) -> F:
+    """``--spec``, ``--variant`` and ``--param``, shared by every command."""
+    func = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                        help="Override a parameter, e.g. --param SYN_RETRIES=1.")(func)
+    func = click.option("--variant", metavar="NAME",
+                        help="Apply a variant overlay (see `tcpcheck variants`).")(func)
+    func = click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+                        metavar="FILE",
+                        help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.")(func)
+    return func
+
+
+def _load(spec_file: Path | None, variant: str | None, params: tuple[str, ...]) -> Spec:
+    return load_spec(spec_file, variant=variant, params=_parse_params(params))
+
+
+def product_options(func: F) -> F:
+    """Channel and application options of the product automaton."""
+    options = [
+        click.option("--capacity", type=int, default=2, show_default=True,
+                     help="Segments each one-way channel can hold."),
+        click.option("--ordering", type=click.Choice(ORDERINGS), default="unordered",
+                     show_default=True, help="fifo keeps order; unordered lets segments overtake."),
+        click.option("--loss", default="any", show_default=True, metavar="none|any|K",
+                     help="Segments the network may lose: none, any number, or at most K per run."),
+        click.option("--dup", "duplication", default="none", show_default=True, metavar="none|K",
+                     help="Segments the network may duplicate per run."),
+        click.option("--a-close", type=click.Choice(list(CLOSE_MODES)), default="first",
+                     show_default=True, help="When A's application closes."),
+        click.option("--b-close", type=click.Choice(list(CLOSE_MODES)), default="after-peer",
+                     show_default=True, help="When B's application closes."),
+        click.option("--a-abort", is_flag=True, help="A's application may ABORT instead of closing."),
+        click.option("--b-abort", is_flag=True, help="B's application may ABORT instead of closing."),
+        click.option("--simultaneous-open", is_flag=True,
+                     help="Both endpoints open actively (B does not listen)."),
+        click.option("--listen-send", is_flag=True,
+                     help="B's application may SEND while listening (LISTEN -> SYN-SENT)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(kw: dict[str, Any]) -> ProductConfig:
+    b_open = "active" if kw.pop("simultaneous_open") else "passive"
+    listen_send = kw.pop("listen_send")
+    if listen_send and b_open == "active":
+        raise UsageError("--listen-send needs B to listen: drop --simultaneous-open")
+    return ProductConfig(
+        a=AppConfig("active", kw.pop("a_close"), kw.pop("a_abort")),
+        b=AppConfig(b_open, kw.pop("b_close"), kw.pop("b_abort"), listen_send),
+        capacity=kw.pop("capacity"),
+        ordering=kw.pop("ordering"),
+        loss=kw.pop("loss"),
+        duplication=kw.pop("duplication"),
+    )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A live line on stderr while exploring; nothing when stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=_err(), transient=True) as bar:
+        task = bar.add_task("exploring", total=None)
+
+        def update(states: int, transitions: int, depth: int) -> None:
+            bar.update(task, description=f"exploring: {states:,} states, "
+                                         f"{transitions:,} transitions, depth {depth}")
+
+        yield update
+
+
+class _Group(click.Group):
+    """Turns tcpcheck errors into one line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TcpcheckError as exc:
+            _err().print(f"tcpcheck: error: {exc}", markup=False)
+            ctx.exit(exc.exit_status)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tcpcheck")
+def cli() -> None:
+    """Model checker and specification generator for TCP connection management.
+
+    \b
+    Examples:
+      tcpcheck spec                      the RFC 9293 endpoint: states and transitions
+      tcpcheck explore                   explore two endpoints over lossy channels
+      tcpcheck explore --variant linux --ordering fifo --loss 1
+      tcpcheck variants                  the overlays shipped with the spec
+    """
+
+
+@cli.command("spec")
+@spec_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def spec_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...],
+             as_json: bool) -> None:
+    """Print the endpoint spec: states, transitions with their RFC references, timers.
+
+    \b
+    Example:
+      tcpcheck spec --variant linux --json
+    """
+    spec = _load(spec_file, variant, params)
+    if as_json:
+        click.echo(json.dumps(spec.to_json(), indent=2, ensure_ascii=False))
+        return
+    out = _out()
+    title = spec.title + (f" — variant {spec.variant.name}" if spec.variant else "")
+    out.print(f"[bold]{title}[/bold]")
+    states = Table("state", "description", title="States", title_justify="left")
+    for s in spec.states:
+        states.add_row(s.name, s.description)
+    out.print(states)
+    table = Table("from", "event", "to", "send", "ref", title="Transitions",
+                  title_justify="left")
+    for t in spec.transitions:
+        event = t.event + (f" [{t.guard}]" if t.guard else "")
+        to = "—" if t.target == t.source else t.target
+        if t.error:
+            to = f"{to} (error: {t.error})"
+        table.add_row(t.source, event, to, ", ".join(t.send), t.ref)
+    out.print(table)
+    timers = Table("timer", "runs in", "duration", "untimed", "ref", title="Timers",
+                   title_justify="left")
+    for tm in spec.timers:
+        timers.add_row(tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
+    out.print(timers)
+
+
+@cli.command("variants")
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="List the variants beside this spec instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
+    """List the variants that can be applied with --variant.
+
+    \b
+    Example:
+      tcpcheck variants
+    """
+    found = list_variants(spec_file)
+    if as_json:
+        click.echo(json.dumps({"variants": [
+            {"name": v.name, "description": v.description, "ref": v.ref, "broken": v.broken}
+            for v in found]}, indent=2, ensure_ascii=False))
+        return
+    table = Table("variant", "description", "reference")
+    for v in found:
+        table.add_row(v.name + (" (broken)" if v.broken else ""), v.description, v.ref)
+    _out().print(table)
+
+
+@cli.command("explore")
+@spec_options
+@product_options
+@click.option("--max-states", type=int, metavar="N", help="Stop after N states (incomplete).")
+@click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds (incomplete).")
+@click.option("--deadlocks", "show_deadlocks", type=int, default=10, show_default=True,
+              metavar="N", help="Print at most N deadlock states.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def explore_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...],
+                max_states: int | None, max_seconds: float | None, show_deadlocks: int,
+                as_json: bool, quiet: bool, **kw: Any) -> None:
+    """Explore every reachable state of two endpoints joined by two channels.
+
+    A opens actively and closes first; B listens and closes after A (change this with
+    --a-close/--b-close).  Exit status 0 when the exploration is complete, 3 when a
+    --max-states/--max-seconds bound stopped it.
+
+    \b
+    Examples:
+      tcpcheck explore
+      tcpcheck explore --ordering fifo --loss 1 --json
+      tcpcheck explore --b-close never --variant linux
+    """
+    if max_states is not None and max_states < 1:
+        raise UsageError("--max-states must be at least 1")
+    if max_seconds is not None and max_seconds <= 0:
+        raise UsageError("--max-seconds must be positive")
+    spec = _load(spec_file, variant, params)
+    config = _config(kw)
+    with _progress(not quiet and not as_json) as progress:
+        result = explore(spec, config, max_states=max_states, max_seconds=max_seconds,
+                         progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.summary(), indent=2))
+    else:
+        _print_exploration(result, show_deadlocks)
+    if not result.complete:
+        sys.exit(3)
+
+
+def _print_exploration(result: Exploration, show: int) -> None:
+    out = _out()
+    spec = result.spec
+    out.print(f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else ""))
+    out.print(result.config.describe())
+    table = Table(show_header=False)
+    table.add_row("states", f"{result.states:,}")
+    table.add_row("transitions", f"{result.transitions:,}")
+    table.add_row("depth", str(result.depth))
+    dead = f"{len(result.deadlocks):,}"
+    if result.capacity_blocked:
+        dead += f" ({len(result.capacity_blocked):,} only because a channel is full)"
+    table.add_row("deadlocks", dead)
+    table.add_row("complete", "yes" if result.complete
+                  else f"[bold red]NO[/bold red] — stopped by {result.limit}; counts are partial")
+    table.add_row("seconds", f"{result.seconds:.3f}")
+    out.print(table)
+    if result.deadlocks and show:
+        out.print("Deadlock states (no move is possible):")
+        for node in result.deadlocks[:show]:
+            out.print(f"  #{node}: {result.state(node).describe()}", markup=False)
+        if len(result.deadlocks) > show:
+            out.print(f"  … and {len(result.deadlocks) - show:,} more (--deadlocks N)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tcpcheck")

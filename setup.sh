@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Sets up tcpcheck in ./.venv and optionally runs a job.  Idempotent: a second run only
+# checks that everything is still in place.
+#
+#   bash setup.sh          set up only
+#   bash setup.sh main     set up, then run the main job (tcpcheck explore on the bundled spec)
+#   bash setup.sh test     set up, then run the whole test suite
+#
+# Needs Python >= 3.11 with pip.  As root it installs missing Debian packages (graphviz,
+# python3-venv) with apt-get; otherwise it says what to install.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+is_root() { [ "$(id -u)" = "0" ]; }
+apt_updated=0
+apt_install() {
+    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
+        return 1
+    fi
+    if [ "$apt_updated" = 0 ]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || return 1
+        apt_updated=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# 1. A Python >= 3.11.
+PYTHON=""
+for candidate in "${PYTHON_FOR_TCPCHECK:-}" python3 python3.13 python3.12 python3.11 python; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+        PYTHON="$(command -v "$candidate")"
+        break
+    fi
+done
+[ -n "$PYTHON" ] || die "tcpcheck needs Python 3.11 or newer; install it (Debian: apt-get install python3) and run again"
+
+# 2. The virtualenv.
+if [ ! -x .venv/bin/python ]; then
+    rm -rf .venv
+    if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
+        rm -rf .venv
+        pyver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+        if apt_install "python${pyver}-venv" || apt_install python3-venv; then
+            "$PYTHON" -m venv .venv
+        elif "$PYTHON" -m pip install --user --quiet virtualenv >/dev/null 2>&1; then
+            "$PYTHON" -m virtualenv --quiet .venv
+        else
+            die "cannot create a virtualenv: install the venv module (as root: apt-get install python3-venv) and run again"
+        fi
+    fi
+fi
+
+# 3. The package and its Python dependencies (skipped when pyproject.toml is unchanged).
+stamp=".venv/.tcpcheck-installed"
+want="$(cat pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import checker' 2>/dev/null; then
+    say "installing tcpcheck and its dependencies into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+    echo "$want" > "$stamp"
+fi
+
+# 4. Graphviz's `dot` (diagrams); the Python package is already in the virtualenv.
+if ! command -v dot >/dev/null 2>&1; then
+    if ! apt_install graphviz; then
+        say "Graphviz is missing: install it to draw diagrams (Debian: sudo apt-get install graphviz)"
+    fi
+fi
+
+# 5. The job.
+case "${1:-}" in
+    "") say "ready: .venv/bin/tcpcheck --help" ;;
+    main) shift; exec .venv/bin/tcpcheck explore "$@" ;;
+    test) shift; exec .venv/bin/python -m pytest -q "$@" ;;
+    *) die "unknown job '$1' (use: main, test, or nothing to only set up)" ;;
+esac
