@@ -206,6 +206,15 @@ def _edge_attrs(label: Label) -> dict[str, Any]:
     }
 
 
+def _segment_order(code: int) -> tuple[int, int, int]:
+    """Sort key of a segment code that agrees with :class:`Segment`'s own ordering.
+
+    Unordered channels are kept sorted (a canonical multiset); both semantics must sort
+    alike so that their states coincide.
+    """
+    return (code & 0xF, (code >> 4) & 3, code >> 6)
+
+
 class _Core:
     """The memoized tables of one exploration."""
 
@@ -372,7 +381,7 @@ class _Core:
             return -1
         new = content + codes
         if self.unordered:
-            new = tuple(sorted(new))
+            new = tuple(sorted(new, key=_segment_order))
         return self.cid(new)
 
 

@@ -1,0 +1,204 @@
+"""Exploration: pinned state counts, agreement with the reference semantics, determinism.
+
+A changed count is a changed model.  When one of these numbers moves, the commit that
+moves it says why.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checker.config import AppConfig, ProductConfig
+from checker.explore import Exploration, explore
+from checker.product import Label, Product, PState
+from checker.spec import Spec, load_spec
+
+# name: (variant, config, states, transitions, depth, deadlocks, capacity deadlocks)
+PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
+    # The textbook configuration over a perfect FIFO network.  Every path is a handshake
+    # and a close with spurious retransmissions (the untimed retransmission timer may
+    # fire before the original arrives, at most SYN_RETRIES = SYNACK_RETRIES =
+    # FIN_RETRIES = 2 times).  20 of the 314 states are deadlocks: 4 are the ends of
+    # normal runs (both CLOSED, or B back in LISTEN) and 16 are both channels full of
+    # retransmissions with each endpoint needing room to answer -- an artefact of
+    # capacity 2 that `explore` reports apart.
+    "fifo, no loss": (None, ProductConfig(ordering="fifo", loss="none"), 314, 545, 20, 20, 16),
+    # Letting segments overtake each other triples the space: a FIN can now pass the ACK
+    # sent before it (the `rcv old ACK` rule) and retransmissions arrive in any order.
+    "unordered, no loss": (None, ProductConfig(loss="none"), 923, 1938, 20, 29, 25),
+    # One loss per run adds the recovery paths of every single loss (a lost SYN, SYN+ACK,
+    # FIN or final ACK) and the give-ups when retransmissions alone cannot recover; with
+    # a bounded budget full channels still block, hence 74 capacity deadlocks.
+    "unordered, loss 1": (None, ProductConfig(loss="1"), 2867, 8498, 20, 82, 74),
+    # The default: unordered, capacity 2, any number of losses.  Losses drain full
+    # channels, so no deadlock is a capacity artefact; the 7 deadlocks are the real ends:
+    # both CLOSED (3 ways, by the applications' progress), B back in LISTEN (2), B stuck
+    # in ESTABLISHED after A gave up its FIN, and A stuck in FIN-WAIT-2 after B gave up
+    # its FIN (the RFC has no FIN-WAIT-2 timer).
+    "default": (None, ProductConfig(), 7268, 36990, 24, 7, 0),
+    "fifo, loss any": (None, ProductConfig(ordering="fifo"), 3528, 15252, 24, 7, 0),
+    # A third segment per channel: more interleavings of retransmissions in flight.
+    "capacity 3": (None, ProductConfig(capacity=3), 54222, 381785, 31, 7, 0),
+    "fifo, no loss, dup 1": (None, ProductConfig(ordering="fifo", loss="none", duplication="1"),
+                             766, 1499, 22, 60, 52),
+    # Both applications close first: FIN-WAIT-1 meets FIN-WAIT-1, CLOSING on either side.
+    "simultaneous close": (None, ProductConfig(b=AppConfig("passive", "first")),
+                           17092, 89042, 25, 12, 0),
+    # B's application never closes: nothing past CLOSE-WAIT for B, FIN-WAIT-2 for A.
+    "B never closes": (None, ProductConfig(b=AppConfig("passive", "never")),
+                       2857, 13859, 23, 7, 0),
+    "simultaneous open": (None, ProductConfig(b=AppConfig("active", "after-peer")),
+                          15762, 82544, 25, 6, 0),
+    "close or abort at any moment": (
+        None,
+        ProductConfig(a=AppConfig("active", "any", True), b=AppConfig("passive", "any", True)),
+        27926, 150902, 25, 6, 0,
+    ),
+    # Linux retries far more (6 SYN, 5 SYN+ACK, 8 orphan retries): longer runs (depth 56)
+    # and five times the states; the FIN-WAIT-2 timer adds the orphan's exit.
+    "linux": ("linux", ProductConfig(), 36789, 196498, 56, 7, 0),
+    "linux, B never closes": ("linux", ProductConfig(b=AppConfig("passive", "never")),
+                              12532, 64174, 48, 7, 0),
+    # A RST no longer ends TIME-WAIT: the states where it did are gone.
+    "rfc1337": ("rfc1337", ProductConfig(), 7237, 36874, 24, 7, 0),
+    # No TIME-WAIT at all: every path through it disappears.
+    "no-time-wait": ("no-time-wait", ProductConfig(), 7011, 35999, 24, 7, 0),
+    # The time-wait timer may fire at any moment: TIME-WAIT now overlaps B's LAST-ACK
+    # retransmissions, which then meet a CLOSED endpoint.
+    "short-time-wait": ("short-time-wait", ProductConfig(), 7679, 39790, 24, 7, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(PINNED))
+def test_pinned_counts(name: str) -> None:
+    variant, config, states, transitions, depth, deadlocks, capacity = PINNED[name]
+    result = explore(load_spec(variant=variant), config)
+    assert result.complete
+    assert (result.states, result.transitions, result.depth, len(result.deadlocks),
+            len(result.capacity_blocked)) == (states, transitions, depth, deadlocks, capacity)
+
+
+def test_default_configuration_reaches_these_control_state_pairs(spec: Spec) -> None:
+    result = explore(spec, ProductConfig())
+    pairs = {(result.state(n).a.state, result.state(n).b.state) for n in range(result.states)}
+    assert pairs == {
+        ("CLOSED", "CLOSED"), ("CLOSED", "LISTEN"), ("CLOSED", "SYN-RECEIVED"),
+        ("CLOSED", "ESTABLISHED"), ("CLOSED", "CLOSE-WAIT"), ("CLOSED", "LAST-ACK"),
+        ("SYN-SENT", "CLOSED"), ("SYN-SENT", "LISTEN"), ("SYN-SENT", "SYN-RECEIVED"),
+        ("ESTABLISHED", "CLOSED"), ("ESTABLISHED", "SYN-RECEIVED"),
+        ("ESTABLISHED", "ESTABLISHED"),
+        ("FIN-WAIT-1", "CLOSED"), ("FIN-WAIT-1", "SYN-RECEIVED"), ("FIN-WAIT-1", "ESTABLISHED"),
+        ("FIN-WAIT-1", "CLOSE-WAIT"), ("FIN-WAIT-1", "LAST-ACK"),
+        ("FIN-WAIT-2", "CLOSED"), ("FIN-WAIT-2", "CLOSE-WAIT"), ("FIN-WAIT-2", "LAST-ACK"),
+        ("TIME-WAIT", "CLOSED"), ("TIME-WAIT", "LAST-ACK"),
+    }
+    # CLOSING needs both FINs sent before either is acknowledged: not when B closes after A.
+    assert not any("CLOSING" in pair for pair in pairs)
+
+
+def _reference_graph(product: Product) -> tuple[list[PState], set[tuple[PState, Label, PState]]]:
+    start = product.initial()
+    seen = {start}
+    order = [start]
+    edges: set[tuple[PState, Label, PState]] = set()
+    i = 0
+    while i < len(order):
+        s = order[i]
+        i += 1
+        for label, t in product.successors(s):
+            edges.add((s, label, t))
+            if t not in seen:
+                seen.add(t)
+                order.append(t)
+    return order, edges
+
+
+AGREEMENT = ["fifo, no loss", "unordered, loss 1", "default", "fifo, no loss, dup 1",
+             "simultaneous open", "close or abort at any moment", "B never closes"]
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_compact_explorer_agrees_with_the_reference_semantics(name: str) -> None:
+    variant, config, *_ = PINNED[name]
+    spec = load_spec(variant=variant)
+    result = explore(spec, config)
+    states, edges = _reference_graph(Product(spec, config))
+    # Same states, discovered in the same breadth-first order ...
+    assert [result.state(n) for n in range(result.states)] == states
+    # ... and the same labelled transitions.
+    compact = {(result.state(s), result.labels[lab], result.state(d))
+               for s, d, lab in zip(result.src, result.dst, result.lbl, strict=True)}
+    assert compact == edges
+    assert result.transitions == len(edges)
+
+
+def test_exploration_is_deterministic(spec: Spec) -> None:
+    one = explore(spec, ProductConfig(capacity=3, ordering="fifo"))
+    two = explore(load_spec(), ProductConfig(capacity=3, ordering="fifo"))
+    assert one.keys == two.keys
+    assert one.dst == two.dst and one.lbl == two.lbl and one.offsets == two.offsets
+    assert [lab.text() for lab in one.labels] == [lab.text() for lab in two.labels]
+
+
+def test_max_states_gives_an_incomplete_result(spec: Spec) -> None:
+    result = explore(spec, ProductConfig(), max_states=500)
+    assert not result.complete and result.limit == "max-states"
+    assert result.states == 500
+    assert all(d < result.states for d in result.dst)
+    full = explore(spec, ProductConfig())
+    # The states found are the first 500 of the full breadth-first order.
+    assert result.keys == full.keys[:500]
+
+
+def test_max_seconds_gives_an_incomplete_result(spec: Spec) -> None:
+    result = explore(load_spec(variant="linux"), ProductConfig(capacity=3), max_seconds=0.05)
+    assert not result.complete and result.limit == "max-seconds"
+
+
+def test_networkx_view_carries_states_and_labels(spec: Spec) -> None:
+    result = explore(spec, ProductConfig(ordering="fifo", loss="none"))
+    graph = result.to_networkx()
+    assert graph.number_of_nodes() == result.states
+    assert graph.nodes[0] == {"A": "CLOSED", "B": "CLOSED", "A->B": "", "B->A": "",
+                              "initial": True, "deadlock": False}
+    # Parallel transitions between two states are merged into one edge listing every label.
+    assert sum(len(d["labels"]) for _, _, d in graph.edges(data=True)) == result.transitions
+    first = graph.edges[0, 1]
+    assert (first["actor"], first["event"], first["sent"]) == ("A", "active OPEN", "SYN")
+    dead = [n for n, d in graph.nodes(data=True) if d["deadlock"]]
+    assert dead == result.deadlocks
+
+
+def test_lossy_edges_name_the_lost_segment(spec: Spec) -> None:
+    result = explore(spec, ProductConfig(loss="1", ordering="fifo"))
+    graph = result.to_networkx()
+    lost = {d["lost"] for _, _, d in graph.edges(data=True) if d["kind"] == "loss"}
+    assert lost == {"SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK"}
+
+
+# ------------------------------------------------------------------ property tests ---
+
+_DEFAULT = ProductConfig()
+_SPEC = load_spec()
+_EXPLORED: Exploration = explore(_SPEC, _DEFAULT)
+_PRODUCT = Product(_SPEC, _DEFAULT)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=60))
+def test_random_action_sequences_are_paths_of_the_explored_graph(choices: list[int]) -> None:
+    state = _PRODUCT.initial()
+    node = _EXPLORED.node_of(state)
+    assert node == 0
+    for choice in choices:
+        moves = _PRODUCT.successors(state)
+        if not moves:
+            assert node in _EXPLORED.deadlocks
+            break
+        label, nxt = moves[choice % len(moves)]
+        target = _EXPLORED.node_of(nxt)
+        assert target is not None, nxt.describe()
+        assert (label, target) in _EXPLORED.edges_from(node)
+        state, node = nxt, target
