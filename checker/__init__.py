@@ -9,7 +9,8 @@ The pipeline is a chain of plain functions::
 Examples
 --------
 >>> import checker
->>> result = checker.explore(checker.load_spec(), checker.ProductConfig(loss="none", ordering="fifo"))
+>>> config = checker.ProductConfig(loss="none", ordering="fifo")
+>>> result = checker.explore(checker.load_spec(), config)
 >>> result.states
 314
 """

@@ -24,7 +24,7 @@ from .errors import TcpcheckError, UsageError
 from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,13 +52,23 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
 
 def spec_options(func: F) -> F:
     """``--spec``, ``--variant`` and ``--param``, shared by every command."""
-    func = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-                        help="Override a parameter, e.g. --param SYN_RETRIES=1.")(func)
-    func = click.option("--variant", metavar="NAME",
-                        help="Apply a variant overlay (see `tcpcheck variants`).")(func)
-    func = click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
-                        metavar="FILE",
-                        help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.")(func)
+    func = click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a parameter, e.g. --param SYN_RETRIES=1.",
+    )(func)
+    func = click.option(
+        "--variant", metavar="NAME", help="Apply a variant overlay (see `tcpcheck variants`)."
+    )(func)
+    func = click.option(
+        "--spec",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
+    )(func)
     return func
 
 
@@ -69,24 +79,65 @@ def _load(spec_file: Path | None, variant: str | None, params: tuple[str, ...]) 
 def product_options(func: F) -> F:
     """Channel and application options of the product automaton."""
     options = [
-        click.option("--capacity", type=int, default=2, show_default=True,
-                     help="Segments each one-way channel can hold."),
-        click.option("--ordering", type=click.Choice(ORDERINGS), default="unordered",
-                     show_default=True, help="fifo keeps order; unordered lets segments overtake."),
-        click.option("--loss", default="any", show_default=True, metavar="none|any|K",
-                     help="Segments the network may lose: none, any number, or at most K per run."),
-        click.option("--dup", "duplication", default="none", show_default=True, metavar="none|K",
-                     help="Segments the network may duplicate per run."),
-        click.option("--a-close", type=click.Choice(list(CLOSE_MODES)), default="first",
-                     show_default=True, help="When A's application closes."),
-        click.option("--b-close", type=click.Choice(list(CLOSE_MODES)), default="after-peer",
-                     show_default=True, help="When B's application closes."),
-        click.option("--a-abort", is_flag=True, help="A's application may ABORT instead of closing."),
-        click.option("--b-abort", is_flag=True, help="B's application may ABORT instead of closing."),
-        click.option("--simultaneous-open", is_flag=True,
-                     help="Both endpoints open actively (B does not listen)."),
-        click.option("--listen-send", is_flag=True,
-                     help="B's application may SEND while listening (LISTEN -> SYN-SENT)."),
+        click.option(
+            "--capacity",
+            type=int,
+            default=2,
+            show_default=True,
+            help="Segments each one-way channel can hold.",
+        ),
+        click.option(
+            "--ordering",
+            type=click.Choice(ORDERINGS),
+            default="unordered",
+            show_default=True,
+            help="fifo keeps order; unordered lets segments overtake.",
+        ),
+        click.option(
+            "--loss",
+            default="any",
+            show_default=True,
+            metavar="none|any|K",
+            help="Segments the network may lose: none, any number, or at most K per run.",
+        ),
+        click.option(
+            "--dup",
+            "duplication",
+            default="none",
+            show_default=True,
+            metavar="none|K",
+            help="Segments the network may duplicate per run.",
+        ),
+        click.option(
+            "--a-close",
+            type=click.Choice(list(CLOSE_MODES)),
+            default="first",
+            show_default=True,
+            help="When A's application closes.",
+        ),
+        click.option(
+            "--b-close",
+            type=click.Choice(list(CLOSE_MODES)),
+            default="after-peer",
+            show_default=True,
+            help="When B's application closes.",
+        ),
+        click.option(
+            "--a-abort", is_flag=True, help="A's application may ABORT instead of closing."
+        ),
+        click.option(
+            "--b-abort", is_flag=True, help="B's application may ABORT instead of closing."
+        ),
+        click.option(
+            "--simultaneous-open",
+            is_flag=True,
+            help="Both endpoints open actively (B does not listen).",
+        ),
+        click.option(
+            "--listen-send",
+            is_flag=True,
+            help="B's application may SEND while listening (LISTEN -> SYN-SENT).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -116,13 +167,21 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=_err(), transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=_err(),
+        transient=True,
+    ) as bar:
         task = bar.add_task("exploring", total=None)
 
         def update(states: int, transitions: int, depth: int) -> None:
-            bar.update(task, description=f"exploring: {states:,} states, "
-                                         f"{transitions:,} transitions, depth {depth}")
+            bar.update(
+                task,
+                description=f"exploring: {states:,} states, "
+                f"{transitions:,} transitions, depth {depth}",
+            )
 
         yield update
 
@@ -155,8 +214,9 @@ def cli() -> None:
 @cli.command("spec")
 @spec_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def spec_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...],
-             as_json: bool) -> None:
+def spec_cmd(
+    spec_file: Path | None, variant: str | None, params: tuple[str, ...], as_json: bool
+) -> None:
     """Print the endpoint spec: states, transitions with their RFC references, timers.
 
     \b
@@ -174,8 +234,7 @@ def spec_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...
     for s in spec.states:
         states.add_row(s.name, s.description)
     out.print(states)
-    table = Table("from", "event", "to", "send", "ref", title="Transitions",
-                  title_justify="left")
+    table = Table("from", "event", "to", "send", "ref", title="Transitions", title_justify="left")
     for t in spec.transitions:
         event = t.event + (f" [{t.guard}]" if t.guard else "")
         to = "—" if t.target == t.source else t.target
@@ -183,16 +242,22 @@ def spec_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...
             to = f"{to} (error: {t.error})"
         table.add_row(t.source, event, to, ", ".join(t.send), t.ref)
     out.print(table)
-    timers = Table("timer", "runs in", "duration", "untimed", "ref", title="Timers",
-                   title_justify="left")
+    timers = Table(
+        "timer", "runs in", "duration", "untimed", "ref", title="Timers", title_justify="left"
+    )
     for tm in spec.timers:
         timers.add_row(tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
     out.print(timers)
 
 
 @cli.command("variants")
-@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="List the variants beside this spec instead.")
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="List the variants beside this spec instead.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
     """List the variants that can be applied with --variant.
@@ -203,9 +268,23 @@ def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
     """
     found = list_variants(spec_file)
     if as_json:
-        click.echo(json.dumps({"variants": [
-            {"name": v.name, "description": v.description, "ref": v.ref, "broken": v.broken}
-            for v in found]}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "variants": [
+                        {
+                            "name": v.name,
+                            "description": v.description,
+                            "ref": v.ref,
+                            "broken": v.broken,
+                        }
+                        for v in found
+                    ]
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     table = Table("variant", "description", "reference")
     for v in found:
@@ -218,13 +297,28 @@ def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
 @product_options
 @click.option("--max-states", type=int, metavar="N", help="Stop after N states (incomplete).")
 @click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds (incomplete).")
-@click.option("--deadlocks", "show_deadlocks", type=int, default=10, show_default=True,
-              metavar="N", help="Print at most N deadlock states.")
+@click.option(
+    "--deadlocks",
+    "show_deadlocks",
+    type=int,
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Print at most N deadlock states.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def explore_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, ...],
-                max_states: int | None, max_seconds: float | None, show_deadlocks: int,
-                as_json: bool, quiet: bool, **kw: Any) -> None:
+def explore_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    max_states: int | None,
+    max_seconds: float | None,
+    show_deadlocks: int,
+    as_json: bool,
+    quiet: bool,
+    **kw: Any,
+) -> None:
     """Explore every reachable state of two endpoints joined by two channels.
 
     A opens actively and closes first; B listens and closes after A (change this with
@@ -244,8 +338,9 @@ def explore_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, 
     spec = _load(spec_file, variant, params)
     config = _config(kw)
     with _progress(not quiet and not as_json) as progress:
-        result = explore(spec, config, max_states=max_states, max_seconds=max_seconds,
-                         progress=progress)
+        result = explore(
+            spec, config, max_states=max_states, max_seconds=max_seconds, progress=progress
+        )
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2))
     else:
@@ -257,7 +352,9 @@ def explore_cmd(spec_file: Path | None, variant: str | None, params: tuple[str, 
 def _print_exploration(result: Exploration, show: int) -> None:
     out = _out()
     spec = result.spec
-    out.print(f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else ""))
+    out.print(
+        f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else "")
+    )
     out.print(result.config.describe())
     table = Table(show_header=False)
     table.add_row("states", f"{result.states:,}")
@@ -267,8 +364,12 @@ def _print_exploration(result: Exploration, show: int) -> None:
     if result.capacity_blocked:
         dead += f" ({len(result.capacity_blocked):,} only because a channel is full)"
     table.add_row("deadlocks", dead)
-    table.add_row("complete", "yes" if result.complete
-                  else f"[bold red]NO[/bold red] — stopped by {result.limit}; counts are partial")
+    table.add_row(
+        "complete",
+        "yes"
+        if result.complete
+        else f"[bold red]NO[/bold red] — stopped by {result.limit}; counts are partial",
+    )
     table.add_row("seconds", f"{result.seconds:.3f}")
     out.print(table)
     if result.deadlocks and show:

@@ -7,8 +7,9 @@ capacity 2 that may lose any segment (no bound on losses) and never duplicates.
 Examples
 --------
 >>> cfg = ProductConfig()
->>> cfg.describe()
-'A: active open, closes first; B: passive open, closes after the peer; channels: unordered, capacity 2, loss any, no duplication'
+>>> print(cfg.describe())  # doctest: +NORMALIZE_WHITESPACE
+A: active open, closes first; B: passive open, closes after the peer;
+channels: unordered, capacity 2, loss any, no duplication
 >>> ProductConfig(loss="3").loss_budget
 3
 >>> ProductConfig(capacity=0)
@@ -24,7 +25,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["AppConfig", "ProductConfig", "CLOSE_MODES", "OPEN_MODES", "ORDERINGS"]
+__all__ = ["CLOSE_MODES", "OPEN_MODES", "ORDERINGS", "AppConfig", "ProductConfig"]
 
 OPEN_MODES = ("active", "passive")
 #: When an application calls CLOSE (or ABORT, if it aborts).
@@ -56,7 +57,9 @@ class AppConfig:
 
     def __post_init__(self) -> None:
         if self.open not in OPEN_MODES:
-            raise UsageError(f"open mode must be one of {', '.join(OPEN_MODES)} (got {self.open!r})")
+            raise UsageError(
+                f"open mode must be one of {', '.join(OPEN_MODES)} (got {self.open!r})"
+            )
         if self.close not in CLOSE_MODES:
             raise UsageError(
                 f"close mode must be one of {', '.join(CLOSE_MODES)} (got {self.close!r})"
@@ -120,7 +123,9 @@ class ProductConfig:
 
     def describe(self) -> str:
         dup = "no duplication" if self.dup_budget == 0 else f"at most {self.dup_budget} duplicated"
-        loss = {None: "loss any", 0: "no loss"}.get(self.loss_budget, f"at most {self.loss_budget} lost")
+        loss = {None: "loss any", 0: "no loss"}.get(
+            self.loss_budget, f"at most {self.loss_budget} lost"
+        )
         return (
             f"A: {self.a.describe()}; B: {self.b.describe()}; channels: {self.ordering}, "
             f"capacity {self.capacity}, {loss}, {dup}"
@@ -128,10 +133,18 @@ class ProductConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "a": {"open": self.a.open, "close": self.a.close, "abort": self.a.abort,
-                  "listen_send": self.a.listen_send},
-            "b": {"open": self.b.open, "close": self.b.close, "abort": self.b.abort,
-                  "listen_send": self.b.listen_send},
+            "a": {
+                "open": self.a.open,
+                "close": self.a.close,
+                "abort": self.a.abort,
+                "listen_send": self.a.listen_send,
+            },
+            "b": {
+                "open": self.b.open,
+                "close": self.b.close,
+                "abort": self.b.abort,
+                "listen_send": self.b.listen_send,
+            },
             "capacity": self.capacity,
             "ordering": self.ordering,
             "loss": self.loss,

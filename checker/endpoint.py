@@ -38,18 +38,18 @@ from .segments import ACK, FIN, OLD_EVENTS, RST, SYN, Segment, build, classify
 from .spec import Spec, Transition
 
 __all__ = [
+    "CLOSURE_LIMIT",
+    "Closure",
     "Local",
     "Step",
-    "Closure",
-    "initial_local",
     "app_may",
-    "enabled_rule",
-    "step",
-    "receive",
-    "user_steps",
-    "timer_steps",
     "closure",
-    "CLOSURE_LIMIT",
+    "enabled_rule",
+    "initial_local",
+    "receive",
+    "step",
+    "timer_steps",
+    "user_steps",
 ]
 
 #: More local states than this means a retransmission rule lacks a retry bound.
@@ -68,7 +68,11 @@ class Local(NamedTuple):
 
     def describe(self) -> str:
         """``SYN-RECEIVED (passive, una=0, retries=1, app: opened)``."""
-        bits = ["passive" if self.passive else "active", f"una={self.una}", f"retries={self.retries}"]
+        bits = [
+            "passive" if self.passive else "active",
+            f"una={self.una}",
+            f"retries={self.retries}",
+        ]
         app = "closed" if self.closed else ("opened" if self.opened else "idle")
         return f"{self.state} ({', '.join(bits)}, app: {app})"
 
@@ -112,11 +116,17 @@ def enabled_rule(spec: Spec, local: Local, event: str) -> Transition | None:
     values = spec.values
     found: Transition | None = None
     for rule in spec.rules(local.state, event):
-        if rule.guard.holds(passive=local.passive, orphaned=local.closed, una=local.una,
-                            retries=local.retries, params=values):
+        if rule.guard.holds(
+            passive=local.passive,
+            orphaned=local.closed,
+            una=local.una,
+            retries=local.retries,
+            params=values,
+        ):
             if found is not None:
                 raise SpecError(
-                    rule.file, rule.entry,
+                    rule.file,
+                    rule.entry,
                     f"rules overlap: in {local.describe()} both '{found.label}' ({found.entry}) "
                     f"and '{rule.label}' match '{event}'",
                     "make the guards exclusive",
@@ -136,7 +146,9 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
         brought = received.seq + received.length if received.flags & (SYN | FIN) else 0
     snd_nxt = max(src.sent, tgt.sent)
     rcv_nxt = max(src.received, tgt.received, brought)
-    sent = tuple(build(tok, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt, trigger=received) for tok in rule.send)
+    sent = tuple(
+        build(tok, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt, trigger=received) for tok in rule.send
+    )
 
     # SND.UNA advances on an acceptable ACK processed by a synchronized (or synchronizing)
     # endpoint; an old SYN in a synchronized state is answered, not processed (§3.10.7.4).
@@ -259,11 +271,13 @@ def closure(spec: Spec) -> Closure:
                 results += user_steps(spec, local)
                 results += timer_steps(spec, local)
                 done[local] = 0
-            for seg in seg_order[done[local]:]:
+            for seg in seg_order[done[local] :]:
                 try:
                     st = receive(spec, local, seg)
                 except ModelError as exc:
-                    raise SpecError(spec.files[-1], f"state {local.state}", str(exc).split(": ", 1)[1]) from None
+                    raise SpecError(
+                        spec.files[-1], f"state {local.state}", str(exc).split(": ", 1)[1]
+                    ) from None
                 if st is not None:
                     results.append(st)
             done[local] = len(seg_order)
@@ -280,7 +294,8 @@ def closure(spec: Spec) -> Closure:
                     progress = True
                     if len(seen) > CLOSURE_LIMIT:
                         raise SpecError(
-                            spec.files[-1], "transitions",
+                            spec.files[-1],
+                            "transitions",
                             f"the endpoint has more than {CLOSURE_LIMIT} local states",
                             "a retransmitting rule probably lacks a 'retries >= PARAM' bound",
                         )

@@ -19,10 +19,10 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
-    "TcpcheckError",
-    "SpecError",
-    "UsageError",
     "ModelError",
+    "SpecError",
+    "TcpcheckError",
+    "UsageError",
     "did_you_mean",
 ]
 

@@ -42,12 +42,13 @@ from .product import CHANNELS, Label, PState
 from .segments import Segment
 from .spec import Spec
 
-__all__ = ["Exploration", "explore", "ProgressFn"]
+__all__ = ["Exploration", "ProgressFn", "explore"]
 
 #: ``progress(states, transitions, depth)``, called every few thousand states.
 ProgressFn = Callable[[int, int, int], None]
 
 _PROGRESS_EVERY = 4096
+_MAX_LABELS = 65535  # label ids are stored as unsigned 16-bit integers
 
 
 @dataclass
@@ -155,10 +156,12 @@ class Exploration:
         """
         import networkx as nx
 
-        graph = nx.DiGraph(spec=self.spec.name,
-                           variant=self.spec.variant.name if self.spec.variant else None,
-                           complete=self.complete)
-        lb, cab, cba, ls, ds, lm = self._shifts
+        graph = nx.DiGraph(
+            spec=self.spec.name,
+            variant=self.spec.variant.name if self.spec.variant else None,
+            complete=self.complete,
+        )
+        lb, cab, cba, _ls, _ds, lm = self._shifts
         cm = (1 << (cba - cab)) - 1
         names = [loc.state for loc in self._locals]
         chan_text = [" ".join(Segment.from_code(c).name for c in ch) for ch in self._chans]
@@ -253,15 +256,34 @@ class _Core:
         codes = tuple(s.code for s in segs)
         i = self.outs_id.get(codes)
         if i is None:
+            if len(self.outs) >= 1 << 16:
+                raise ModelError("more than 65536 distinct bursts of sent segments")
             i = self.outs_id[codes] = len(self.outs)
             self.outs.append(codes)
         return i
 
     def label(self, side: str, st: Step, kind: str) -> int:
-        lab = Label(side, kind, st.rule.event, st.rule.index, st.received, st.sent, None,
-                    CHANNELS[side], st.rule.target)
+        lab = Label(
+            side,
+            kind,
+            st.rule.event,
+            st.rule.index,
+            st.received,
+            st.sent,
+            None,
+            CHANNELS[side],
+            st.rule.target,
+        )
+        return self._intern(lab)
+
+    def _intern(self, lab: Label) -> int:
         i = self.label_id.get(lab)
         if i is None:
+            if len(self.labels) >= _MAX_LABELS:
+                raise ModelError(
+                    f"more than {_MAX_LABELS} distinct transition labels: "
+                    "the spec is far larger than a TCP endpoint"
+                )
             i = self.label_id[lab] = len(self.labels)
             self.labels.append(lab)
         return i
@@ -270,13 +292,14 @@ class _Core:
         memo = self._net_labels.get((kind, seg, side))
         if memo is not None:
             return memo
-        lab = Label("net", kind, "lose" if kind == "loss" else "duplicate",
-                    segment=Segment.from_code(seg), channel=CHANNELS[side])
-        i = self.label_id.get(lab)
-        if i is None:
-            i = self.label_id[lab] = len(self.labels)
-            self.labels.append(lab)
-        self._net_labels[(kind, seg, side)] = i
+        lab = Label(
+            "net",
+            kind,
+            "lose" if kind == "loss" else "duplicate",
+            segment=Segment.from_code(seg),
+            channel=CHANNELS[side],
+        )
+        i = self._net_labels[(kind, seg, side)] = self._intern(lab)
         return i
 
     # ----------------------------------------------------------- endpoint tables ---
@@ -295,9 +318,10 @@ class _Core:
             elif ev.name == "SEND":
                 if not (app.listen_send and local.state == "LISTEN"):
                     continue
-            elif ev.name in ("CLOSE", "ABORT"):
-                if (ev.name == "ABORT" and not app.abort) or not app.may_close_in(local.state):
-                    continue
+            elif ev.name in ("CLOSE", "ABORT") and (
+                (ev.name == "ABORT" and not app.abort) or not app.may_close_in(local.state)
+            ):
+                continue
             rule = enabled_rule(spec, local, ev.name)
             if rule is None or rule.error:
                 continue
@@ -306,7 +330,9 @@ class _Core:
         out += self.timer_moves(side, lid, self.any_timers)
         return out
 
-    def timer_moves(self, side: str, lid: int, timers: tuple[Any, ...]) -> list[tuple[int, int, int]]:
+    def timer_moves(
+        self, side: str, lid: int, timers: tuple[Any, ...]
+    ) -> list[tuple[int, int, int]]:
         local = self.locals[lid]
         out = []
         for timer in timers:
@@ -314,8 +340,9 @@ class _Core:
                 rule = enabled_rule(self.spec, local, timer.event)
                 if rule is not None:
                     st = step(self.spec, local, rule)
-                    out.append((self.label(side, st, "timeout"), self.lid(st.target),
-                                self.oid(st.sent)))
+                    out.append(
+                        (self.label(side, st, "timeout"), self.lid(st.target), self.oid(st.sent))
+                    )
         return out
 
     def has_any_timer(self, lid: int) -> bool:
@@ -349,7 +376,7 @@ class _Core:
         for i, code in enumerate(content):
             if i and content[i - 1] == code:
                 continue
-            out.append((code, self.cid(content[:i] + content[i + 1:])))
+            out.append((code, self.cid(content[:i] + content[i + 1 :])))
         return out
 
     def drops(self, cid: int) -> list[tuple[int, int]]:
@@ -358,7 +385,7 @@ class _Core:
         out = []
         seen = set()
         for i, code in enumerate(content):
-            rest = content[:i] + content[i + 1:]
+            rest = content[:i] + content[i + 1 :]
             if rest in seen:
                 continue
             seen.add(rest)
@@ -425,10 +452,6 @@ def explore(
     loss_on = loss_budget is None or loss_budget > 0
     lbudget = loss_budget if loss_budget is not None else 0
     chan_mask = (cm << cab) | (cm << cba)
-    mask_a = lm | chan_mask
-    mask_b = (lm << lb) | chan_mask
-    keep_a = ~mask_a
-    keep_b = ~mask_b
     keep_net = ~chan_mask
     both_locals = lm | (lm << lb)
     outs = core.outs
@@ -436,7 +459,6 @@ def explore(
     memo_moves: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
     memo_recv: dict[tuple[str, int, int], tuple[int, int, int]] = {}
     memo_pops: dict[int, list[tuple[int, int]]] = {}
-    memo_push: dict[tuple[int, int], int] = {}
 
     def items_table(side: str, me: int, mine_in: int) -> list[tuple[int, int, int]]:
         """Moves of one endpoint from its local state and its incoming channel.
@@ -480,7 +502,7 @@ def explore(
         bits: list[int] = []
         labs: list[int] = []
         for side, chan in (("A", ab_), ("B", ba_)):
-            for code, other in (core.drops(chan) if kind == "loss" else core.dups(chan)):
+            for code, other in core.drops(chan) if kind == "loss" else core.dups(chan):
                 if side == "A":
                     bits.append((other << cab) | (ba_ << cba))
                 else:
@@ -511,7 +533,6 @@ def explore(
     items_b: dict[int, list[tuple[int, int, int]]] = {}
     push_a: dict[int, int] = {}
     push_b: dict[int, int] = {}
-    stride = len(outs) + 64  # outs ids stay below this: at most a few bursts per spec
     in_mask_a = lm | (cm << cba)
     in_mask_b = (lm << lb) | (cm << cab)
     ab_field = cm << cab
@@ -527,7 +548,7 @@ def explore(
     index: dict[int, int] = {init: 0}
     keys: list[int] = [init]
     dst: array[int] = array("I")
-    lbl: array[int] = array("I")
+    lbl: array[int] = array("H")  # label ids: a few thousand at most (see _Core.label)
     deadlocks: list[int] = []
     blocked_dead: list[int] = []
     limit: str | None = None
@@ -568,7 +589,7 @@ def explore(
             items = items_a[part] = items_table("A", key & lm, (key >> cba) & cm)
         same = key & ~in_mask_a
         fresh = same & ~ab_field
-        base = ((key >> cab) & cm) * stride
+        base = ((key >> cab) & cm) << 16  # push memo key: channel id, then outs id
         for partial, oid, lab in items:
             if oid:
                 o = push_a.get(base + oid)
@@ -588,7 +609,7 @@ def explore(
             items = items_b[part] = items_table("B", (key >> lb) & lm, (key >> cab) & cm)
         same = key & ~in_mask_b
         fresh = same & ~ba_field
-        base = ((key >> cba) & cm) * stride
+        base = ((key >> cba) & cm) << 16
         for partial, oid, lab in items:
             if oid:
                 o = push_b.get(base + oid)
@@ -641,7 +662,7 @@ def explore(
             dst_append(j)
         if limit == "max-states":
             # Keep the columns aligned: only the edges recorded for this state count.
-            del dst[offsets[-1]:]
+            del dst[offsets[-1] :]
             break
         lbl.extend(labs)
         offsets_append(len(dst))
@@ -656,8 +677,21 @@ def explore(
         # Deadlock verdicts need every successor: states never expanded are not deadlocks.
         deadlocks = [d for d in deadlocks if d < i]
     return Exploration(
-        spec=spec, config=config, keys=keys, offsets=offsets, dst=dst, lbl=lbl,
-        labels=core.labels, deadlocks=deadlocks, capacity_blocked=blocked_dead,
-        depth=depth, complete=complete, limit=limit, seconds=seconds, peak_bytes=peak,
-        _locals=core.locals, _chans=core.chans, _shifts=(lb, cab, cba, ls, ds, lm),
+        spec=spec,
+        config=config,
+        keys=keys,
+        offsets=offsets,
+        dst=dst,
+        lbl=lbl,
+        labels=core.labels,
+        deadlocks=deadlocks,
+        capacity_blocked=blocked_dead,
+        depth=depth,
+        complete=complete,
+        limit=limit,
+        seconds=seconds,
+        peak_bytes=peak,
+        _locals=core.locals,
+        _chans=core.chans,
+        _shifts=(lb, cab, cba, ls, ds, lm),
     )

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Expr", "Num", "Name", "BinOp", "Neg", "ExprSyntaxError", "parse"]
+__all__ = ["BinOp", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
 
 
 class ExprSyntaxError(ValueError):

@@ -22,7 +22,7 @@ True
 >>> parse_guard("retries < ")
 Traceback (most recent call last):
 ...
-checker.guards.GuardSyntaxError: cannot read guard atom 'retries <' (expected one of: passive, active, orphaned, syn-acked, syn-unacked, retries < PARAM, retries >= PARAM)
+checker.guards.GuardSyntaxError: cannot read guard atom 'retries <' (expected one of: ...)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Atom", "Guard", "GuardSyntaxError", "parse_guard", "TRUE"]
+__all__ = ["TRUE", "Atom", "Guard", "GuardSyntaxError", "parse_guard"]
 
 _FLAGS = ("passive", "active", "orphaned", "syn-acked", "syn-unacked")
 _RETRIES = re.compile(r"^retries\s*(<|>=)\s*([A-Za-z_][A-Za-z0-9_]*)$")

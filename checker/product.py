@@ -40,7 +40,7 @@ from .errors import ModelError
 from .segments import Segment
 from .spec import Spec
 
-__all__ = ["Label", "PState", "Product", "SIDES", "CHANNELS"]
+__all__ = ["CHANNELS", "SIDES", "Label", "PState", "Product"]
 
 SIDES = ("A", "B")
 #: Channel name by sending side.
@@ -127,14 +127,22 @@ class Product:
         start = initial_local(self.spec)
         return PState(start, start)
 
-    def _put(self, chan: tuple[Segment, ...], segs: tuple[Segment, ...]) -> tuple[Segment, ...] | None:
+    def _put(
+        self, chan: tuple[Segment, ...], segs: tuple[Segment, ...]
+    ) -> tuple[Segment, ...] | None:
         if len(chan) + len(segs) > self.config.capacity:
             return None
         out = chan + segs
         return tuple(sorted(out)) if self.config.ordering == "unordered" else out
 
-    def _with(self, s: PState, side: str, local: Local, incoming: tuple[Segment, ...] | None,
-              sent: tuple[Segment, ...]) -> PState | None:
+    def _with(
+        self,
+        s: PState,
+        side: str,
+        local: Local,
+        incoming: tuple[Segment, ...] | None,
+        sent: tuple[Segment, ...],
+    ) -> PState | None:
         """``s`` after ``side`` moved to ``local``, consumed into ``incoming`` and sent ``sent``."""
         out = self._put(s.channel_from(side), sent)
         if out is None:
@@ -144,8 +152,17 @@ class Product:
         return PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups)
 
     def _label(self, side: str, st: Step, kind: str) -> Label:
-        return Label(side, kind, st.rule.event, st.rule.index, st.received, st.sent,
-                     None, CHANNELS[side], st.rule.target)
+        return Label(
+            side,
+            kind,
+            st.rule.event,
+            st.rule.index,
+            st.received,
+            st.sent,
+            None,
+            CHANNELS[side],
+            st.rule.target,
+        )
 
     def _timer_enabled(self, local: Local, timers: tuple[object, ...]) -> list[Step]:
         out = []
@@ -209,7 +226,7 @@ class Product:
                     f"{local.describe()} received {seg.describe()}, which the segment abstraction "
                     "cannot place (it acknowledges something never sent)"
                 )
-            rest = incoming[:i] + incoming[i + 1:]
+            rest = incoming[:i] + incoming[i + 1 :]
             nxt = self._with(s, side, st2.target, rest, st2.sent)
             if nxt is not None:
                 yield self._label(side, st2, "segment"), nxt
@@ -230,12 +247,15 @@ class Product:
                 chan = s.channel_from(side)
                 results: dict[tuple[Segment, ...], Segment] = {}
                 for i, seg in enumerate(chan):
-                    rest = chan[:i] + chan[i + 1:]
+                    rest = chan[:i] + chan[i + 1 :]
                     results.setdefault(rest, seg)
                 for rest, seg in results.items():
                     lost = s.lost + 1 if counted else s.lost
-                    nxt = (PState(s.a, s.b, rest, s.ba, lost, s.dups) if side == "A"
-                           else PState(s.a, s.b, s.ab, rest, lost, s.dups))
+                    nxt = (
+                        PState(s.a, s.b, rest, s.ba, lost, s.dups)
+                        if side == "A"
+                        else PState(s.a, s.b, s.ab, rest, lost, s.dups)
+                    )
                     yield Label("net", "loss", "lose", segment=seg, channel=CHANNELS[side]), nxt
         if s.dups < cfg.dup_budget:
             for side in SIDES:
@@ -244,8 +264,11 @@ class Product:
                     grown = self._put(chan, (seg,))
                     if grown is None:
                         continue
-                    nxt = (PState(s.a, s.b, grown, s.ba, s.lost, s.dups + 1) if side == "A"
-                           else PState(s.a, s.b, s.ab, grown, s.lost, s.dups + 1))
+                    nxt = (
+                        PState(s.a, s.b, grown, s.ba, s.lost, s.dups + 1)
+                        if side == "A"
+                        else PState(s.a, s.b, s.ab, grown, s.lost, s.dups + 1)
+                    )
                     yield Label("net", "dup", "duplicate", segment=seg, channel=CHANNELS[side]), nxt
 
     def successors(self, s: PState) -> list[tuple[Label, PState]]:

@@ -41,18 +41,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "SYN",
     "ACK",
     "FIN",
-    "RST",
     "LEVELS",
+    "OLD_EVENTS",
+    "RST",
     "SEGMENT_EVENTS",
     "SEND_TOKENS",
-    "OLD_EVENTS",
+    "SYN",
     "Segment",
+    "build",
     "classify",
     "reply_rst",
-    "build",
 ]
 
 SYN, ACK, FIN, RST = 1, 2, 4, 8
@@ -67,12 +67,16 @@ SEGMENT_EVENTS: dict[str, str] = {
     "rcv ACK": "a bare ACK that acknowledges nothing new",
     "rcv ACK of SYN": "a bare ACK that newly acknowledges our SYN",
     "rcv ACK of FIN": "a bare ACK that newly acknowledges our FIN",
-    "rcv old ACK": "a bare ACK sent before the peer's FIN, arriving after it (sequence number below RCV.NXT)",
+    "rcv old ACK": (
+        "a bare ACK sent before the peer's FIN, arriving after it (sequence number below RCV.NXT)"
+    ),
     "rcv FIN": "the peer's FIN, new, whose ACK does not acknowledge our FIN",
     "rcv FIN+ACK of FIN": "the peer's FIN, new, whose ACK acknowledges our FIN",
     "rcv old FIN": "a retransmission of a FIN already received",
     "rcv RST": "an acceptable RST (in the window; in SYN-SENT, acknowledging our SYN)",
-    "rcv bad RST": "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)",
+    "rcv bad RST": (
+        "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)"
+    ),
 }
 
 #: Events whose segment fails the acceptability test: its ACK field is not processed.

@@ -25,6 +25,7 @@ False
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,18 +38,18 @@ from .guards import Guard, GuardSyntaxError, parse_guard
 from .segments import LEVELS, SEGMENT_EVENTS, SEND_TOKENS
 
 __all__ = [
-    "Parameter",
-    "State",
+    "USER_EVENTS",
     "Event",
+    "Parameter",
+    "Spec",
+    "State",
     "Timer",
     "Transition",
     "Variant",
-    "Spec",
     "bundled_spec_dir",
     "bundled_spec_path",
     "list_variants",
     "load_spec",
-    "USER_EVENTS",
 ]
 
 #: User calls the application model knows how to issue (checker/config.py).
@@ -64,8 +65,17 @@ _KEYS = {
     "event": {"name", "kind", "description", "total"},
     "timer": {"name", "event", "description", "states", "duration", "untimed", "ref"},
     "transition": {
-        "from", "to", "event", "send", "guard", "retransmit", "restart", "error", "ref",
-        "note", "figure5",
+        "from",
+        "to",
+        "event",
+        "send",
+        "guard",
+        "retransmit",
+        "restart",
+        "error",
+        "ref",
+        "note",
+        "figure5",
     },
     "variant": {"name", "description", "ref", "broken", "remove_states", "remove_timers"},
 }
@@ -283,8 +293,9 @@ def bundled_spec_dir() -> Path:
     for candidate in (here / "spec", here.parent / "spec"):
         if (candidate / "tcp.toml").is_file():
             return candidate
-    raise SpecError(str(here / "spec"), "", "the bundled spec files are missing",
-                    hint="reinstall tcpcheck")
+    raise SpecError(
+        str(here / "spec"), "", "the bundled spec files are missing", hint="reinstall tcpcheck"
+    )
 
 
 def bundled_spec_path() -> Path:
@@ -299,7 +310,21 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z_]+)\s*\]\]\s*(?:#.*)?$")
+
+
+def _header_lines(text: str) -> dict[str, list[int]]:
+    """Line numbers of each ``[[name]]`` header, so messages can say where an entry is."""
+    lines: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if m:
+            lines.setdefault(m.group(1), []).append(number)
+    return lines
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; the result maps ``"__lines__"`` to :func:`_header_lines`."""
     shown = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -308,10 +333,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read the file: {exc.strerror}") from None
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(shown, "", f"malformed TOML: {exc}",
-                        hint="see https://toml.io for the syntax") from None
+        raise SpecError(
+            shown, "", f"malformed TOML: {exc}", hint="see https://toml.io for the syntax"
+        ) from None
+    doc["__lines__"] = _header_lines(text)
+    return doc
+
+
+def _entry(doc: Mapping[str, Any], table: str, i: int) -> str:
+    """``transitions[3] (line 120)``: the entry's index and, when known, its line."""
+    lines = doc.get("__lines__", {}).get(table, [])
+    return f"{table}[{i}] (line {lines[i]})" if i < len(lines) else f"{table}[{i}]"
 
 
 def list_variants(spec_path: str | Path | None = None) -> list[Variant]:
@@ -355,8 +389,10 @@ def _check_keys(src: _Src, raw: Mapping[str, Any], kind: str) -> None:
     allowed = _KEYS[kind]
     for key in raw:
         if key not in allowed:
-            raise src.error(f"unknown key '{key}'", did_you_mean(key, allowed)
-                            or "allowed: " + ", ".join(sorted(allowed)))
+            raise src.error(
+                f"unknown key '{key}'",
+                did_you_mean(key, allowed) or "allowed: " + ", ".join(sorted(allowed)),
+            )
 
 
 def _req_str(src: _Src, raw: Mapping[str, Any], key: str) -> str:
@@ -430,9 +466,15 @@ class _Raw:
 
 def _check_top(file: str, doc: Mapping[str, Any], allowed: set[str]) -> None:
     for key in doc:
+        if key == "__lines__":
+            continue
         if key not in allowed:
-            raise SpecError(file, key, f"unknown table '{key}'",
-                            did_you_mean(key, allowed) or "allowed: " + ", ".join(sorted(allowed)))
+            raise SpecError(
+                file,
+                key,
+                f"unknown table '{key}'",
+                did_you_mean(key, allowed) or "allowed: " + ", ".join(sorted(allowed)),
+            )
 
 
 def _params_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], _Src]]:
@@ -451,9 +493,9 @@ def _params_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, A
 def _timers_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], _Src]]:
     out: dict[str, tuple[dict[str, Any], _Src]] = {}
     for i, body in enumerate(_table_list(_Src(file, "timers"), doc, "timers")):
-        src = _Src(file, f"timers[{i}]")
+        src = _Src(file, _entry(doc, "timers", i))
         name = _req_str(src, body, "name")
-        src.entry = f"timers[{i}] ({name})"
+        src.entry = f"{src.entry} {name}"
         if name in out:
             raise src.error(f"timer '{name}' is defined twice")
         out[name] = (body, src)
@@ -466,17 +508,33 @@ def _read_base(path: Path) -> _Raw:
     _check_top(file, doc, _BASE_KEYS)
     protocol = doc.get("protocol")
     if not isinstance(protocol, dict):
-        raise SpecError(file, "protocol", "missing [protocol] table (name, title, reference, initial)")
+        raise SpecError(
+            file, "protocol", "missing [protocol] table (name, title, reference, initial)"
+        )
     psrc = _Src(file, "protocol")
     _check_keys(psrc, protocol, "protocol")
-    states = [(b, _Src(file, f"states[{i}]")) for i, b in enumerate(_table_list(psrc, doc, "states"))]
-    events = [(b, _Src(file, f"events[{i}]")) for i, b in enumerate(_table_list(psrc, doc, "events"))]
+    states = [
+        (b, _Src(file, _entry(doc, "states", i)))
+        for i, b in enumerate(_table_list(psrc, doc, "states"))
+    ]
+    events = [
+        (b, _Src(file, _entry(doc, "events", i)))
+        for i, b in enumerate(_table_list(psrc, doc, "events"))
+    ]
     transitions: list[tuple[dict[str, Any], _Src, str | None]] = [
-        (b, _Src(file, f"transitions[{i}]"), None)
+        (b, _Src(file, _entry(doc, "transitions", i)), None)
         for i, b in enumerate(_table_list(psrc, doc, "transitions"))
     ]
-    return _Raw(protocol, psrc, _params_of(file, doc), states, events, _timers_of(file, doc),
-                transitions, [file])
+    return _Raw(
+        protocol,
+        psrc,
+        _params_of(file, doc),
+        states,
+        events,
+        _timers_of(file, doc),
+        transitions,
+        [file],
+    )
 
 
 def _apply_overlay(raw: _Raw, path: Path) -> Variant:
@@ -501,8 +559,9 @@ def _apply_overlay(raw: _Raw, path: Path) -> Variant:
         _name_of(vsrc, name, state_names, "state in remove_states")
         raw.states = [(b, s) for b, s in raw.states if b.get("name") != name]
         raw.transitions = [
-            (b, s, v) for b, s, v in raw.transitions if name not in _as_list(b.get("from"))
-            or _drop_source(b, name)
+            (b, s, v)
+            for b, s, v in raw.transitions
+            if name not in _as_list(b.get("from")) or _drop_source(b, name)
         ]
         for body, _src in raw.timers.values():
             if isinstance(body.get("states"), list) and name in body["states"]:
@@ -515,10 +574,12 @@ def _apply_overlay(raw: _Raw, path: Path) -> Variant:
 
     # Each overlay transition replaces all base transitions with its (from, event) pairs.
     new = [
-        (b, _Src(file, f"transitions[{i}]"), variant.name)
+        (b, _Src(file, _entry(doc, "transitions", i)), variant.name)
         for i, b in enumerate(_table_list(vsrc, doc, "transitions"))
     ]
-    pairs = {(f, e) for b, _, _ in new for f in _as_list(b.get("from")) for e in _as_list(b.get("event"))}
+    pairs = {
+        (f, e) for b, _, _ in new for f in _as_list(b.get("from")) for e in _as_list(b.get("event"))
+    }
     kept: list[tuple[dict[str, Any], _Src, str | None]] = []
     inserted = False
     for body, src, origin in raw.transitions:
@@ -585,11 +646,13 @@ def _evaluate_parameters(raw: _Raw) -> dict[str, tuple[Expr, str, float, dict[st
         expr, _text, _body, src = exprs[name]
         for dep in sorted(expr.names()):
             if dep not in exprs:
-                raise src.error(f"value refers to unknown parameter '{dep}'",
-                                did_you_mean(dep, exprs))
+                raise src.error(
+                    f"value refers to unknown parameter '{dep}'", did_you_mean(dep, exprs)
+                )
             if dep in chain:
-                raise src.error("parameters refer to each other in a cycle: "
-                                + " -> ".join((*chain, dep)))
+                raise src.error(
+                    "parameters refer to each other in a cycle: " + " -> ".join((*chain, dep))
+                )
         env = {dep: resolve(dep, (*chain, dep)) for dep in expr.names()}
         try:
             values[name] = expr.evaluate(env)
@@ -598,7 +661,13 @@ def _evaluate_parameters(raw: _Raw) -> dict[str, tuple[Expr, str, float, dict[st
         return values[name]
 
     return {
-        name: (exprs[name][0], exprs[name][1], resolve(name, (name,)), exprs[name][2], exprs[name][3])
+        name: (
+            exprs[name][0],
+            exprs[name][1],
+            resolve(name, (name,)),
+            exprs[name][2],
+            exprs[name][3],
+        )
         for name in exprs
     }
 
@@ -631,7 +700,7 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
     for body, src in raw.states:
         _check_keys(src, body, "state")
         sname = _req_str(src, body, "name")
-        src.entry = f"{src.entry} ({sname})"
+        src.entry = f"{src.entry} {sname}"
         if any(s.name == sname for s in states):
             raise src.error(f"state '{sname}' is defined twice")
         levels: list[int] = []
@@ -655,8 +724,10 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             raise src.error(f"a timer's event must be 'timeout {tname}' (got {event!r})")
         untimed = _req_str(src, body, "untimed")
         if untimed not in _UNTIMED:
-            raise src.error(f"'untimed' must be one of {', '.join(_UNTIMED)} (got {untimed!r})",
-                            did_you_mean(untimed, _UNTIMED))
+            raise src.error(
+                f"'untimed' must be one of {', '.join(_UNTIMED)} (got {untimed!r})",
+                did_you_mean(untimed, _UNTIMED),
+            )
         tstates = [_name_of(src, s, state_names, "state") for s in _str_list(src, body, "states")]
         dtext = _req_str(src, body, "duration")
         try:
@@ -665,10 +736,21 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             raise src.error(f"cannot read duration {dtext!r}: {exc}") from None
         for dep in sorted(duration.names() - {"retries"}):
             if dep not in values:
-                raise src.error(f"duration refers to unknown parameter '{dep}'",
-                                did_you_mean(dep, values))
-        timers.append(Timer(tname, event, _req_str(src, body, "description"), tuple(tstates),
-                            duration, dtext, untimed, _req_str(src, body, "ref")))
+                raise src.error(
+                    f"duration refers to unknown parameter '{dep}'", did_you_mean(dep, values)
+                )
+        timers.append(
+            Timer(
+                tname,
+                event,
+                _req_str(src, body, "description"),
+                tuple(tstates),
+                duration,
+                dtext,
+                untimed,
+                _req_str(src, body, "ref"),
+            )
+        )
 
     # Events: the spec's user events, the fixed segment events, the timers' events.
     events: list[Event] = []
@@ -677,11 +759,15 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
         ename = _req_str(src, body, "name")
         kind = _req_str(src, body, "kind")
         if kind != "user":
-            raise src.error(f"only user events are declared here (kind = \"user\"); got {kind!r}",
-                            "segment events are fixed by the segment abstraction and timeout events come from [[timers]]")
+            raise src.error(
+                f'only user events are declared here (kind = "user"); got {kind!r}',
+                "segment events are fixed by the segment abstraction; "
+                "timeout events come from [[timers]]",
+            )
         _name_of(src, ename, USER_EVENTS, "user event")
-        events.append(Event(ename, "user", _req_str(src, body, "description"),
-                            _opt_bool(src, body, "total")))
+        events.append(
+            Event(ename, "user", _req_str(src, body, "description"), _opt_bool(src, body, "total"))
+        )
     events += [Event(n, "segment", d) for n, d in SEGMENT_EVENTS.items()]
     events += [Event(t.event, "timeout", t.description) for t in timers]
     event_kind = {e.name: e.kind for e in events}
@@ -709,24 +795,37 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             raise src.error("'figure5' must be the arrow's number")
         for s in sources:
             _name_of(src, s, state_names, "state")
-            target = s if target_name == "same" else _name_of(src, target_name, state_names, "state")
+            target = (
+                s if target_name == "same" else _name_of(src, target_name, state_names, "state")
+            )
             for e in evs:
                 _name_of(src, e, event_kind, "event")
                 kind = event_kind[e]
                 if kind == "timeout":
                     timer = next(t for t in timers if t.event == e)
                     if s not in timer.states:
-                        raise src.error(f"'{e}' in state {s}, but timer {timer.name} does not run there",
-                                        f"add {s} to the timer's states")
+                        raise src.error(
+                            f"'{e}' in state {s}, but timer {timer.name} does not run there",
+                            f"add {s} to the timer's states",
+                        )
                 transitions.append(
                     Transition(
-                        index=len(transitions), source=s, event=e, kind=kind, target=target,
-                        send=tuple(sends), guard=guard,
+                        index=len(transitions),
+                        source=s,
+                        event=e,
+                        kind=kind,
+                        target=target,
+                        send=tuple(sends),
+                        guard=guard,
                         retransmit=_opt_bool(src, body, "retransmit"),
                         restart=_opt_bool(src, body, "restart"),
-                        error=_opt_str(src, body, "error"), ref=ref,
-                        note=_opt_str(src, body, "note"), figure5=figure5,
-                        file=src.file, entry=src.entry, variant=origin,
+                        error=_opt_str(src, body, "error"),
+                        ref=ref,
+                        note=_opt_str(src, body, "note"),
+                        figure5=figure5,
+                        file=src.file,
+                        entry=src.entry,
+                        variant=origin,
                     )
                 )
 
@@ -739,7 +838,8 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
                 if not t.guard:
                     other = next(o for o in group if o is not t)
                     raise SpecError(
-                        t.file, t.entry,
+                        t.file,
+                        t.entry,
                         f"two rules for '{e}' in {s} ({t.entry} and {other.entry} of {other.file}) "
                         "and this one has no guard to tell them apart",
                         "add complementary guards, or delete one rule",
@@ -748,8 +848,11 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             for t in group:
                 key = str(t.guard)
                 if key in seen:
-                    raise SpecError(t.file, t.entry,
-                                    f"duplicate rule for '{e}' [{key}] in {s} (also {seen[key].entry})")
+                    raise SpecError(
+                        t.file,
+                        t.entry,
+                        f"duplicate rule for '{e}' [{key}] in {s} (also {seen[key].entry})",
+                    )
                 seen[key] = t
 
     # Total user events (CLOSE, ABORT) are defined in every state.
@@ -757,9 +860,13 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
         if ev.total:
             for s in state_names:
                 if (s, ev.name) not in by_pair:
-                    raise SpecError(raw.files[0], "transitions",
-                                    f"no rule for '{ev.name}' in state {s}",
-                                    f"RFC 9293 §3.10 defines {ev.name} in every state: add a transition from {s}")
+                    raise SpecError(
+                        raw.files[0],
+                        "transitions",
+                        f"no rule for '{ev.name}' in state {s}",
+                        f"RFC 9293 §3.10 defines {ev.name} in every state: "
+                        f"add a transition from {s}",
+                    )
 
     # Every state is reachable from the initial one (guards ignored).
     reach = {initial}
@@ -772,13 +879,22 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
                 frontier.append(t.target)
     for body, src in raw.states:
         if body["name"] not in reach:
-            raise src.error(f"state {body['name']} is unreachable from {initial}",
-                            "add a transition into it or remove the state")
+            raise src.error(
+                f"state {body['name']} is unreachable from {initial}",
+                "add a transition into it or remove the state",
+            )
 
     return Spec(
-        name=name, title=title, reference=reference, initial=initial,
-        parameters=parameters, states=tuple(states), events=tuple(events),
-        timers=tuple(timers), transitions=tuple(transitions), variant=variant,
+        name=name,
+        title=title,
+        reference=reference,
+        initial=initial,
+        parameters=parameters,
+        states=tuple(states),
+        events=tuple(events),
+        timers=tuple(timers),
+        transitions=tuple(transitions),
+        variant=variant,
         files=tuple(raw.files),
         _by_pair={k: tuple(v) for k, v in by_pair.items()},
     )
@@ -824,14 +940,18 @@ def load_spec(
         chosen = _apply_overlay(raw, given)
     if variant is not None:
         if chosen is not None:
-            raise UsageError(f"--variant {variant} cannot be combined with the overlay {_display(given)};"
-                             " an overlay is already a variant")
+            raise UsageError(
+                f"--variant {variant} cannot be combined with the overlay {_display(given)};"
+                " an overlay is already a variant"
+            )
         options = {v.name: v for v in list_variants(base_path)}
         if variant not in options:
             hint = did_you_mean(variant, options)
             raise UsageError(
-                f"unknown variant '{variant}'" + (f" ({hint})" if hint else "")
-                + "; known variants: " + ", ".join(sorted(options))
+                f"unknown variant '{variant}'"
+                + (f" ({hint})" if hint else "")
+                + "; known variants: "
+                + ", ".join(sorted(options))
                 + " (see `tcpcheck variants`)"
             )
         chosen = _apply_overlay(raw, base_path.parent / "variants" / f"{variant}.toml")
@@ -839,9 +959,13 @@ def load_spec(
         for pname, value in params.items():
             if pname not in raw.parameters:
                 hint = did_you_mean(pname, raw.parameters)
-                raise UsageError(f"unknown parameter '{pname}'" + (f" ({hint})" if hint else "")
-                                 + "; parameters: " + ", ".join(sorted(raw.parameters)))
-            body, src = raw.parameters[pname]
+                raise UsageError(
+                    f"unknown parameter '{pname}'"
+                    + (f" ({hint})" if hint else "")
+                    + "; parameters: "
+                    + ", ".join(sorted(raw.parameters))
+                )
+            body, _src = raw.parameters[pname]
             raw.parameters[pname] = ({**body, "value": value}, _Src("--param", pname))
     spec = _build(raw, chosen)
     if check_behaviour:

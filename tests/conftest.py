@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from checker.spec import Spec, load_spec  # noqa: E402
+from checker.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -51,12 +51,16 @@ class Run:
         found = self._matching(actor, event, seg)
         if not found:
             options = "\n  ".join(label.text() for label, _ in self.moves())
-            raise ScriptError(f"no move '{actor}: {event}' ({seg}) from {self.state.describe()}; "
-                              f"possible:\n  {options}")
+            raise ScriptError(
+                f"no move '{actor}: {event}' ({seg}) from {self.state.describe()}; "
+                f"possible:\n  {options}"
+            )
         distinct = {nxt for _, nxt in found}
         if len(distinct) > 1:
-            raise ScriptError(f"'{actor}: {event}' is ambiguous from {self.state.describe()}: "
-                              + "; ".join(label.text() for label, _ in found))
+            raise ScriptError(
+                f"'{actor}: {event}' is ambiguous from {self.state.describe()}: "
+                + "; ".join(label.text() for label, _ in found)
+            )
         label, nxt = found[0]
         self.path.append((self.state, label, nxt))
         self.state = nxt

@@ -41,26 +41,57 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
     "fifo, loss any": (None, ProductConfig(ordering="fifo"), 3528, 15252, 24, 7, 0),
     # A third segment per channel: more interleavings of retransmissions in flight.
     "capacity 3": (None, ProductConfig(capacity=3), 54222, 381785, 31, 7, 0),
-    "fifo, no loss, dup 1": (None, ProductConfig(ordering="fifo", loss="none", duplication="1"),
-                             766, 1499, 22, 60, 52),
+    "fifo, no loss, dup 1": (
+        None,
+        ProductConfig(ordering="fifo", loss="none", duplication="1"),
+        766,
+        1499,
+        22,
+        60,
+        52,
+    ),
     # Both applications close first: FIN-WAIT-1 meets FIN-WAIT-1, CLOSING on either side.
-    "simultaneous close": (None, ProductConfig(b=AppConfig("passive", "first")),
-                           17092, 89042, 25, 12, 0),
+    "simultaneous close": (
+        None,
+        ProductConfig(b=AppConfig("passive", "first")),
+        17092,
+        89042,
+        25,
+        12,
+        0,
+    ),
     # B's application never closes: nothing past CLOSE-WAIT for B, FIN-WAIT-2 for A.
-    "B never closes": (None, ProductConfig(b=AppConfig("passive", "never")),
-                       2857, 13859, 23, 7, 0),
-    "simultaneous open": (None, ProductConfig(b=AppConfig("active", "after-peer")),
-                          15762, 82544, 25, 6, 0),
+    "B never closes": (None, ProductConfig(b=AppConfig("passive", "never")), 2857, 13859, 23, 7, 0),
+    "simultaneous open": (
+        None,
+        ProductConfig(b=AppConfig("active", "after-peer")),
+        15762,
+        82544,
+        25,
+        6,
+        0,
+    ),
     "close or abort at any moment": (
         None,
         ProductConfig(a=AppConfig("active", "any", True), b=AppConfig("passive", "any", True)),
-        27926, 150902, 25, 6, 0,
+        27926,
+        150902,
+        25,
+        6,
+        0,
     ),
     # Linux retries far more (6 SYN, 5 SYN+ACK, 8 orphan retries): longer runs (depth 56)
     # and five times the states; the FIN-WAIT-2 timer adds the orphan's exit.
     "linux": ("linux", ProductConfig(), 36789, 196498, 56, 7, 0),
-    "linux, B never closes": ("linux", ProductConfig(b=AppConfig("passive", "never")),
-                              12532, 64174, 48, 7, 0),
+    "linux, B never closes": (
+        "linux",
+        ProductConfig(b=AppConfig("passive", "never")),
+        12532,
+        64174,
+        48,
+        7,
+        0,
+    ),
     # A RST no longer ends TIME-WAIT: the states where it did are gone.
     "rfc1337": ("rfc1337", ProductConfig(), 7237, 36874, 24, 7, 0),
     # No TIME-WAIT at all: every path through it disappears.
@@ -76,23 +107,41 @@ def test_pinned_counts(name: str) -> None:
     variant, config, states, transitions, depth, deadlocks, capacity = PINNED[name]
     result = explore(load_spec(variant=variant), config)
     assert result.complete
-    assert (result.states, result.transitions, result.depth, len(result.deadlocks),
-            len(result.capacity_blocked)) == (states, transitions, depth, deadlocks, capacity)
+    assert (
+        result.states,
+        result.transitions,
+        result.depth,
+        len(result.deadlocks),
+        len(result.capacity_blocked),
+    ) == (states, transitions, depth, deadlocks, capacity)
 
 
 def test_default_configuration_reaches_these_control_state_pairs(spec: Spec) -> None:
     result = explore(spec, ProductConfig())
     pairs = {(result.state(n).a.state, result.state(n).b.state) for n in range(result.states)}
     assert pairs == {
-        ("CLOSED", "CLOSED"), ("CLOSED", "LISTEN"), ("CLOSED", "SYN-RECEIVED"),
-        ("CLOSED", "ESTABLISHED"), ("CLOSED", "CLOSE-WAIT"), ("CLOSED", "LAST-ACK"),
-        ("SYN-SENT", "CLOSED"), ("SYN-SENT", "LISTEN"), ("SYN-SENT", "SYN-RECEIVED"),
-        ("ESTABLISHED", "CLOSED"), ("ESTABLISHED", "SYN-RECEIVED"),
+        ("CLOSED", "CLOSED"),
+        ("CLOSED", "LISTEN"),
+        ("CLOSED", "SYN-RECEIVED"),
+        ("CLOSED", "ESTABLISHED"),
+        ("CLOSED", "CLOSE-WAIT"),
+        ("CLOSED", "LAST-ACK"),
+        ("SYN-SENT", "CLOSED"),
+        ("SYN-SENT", "LISTEN"),
+        ("SYN-SENT", "SYN-RECEIVED"),
+        ("ESTABLISHED", "CLOSED"),
+        ("ESTABLISHED", "SYN-RECEIVED"),
         ("ESTABLISHED", "ESTABLISHED"),
-        ("FIN-WAIT-1", "CLOSED"), ("FIN-WAIT-1", "SYN-RECEIVED"), ("FIN-WAIT-1", "ESTABLISHED"),
-        ("FIN-WAIT-1", "CLOSE-WAIT"), ("FIN-WAIT-1", "LAST-ACK"),
-        ("FIN-WAIT-2", "CLOSED"), ("FIN-WAIT-2", "CLOSE-WAIT"), ("FIN-WAIT-2", "LAST-ACK"),
-        ("TIME-WAIT", "CLOSED"), ("TIME-WAIT", "LAST-ACK"),
+        ("FIN-WAIT-1", "CLOSED"),
+        ("FIN-WAIT-1", "SYN-RECEIVED"),
+        ("FIN-WAIT-1", "ESTABLISHED"),
+        ("FIN-WAIT-1", "CLOSE-WAIT"),
+        ("FIN-WAIT-1", "LAST-ACK"),
+        ("FIN-WAIT-2", "CLOSED"),
+        ("FIN-WAIT-2", "CLOSE-WAIT"),
+        ("FIN-WAIT-2", "LAST-ACK"),
+        ("TIME-WAIT", "CLOSED"),
+        ("TIME-WAIT", "LAST-ACK"),
     }
     # CLOSING needs both FINs sent before either is acknowledged: not when B closes after A.
     assert not any("CLOSING" in pair for pair in pairs)
@@ -115,8 +164,15 @@ def _reference_graph(product: Product) -> tuple[list[PState], set[tuple[PState, 
     return order, edges
 
 
-AGREEMENT = ["fifo, no loss", "unordered, loss 1", "default", "fifo, no loss, dup 1",
-             "simultaneous open", "close or abort at any moment", "B never closes"]
+AGREEMENT = [
+    "fifo, no loss",
+    "unordered, loss 1",
+    "default",
+    "fifo, no loss, dup 1",
+    "simultaneous open",
+    "close or abort at any moment",
+    "B never closes",
+]
 
 
 @pytest.mark.parametrize("name", AGREEMENT)
@@ -128,8 +184,10 @@ def test_compact_explorer_agrees_with_the_reference_semantics(name: str) -> None
     # Same states, discovered in the same breadth-first order ...
     assert [result.state(n) for n in range(result.states)] == states
     # ... and the same labelled transitions.
-    compact = {(result.state(s), result.labels[lab], result.state(d))
-               for s, d, lab in zip(result.src, result.dst, result.lbl, strict=True)}
+    compact = {
+        (result.state(s), result.labels[lab], result.state(d))
+        for s, d, lab in zip(result.src, result.dst, result.lbl, strict=True)
+    }
     assert compact == edges
     assert result.transitions == len(edges)
 
@@ -161,8 +219,14 @@ def test_networkx_view_carries_states_and_labels(spec: Spec) -> None:
     result = explore(spec, ProductConfig(ordering="fifo", loss="none"))
     graph = result.to_networkx()
     assert graph.number_of_nodes() == result.states
-    assert graph.nodes[0] == {"A": "CLOSED", "B": "CLOSED", "A->B": "", "B->A": "",
-                              "initial": True, "deadlock": False}
+    assert graph.nodes[0] == {
+        "A": "CLOSED",
+        "B": "CLOSED",
+        "A->B": "",
+        "B->A": "",
+        "initial": True,
+        "deadlock": False,
+    }
     # Parallel transitions between two states are merged into one edge listing every label.
     assert sum(len(d["labels"]) for _, _, d in graph.edges(data=True)) == result.transitions
     first = graph.edges[0, 1]

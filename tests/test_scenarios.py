@@ -6,15 +6,29 @@ import pytest
 from scenario import Run
 
 from checker.config import AppConfig, ProductConfig
+from checker.segments import Segment
 from checker.spec import Spec, load_spec
 
-TEXTBOOK_A = ["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]
+TEXTBOOK_A = [
+    "CLOSED",
+    "SYN-SENT",
+    "ESTABLISHED",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "CLOSED",
+]
 TEXTBOOK_B = ["CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
 
 
 def handshake(run: Run) -> Run:
-    return (run.do("A", "active OPEN").do("B", "passive OPEN").do("B", "rcv SYN")
-            .do("A", "rcv SYN+ACK").do("B", "rcv ACK of SYN"))
+    return (
+        run.do("A", "active OPEN")
+        .do("B", "passive OPEN")
+        .do("B", "rcv SYN")
+        .do("A", "rcv SYN+ACK")
+        .do("B", "rcv ACK of SYN")
+    )
 
 
 def test_textbook_open_and_close(spec: Spec) -> None:
@@ -47,8 +61,12 @@ def test_segment_numbers_of_the_textbook_close_match_rfc9293_figure_12(spec: Spe
     run.do("A", "CLOSE").do("B", "rcv FIN").do("A", "rcv ACK of FIN")
     run.do("B", "CLOSE").do("A", "rcv FIN")
     sent = [label.sent[0].describe() for _, label, _ in run.path[5:] if label.sent]
-    assert sent == ["FIN+ACK seq=1 ack=1", "ACK seq=1 ack=2", "FIN+ACK seq=1 ack=2",
-                    "ACK seq=2 ack=2"]
+    assert sent == [
+        "FIN+ACK seq=1 ack=1",
+        "ACK seq=1 ack=2",
+        "FIN+ACK seq=1 ack=2",
+        "ACK seq=2 ack=2",
+    ]
 
 
 def test_simultaneous_close_goes_through_closing_on_both_sides(spec: Spec) -> None:
@@ -63,13 +81,21 @@ def test_simultaneous_close_goes_through_closing_on_both_sides(spec: Spec) -> No
     assert run.states("B")[3:] == closing
 
 
-def test_fin_wait_1_goes_straight_to_time_wait_on_a_fin_that_acknowledges_our_fin(spec: Spec) -> None:
+def test_fin_wait_1_goes_straight_to_time_wait_on_a_fin_that_acknowledges_our_fin(
+    spec: Spec,
+) -> None:
     run = handshake(Run(spec, ProductConfig()))
     run.do("A", "CLOSE").do("B", "rcv FIN").do("net", "lose", "ACK")
     run.do("B", "CLOSE").do("A", "rcv FIN+ACK of FIN").do("B", "rcv ACK of FIN")
     run.do("A", "timeout 2MSL")
-    assert run.states("A") == ["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "TIME-WAIT",
-                               "CLOSED"]
+    assert run.states("A") == [
+        "CLOSED",
+        "SYN-SENT",
+        "ESTABLISHED",
+        "FIN-WAIT-1",
+        "TIME-WAIT",
+        "CLOSED",
+    ]
     assert run.states("B") == TEXTBOOK_B
     assert 21 in run.figure5_arrows()
 
@@ -178,14 +204,20 @@ def test_rfc1337_ignores_rst_in_time_wait() -> None:
         run.do("B", "CLOSE").do("A", "rcv FIN").do("B", "rcv ACK of FIN")
         # An old duplicate draws a RST from the closed peer: TIME-WAIT assassination.
         assert run.state.a.state == "TIME-WAIT"
-        run.state = type(run.state)(run.state.a, run.state.b, run.state.ab,
-                                    (_seg("RST seq=2"),), run.state.lost, run.state.dups)
+        run.state = type(run.state)(
+            run.state.a,
+            run.state.b,
+            run.state.ab,
+            (_seg("RST seq=2"),),
+            run.state.lost,
+            run.state.dups,
+        )
         run.do("A", "rcv RST")
         assert run.state.a.state == after, variant
 
 
-def _seg(text: str) -> object:
-    from checker.segments import ACK, FIN, RST, SYN, Segment
+def _seg(text: str) -> Segment:
+    from checker.segments import ACK, FIN, RST, SYN
 
     flags = {"SYN": SYN, "ACK": ACK, "FIN": FIN, "RST": RST}
     name, *fields = text.split()
@@ -198,28 +230,58 @@ def _seg(text: str) -> object:
 
 # --------------------------------------------------------- every Figure 5 arrow -------
 
+
 def _arrow_runs() -> dict[int, Run]:
     spec = load_spec()
     runs: dict[int, Run] = {}
     base = ProductConfig()
 
     runs[1] = Run(spec, base).do("B", "passive OPEN")
-    runs[2] = Run(spec, ProductConfig(b=AppConfig("passive", "any"))).do("B", "passive OPEN").do("B", "CLOSE")
+    runs[2] = (
+        Run(spec, ProductConfig(b=AppConfig("passive", "any")))
+        .do("B", "passive OPEN")
+        .do("B", "CLOSE")
+    )
     runs[3] = Run(spec, base).do("A", "active OPEN")
-    runs[4] = Run(spec, ProductConfig(a=AppConfig("active", "any"))).do("A", "active OPEN").do("A", "CLOSE")
+    runs[4] = (
+        Run(spec, ProductConfig(a=AppConfig("active", "any")))
+        .do("A", "active OPEN")
+        .do("A", "CLOSE")
+    )
     runs[5] = Run(spec, base).do("B", "passive OPEN").do("A", "active OPEN").do("B", "rcv SYN")
-    runs[6] = (Run(spec, ProductConfig(b=AppConfig("passive", "after-peer", listen_send=True)))
-               .do("B", "passive OPEN").do("B", "SEND"))
-    runs[7] = (Run(spec, ProductConfig(a=AppConfig("active", "first", abort=True)))
-               .do("A", "active OPEN").do("B", "passive OPEN").do("B", "rcv SYN")
-               .do("A", "rcv SYN+ACK").do("net", "lose", "ACK").do("A", "ABORT").do("B", "rcv RST"))
-    runs[8] = (Run(spec, ProductConfig(b=AppConfig("active", "after-peer")))
-               .do("A", "active OPEN").do("B", "active OPEN").do("A", "rcv SYN"))
+    runs[6] = (
+        Run(spec, ProductConfig(b=AppConfig("passive", "after-peer", listen_send=True)))
+        .do("B", "passive OPEN")
+        .do("B", "SEND")
+    )
+    runs[7] = (
+        Run(spec, ProductConfig(a=AppConfig("active", "first", abort=True)))
+        .do("A", "active OPEN")
+        .do("B", "passive OPEN")
+        .do("B", "rcv SYN")
+        .do("A", "rcv SYN+ACK")
+        .do("net", "lose", "ACK")
+        .do("A", "ABORT")
+        .do("B", "rcv RST")
+    )
+    runs[8] = (
+        Run(spec, ProductConfig(b=AppConfig("active", "after-peer")))
+        .do("A", "active OPEN")
+        .do("B", "active OPEN")
+        .do("A", "rcv SYN")
+    )
     runs[9] = handshake(Run(spec, base))
     runs[10] = handshake(Run(spec, base))
-    runs[11] = (Run(spec, ProductConfig(b=AppConfig("passive", "any")))
-                .do("A", "active OPEN").do("B", "passive OPEN").do("B", "rcv SYN").do("B", "CLOSE"))
-    textbook = handshake(Run(spec, base)).do("A", "CLOSE").do("B", "rcv FIN").do("A", "rcv ACK of FIN")
+    runs[11] = (
+        Run(spec, ProductConfig(b=AppConfig("passive", "any")))
+        .do("A", "active OPEN")
+        .do("B", "passive OPEN")
+        .do("B", "rcv SYN")
+        .do("B", "CLOSE")
+    )
+    textbook = (
+        handshake(Run(spec, base)).do("A", "CLOSE").do("B", "rcv FIN").do("A", "rcv ACK of FIN")
+    )
     textbook.do("B", "CLOSE").do("A", "rcv FIN").do("B", "rcv ACK of FIN").do("A", "timeout 2MSL")
     for arrow in (12, 13, 14, 16, 17, 19, 20):
         runs[arrow] = textbook

@@ -1,0 +1,150 @@
+"""The command line: JSON contracts, help with examples, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
+
+COMMANDS = ["spec", "explore", "variants"]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_spec_json_contract() -> None:
+    code, out = run("spec", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [s["name"] for s in data["states"]] == [
+        "CLOSED",
+        "LISTEN",
+        "SYN-SENT",
+        "SYN-RECEIVED",
+        "ESTABLISHED",
+        "FIN-WAIT-1",
+        "FIN-WAIT-2",
+        "CLOSE-WAIT",
+        "CLOSING",
+        "LAST-ACK",
+        "TIME-WAIT",
+    ]
+    assert all(s["description"] for s in data["states"])
+    for t in data["transitions"]:
+        assert {"from", "to", "event", "kind", "send", "ref"} <= set(t)
+        assert t["kind"] in ("user", "segment", "timeout")
+        assert all(seg in ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST") for seg in t["send"])
+    note2 = [
+        t
+        for t in data["transitions"]
+        if t["from"] == "FIN-WAIT-1" and t["event"] == "rcv FIN+ACK of FIN"
+    ]
+    assert note2 == [
+        {
+            "id": note2[0]["id"],
+            "from": "FIN-WAIT-1",
+            "to": "TIME-WAIT",
+            "event": "rcv FIN+ACK of FIN",
+            "kind": "segment",
+            "send": ["ACK"],
+            "ref": note2[0]["ref"],
+        }
+    ]
+    assert "Note 2" in note2[0]["ref"]
+
+
+def test_spec_json_of_a_variant_shows_its_rules() -> None:
+    code, out = run("spec", "--variant", "linux", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["variant"] == "linux"
+    fin2 = [t for t in data["transitions"] if t["event"] == "timeout FIN-WAIT-2"]
+    assert fin2[0]["from"] == "FIN-WAIT-2" and fin2[0]["to"] == "CLOSED"
+    assert fin2[0]["guard"] == "orphaned" and fin2[0]["variant"] == "linux"
+
+
+def test_explore_json_contract() -> None:
+    code, out = run("explore", "--ordering", "fifo", "--loss", "none", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert {"states", "transitions", "depth", "deadlocks", "complete", "seconds"} <= set(data)
+    assert (
+        data["states"],
+        data["transitions"],
+        data["depth"],
+        data["deadlocks"],
+        data["complete"],
+    ) == (314, 545, 20, 20, True)
+
+
+def test_explore_bounded_run_is_marked_incomplete() -> None:
+    code, out = run("explore", "--max-states", "50", "--json")
+    assert code == 3
+    data = json.loads(out)
+    assert data["complete"] is False and data["limit"] == "max-states" and data["states"] == 50
+    code, out = run("explore", "--max-states", "50")
+    assert code == 3 and "NO — stopped by max-states; counts are partial" in out
+
+
+def test_explore_text_lists_deadlocks() -> None:
+    code, out = run("explore", "--b-close", "never")
+    assert code == 0
+    assert "Deadlock states" in out and "A=FIN-WAIT-2 B=CLOSE-WAIT" in out
+
+
+def test_variants_lists_the_bundled_overlays() -> None:
+    code, out = run("variants", "--json")
+    assert code == 0
+    assert [v["name"] for v in json.loads(out)["variants"]] == [
+        "linux",
+        "no-time-wait",
+        "rfc1337",
+        "short-time-wait",
+    ]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_an_example(command: str) -> None:
+    code, out = run(command, "--help")
+    assert code == 0
+    assert "Example" in out and f"tcpcheck {command}" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["explore", "--capacity", "0"],
+        ["explore", "--loss", "sometimes"],
+        ["explore", "--dup", "any"],
+        ["explore", "--ordering", "lifo"],
+        ["explore", "--max-states", "0"],
+        ["explore", "--simultaneous-open", "--listen-send"],
+        ["explore", "--variant", "nope"],
+    ],
+)
+def test_impossible_options_exit_2_with_one_message(args: list[str]) -> None:
+    code, out = run(*args)
+    assert code == 2
+    assert "Traceback" not in out
+
+
+def test_console_script_runs_without_a_terminal(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("tcpcheck")
+    proc = subprocess.run(
+        [str(exe), "explore", "--loss", "1", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress display when stderr is not a terminal
+    assert json.loads(proc.stdout)["states"] == 2867

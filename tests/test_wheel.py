@@ -1,0 +1,63 @@
+"""The bundled spec is found after a plain, non-editable install of the built wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+
+def test_spec_files_ship_in_the_wheel_and_are_found_after_install(
+    root: Path, tmp_path: Path
+) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (wheel,) = dist.glob("tcpcheck-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "checker/spec/tcp.toml" in names
+    assert "checker/spec/variants/linux.toml" in names
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    pip = env_dir / "bin" / "pip"
+    subprocess.run(
+        [str(pip), "install", "--quiet", str(wheel)], check=True, capture_output=True, text=True
+    )
+    # Run from an empty directory, with nothing of the source tree importable.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    exe = env_dir / "bin" / "tcpcheck"
+    proc = subprocess.run(
+        [str(exe), "spec", "--variant", "linux", "--json"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["variant"] == "linux" and len(data["states"]) == 11
+    where = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import checker.spec as s; print(s.bundled_spec_dir())",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(env_dir)
