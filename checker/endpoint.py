@@ -252,6 +252,9 @@ def closure(spec: Spec) -> Closure:
     local state sends.  Any of them may arrive in any local state.  A missing rule is a
     :class:`SpecError` naming the state, the event and the segment.
     """
+    cached = spec.cache.get("closure")
+    if isinstance(cached, Closure):
+        return cached
     start = initial_local(spec)
     seen: set[Local] = {start}
     order: list[Local] = [start]
@@ -301,4 +304,5 @@ def closure(spec: Spec) -> Closure:
                         )
         if any(done.get(loc, -1) < len(seg_order) for loc in order):
             progress = True
-    return Closure(frozenset(seen), frozenset(segments), steps)
+    result = spec.cache["closure"] = Closure(frozenset(seen), frozenset(segments), steps)
+    return result

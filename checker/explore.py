@@ -181,17 +181,22 @@ class Exploration:
             for i, k in enumerate(self.keys)
         )
         attrs = [_edge_attrs(lab) for lab in self.labels]
-        adj = graph._adj  # the documented-internal dict-of-dicts; filled directly for speed
+        texts = [a["text"] for a in attrs]
+        # Filled directly into networkx's dict-of-dicts (its documented data structure):
+        # several times faster than add_edge for millions of edges.
+        adj = graph._adj
         pred = graph._pred
-        for u, v, lid in zip(self.src, self.dst, self.lbl, strict=True):
-            data = adj[u].get(v)
-            if data is None:
-                data = dict(attrs[lid])
-                data["labels"] = [attrs[lid]["text"]]
-                adj[u][v] = data
-                pred[v][u] = data
-            else:
-                data["labels"].append(attrs[lid]["text"])
+        offs, dst, lbl = self.offsets, self.dst, self.lbl
+        for u in range(len(offs) - 1):
+            row = adj[u]
+            for e in range(offs[u], offs[u + 1]):
+                v = dst[e]
+                lid = lbl[e]
+                data = row.get(v)
+                if data is None:
+                    row[v] = pred[v][u] = {**attrs[lid], "labels": [texts[lid]]}
+                else:
+                    data["labels"].append(texts[lid])
         return graph
 
 

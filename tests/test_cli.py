@@ -148,3 +148,33 @@ def test_console_script_runs_without_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress display when stderr is not a terminal
     assert json.loads(proc.stdout)["states"] == 2867
+
+
+def _stderr_on_a_terminal(args: list[str]) -> str:
+    import os
+    import pty
+
+    exe = Path(sys.executable).with_name("tcpcheck")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([str(exe), *args], stdout=subprocess.PIPE, stderr=slave,
+                              stdin=subprocess.DEVNULL, check=False)
+    finally:
+        os.close(slave)
+    assert proc.returncode == 0
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_is_shown_on_a_terminal_and_silenced_by_quiet() -> None:
+    assert "exploring" in _stderr_on_a_terminal(["explore", "--capacity", "3"])
+    assert "exploring" not in _stderr_on_a_terminal(["explore", "--capacity", "3", "--quiet"])

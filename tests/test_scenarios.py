@@ -306,3 +306,16 @@ def test_the_scripts_cover_every_figure_5_arrow_of_the_spec(spec: Spec) -> None:
     declared = {t.figure5 for t in spec.transitions if t.figure5 is not None}
     assert declared == set(range(1, 22))
     assert set(ARROW_RUNS) == declared
+
+
+def test_short_time_wait_can_end_while_the_peer_still_retransmits_its_fin() -> None:
+    spec = load_spec(variant="short-time-wait")
+    run = handshake(Run(spec, ProductConfig()))
+    run.do("A", "CLOSE").do("B", "rcv FIN").do("A", "rcv ACK of FIN")
+    run.do("B", "CLOSE").do("A", "rcv FIN").do("net", "lose", "ACK")
+    run.do("A", "timeout 2MSL")  # allowed at once: the timer is too short to wait for B
+    run.do("B", "timeout RETX").do("A", "rcv FIN")
+    assert run.path[-1][1].sent[0].describe() == "RST seq=2"
+    run.do("B", "rcv RST")
+    assert run.states("A")[-2:] == ["TIME-WAIT", "CLOSED"]
+    assert run.states("B")[-2:] == ["LAST-ACK", "CLOSED"]
