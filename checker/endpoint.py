@@ -234,10 +234,16 @@ def user_steps(spec: Spec, local: Local) -> list[Step]:
     return out
 
 
-def timer_steps(spec: Spec, local: Local) -> list[Step]:
-    """Steps for the timers running in ``local`` whose expiry has an enabled rule."""
+def timer_steps(spec: Spec, local: Local, untimed: str | None = None) -> list[Step]:
+    """Steps for the timers running in ``local`` whose expiry has an enabled rule.
+
+    ``untimed`` keeps only the timers with that untimed firing policy (``any`` or
+    ``quiescent``); ``None`` keeps them all.
+    """
     out: list[Step] = []
     for timer in spec.timers:
+        if untimed is not None and timer.untimed != untimed:
+            continue
         if local.state in timer.states:
             rule = enabled_rule(spec, local, timer.event)
             if rule is not None:

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ProductConfig
-from .endpoint import Local, Step, app_may, closure, enabled_rule, initial_local, receive, step
+from .endpoint import Local, Step, closure, initial_local, receive, timer_steps
 from .errors import ModelError
-from .product import CHANNELS, Label, PState
+from .product import CHANNELS, Label, PState, app_steps, step_label
 from .segments import Segment
 from .spec import Spec
 
@@ -239,8 +239,6 @@ class _Core:
         self.outs_id: dict[tuple[int, ...], int] = {(): 0}
         self.unordered = config.ordering == "unordered"
         self.capacity = config.capacity
-        self.any_timers = tuple(t for t in spec.timers if t.untimed == "any")
-        self.quiet_timers = tuple(t for t in spec.timers if t.untimed == "quiescent")
         self._net_labels: dict[tuple[str, int, str], int] = {}
 
     def lid(self, local: Local) -> int:
@@ -266,20 +264,6 @@ class _Core:
             i = self.outs_id[codes] = len(self.outs)
             self.outs.append(codes)
         return i
-
-    def label(self, side: str, st: Step, kind: str) -> int:
-        lab = Label(
-            side,
-            kind,
-            st.rule.event,
-            st.rule.index,
-            st.received,
-            st.sent,
-            None,
-            CHANNELS[side],
-            st.rule.target,
-        )
-        return self._intern(lab)
 
     def _intern(self, lab: Label) -> int:
         i = self.label_id.get(lab)
@@ -310,53 +294,26 @@ class _Core:
     # ----------------------------------------------------------- endpoint tables ---
     def moves(self, side: str, lid: int) -> list[tuple[int, int, int]]:
         """(label, new local id, outs id) for application calls and ``any`` timers."""
-        spec = self.spec
         local = self.locals[lid]
-        app = self.config.app(side)
-        out: list[tuple[int, int, int]] = []
-        for ev in spec.events:
-            if ev.kind != "user" or not app_may(local, ev.name):
-                continue
-            if ev.name in ("active OPEN", "passive OPEN"):
-                if ev.name.split()[0] != app.open:
-                    continue
-            elif ev.name == "SEND":
-                if not (app.listen_send and local.state == "LISTEN"):
-                    continue
-            elif ev.name in ("CLOSE", "ABORT") and (
-                (ev.name == "ABORT" and not app.abort) or not app.may_close_in(local.state)
-            ):
-                continue
-            rule = enabled_rule(spec, local, ev.name)
-            if rule is None or rule.error:
-                continue
-            st = step(spec, local, rule)
-            out.append((self.label(side, st, "user"), self.lid(st.target), self.oid(st.sent)))
-        out += self.timer_moves(side, lid, self.any_timers)
-        return out
+        return [
+            self.entry(side, st, "user")
+            for st in app_steps(self.spec, self.config.app(side), local)
+        ] + self.timer_moves(side, lid, "any")
 
-    def timer_moves(
-        self, side: str, lid: int, timers: tuple[Any, ...]
-    ) -> list[tuple[int, int, int]]:
-        local = self.locals[lid]
-        out = []
-        for timer in timers:
-            if local.state in timer.states:
-                rule = enabled_rule(self.spec, local, timer.event)
-                if rule is not None:
-                    st = step(self.spec, local, rule)
-                    out.append(
-                        (self.label(side, st, "timeout"), self.lid(st.target), self.oid(st.sent))
-                    )
-        return out
+    def timer_moves(self, side: str, lid: int, untimed: str) -> list[tuple[int, int, int]]:
+        """(label, new local id, outs id) for the timers with that untimed policy."""
+        return [
+            self.entry(side, st, "timeout")
+            for st in timer_steps(self.spec, self.locals[lid], untimed)
+        ]
+
+    def entry(self, side: str, st: Step, kind: str) -> tuple[int, int, int]:
+        """A table entry for an endpoint step: label id, new local id, outs id."""
+        return self._intern(step_label(side, st, kind)), self.lid(st.target), self.oid(st.sent)
 
     def has_any_timer(self, lid: int) -> bool:
         """Can a non-quiescent timer fire in this local state?"""
-        local = self.locals[lid]
-        return any(
-            local.state in t.states and enabled_rule(self.spec, local, t.event) is not None
-            for t in self.any_timers
-        )
+        return bool(timer_steps(self.spec, self.locals[lid], "any"))
 
     def recv(self, side: str, lid: int, code: int) -> tuple[int, int, int]:
         local = self.locals[lid]
@@ -367,7 +324,7 @@ class _Core:
                 f"{local.describe()} received {seg.describe()}, which the segment abstraction "
                 "cannot place (it acknowledges something never sent)"
             )
-        return self.label(side, st, "segment"), self.lid(st.target), self.oid(st.sent)
+        return self.entry(side, st, "segment")
 
     # ------------------------------------------------------------ channel tables ---
     def pops(self, cid: int) -> list[tuple[int, int]]:
@@ -523,7 +480,7 @@ def explore(
         bits: list[int] = []
         labs: list[int] = []
         for side, me in (("A", a_), ("B", b_)):
-            for lab, new, oid in core.timer_moves(side, me, core.quiet_timers):
+            for lab, new, oid in core.timer_moves(side, me, "quiescent"):
                 out_chan = core.push(0, outs[oid]) if oid else 0
                 if out_chan < 0:
                     continue
@@ -545,7 +502,7 @@ def explore(
     tab_loss: dict[int, tuple[list[int], list[int]]] = {}
     tab_dup: dict[int, tuple[list[int], list[int]]] = {}
     tab_quiet: dict[int, tuple[list[int], list[int]]] = {}
-    quiet = bool(core.quiet_timers)
+    quiet = any(t.untimed == "quiescent" for t in spec.timers)
     lost_one = 1 << ls if loss_counted else 0
     dup_one = 1 << ds
 

@@ -34,13 +34,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .config import ProductConfig
-from .endpoint import Local, Step, app_may, enabled_rule, initial_local, receive, step
+from .config import AppConfig, ProductConfig
+from .endpoint import Local, Step, app_may, enabled_rule, initial_local, receive, step, timer_steps
 from .errors import ModelError
 from .segments import Segment
 from .spec import Spec
 
-__all__ = ["CHANNELS", "SIDES", "Label", "PState", "Product"]
+__all__ = ["CHANNELS", "SIDES", "Label", "PState", "Product", "app_steps", "step_label"]
 
 SIDES = ("A", "B")
 #: Channel name by sending side.
@@ -90,6 +90,42 @@ class Label:
         }
 
 
+def app_steps(spec: Spec, app: AppConfig, local: Local) -> list[Step]:
+    """The calls ``app`` makes in ``local``: those its modes allow and whose rule succeeds.
+
+    An application opens the way it is configured to, sends only while listening (and
+    only if allowed to), closes -- or aborts, if it may -- where its close mode says, and
+    never makes a call whose rule is an error response.
+    """
+    out: list[Step] = []
+    for ev in spec.events:
+        name = ev.name
+        if ev.kind != "user" or not app_may(local, name):
+            continue
+        if name in ("active OPEN", "passive OPEN"):
+            allowed = name.split()[0] == app.open
+        elif name == "SEND":
+            allowed = app.listen_send and local.state == "LISTEN"
+        elif name in ("CLOSE", "ABORT"):
+            allowed = (name == "CLOSE" or app.abort) and app.may_close_in(local.state)
+        else:
+            allowed = False
+        if not allowed:
+            continue
+        rule = enabled_rule(spec, local, name)
+        if rule is not None and not rule.error:
+            out.append(step(spec, local, rule))
+    return out
+
+
+def step_label(side: str, st: Step, kind: str) -> Label:
+    """The product label of an endpoint step (``kind``: user, timeout or segment)."""
+    rule = st.rule
+    return Label(
+        side, kind, rule.event, rule.index, st.received, st.sent, None, CHANNELS[side], rule.target
+    )
+
+
 @dataclass(frozen=True)
 class PState:
     """A product state.  Unordered channels keep their contents sorted (a multiset)."""
@@ -119,8 +155,7 @@ class Product:
     def __init__(self, spec: Spec, config: ProductConfig) -> None:
         self.spec = spec
         self.config = config
-        self._any_timers = tuple(t for t in spec.timers if t.untimed == "any")
-        self._quiet_timers = tuple(t for t in spec.timers if t.untimed == "quiescent")
+        self._quiet = any(t.untimed == "quiescent" for t in spec.timers)
 
     # -------------------------------------------------------------- structure ---
     def initial(self) -> PState:
@@ -151,66 +186,24 @@ class Product:
             return PState(local, s.b, out, s.ba if incoming is None else incoming, s.lost, s.dups)
         return PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups)
 
-    def _label(self, side: str, st: Step, kind: str) -> Label:
-        return Label(
-            side,
-            kind,
-            st.rule.event,
-            st.rule.index,
-            st.received,
-            st.sent,
-            None,
-            CHANNELS[side],
-            st.rule.target,
-        )
-
-    def _timer_enabled(self, local: Local, timers: tuple[object, ...]) -> list[Step]:
-        out = []
-        for timer in timers:
-            assert hasattr(timer, "states") and hasattr(timer, "event")
-            if local.state in timer.states:
-                rule = enabled_rule(self.spec, local, timer.event)
-                if rule is not None:
-                    out.append(step(self.spec, local, rule))
-        return out
-
     # ------------------------------------------------------------ successors ---
     def endpoint_moves(self, s: PState, side: str) -> Iterator[tuple[Label, PState]]:
         """Application calls, timers and deliveries of one endpoint."""
         spec = self.spec
         local = s.local(side)
-        app = self.config.app(side)
-        for ev in spec.events:
-            if ev.kind != "user" or not app_may(local, ev.name):
-                continue
-            if ev.name in ("active OPEN", "passive OPEN"):
-                if ev.name.split()[0] != app.open:
-                    continue
-            elif ev.name == "SEND":
-                if not (app.listen_send and local.state == "LISTEN"):
-                    continue
-            elif ev.name in ("CLOSE", "ABORT"):
-                if ev.name == "ABORT" and not app.abort:
-                    continue
-                if not app.may_close_in(local.state):
-                    continue
-            rule = enabled_rule(spec, local, ev.name)
-            if rule is None or rule.error:
-                continue  # the application does not make calls that fail
-            st = step(spec, local, rule)
+        for st in app_steps(spec, self.config.app(side), local):
             nxt = self._with(s, side, st.target, None, st.sent)
             if nxt is not None:
-                yield self._label(side, st, "user"), nxt
-
-        for st in self._timer_enabled(local, self._any_timers):
+                yield step_label(side, st, "user"), nxt
+        for st in timer_steps(spec, local, "any"):
             nxt = self._with(s, side, st.target, None, st.sent)
             if nxt is not None:
-                yield self._label(side, st, "timeout"), nxt
-        if self._quiet_timers and self._quiescent(s):
-            for st in self._timer_enabled(local, self._quiet_timers):
+                yield step_label(side, st, "timeout"), nxt
+        if self._quiet and self._quiescent(s):
+            for st in timer_steps(spec, local, "quiescent"):
                 nxt = self._with(s, side, st.target, None, st.sent)
                 if nxt is not None:
-                    yield self._label(side, st, "timeout"), nxt
+                    yield step_label(side, st, "timeout"), nxt
 
         incoming = s.ba if side == "A" else s.ab
         positions = [0] if self.config.ordering == "fifo" else range(len(incoming))
@@ -229,13 +222,13 @@ class Product:
             rest = incoming[:i] + incoming[i + 1 :]
             nxt = self._with(s, side, st2.target, rest, st2.sent)
             if nxt is not None:
-                yield self._label(side, st2, "segment"), nxt
+                yield step_label(side, st2, "segment"), nxt
 
     def _quiescent(self, s: PState) -> bool:
         """No segment in flight, and no non-quiescent timer of either endpoint can fire."""
         if s.ab or s.ba:
             return False
-        return not any(self._timer_enabled(loc, self._any_timers) for loc in (s.a, s.b))
+        return not any(timer_steps(self.spec, loc, "any") for loc in (s.a, s.b))
 
     def network_moves(self, s: PState) -> Iterator[tuple[Label, PState]]:
         """Losses and duplications of segments in flight."""
