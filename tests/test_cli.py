@@ -157,8 +157,13 @@ def _stderr_on_a_terminal(args: list[str]) -> str:
     exe = Path(sys.executable).with_name("tcpcheck")
     master, slave = pty.openpty()
     try:
-        proc = subprocess.run([str(exe), *args], stdout=subprocess.PIPE, stderr=slave,
-                              stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            [str(exe), *args],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     finally:
         os.close(slave)
     assert proc.returncode == 0

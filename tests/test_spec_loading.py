@@ -157,7 +157,8 @@ def test_unreachable_state_is_rejected(tmp_path: Path) -> None:
         tmp_path,
         '[[states]]\nname = "LISTEN"',
         '[[states]]\nname = "LIMBO"\ndescription = "nowhere"\nsent = "none"\n'
-        'received = "none"\n\n[[transitions]]\nfrom = "LIMBO"\nevent = ["CLOSE", "ABORT"]\n'
+        'received = "none"\n\n[[transitions]]\nfrom = "LIMBO"\n'
+        'event = ["CLOSE", "ABORT", "active OPEN", "passive OPEN"]\n'
         'to = "same"\nref = "test"\n\n[[transitions]]\nfrom = "LIMBO"\n'
         'event = ["rcv SYN", "rcv SYN+ACK", "rcv ACK", "rcv FIN", "rcv RST"]\n'
         'to = "same"\nref = "test"\n\n[[states]]\nname = "LISTEN"',
