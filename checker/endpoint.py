@@ -176,7 +176,7 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
         passive = local.passive
 
     if rule.retransmit:
-        retries = local.retries + 1
+        retries = min(local.retries + 1, max(spec.retry_cap, local.retries))
     elif rule.target != local.state:
         retries = 0
     else:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, UsageError, did_you_mean
-from .expr import Expr, ExprSyntaxError, parse
+from .expr import Expr, ExprSyntaxError, Num, parse
 from .guards import Guard, GuardSyntaxError, parse_guard
 from .segments import LEVELS, SEGMENT_EVENTS, SEND_TOKENS
 
@@ -219,7 +219,19 @@ class Spec:
 
     def __post_init__(self) -> None:
         self.cache["states"] = {s.name: s for s in self.states}
-        self.cache["values"] = {p.name: p.value for p in self.parameters}
+        self.cache["values"] = values = {p.name: p.value for p in self.parameters}
+        # The retry counter needs to count up to the largest finite bound a guard compares
+        # it with; past that it saturates, so an infinite bound (R2 = infinity, MUST-21)
+        # keeps the state space finite: the endpoint then retransmits forever.
+        bounds = [values[p] for t in self.transitions for p in t.guard.parameters()]
+        finite = [int(b) for b in bounds if b != float("inf")]
+        self.cache["retry_cap"] = max(finite, default=0)
+
+    @property
+    def retry_cap(self) -> int:
+        """The largest value the retransmission counter needs (it saturates there)."""
+        cap: int = self.cache["retry_cap"]
+        return cap
 
     # -- lookups -------------------------------------------------------------------
     @property
@@ -632,10 +644,15 @@ def _evaluate_parameters(raw: _Raw) -> dict[str, tuple[Expr, str, float, dict[st
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise src.error("'value' must be a number or an arithmetic expression in a string")
         text = str(value)
-        try:
-            expr = parse(text)
-        except ExprSyntaxError as exc:
-            raise src.error(f"cannot read value {text!r}: {exc}") from None
+        if isinstance(value, (int, float)):
+            if value != value:  # NaN
+                raise src.error("'value' is not a number")
+            expr: Expr = Num(float(value))  # also inf: R2 may be infinite (MUST-21)
+        else:
+            try:
+                expr = parse(text)
+            except ExprSyntaxError as exc:
+                raise src.error(f"cannot read value {text!r}: {exc}") from None
         exprs[name] = (expr, text, body, src)
 
     values: dict[str, float] = {}
