@@ -20,7 +20,7 @@ from rich.table import Table
 
 from . import __version__
 from .config import CLOSE_MODES, ORDERINGS, AppConfig, ProductConfig
-from .errors import TcpcheckError, UsageError
+from .errors import TcpcheckError, UsageError, did_you_mean
 from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
 
@@ -30,7 +30,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Not a terminal (a CI log, a pipe): do not squeeze tables into 80 columns.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def _err() -> Console:
@@ -378,6 +380,185 @@ def _print_exploration(result: Exploration, show: int) -> None:
             out.print(f"  #{node}: {result.state(node).describe()}", markup=False)
         if len(result.deadlocks) > show:
             out.print(f"  … and {len(result.deadlocks) - show:,} more (--deadlocks N)")
+
+
+@cli.command("check")
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Check this spec (or overlay) instead of the bundled one.",
+)
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A property suite instead of the bundled one.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this variant ('base' for the spec itself); repeatable.",
+)
+@click.option(
+    "--property",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this property; repeatable.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a parameter for every property.",
+)
+@click.option("--no-fair-lossy", is_flag=True, help="Drop the fair-lossy channel assumption.")
+@click.option("--no-fair-apps", is_flag=True, help="Drop the fair application assumption.")
+@click.option("--no-fair-timers", is_flag=True, help="Drop weak fairness of timers.")
+@click.option("--witnesses", is_flag=True, help="Also chart the witnesses of properties that hold.")
+@click.option(
+    "--max-states", type=int, metavar="N", help="Bound each exploration (unknown verdicts)."
+)
+@click.option("--max-seconds", type=float, metavar="S", help="Bound each exploration in time.")
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write a JUnit XML report.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    variants: tuple[str, ...],
+    names: tuple[str, ...],
+    params: tuple[str, ...],
+    no_fair_lossy: bool,
+    no_fair_apps: bool,
+    no_fair_timers: bool,
+    witnesses: bool,
+    max_states: int | None,
+    max_seconds: float | None,
+    junit_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Check the property suite on every variant; chart each counterexample.
+
+    Exit status 0 when every verdict is the expected one, 1 when any differs, 2 on a
+    usage or spec error.
+
+    \b
+    Examples:
+      tcpcheck check
+      tcpcheck check --property fin-wait-2-leads-to-closed --variant linux
+      tcpcheck check --property both-eventually-closed --no-fair-lossy
+      tcpcheck check --json --junit report.xml
+    """
+    from .check import junit_xml, run_suite, suite_variants
+    from .msc import render_text
+    from .properties import load_properties
+
+    base = load_spec(spec_file)
+    props = load_properties(props_file, spec=base)
+    if names:
+        known = [p.name for p in props]
+        for name in names:
+            if name not in known:
+                hint = did_you_mean(name, known)
+                raise UsageError(
+                    f"unknown property '{name}'"
+                    + (f" ({hint})" if hint else "")
+                    + "; properties: "
+                    + ", ".join(known)
+                )
+        props = [p for p in props if p.name in names]
+    chosen: list[str | None] | None = None
+    if variants:
+        available = suite_variants(spec_file)
+        chosen = []
+        for name in variants:
+            value = None if name == "base" else name
+            if value not in available:
+                shown = ["base", *(v for v in available if v)]
+                hint = did_you_mean(name, shown)
+                raise UsageError(
+                    f"unknown variant '{name}'"
+                    + (f" ({hint})" if hint else "")
+                    + "; variants: "
+                    + ", ".join(shown)
+                )
+            chosen.append(value)
+    off = [
+        name
+        for name, flag in (
+            ("fair-lossy", no_fair_lossy),
+            ("fair-apps", no_fair_apps),
+            ("timers", no_fair_timers),
+        )
+        if flag
+    ]
+    verdicts = run_suite(
+        props,
+        variants=chosen,
+        spec_path=spec_file,
+        params=_parse_params(params),
+        fairness_off=off,
+        max_states=max_states,
+        max_seconds=max_seconds,
+    )
+    ok = all(v.ok for v in verdicts)
+    if junit_file is not None:
+        junit_file.write_text(junit_xml(verdicts), encoding="utf-8")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"ok": ok, "properties": [v.to_json() for v in verdicts]},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        out = _out()
+        table = Table("property", "variant", "kind", "verdict", "expected", "")
+        for v in verdicts:
+            colour = {"holds": "green", "violated": "red", "unknown": "yellow"}[v.verdict]
+            table.add_row(
+                v.prop.name,
+                v.variant or "base",
+                v.prop.kind,
+                f"[{colour}]{v.verdict}[/{colour}]",
+                v.expected or "—",
+                "ok" if v.ok else "[bold red]MISMATCH[/bold red]",
+            )
+        out.print(table)
+        for v in verdicts:
+            show = v.trace is not None and (v.verdict == "violated" or witnesses or not v.ok)
+            if not show:
+                continue
+            assert v.trace is not None
+            kind = "witness" if v.verdict == "holds" else "counterexample"
+            out.print(
+                f"\n[bold]{v.prop.name}[/bold] on {v.variant or 'base'}: {v.verdict} "
+                f"({kind}) — {v.message}",
+                markup=True,
+                highlight=False,
+            )
+            if v.assumptions:
+                out.print("assumes: " + ", ".join(v.assumptions), markup=False)
+            if v.config is not None:
+                out.print(v.config.describe(), markup=False)
+            out.print(render_text(v.trace), markup=False)
+        bad = [v for v in verdicts if not v.ok]
+        out.print(f"\n{len(verdicts)} checks, {len(bad)} unexpected", markup=False)
+    if not ok:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -96,18 +96,29 @@ class Exploration:
         lb, cab, cba, ls, ds, lm = self._shifts
         key = self.keys[node]
         cm = (1 << (cba - cab)) - 1
-
-        def chan(cid: int) -> tuple[Segment, ...]:
-            return tuple(Segment.from_code(c) for c in self._chans[cid])
-
+        chans = self._decoded_channels()
         return PState(
             self._locals[key & lm],
             self._locals[(key >> lb) & lm],
-            chan((key >> cab) & cm),
-            chan((key >> cba) & cm),
+            chans[(key >> cab) & cm],
+            chans[(key >> cba) & cm],
             (key >> ls) & 15,
             key >> ds,
         )
+
+    def _decoded_channels(self) -> list[tuple[Segment, ...]]:
+        cached = self.__dict__.get("_chan_segments")
+        if cached is None or len(cached) != len(self._chans):
+            cached = [tuple(Segment.from_code(c) for c in ch) for ch in self._chans]
+            self.__dict__["_chan_segments"] = cached
+        return cached
+
+    def decoded(self) -> list[PState]:
+        """Every node decoded, in node order (computed once, then cached)."""
+        cached = self.__dict__.get("_decoded")
+        if cached is None:
+            cached = self.__dict__["_decoded"] = [self.state(i) for i in range(self.states)]
+        return cached
 
     def node_of(self, s: PState) -> int | None:
         """The node id of a reference state, or ``None`` if it was not reached."""
