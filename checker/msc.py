@@ -14,11 +14,11 @@ Examples
 >>> from checker.explore import explore
 >>> from checker.properties import trace_of
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
->>> print(render_text(trace_of(ex, [0, 2])))  # doctest: +NORMALIZE_WHITESPACE
+>>> print(render_text(trace_of(ex, [0])))  # doctest: +NORMALIZE_WHITESPACE
 step  A                            network                               B
    0  CLOSED                                                             CLOSED
-   1  active OPEN → SYN-SENT       SYN ───────────────────────▷
-   2                                                                     passive OPEN → LISTEN
+   1  active OPEN → SYN-SENT       SYN ──────────────────────────────▷
+      final: A=SYN-SENT B=CLOSED A->B=[SYN] B->A=[-]
 """
 
 from __future__ import annotations
