@@ -3,7 +3,7 @@
 # checks that everything is still in place.
 #
 #   bash setup.sh          set up only
-#   bash setup.sh main     set up, then run the main job (tcpcheck explore on the bundled spec)
+#   bash setup.sh main     set up, then run the main job (tcpcheck check on the bundled spec)
 #   bash setup.sh test     set up, then run the whole test suite
 #
 # Needs Python >= 3.11 with pip.  As root it installs missing Debian packages (graphviz,
@@ -77,7 +77,7 @@ fi
 # 5. The job.
 case "${1:-}" in
     "") say "ready: .venv/bin/tcpcheck --help" ;;
-    main) shift; exec .venv/bin/tcpcheck explore "$@" ;;
+    main) shift; exec .venv/bin/tcpcheck check "$@" ;;
     test) shift; exec .venv/bin/python -m pytest -q "$@" ;;
     *) die "unknown job '$1' (use: main, test, or nothing to only set up)" ;;
 esac

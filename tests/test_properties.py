@@ -1,0 +1,274 @@
+"""The property suite: every verdict on every variant, pinned traces, fairness, mutations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from click.testing import CliRunner
+
+from checker.check import junit_xml, run_suite
+from checker.cli import cli
+from checker.errors import SpecError
+from checker.formula import FormulaError, parse_formula
+from checker.msc import render_text
+from checker.properties import Property, Verdict, bundled_properties_path, load_properties
+from checker.spec import Spec, load_spec
+
+SUITE = load_properties(spec=load_spec())
+BY_NAME = {p.name: p for p in SUITE}
+VARIANTS = [None, "linux", "no-time-wait", "rfc1337", "short-time-wait"]
+
+# (property, variant) -> verdict, for every pair: what RFC 9293 or the variant implies.
+EXPECTED = {
+    "textbook-client-path": ["holds", "holds", "violated", "holds", "holds"],
+    "textbook-server-path": ["holds"] * 5,
+    "fin-wait-1-straight-to-time-wait": ["holds", "holds", "violated", "holds", "holds"],
+    "closing-reachable": ["holds"] * 5,
+    "no-closing-when-b-closes-after-a": ["holds"] * 5,
+    "closing-only-after-both-fins": ["holds"] * 5,
+    "only-the-first-closer-enters-time-wait": ["violated"] * 5,
+    "both-enter-time-wait-in-simultaneous-close": ["holds", "holds", "violated", "holds", "holds"],
+    "fin-wait-2-leads-to-closed": ["violated", "holds", "violated", "violated", "violated"],
+    "close-wait-forever-if-the-application-never-closes": ["violated"] * 5,
+    "close-wait-leads-to-closed": ["holds"] * 5,
+    "both-eventually-closed": ["holds"] * 5,
+    "no-deadlock": ["holds"] * 5,
+    "no-deadlock-with-bounded-retries": ["violated"] * 5,
+    "graceful-close": ["holds", "violated", "violated", "holds", "violated"],
+    "rst-from-closed-endpoint": ["holds"] * 5,
+}
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[tuple[str, str | None], Verdict]:
+    return {(v.prop.name, v.variant): v for v in run_suite(SUITE, variants=VARIANTS)}
+
+
+def test_the_suite_is_the_pinned_one() -> None:
+    assert [p.name for p in SUITE] == list(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_every_property_on_every_variant(
+    name: str, verdicts: dict[tuple[str, str | None], Verdict]
+) -> None:
+    got = [verdicts[(name, v)].verdict for v in VARIANTS]
+    assert got == EXPECTED[name]
+    assert all(verdicts[(name, v)].ok for v in VARIANTS)  # and the suite expects exactly that
+
+
+def labels(v: Verdict) -> list[str]:
+    assert v.trace is not None
+    return [s.label.text() for s in v.trace.steps]
+
+
+HANDSHAKE_AND_A_CLOSES = [
+    "A: active OPEN / snd SYN",
+    "B: passive OPEN",
+    "B: rcv SYN / snd SYN+ACK",
+    "A: rcv SYN+ACK / snd ACK",
+    "A: CLOSE / snd FIN+ACK",
+    "B: rcv ACK of SYN",
+    "B: rcv FIN / snd ACK",
+]
+
+
+def test_fin_wait_2_forever_counterexample_is_pinned(
+    verdicts: dict[tuple[str, str | None], Verdict],
+) -> None:
+    v = verdicts[("fin-wait-2-leads-to-closed", None)]
+    assert labels(v) == [*HANDSHAKE_AND_A_CLOSES, "A: rcv ACK of FIN"]
+    assert v.trace is not None and v.trace.stops and v.trace.loop is None
+    assert v.assumptions == ("fair-lossy", "fair-apps", "timers")
+    end = v.trace.steps[-1].state
+    assert (end.a.state, end.b.state) == ("FIN-WAIT-2", "CLOSE-WAIT")
+
+
+def test_no_time_wait_draws_a_rst_in_last_ack(
+    verdicts: dict[tuple[str, str | None], Verdict],
+) -> None:
+    v = verdicts[("graceful-close", "no-time-wait")]
+    assert labels(v) == [
+        *HANDSHAKE_AND_A_CLOSES,
+        "B: CLOSE / snd FIN+ACK",
+        "A: rcv FIN+ACK of FIN / snd ACK",
+        "A: rcv ACK / snd RST",
+    ]
+
+
+def test_textbook_client_witness_is_pinned(
+    verdicts: dict[tuple[str, str | None], Verdict],
+) -> None:
+    v = verdicts[("textbook-client-path", None)]
+    assert labels(v) == [
+        *HANDSHAKE_AND_A_CLOSES,
+        "A: rcv ACK of FIN",
+        "B: CLOSE / snd FIN+ACK",
+        "A: rcv FIN / snd ACK",
+        "B: rcv ACK of FIN",
+        "A: timeout 2MSL",
+    ]
+
+
+def test_dropping_fair_lossy_channels_gives_a_lasso_of_endless_losses() -> None:
+    (v,) = run_suite(
+        [BY_NAME["both-eventually-closed"]], variants=[None], fairness_off=["fair-lossy"]
+    )
+    assert v.verdict == "violated" and v.assumptions == ("fair-apps", "timers")
+    assert v.trace is not None and v.trace.loop == 2
+    assert labels(v) == [
+        "A: active OPEN / snd SYN",
+        "B: passive OPEN",
+        "A: timeout RETX / snd SYN",
+        "net: lose SYN A->B",
+    ]
+    # The cycle returns to the state it started from.
+    assert v.trace.steps[-1].state == v.trace.steps[v.trace.loop - 1].state
+    assert "the cycle starts here" in render_text(v.trace)
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "off"),
+    [
+        ("fin-wait-2-leads-to-closed", "linux", "timers"),  # the orphan timer must fire
+        ("close-wait-leads-to-closed", None, "fair-apps"),  # the application must close
+        ("both-eventually-closed", None, "timers"),  # TIME-WAIT must end
+    ],
+)
+def test_liveness_needs_its_fairness_assumption(name: str, variant: str | None, off: str) -> None:
+    (with_it,) = run_suite([BY_NAME[name]], variants=[variant])
+    (without,) = run_suite([BY_NAME[name]], variants=[variant], fairness_off=[off])
+    assert with_it.verdict == "holds"
+    assert without.verdict == "violated"
+    assert off not in without.assumptions
+
+
+def test_chart_marks_a_run_that_stops_forever(
+    verdicts: dict[tuple[str, str | None], Verdict],
+) -> None:
+    v = verdicts[("fin-wait-2-leads-to-closed", None)]
+    assert v.trace is not None
+    text = render_text(v.trace)
+    assert "rcv ACK of FIN → FIN-WAIT-2" in text
+    assert "stays here forever" in text
+    assert text == render_text(v.trace)  # deterministic
+
+
+def test_wrong_expectation_makes_check_exit_1(tmp_path: Path) -> None:
+    text = bundled_properties_path().read_text(encoding="utf-8")
+    wrong = text.replace('name = "closing-reachable"', 'name = "closing-reachable"', 1)
+    wrong = wrong.replace(
+        'config = { b_close = "first" }\nexpected = { default = "holds" }',
+        'config = { b_close = "first" }\nexpected = { default = "violated" }',
+        1,
+    )
+    assert wrong != text
+    suite = tmp_path / "suite.toml"
+    suite.write_text(wrong, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            "--properties",
+            str(suite),
+            "--property",
+            "closing-reachable",
+            "--variant",
+            "base",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH" in result.output
+
+
+def test_check_json_contract_and_exit_0() -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            "--property",
+            "fin-wait-2-leads-to-closed",
+            "--variant",
+            "base",
+            "--variant",
+            "linux",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ok"] is True
+    first, second = data["properties"]
+    assert set(first) >= {"name", "kind", "verdict", "expected", "assumptions", "trace"}
+    assert (first["verdict"], second["verdict"]) == ("violated", "holds")
+    steps = first["trace"]["steps"]
+    assert steps[0]["actor"] == "A" and steps[0]["event"] == "active OPEN"
+    assert steps[0]["sent"] == ["SYN seq=0"] and steps[0]["A"] == "SYN-SENT"
+    assert first["trace"]["stops_forever"] is True
+
+
+def test_junit_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.xml"
+    result = CliRunner().invoke(
+        cli, ["check", "--property", "graceful-close", "--junit", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    root = ElementTree.parse(report).getroot()
+    assert root.get("tests") == "5" and root.get("failures") == "0"
+    names = {(c.get("classname"), c.get("name")) for c in root.iter("testcase")}
+    assert ("tcpcheck.no-time-wait", "graceful-close") in names
+
+
+def test_junit_marks_mismatches() -> None:
+    prop = BY_NAME["closing-reachable"]
+    wrong = Property(**{**prop.__dict__, "expected": {"default": "violated"}})
+    xml = junit_xml(run_suite([wrong], variants=[None]))
+    assert 'failures="1"' in xml and "verdict holds, expected violated" in xml
+
+
+def test_unknown_property_lists_the_valid_ones() -> None:
+    result = CliRunner().invoke(cli, ["check", "--property", "graceful-clos"])
+    assert result.exit_code == 2
+    assert "unknown property 'graceful-clos' (did you mean 'graceful-close'?)" in result.output
+    assert "textbook-client-path" in result.output
+
+
+def test_formula_syntax_error_points_at_the_column() -> None:
+    with pytest.raises(FormulaError) as info:
+        parse_formula("A = FIN-WAIT-2 and or B = CLOSED")
+    assert info.value.column == 20
+    with pytest.raises(FormulaError, match=r"unknown state 'FIN-WAIT2' \(did you mean"):
+        parse_formula("A = FIN-WAIT2", load_spec().state_names)
+
+
+def test_formula_evaluates_states_and_channels(spec: Spec) -> None:
+    from checker.config import ProductConfig
+    from checker.explore import explore
+
+    ex = explore(spec, ProductConfig(loss="none", ordering="fifo"))
+    s1 = ex.state(1)  # A sent its SYN
+    assert parse_formula("A = SYN-SENT and inflight(A, SYN) and not inflight(B)")(s1)
+    assert parse_formula("A in (SYN-SENT, CLOSED) -> A.opened")(s1)
+    assert not parse_formula("empty or B.opened")(s1)
+    assert parse_formula("A.retries = 0 and not A.closed")(s1)
+
+
+def test_bad_property_file_is_one_message(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(
+        '[[properties]]\nname = "p"\nkind = "invariant"\nformula = "A = CLOSD"\n'
+        'description = "d"\nref = "r"\nexpected = { base = "holds" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match=r"properties\[0\] p: formula: column 5: unknown state"):
+        load_properties(suite, spec=load_spec())
+    result = CliRunner().invoke(cli, ["check", "--properties", str(suite)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    suite.write_text(
+        suite.read_text(encoding="utf-8").replace('"invariant"', '"timed"'), encoding="utf-8"
+    )
+    with pytest.raises(SpecError, match="reserved for the timed layer"):
+        load_properties(suite, spec=load_spec())
