@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -272,3 +273,37 @@ def test_bad_property_file_is_one_message(tmp_path: Path) -> None:
     )
     with pytest.raises(SpecError, match="reserved for the timed layer"):
         load_properties(suite, spec=load_spec())
+
+
+def test_every_trace_is_pinned_by_a_golden_file(
+    verdicts: dict[tuple[str, str | None], Verdict], golden: Any
+) -> None:
+    pinned = {}
+    for (name, variant), v in sorted(verdicts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        if v.trace is None:
+            continue
+        pinned[f"{name} on {variant or 'base'}"] = {
+            "verdict": v.verdict,
+            "steps": labels(v),
+            "cycle_start": v.trace.loop,
+            "stops_forever": v.trace.stops,
+            "end": v.trace.steps[-1].state.describe() if v.trace.steps else None,
+        }
+    golden("traces.json", json.dumps(pinned, indent=2, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "off"),
+    [
+        ("fin-wait-2-leads-to-closed", None, ()),
+        ("graceful-close", "no-time-wait", ()),
+        ("both-eventually-closed", None, ("fair-lossy",)),
+    ],
+)
+def test_charts_match_their_golden_files(
+    name: str, variant: str | None, off: tuple[str, ...], golden: Any
+) -> None:
+    (v,) = run_suite([BY_NAME[name]], variants=[variant], fairness_off=off)
+    assert v.trace is not None
+    suffix = "-without-" + "-".join(off) if off else ""
+    golden(f"msc/{name}-{variant or 'base'}{suffix}.txt", render_text(v.trace) + "\n")
