@@ -92,11 +92,15 @@ def test_no_time_wait_draws_a_rst_in_last_ack(
     verdicts: dict[tuple[str, str | None], Verdict],
 ) -> None:
     v = verdicts[("graceful-close", "no-time-wait")]
+    # The final ACK is lost; B's retransmitted FIN meets a CLOSED endpoint: RST.
     assert labels(v) == [
         *HANDSHAKE_AND_A_CLOSES,
+        "A: rcv ACK of FIN",
         "B: CLOSE / snd FIN+ACK",
-        "A: rcv FIN+ACK of FIN / snd ACK",
-        "A: rcv ACK / snd RST",
+        "A: rcv FIN / snd ACK",
+        "B: timeout RETX / snd FIN+ACK",
+        "A: rcv FIN / snd RST",
+        "net: lose ACK A->B",
     ]
 
 
