@@ -31,6 +31,7 @@ EXPECTED = {
     "no-closing-when-b-closes-after-a": ["holds"] * 5,
     "closing-only-after-both-fins": ["holds"] * 5,
     "only-the-first-closer-enters-time-wait": ["violated"] * 5,
+    "only-the-first-closer-enters-time-wait-a": ["violated"] * 5,
     "both-enter-time-wait-in-simultaneous-close": ["holds", "holds", "violated", "holds", "holds"],
     "fin-wait-2-leads-to-closed": ["violated", "holds", "violated", "violated", "violated"],
     "close-wait-forever-if-the-application-never-closes": ["violated"] * 5,
