@@ -20,7 +20,7 @@ from rich.table import Table
 
 from . import __version__
 from .config import CLOSE_MODES, ORDERINGS, AppConfig, ProductConfig
-from .errors import TcpcheckError, UsageError, did_you_mean
+from .errors import TcpcheckError, UsageError, unknown_name
 from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
 
@@ -471,13 +471,7 @@ def check_cmd(
         known = [p.name for p in props]
         for name in names:
             if name not in known:
-                hint = did_you_mean(name, known)
-                raise UsageError(
-                    f"unknown property '{name}'"
-                    + (f" ({hint})" if hint else "")
-                    + "; properties: "
-                    + ", ".join(known)
-                )
+                raise unknown_name("property", name, known, "properties")
         props = [p for p in props if p.name in names]
     chosen: list[str | None] | None = None
     if variants:
@@ -487,13 +481,7 @@ def check_cmd(
             value = None if name == "base" else name
             if value not in available:
                 shown = ["base", *(v for v in available if v)]
-                hint = did_you_mean(name, shown)
-                raise UsageError(
-                    f"unknown variant '{name}'"
-                    + (f" ({hint})" if hint else "")
-                    + "; variants: "
-                    + ", ".join(shown)
-                )
+                raise unknown_name("variant", name, shown, "variants")
             chosen.append(value)
     off = [
         name

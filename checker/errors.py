@@ -24,6 +24,7 @@ __all__ = [
     "TcpcheckError",
     "UsageError",
     "did_you_mean",
+    "unknown_name",
 ]
 
 
@@ -60,6 +61,18 @@ class ModelError(TcpcheckError):
     Raised, for example, when an endpoint reaches a state and receives a segment for which
     the spec has no transition: the message names the state, the event and the fix.
     """
+
+
+def unknown_name(what: str, name: str, choices: Iterable[str], listing: str = "") -> UsageError:
+    """The error for an unknown name given by the user: a hint and the valid names.
+
+    >>> print(unknown_name("variant", "linx", ["linux", "rfc1337"]))
+    unknown variant 'linx' (did you mean 'linux'?); known: linux, rfc1337
+    """
+    options = list(choices)
+    hint = did_you_mean(name, options)
+    text = f"unknown {what} '{name}'" + (f" ({hint})" if hint else "")
+    return UsageError(text + f"; {listing or 'known'}: " + ", ".join(options))
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:

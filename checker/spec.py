@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, UsageError, did_you_mean
+from .errors import SpecError, UsageError, did_you_mean, unknown_name
 from .expr import Expr, ExprSyntaxError, Num, parse
 from .guards import Guard, GuardSyntaxError, parse_guard
 from .segments import LEVELS, SEGMENT_EVENTS, SEND_TOKENS
@@ -963,25 +963,12 @@ def load_spec(
             )
         options = {v.name: v for v in list_variants(base_path)}
         if variant not in options:
-            hint = did_you_mean(variant, options)
-            raise UsageError(
-                f"unknown variant '{variant}'"
-                + (f" ({hint})" if hint else "")
-                + "; known variants: "
-                + ", ".join(sorted(options))
-                + " (see `tcpcheck variants`)"
-            )
+            raise unknown_name("variant", variant, sorted(options), "known variants")
         chosen = _apply_overlay(raw, base_path.parent / "variants" / f"{variant}.toml")
     if params:
         for pname, value in params.items():
             if pname not in raw.parameters:
-                hint = did_you_mean(pname, raw.parameters)
-                raise UsageError(
-                    f"unknown parameter '{pname}'"
-                    + (f" ({hint})" if hint else "")
-                    + "; parameters: "
-                    + ", ".join(sorted(raw.parameters))
-                )
+                raise unknown_name("parameter", pname, sorted(raw.parameters), "parameters")
             body, _src = raw.parameters[pname]
             raw.parameters[pname] = ({**body, "value": value}, _Src("--param", pname))
     spec = _build(raw, chosen)
