@@ -570,11 +570,16 @@ def _apply_overlay(raw: _Raw, path: Path) -> Variant:
     for name in _str_list(vsrc, meta, "remove_states", required=False):
         _name_of(vsrc, name, state_names, "state in remove_states")
         raw.states = [(b, s) for b, s in raw.states if b.get("name") != name]
-        raw.transitions = [
-            (b, s, v)
-            for b, s, v in raw.transitions
-            if name not in _as_list(b.get("from")) or _drop_source(b, name)
-        ]
+        # Rules from the removed state go; a rule shared with other states keeps those.
+        kept: list[tuple[dict[str, Any], _Src, str | None]] = []
+        for body, src, origin in raw.transitions:
+            sources = _as_list(body.get("from"))
+            rest = [s for s in sources if s != name]
+            if len(rest) == len(sources):
+                kept.append((body, src, origin))
+            elif rest:
+                kept.append(({**body, "from": rest}, src, origin))
+        raw.transitions = kept
         for body, _src in raw.timers.values():
             if isinstance(body.get("states"), list) and name in body["states"]:
                 body["states"] = [x for x in body["states"] if x != name]
@@ -592,7 +597,7 @@ def _apply_overlay(raw: _Raw, path: Path) -> Variant:
     pairs = {
         (f, e) for b, _, _ in new for f in _as_list(b.get("from")) for e in _as_list(b.get("event"))
     }
-    kept: list[tuple[dict[str, Any], _Src, str | None]] = []
+    kept = []
     inserted = False
     for body, src, origin in raw.transitions:
         sources = _as_list(body.get("from"))
@@ -621,15 +626,6 @@ def _apply_overlay(raw: _Raw, path: Path) -> Variant:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _drop_source(body: dict[str, Any], name: str) -> bool:
-    """Remove ``name`` from a multi-state ``from``; keep the entry if others remain."""
-    sources = _as_list(body.get("from"))
-    if len(sources) > 1:
-        body["from"] = [s for s in sources if s != name]
-        return True
-    return False
 
 
 def _evaluate_parameters(raw: _Raw) -> dict[str, tuple[Expr, str, float, dict[str, Any], _Src]]:
