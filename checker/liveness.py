@@ -374,6 +374,7 @@ def check_leads_to(
         return make_verdict(prop, exploration, variant, value, message, trace, assumptions)
 
     used = ", ".join(assumptions) if assumptions else "no fairness"
+    start = "a run " if prop.kind == "eventually" else f"a run reaches {p} and then "
     found = search(allow_blocked=False)
     if found is not None:
         v = found[0]
@@ -382,10 +383,10 @@ def check_leads_to(
             loop = len(edges)
             edges += _cycle(exploration, in_fair[v], v, groups, active, owed)
             trace = trace_of(exploration, edges, loop=loop)
-            message = f"a run reaches {p} and then cycles forever without {q} ({used})"
+            message = f"{start}cycles forever without {q} ({used})"
         else:
             trace = trace_of(exploration, edges, stops=True)
-            message = f"a run reaches {p} and then stays forever where {q} never holds ({used})"
+            message = f"{start}stays forever where {q} never holds ({used})"
         return verdict("violated", message, trace)
     if search(allow_blocked=True) is not None:
         return verdict(
