@@ -4,7 +4,8 @@ Each step of a trace is one row.  A's column is on the left, B's on the right, t
 network in between: a segment leaves its sender as ``SYN ──▷`` (or ``◁── SYN+ACK``),
 arrives as ``──▶ SYN`` (or ``ACK ◀──``), and a lost one ends in ``✕``.  Application calls
 and timer expiries are written in the endpoint's column; each endpoint's new state is
-shown when it changes.  A lasso marks where its cycle starts; a run that stops forever
+shown when it changes, and the last column gives both endpoints' states after every
+step.  A lasso marks where its cycle starts; a run that stops forever
 says so at the end.
 
 Examples
@@ -14,10 +15,10 @@ Examples
 >>> from checker.explore import explore
 >>> from checker.properties import trace_of
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
->>> print(render_text(trace_of(ex, [0])))  # doctest: +NORMALIZE_WHITESPACE
-step  A                            network                               B
-   0  CLOSED                                                             CLOSED
-   1  active OPEN → SYN-SENT       SYN ──────────────────────────────▷
+>>> print(render_text(trace_of(ex, [0])))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+step  A  network  B  after: A / B
+   0  CLOSED  CLOSED  CLOSED / CLOSED
+   1  active OPEN → SYN-SENT  SYN ───...▷  SYN-SENT / CLOSED
       final: A=SYN-SENT B=CLOSED A->B=[SYN] B->A=[-]
 """
 
@@ -30,6 +31,7 @@ __all__ = ["render_text"]
 
 _SIDE = 28
 _NET = 36
+_B = 32
 
 
 def _net_cell(label: Label) -> str:
@@ -64,8 +66,6 @@ def _actor_cell(label: Label, before: PState, after: PState) -> str:
     event = label.event
     if label.kind == "timeout":
         event = f"⏱ {event}"
-    elif label.kind == "segment":
-        event = event  # the arrow already shows the segment; keep the event name
     return f"{event} → {new}" if new != old else event
 
 
@@ -75,9 +75,10 @@ def _banner(text: str) -> str:
 
 def render_text(trace: Trace) -> str:
     """Render ``trace`` as a text message sequence chart (deterministic)."""
-    lines = [f"step  {'A':<{_SIDE}} {'network':<{_NET}}  B"]
+    lines = [f"step  {'A':<{_SIDE}} {'network':<{_NET}}  {'B':<{_B}}  after: A / B"]
     first = trace.initial
-    lines.append(f"{0:>4}  {first.a.state:<{_SIDE}} {'':<{_NET}}  {first.b.state}".rstrip())
+    both = f"{first.a.state} / {first.b.state}"
+    lines.append(f"{0:>4}  {first.a.state:<{_SIDE}} {'':<{_NET}}  {first.b.state:<{_B}}  {both}")
     before = trace.initial
     for i, step in enumerate(trace.steps):
         if trace.loop is not None and i == trace.loop:
@@ -91,7 +92,9 @@ def render_text(trace: Trace) -> str:
             number = f"{i + 1:>4}" if j == 0 else "    "
             lcell = left if j == 0 else ""
             rcell = right if j == 0 else ""
-            lines.append(f"{number}  {lcell:<{_SIDE}} {net:<{_NET}}  {rcell}".rstrip())
+            after = f"{step.state.a.state} / {step.state.b.state}" if j == 0 else ""
+            row = f"{number}  {lcell:<{_SIDE}} {net:<{_NET}}  {rcell:<{_B}}  {after}"
+            lines.append(row.rstrip())
         before = step.state
     if trace.loop is not None:
         lines.append(_banner(f"back to the state after step {trace.loop}"))
