@@ -24,6 +24,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .tokens import Token, tokenize
+
 __all__ = ["BinOp", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
 
 
@@ -114,30 +116,15 @@ class BinOp(Expr):
         return f"({self.left} {self.op} {self.right})"
 
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|[-+*/^()]))"
+)
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
-            raise ExprSyntaxError(f"unexpected character {text[col - 1]!r}", col)
-        column = m.start(m.lastindex or 0) + 1
-        if m.group(1) is not None:
-            tokens.append(("num", m.group(1), column))
-        elif m.group(2) is not None:
-            tokens.append(("name", m.group(2), column))
-        else:
-            op = m.group(3)
-            tokens.append(("op", "^" if op == "**" else op, column))
-        pos = m.end()
-    tokens.append(("end", "", len(text) + 1))
-    return tokens
+def _tokenize(text: str) -> list[Token]:
+    tokens = tokenize(_TOKEN, text, ExprSyntaxError)
+    return [(k, "^" if (k, v) == ("op", "**") else v, c) for k, v, c in tokens]
 
 
 class _Parser:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from .errors import did_you_mean
 from .product import PState
 from .segments import ACK, FIN, RST, SYN
+from .tokens import tokenize
 
 __all__ = ["FLAGS", "Formula", "FormulaError", "parse_formula"]
 
@@ -83,19 +84,7 @@ class _Parser:
     def __init__(self, text: str, state_names: Iterable[str] | None) -> None:
         self.text = text
         self.names = list(state_names) if state_names is not None else None
-        self.tokens: list[tuple[str, str, int]] = []
-        pos = 0
-        while pos < len(text):
-            if not text[pos:].strip():
-                break
-            m = _TOKEN.match(text, pos)
-            if m is None:
-                col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
-                raise FormulaError(f"unexpected character {text[col - 1]!r}", col)
-            kind = m.lastgroup or "op"
-            self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
-            pos = m.end()
-        self.tokens.append(("end", "", len(text) + 1))
+        self.tokens = tokenize(_TOKEN, text, FormulaError)
         self.i = 0
         self.used_states: set[str] = set()
 
