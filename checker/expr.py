@@ -21,8 +21,9 @@ checker.expr.ExprSyntaxError: expected a number, a name or '(' at column 4
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .tokens import Token, tokenize
 
@@ -40,8 +41,14 @@ class ExprSyntaxError(ValueError):
 class Expr:
     """Base of the expression tree."""
 
-    def evaluate(self, env: Mapping[str, float]) -> float:
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        """Evaluate over any arithmetic (floats, solver terms): names from ``env``,
+        literals through ``num``.  ``x ^ n`` with a natural ``n`` is repeated
+        multiplication, so it stays linear in ``x`` for a solver."""
         raise NotImplementedError
+
+    def evaluate(self, env: Mapping[str, float]) -> float:
+        return float(self.fold(env))
 
     def names(self) -> set[str]:
         raise NotImplementedError
@@ -51,8 +58,8 @@ class Expr:
 class Num(Expr):
     value: float
 
-    def evaluate(self, env: Mapping[str, float]) -> float:
-        return float(self.value)
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return num(self.value)
 
     def names(self) -> set[str]:
         return set()
@@ -66,8 +73,8 @@ class Num(Expr):
 class Name(Expr):
     name: str
 
-    def evaluate(self, env: Mapping[str, float]) -> float:
-        return float(env[self.name])
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return env[self.name]
 
     def names(self) -> set[str]:
         return {self.name}
@@ -80,8 +87,8 @@ class Name(Expr):
 class Neg(Expr):
     operand: Expr
 
-    def evaluate(self, env: Mapping[str, float]) -> float:
-        return -self.operand.evaluate(env)
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return -self.operand.fold(env, num)
 
     def names(self) -> set[str]:
         return self.operand.names()
@@ -96,9 +103,9 @@ class BinOp(Expr):
     left: Expr
     right: Expr
 
-    def evaluate(self, env: Mapping[str, float]) -> float:
-        a = self.left.evaluate(env)
-        b = self.right.evaluate(env)
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        a = self.left.fold(env, num)
+        b = self.right.fold(env, num)
         if self.op == "+":
             return a + b
         if self.op == "-":
@@ -107,7 +114,14 @@ class BinOp(Expr):
             return a * b
         if self.op == "/":
             return a / b
-        return float(a**b)
+        if isinstance(b, (int, float)) and float(b).is_integer() and 0 <= b <= 64:
+            result = num(1)
+            for _ in range(int(b)):
+                result = result * a
+            return result
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return float(a) ** float(b)
+        raise ValueError(f"{self}: the exponent must be a natural number")
 
     def names(self) -> set[str]:
         return self.left.names() | self.right.names()

@@ -43,7 +43,7 @@ import z3
 
 from .errors import UsageError
 from .explore import Exploration
-from .expr import BinOp, Expr, Name, Neg, Num
+from .expr import Expr
 from .spec import Spec
 
 __all__ = ["PathCheck", "TimedPath", "check_path", "eager_timers", "encode_path", "path_condition"]
@@ -56,34 +56,11 @@ def eager_timers(spec: Spec) -> Spec:
 
 
 def _term(expr: Expr, env: Mapping[str, Any]) -> Any:
-    """A Z3 term (or number) for ``expr``; ``^`` only with a constant exponent."""
-    if isinstance(expr, Num):
-        return z3.RealVal(expr.value)
-    if isinstance(expr, Name):
-        return env[expr.name]
-    if isinstance(expr, Neg):
-        return -_term(expr.operand, env)
-    assert isinstance(expr, BinOp)
-    a = _term(expr.left, env)
-    b = _term(expr.right, env)
-    if expr.op == "+":
-        return a + b
-    if expr.op == "-":
-        return a - b
-    if expr.op == "*":
-        return a * b
-    if expr.op == "/":
-        return a / b
-    exponent = z3.simplify(b)
-    if not z3.is_rational_value(exponent):
-        raise UsageError(f"duration {expr}: the exponent must be a constant in the timed layer")
-    value = exponent.as_fraction()
-    if value.denominator != 1 or value.numerator < 0:
-        raise UsageError(f"duration {expr}: the exponent must be a natural number")
-    result: Any = z3.RealVal(1)
-    for _ in range(value.numerator):
-        result = result * a
-    return result
+    """A Z3 term for ``expr`` (``^`` only with a natural exponent, e.g. ``2^retries``)."""
+    try:
+        return expr.fold(env, z3.RealVal)
+    except ValueError as exc:
+        raise UsageError(f"duration {exc} in the timed layer") from None
 
 
 @dataclass(frozen=True)
@@ -136,7 +113,7 @@ def encode_path(
         running[side] = []
         for timer in spec.timers:
             if local.state in timer.states:
-                duration = _term(timer.duration, {**env, "retries": z3.RealVal(local.retries)})
+                duration = _term(timer.duration, {**env, "retries": local.retries})
                 running[side].append((timer.event, step, duration))
 
     start_timers("A", 0)
