@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import CLOSE_MODES, ORDERINGS, AppConfig, ProductConfig
+from .config import CLOSE_MODES, ORDERINGS, OVERFLOWS, AppConfig, ProductConfig
 from .errors import TcpcheckError, UsageError, unknown_name
 from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
@@ -103,6 +103,14 @@ def product_options(func: F) -> F:
             help="Segments the network may lose: none, any number, or at most K per run.",
         ),
         click.option(
+            "--overflow",
+            type=click.Choice(OVERFLOWS),
+            default="block",
+            show_default=True,
+            help="What a full channel does with a segment sent into it: the sender waits "
+            "(block) or the segment is dropped (drop).",
+        ),
+        click.option(
             "--dup",
             "duplication",
             default="none",
@@ -158,6 +166,7 @@ def _config(kw: dict[str, Any]) -> ProductConfig:
         ordering=kw.pop("ordering"),
         loss=kw.pop("loss"),
         duplication=kw.pop("duplication"),
+        overflow=kw.pop("overflow"),
     )
 
 

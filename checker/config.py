@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["CLOSE_MODES", "OPEN_MODES", "ORDERINGS", "AppConfig", "ProductConfig"]
+__all__ = ["CLOSE_MODES", "OPEN_MODES", "ORDERINGS", "OVERFLOWS", "AppConfig", "ProductConfig"]
 
 OPEN_MODES = ("active", "passive")
 #: When an application calls CLOSE (or ABORT, if it aborts).
@@ -36,6 +36,8 @@ CLOSE_MODES = {
     "never": "never closes (the CLOSE-WAIT and FIN-WAIT-2 stories)",
 }
 ORDERINGS = ("fifo", "unordered")
+#: What a full channel does with a segment sent into it.
+OVERFLOWS = ("block", "drop")
 
 #: States in which each close mode calls CLOSE/ABORT.
 _CLOSE_STATES: dict[str, frozenset[str] | None] = {
@@ -96,12 +98,15 @@ class ProductConfig:
     ordering: str = "unordered"
     loss: str = "any"
     duplication: str = "none"
+    overflow: str = "block"
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise UsageError(f"channel capacity must be at least 1 (got {self.capacity})")
         if self.capacity > 8:
             raise UsageError(f"channel capacity above 8 is not supported (got {self.capacity})")
+        if self.overflow not in OVERFLOWS:
+            raise UsageError(f"overflow must be block or drop (got {self.overflow!r})")
         if self.ordering not in ORDERINGS:
             raise UsageError(f"ordering must be fifo or unordered (got {self.ordering!r})")
         _budget("loss", self.loss, allow_any=True)
@@ -126,9 +131,10 @@ class ProductConfig:
         loss = {None: "loss any", 0: "no loss"}.get(
             self.loss_budget, f"at most {self.loss_budget} lost"
         )
+        full = "; a full channel drops what is sent into it" if self.overflow == "drop" else ""
         return (
             f"A: {self.a.describe()}; B: {self.b.describe()}; channels: {self.ordering}, "
-            f"capacity {self.capacity}, {loss}, {dup}"
+            f"capacity {self.capacity}, {loss}, {dup}{full}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -149,6 +155,7 @@ class ProductConfig:
             "ordering": self.ordering,
             "loss": self.loss,
             "duplication": self.duplication,
+            "overflow": self.overflow,
         }
 
 

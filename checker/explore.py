@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import tracemalloc
 from array import array
@@ -483,6 +484,25 @@ def explore(
                 labs.append(core.net_label(kind, code, side))
         return bits, labs
 
+    drop_overflow = config.overflow == "drop"
+    overflow_memo: dict[tuple[str, int, int, int], tuple[int, int]] = {}
+
+    def overflow(side: str, chan: int, oid: int, lab: int) -> tuple[int, int]:
+        """A full channel drops what does not fit: the channel bits and the relabelled move."""
+        key = (side, chan, oid, lab)
+        found = overflow_memo.get(key)
+        if found is None:
+            codes = outs[oid]
+            room = max(config.capacity - len(core.chans[chan]), 0)
+            kept, dropped = codes[:room], codes[room:]
+            new_chan = core.push(chan, kept) if kept else chan
+            label = dataclasses.replace(
+                core.labels[lab], dropped=tuple(Segment.from_code(c) for c in dropped)
+            )
+            found = (new_chan << (cab if side == "A" else cba), core._intern(label))
+            overflow_memo[key] = found
+        return found
+
     def quiet_moves(key: int) -> tuple[list[int], list[int]]:
         """Quiescent timers: only with both channels empty and no other timer able to fire."""
         a_, b_ = key & lm, (key >> lb) & lm
@@ -494,7 +514,10 @@ def explore(
             for lab, new, oid in core.timer_moves(side, me, "quiescent"):
                 out_chan = core.push(0, outs[oid]) if oid else 0
                 if out_chan < 0:
-                    continue
+                    if not drop_overflow:
+                        continue
+                    shifted, lab = overflow(side, 0, oid, lab)
+                    out_chan = shifted >> (cab if side == "A" else cba)
                 if side == "A":
                     bits.append(new | (b_ << lb) | (out_chan << cab))
                 else:
@@ -569,8 +592,10 @@ def explore(
                 if o is None:
                     o = push_a[base + oid] = push_bits("A", (key >> cab) & cm, oid)
                 if o < 0:
-                    blocked = True
-                    continue
+                    if not drop_overflow:
+                        blocked = True
+                        continue
+                    o, lab = overflow("A", (key >> cab) & cm, oid, lab)
                 nks_append(partial | o | fresh)
             else:
                 nks_append(partial | same)
@@ -589,8 +614,10 @@ def explore(
                 if o is None:
                     o = push_b[base + oid] = push_bits("B", (key >> cba) & cm, oid)
                 if o < 0:
-                    blocked = True
-                    continue
+                    if not drop_overflow:
+                        blocked = True
+                        continue
+                    o, lab = overflow("B", (key >> cba) & cm, oid, lab)
                 nks_append(partial | o | fresh)
             else:
                 nks_append(partial | same)

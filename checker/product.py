@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ class Label:
     segment: Segment | None = None  # the segment lost or duplicated
     channel: str | None = None
     target: str | None = None  # the actor's control state after the move
+    dropped: tuple[Segment, ...] = ()  # sent into a full channel and dropped (overflow drop)
 
     def text(self) -> str:
         """One line, e.g. ``B: rcv FIN / snd ACK`` or ``net: lose FIN+ACK A->B``."""
@@ -74,6 +76,8 @@ class Label:
         text = f"{self.actor}: {self.event}"
         if self.sent:
             text += " / snd " + ", ".join(s.name for s in self.sent)
+        if self.dropped:
+            text += " (channel full: " + ", ".join(s.name for s in self.dropped) + " dropped)"
         return text
 
     def to_json(self) -> dict[str, object]:
@@ -87,6 +91,7 @@ class Label:
             "lost": self.segment.describe() if self.kind == "loss" and self.segment else None,
             "duplicated": self.segment.describe() if self.kind == "dup" and self.segment else None,
             "channel": self.channel,
+            "overflow_dropped": [s.describe() for s in self.dropped],
         }
 
 
@@ -124,6 +129,10 @@ def step_label(side: str, st: Step, kind: str) -> Label:
     return Label(
         side, kind, rule.event, rule.index, st.received, st.sent, None, CHANNELS[side], rule.target
     )
+
+
+def _with_drops(label: Label, dropped: tuple[Segment, ...]) -> Label:
+    return dataclasses.replace(label, dropped=dropped) if dropped else label
 
 
 @dataclass(frozen=True)
@@ -164,11 +173,17 @@ class Product:
 
     def _put(
         self, chan: tuple[Segment, ...], segs: tuple[Segment, ...]
-    ) -> tuple[Segment, ...] | None:
-        if len(chan) + len(segs) > self.config.capacity:
-            return None
+    ) -> tuple[tuple[Segment, ...], tuple[Segment, ...]] | None:
+        """The channel after sending ``segs`` and what a full channel dropped; ``None`` when
+        a blocking channel has no room."""
+        room = self.config.capacity - len(chan)
+        dropped: tuple[Segment, ...] = ()
+        if len(segs) > room:
+            if self.config.overflow == "block":
+                return None
+            segs, dropped = segs[: max(room, 0)], segs[max(room, 0) :]
         out = chan + segs
-        return tuple(sorted(out)) if self.config.ordering == "unordered" else out
+        return (tuple(sorted(out)) if self.config.ordering == "unordered" else out), dropped
 
     def _with(
         self,
@@ -177,33 +192,32 @@ class Product:
         local: Local,
         incoming: tuple[Segment, ...] | None,
         sent: tuple[Segment, ...],
-    ) -> PState | None:
-        """``s`` after ``side`` moved to ``local``, consumed into ``incoming`` and sent ``sent``."""
-        out = self._put(s.channel_from(side), sent)
-        if out is None:
+    ) -> tuple[PState, tuple[Segment, ...]] | None:
+        """``s`` after ``side`` moved to ``local``, consumed into ``incoming`` and sent
+        ``sent``, with the segments a full channel dropped; ``None`` if it blocks."""
+        put = self._put(s.channel_from(side), sent)
+        if put is None:
             return None
+        out, dropped = put
         if side == "A":
-            return PState(local, s.b, out, s.ba if incoming is None else incoming, s.lost, s.dups)
-        return PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups)
+            nxt = PState(local, s.b, out, s.ba if incoming is None else incoming, s.lost, s.dups)
+        else:
+            nxt = PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups)
+        return nxt, dropped
 
     # ------------------------------------------------------------ successors ---
     def endpoint_moves(self, s: PState, side: str) -> Iterator[tuple[Label, PState]]:
         """Application calls, timers and deliveries of one endpoint."""
         spec = self.spec
         local = s.local(side)
-        for st in app_steps(spec, self.config.app(side), local):
-            nxt = self._with(s, side, st.target, None, st.sent)
-            if nxt is not None:
-                yield step_label(side, st, "user"), nxt
-        for st in timer_steps(spec, local, "any"):
-            nxt = self._with(s, side, st.target, None, st.sent)
-            if nxt is not None:
-                yield step_label(side, st, "timeout"), nxt
+        moves = [(st, "user") for st in app_steps(spec, self.config.app(side), local)]
+        moves += [(st, "timeout") for st in timer_steps(spec, local, "any")]
         if self._quiet and self._quiescent(s):
-            for st in timer_steps(spec, local, "quiescent"):
-                nxt = self._with(s, side, st.target, None, st.sent)
-                if nxt is not None:
-                    yield step_label(side, st, "timeout"), nxt
+            moves += [(st, "timeout") for st in timer_steps(spec, local, "quiescent")]
+        for st, kind in moves:
+            result = self._with(s, side, st.target, None, st.sent)
+            if result is not None:
+                yield _with_drops(step_label(side, st, kind), result[1]), result[0]
 
         incoming = s.ba if side == "A" else s.ab
         positions = [0] if self.config.ordering == "fifo" else range(len(incoming))
@@ -220,9 +234,9 @@ class Product:
                     "cannot place (it acknowledges something never sent)"
                 )
             rest = incoming[:i] + incoming[i + 1 :]
-            nxt = self._with(s, side, st2.target, rest, st2.sent)
-            if nxt is not None:
-                yield step_label(side, st2, "segment"), nxt
+            result = self._with(s, side, st2.target, rest, st2.sent)
+            if result is not None:
+                yield _with_drops(step_label(side, st2, "segment"), result[1]), result[0]
 
     def _quiescent(self, s: PState) -> bool:
         """No segment in flight, and no non-quiescent timer of either endpoint can fire."""
@@ -254,9 +268,10 @@ class Product:
             for side in SIDES:
                 chan = s.channel_from(side)
                 for seg in sorted(set(chan)):
-                    grown = self._put(chan, (seg,))
-                    if grown is None:
-                        continue
+                    put = self._put(chan, (seg,))
+                    if put is None or put[1]:
+                        continue  # no room for a duplicate
+                    grown = put[0]
                     nxt = (
                         PState(s.a, s.b, grown, s.ba, s.lost, s.dups + 1)
                         if side == "A"

@@ -79,6 +79,7 @@ _CONFIG_KEYS = {
     "simultaneous_open",
     "listen_send",
     "capacity",
+    "overflow",
     "ordering",
     "loss",
     "duplication",
@@ -133,6 +134,7 @@ class Property:
             ordering=c.get("ordering", base.ordering),
             loss=str(c.get("loss", base.loss)),
             duplication=str(c.get("duplication", base.duplication)),
+            overflow=c.get("overflow", base.overflow),
         )
 
 

@@ -183,3 +183,13 @@ def _stderr_on_a_terminal(args: list[str]) -> str:
 def test_progress_is_shown_on_a_terminal_and_silenced_by_quiet() -> None:
     assert "exploring" in _stderr_on_a_terminal(["explore", "--capacity", "3"])
     assert "exploring" not in _stderr_on_a_terminal(["explore", "--capacity", "3", "--quiet"])
+
+
+def test_explore_overflow_drop_has_no_capacity_deadlocks() -> None:
+    code, out = run(
+        "explore", "--ordering", "fifo", "--loss", "none", "--overflow", "drop", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert (data["states"], data["capacity_deadlocks"]) == (4354, 0)
+    assert data["config"]["overflow"] == "drop"

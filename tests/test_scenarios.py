@@ -319,3 +319,13 @@ def test_short_time_wait_can_end_while_the_peer_still_retransmits_its_fin() -> N
     run.do("B", "rcv RST")
     assert run.states("A")[-2:] == ["TIME-WAIT", "CLOSED"]
     assert run.states("B")[-2:] == ["LAST-ACK", "CLOSED"]
+
+
+def test_a_full_channel_drops_what_is_sent_into_it_when_asked_to(spec: Spec) -> None:
+    config = ProductConfig(capacity=1, ordering="fifo", loss="none", overflow="drop")
+    run = Run(spec, config).do("A", "active OPEN").do("A", "timeout RETX")
+    label = run.path[-1][1]
+    assert label.text() == "A: timeout RETX / snd SYN (channel full: SYN dropped)"
+    assert [s.describe() for s in run.state.ab] == ["SYN seq=0"]
+    blocking = Run(spec, ProductConfig(capacity=1, ordering="fifo", loss="none"))
+    assert not blocking.do("A", "active OPEN").can("A", "timeout RETX")
