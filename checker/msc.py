@@ -24,6 +24,8 @@ step  A  network  B  after: A / B
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .product import Label, PState
 from .properties import Trace
 
@@ -73,12 +75,32 @@ def _banner(text: str) -> str:
     return f"      {'── ' + text + ' ──':^{_SIDE + _NET + 3}}".rstrip()
 
 
-def render_text(trace: Trace) -> str:
-    """Render ``trace`` as a text message sequence chart (deterministic)."""
-    lines = [f"step  {'A':<{_SIDE}} {'network':<{_NET}}  {'B':<{_B}}  after: A / B"]
+def _instant(value: float) -> str:
+    return f"t={value:g}"
+
+
+def render_text(trace: Trace, instants: Sequence[float] | None = None) -> str:
+    """Render ``trace`` as a text message sequence chart (deterministic).
+
+    With ``instants`` (one per step, the initial state's first, e.g. from
+    :func:`checker.timed.check_path`) every row starts with its time.
+    """
+    if instants is not None and len(instants) != len(trace.steps) + 1:
+        raise ValueError("one instant per step, the initial state's first")
+    clock = 12 if instants is not None else 0
+
+    def when(index: int) -> str:
+        return f"{_instant(instants[index]):<{clock}}" if instants is not None else ""
+
+    lines = [
+        f"{'time':<{clock}}" * bool(clock)
+        + f"step  {'A':<{_SIDE}} {'network':<{_NET}}  {'B':<{_B}}  after: A / B"
+    ]
     first = trace.initial
     both = f"{first.a.state} / {first.b.state}"
-    lines.append(f"{0:>4}  {first.a.state:<{_SIDE}} {'':<{_NET}}  {first.b.state:<{_B}}  {both}")
+    lines.append(
+        when(0) + f"{0:>4}  {first.a.state:<{_SIDE}} {'':<{_NET}}  {first.b.state:<{_B}}  {both}"
+    )
     before = trace.initial
     for i, step in enumerate(trace.steps):
         if trace.loop is not None and i == trace.loop:
@@ -94,7 +116,8 @@ def render_text(trace: Trace) -> str:
             rcell = right if j == 0 else ""
             after = f"{step.state.a.state} / {step.state.b.state}" if j == 0 else ""
             row = f"{number}  {lcell:<{_SIDE}} {net:<{_NET}}  {rcell:<{_B}}  {after}"
-            lines.append(row.rstrip())
+            prefix = when(i + 1) if j == 0 else " " * clock
+            lines.append((prefix + row).rstrip())
         before = step.state
     if trace.loop is not None:
         lines.append(_banner(f"back to the state after step {trace.loop}"))

@@ -87,3 +87,22 @@ def test_the_condition_for_this_rst_is_synthesized_exactly() -> None:
     solver.add(tw > 0, msl > 0, rto > 0)
     solver.add(condition != expected)  # equivalent for positive parameters
     assert solver.check() == z3.unsat, condition
+
+
+def test_timed_counterexample_chart_shows_the_instants() -> None:
+    from checker.msc import render_text
+    from checker.properties import trace_of
+
+    edges = edges_of(GRAPH, lost_final_ack(SPEC, time_wait_ends_first=True))
+    result = check_path(GRAPH, edges, {"RTO": 100, "TIME_WAIT": 120})
+    assert result.instants is not None
+    text = render_text(trace_of(GRAPH, edges), result.instants)
+    rows = [line for line in text.splitlines() if line.startswith("t=")]
+    assert len(rows) == len(edges) + 1
+    times = [float(row.split()[0][2:]) for row in rows]
+    assert times == sorted(times) and times[0] == 0
+    assert "⏱ timeout 2MSL → CLOSED" in text and "RST" in text
+    # The late FIN arrives after TIME-WAIT ended: 120 s after A entered it.
+    entered = next(i for i, line in enumerate(rows) if "rcv FIN → TIME-WAIT" in line)
+    ended = next(i for i, line in enumerate(rows) if "timeout 2MSL" in line)
+    assert times[ended] - times[entered] == 120
