@@ -304,7 +304,6 @@ def check_leads_to(
     q: Formula,
     states: list[PState],
     assumptions: tuple[str, ...],
-    expected: str | None,
 ) -> Verdict:
     """Decide ``p ~> q`` on ``exploration`` under ``assumptions``."""
     from .properties import make_verdict, trace_of

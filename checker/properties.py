@@ -439,7 +439,7 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
     )
 
 
-def _formulas(prop: Property, spec: Spec) -> tuple[Formula, Formula]:
+def _formulas(prop: Property) -> tuple[Formula, Formula]:
     # Names were checked against the base spec at load time; a variant may lack a state
     # (no-time-wait has no TIME-WAIT), which then simply never holds.
     if prop.kind == "leads-to":
@@ -521,9 +521,7 @@ def check_property(
 
     if prop.kind == "path":
         return _check_path(prop, exploration, variant)
-    spec = exploration.spec
-    p, q = _formulas(prop, spec)
-    expected = prop.expected_for(variant)
+    p, q = _formulas(prop)
     n = exploration.states
     complete = exploration.complete
 
@@ -570,4 +568,4 @@ def check_property(
         return verdict("holds", f"every deadlock satisfies {final}", None)
 
     assumptions = tuple(f for f in prop.fairness if f not in set(fairness_off))
-    return check_leads_to(prop, exploration, variant, p, q, states, assumptions, expected)
+    return check_leads_to(prop, exploration, variant, p, q, states, assumptions)
