@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .tokens import Token, tokenize
+from .tokens import Token, TokenStream, tokenize
 
 __all__ = ["BinOp", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
 
@@ -141,18 +141,9 @@ def _tokenize(text: str) -> list[Token]:
     return [(k, "^" if (k, v) == ("op", "**") else v, c) for k, v, c in tokens]
 
 
-class _Parser:
+class _Parser(TokenStream):
     def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.i]
-
-    def take(self) -> tuple[str, str, int]:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
+        super().__init__(_tokenize(text))
 
     def expr(self) -> Expr:
         node = self.term()

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from .errors import did_you_mean
 from .product import PState
 from .segments import ACK, FIN, RST, SYN
-from .tokens import tokenize
+from .tokens import TokenStream, tokenize
 
 __all__ = ["FLAGS", "Formula", "FormulaError", "parse_formula"]
 
@@ -80,21 +80,12 @@ class Formula:
         return self.canonical
 
 
-class _Parser:
+class _Parser(TokenStream):
     def __init__(self, text: str, state_names: Iterable[str] | None) -> None:
         self.text = text
         self.names = list(state_names) if state_names is not None else None
-        self.tokens = tokenize(_TOKEN, text, FormulaError)
-        self.i = 0
+        super().__init__(tokenize(_TOKEN, text, FormulaError))
         self.used_states: set[str] = set()
-
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.i]
-
-    def take(self) -> tuple[str, str, int]:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
 
     def expect(self, text: str) -> None:
         kind, value, col = self.take()

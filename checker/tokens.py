@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["Token", "tokenize"]
+__all__ = ["Token", "TokenStream", "tokenize"]
 
 #: (kind -- the name of the group that matched, text, 1-based column)
 Token = tuple[str, str, int]
@@ -34,3 +34,19 @@ def tokenize(
         pos = m.end()
     tokens.append(("end", "", len(text) + 1))
     return tokens
+
+
+class TokenStream:
+    """A cursor over tokens, the base of both small parsers."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
