@@ -23,6 +23,7 @@ from .config import ProductConfig
 from .explore import Exploration, explore
 from .properties import Property, Verdict, check_property
 from .spec import list_variants, load_spec
+from .timedcheck import check_timed
 
 __all__ = ["junit_xml", "run_suite", "suite_variants"]
 
@@ -60,6 +61,15 @@ def run_suite(
             merged = {k: v for k, v in prop.params.items() if k in known}
             merged.update(params or {})
             config: ProductConfig = prop.product_config()
+            if prop.timed:
+                spec = load_spec(spec_path, variant=variant, params=merged)
+                verdict = check_timed(
+                    prop, spec, variant, max_nodes=max_states, max_seconds=max_seconds
+                )
+                verdicts.append(verdict)
+                if on_verdict is not None:
+                    on_verdict(verdict)
+                continue
             key = (variant, tuple(sorted(merged.items())), config)
             exploration = cache.get(key)
             if exploration is None:

@@ -83,8 +83,11 @@ def render_text(trace: Trace, instants: Sequence[float] | None = None) -> str:
     """Render ``trace`` as a text message sequence chart (deterministic).
 
     With ``instants`` (one per step, the initial state's first, e.g. from
-    :func:`checker.timed.check_path`) every row starts with its time.
+    :func:`checker.timed.check_path`) -- or when the trace is a timed run -- every row
+    starts with its time.
     """
+    if instants is None and trace.times is not None:
+        instants = [float(t) for t in trace.times]
     if instants is not None and len(instants) != len(trace.steps) + 1:
         raise ValueError("one instant per step, the initial state's first")
     clock = 12 if instants is not None else 0

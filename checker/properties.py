@@ -15,7 +15,8 @@ expected verdict per variant.  Kinds:
 
 Liveness (the last two) is decided under stated fairness (:mod:`checker.liveness`); its
 counterexample is a lasso -- a prefix and a cycle -- or a path to a state where the run
-may stop forever.  ``timed`` is reserved for the timed layer and refused for now.
+may stop forever.  The timed kinds (``timed-exit``, ``timed-invariant``) are decided on
+the zone graph in real time (:mod:`checker.timedcheck`).
 
 Verdicts are three-valued: ``holds``, ``violated`` or ``unknown`` (an exploration bound
 was reached, or the only counterexamples are artefacts of the channel capacity).
@@ -27,6 +28,7 @@ import tomllib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from .config import AppConfig, ProductConfig
 from .errors import SpecError, UsageError, did_you_mean
 from .explore import Exploration
 from .formula import Formula, FormulaError, parse_formula
+from .moves import TIMED_KINDS, parse_move_pattern
 from .product import Label, PState
 from .spec import Spec, bundled_spec_dir
 
@@ -70,7 +73,10 @@ _KEYS = {
     "config",
     "params",
     "expected",
+    "start",
+    "lose",
 }
+_LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 _CONFIG_KEYS = {
     "a_close",
     "b_close",
@@ -102,6 +108,13 @@ class Property:
     expected: Mapping[str, str]
     file: str
     entry: str
+    #: Timed kinds: where the analysis starts (a formula) and what the network may lose.
+    start: str | None = None
+    lose: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.kind.startswith("timed-")
 
     def expected_for(self, variant: str | None) -> str | None:
         """The expected verdict on ``variant`` (``None``: the base spec)."""
@@ -166,14 +179,26 @@ class Trace:
     steps: tuple[Step, ...]
     loop: int | None = None
     stops: bool = False
+    #: A timed run's instants (seconds): the start's first, then one per step.
+    times: tuple[Fraction, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        steps = [s.to_json() for s in self.steps]
+        if self.times is not None:
+            for step, t in zip(steps, self.times[1:], strict=True):
+                step["time"] = _seconds(t)
         return {
             "initial": {"A": self.initial.a.state, "B": self.initial.b.state},
-            "steps": [s.to_json() for s in self.steps],
+            "steps": steps,
             "cycle_start": self.loop,
             "stops_forever": self.stops,
         }
+
+
+def _seconds(t: Fraction) -> float | str:
+    """A time for JSON: a number when it is exact as one, else the fraction ``"p/q"``."""
+    as_float = float(t)
+    return as_float if Fraction(as_float) == t else f"{t.numerator}/{t.denominator}"
 
 
 @dataclass(frozen=True)
@@ -254,12 +279,29 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             raise err(f"property '{name}' is defined twice")
         seen.add(str(name))
         kind = body["kind"]
-        if kind == "timed":
-            raise err("kind 'timed' is reserved for the timed layer, which is not available yet")
-        if kind not in KINDS:
+        all_kinds = (*KINDS, *TIMED_KINDS)
+        if kind not in all_kinds:
             raise err(
-                f"unknown kind '{kind}'", did_you_mean(kind, KINDS) or "kinds: " + ", ".join(KINDS)
+                f"unknown kind '{kind}'",
+                did_you_mean(kind, all_kinds) or "kinds: " + ", ".join(all_kinds),
             )
+        timed = kind in TIMED_KINDS
+        for key in ("start", "lose"):
+            if key in body and not timed:
+                raise err(
+                    f"'{key}' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})"
+                )
+            if key in body and not isinstance(body[key], str):
+                raise err(f"'{key}' must be a string")
+        if "start" in body:
+            _check_formula(err, body["start"], names, leads_to=False, key="start")
+        if "lose" in body:
+            try:
+                lose = parse_move_pattern(body["lose"], names)
+            except ValueError as exc:
+                raise err(f"lose: {exc}", 'e.g. lose = "A enters TIME-WAIT"') from None
+            if lose.events is not None:
+                raise err("lose: 'only by' has no meaning here", 'e.g. lose = "A enters TIME-WAIT"')
         formula = body.get("formula", "true" if kind == "deadlock-free" else None)
         if not isinstance(formula, str):
             raise err("missing 'formula'")
@@ -271,6 +313,16 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 parse_path(formula, names)
             except FormulaError as exc:
                 raise err(f"formula: {exc}") from None
+        elif kind == "timed-exit":
+            events = [e.name for e in spec.events] if spec is not None else None
+            try:
+                pattern = parse_move_pattern(formula, names, events)
+            except ValueError as exc:
+                raise err(f"formula: {exc}") from None
+            if pattern.verb != "leaves" or pattern.events is None:
+                raise err(
+                    "formula: a timed-exit property is 'SIDE leaves STATE only by EVENT, ...'"
+                )
         else:
             _check_formula(err, formula, names, leads_to=kind == "leads-to")
         if final is not None:
@@ -310,6 +362,8 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             expected=dict(expected),
             file=shown,
             entry=entry,
+            start=body.get("start"),
+            lose=body.get("lose"),
         )
         try:
             prop.product_config()

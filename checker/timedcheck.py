@@ -1,0 +1,337 @@
+"""Timed properties: decided on the zone graph, refuted with a timed trace.
+
+Kinds (entries of a property suite, like the untimed ones):
+
+``timed-exit``       ``B leaves LAST-ACK only by rcv ACK of FIN``: in real time, every
+                     move that takes the endpoint out of the state is one of the listed
+                     events.  Counterexample: a timed run that leaves it another way.
+``timed-invariant``  a state formula that holds in every state reachable in real time.
+
+A timed property may also say where the analysis starts and what the network may lose:
+
+``start``  a formula; the analysis starts in every *quiescent* state of the untimed
+           graph that satisfies it (nothing in flight), at time 0; a timer running
+           there may have run for any part of its duration.  Default: the initial
+           state.
+``lose``   ``A enters TIME-WAIT``: only segments sent on such moves may be lost (still
+           within the configuration's loss budget).  Default: any segment.
+
+The answer is ``holds`` when the zone graph is complete and no run violates the
+property, ``violated`` with a timed trace, or ``unknown`` when a limit stopped the
+exploration or a channel needed more room than ``capacity`` (a send that cannot happen
+would stop time and hide runs).  The instants of a trace are the earliest ones the run
+allows (lexicographically), with every delivery taking at least a small visible delay.
+
+Move patterns (``A enters TIME-WAIT``) are :mod:`checker.moves`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from .config import ProductConfig
+from .endpoint import Local, Step
+from .errors import SpecError, UsageError
+from .explore import explore
+from .formula import Formula, parse_formula
+from .moves import MovePattern, parse_move_pattern
+from .product import PState
+from .properties import Property, Trace, Verdict
+from .properties import Step as TraceStep
+from .spec import Spec
+from .zonegraph import Move, Node, TState, ZoneGraph, explore_zones
+
+__all__ = ["TimedRun", "check_timed", "find_starts", "timed_run", "to_pstate"]
+
+# ----------------------------------------------------------------------- starts ---
+
+
+def find_starts(
+    spec: Spec, config: ProductConfig, where: Formula | None
+) -> list[tuple[Local, Local]]:
+    """The quiescent states (nothing in flight) that satisfy ``where``, in breadth-first
+    order; ``None``: the initial state.  A timer running there (Linux's orphaned
+    FIN-WAIT-2) may have run for any part of its duration when the analysis starts.
+
+    They are read off the untimed graph without losses and with channels of capacity 2
+    (larger channels only add runs, and a quiescent state has nothing in flight)."""
+    quiet = ProductConfig(config.a, config.b, min(config.capacity, 2), config.ordering, "none")
+    ex = explore(spec, quiet)
+    if where is None:
+        s0 = ex.state(0)
+        return [(s0.a, s0.b)]
+    out: list[tuple[Local, Local]] = []
+    for s in ex.decoded():
+        if s.ab or s.ba:
+            continue
+        if where(s) and (s.a, s.b) not in out:
+            out.append((s.a, s.b))
+    return out
+
+
+# ------------------------------------------------------------------------ traces ---
+
+
+def to_pstate(s: TState, ordering: str = "unordered") -> PState:
+    """The untimed product state of a timed state (channels as the product keeps them)."""
+    ab = tuple(c.seg for c in s.ab)
+    ba = tuple(c.seg for c in s.ba)
+    if ordering == "unordered":
+        ab, ba = tuple(sorted(ab)), tuple(sorted(ba))
+    return PState(s.a, s.b, ab, ba, s.lost)
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    """A run of the zone graph with concrete instants: ``moves[i]`` happens at
+    ``times[i + 1]``; ``times[0]`` is the start (0)."""
+
+    start: TState
+    moves: tuple[Move, ...]
+    times: tuple[Fraction, ...]
+
+
+def _node_path(graph: ZoneGraph, node: int) -> list[Node]:
+    path: list[Node] = []
+    while node >= 0:
+        path.append(graph.node_list[node])
+        node = graph.node_list[node].parent
+    path.reverse()
+    return path
+
+
+def timed_run(
+    graph: ZoneGraph,
+    node: int,
+    last: tuple[Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]] | None = None,
+) -> TimedRun:
+    """The run to ``node`` (then the move ``last``, if given) with the earliest instants
+    real time allows, every delivery taking at least a small visible delay."""
+    path = _node_path(graph, node)
+    steps: list[tuple[Move, tuple[tuple[int, int, bool], ...], TState]] = []
+    for nd in path[1:]:
+        assert nd.move is not None
+        steps.append((nd.move, nd.guard, nd.state))
+    if last is not None:
+        steps.append((last[0], last[1], last[0].after))
+    n = len(steps)
+    scale = graph.scale
+
+    def build(delta: Fraction | None) -> tuple[list[Any], list[Any]]:
+        t = [z3.Real(f"t{i}") for i in range(n + 1)]
+        cons: list[Any] = [t[0] == 0]
+        resets = [t[0]] * len(graph.layout(path[0].state))
+        state = path[0].state
+        for i in range(n):
+            _move, guard, after = steps[i]
+            bounds = graph.invariants(state)
+            for k, bound in enumerate(bounds):
+                if bound is not None:
+                    cons.append(t[i + 1] - resets[k] <= Fraction(bound >> 1, scale))
+            cons.append(t[i] <= t[i + 1])
+            for clock, bound, lower in guard:
+                age = t[i + 1] - resets[clock - 1]
+                value = Fraction(bound >> 1, scale)
+                strict = not bound & 1
+                expr = -age if lower else age
+                if strict and delta is not None and lower:
+                    cons.append(-expr >= -value + delta)
+                elif strict:
+                    cons.append(expr < value)
+                else:
+                    cons.append(expr <= value)
+            if i < len(path) - 1:
+                sources = path[i + 1].sources
+            else:
+                assert last is not None
+                sources = last[2]
+            resets = [t[i + 1] if src == 0 else resets[src - 1] for src in sources]
+            state = after
+        return t, cons
+
+    smallest = min(
+        [Fraction(graph.msl, scale)]
+        + [Fraction(b >> 1, scale) for nd in path for b in graph.invariants(nd.state) if b]
+    )
+    deltas: list[Fraction | None] = []
+    if smallest > 0:
+        power = Fraction(1)
+        while power > smallest / 10:
+            power /= 10
+        while power * 10 <= smallest / 10:
+            power *= 10
+        deltas = [power / 10**k for k in range(4)]
+    deltas.append(None)
+    for delta in deltas:
+        t, cons = build(delta)
+        opt = z3.Optimize()
+        opt.set(priority="lex")
+        opt.add(*cons)
+        for x in t[1:]:
+            opt.minimize(x)
+        if opt.check() == z3.sat:
+            model = opt.model()
+            times = tuple(
+                Fraction(str(model.eval(x, model_completion=True).as_fraction())) for x in t
+            )
+            return TimedRun(path[0].state, tuple(s[0] for s in steps), times)
+    raise UsageError("internal: a zone-graph path has no concrete timing")  # pragma: no cover
+
+
+def describe_params(values: Mapping[str, float], names: Sequence[str]) -> str:
+    """``MSL=30 s, RTO=1 s`` for the named parameters present."""
+    parts = []
+    for name in names:
+        if name in values:
+            v = values[name]
+            parts.append(f"{name}={v:g}")
+    return ", ".join(parts)
+
+
+def _lossy(lose: MovePattern | None) -> Callable[[str, Step], bool]:
+    def lossy(side: str, st: Step) -> bool:
+        return lose is None or lose.matches(side, st.source.state, st.target.state)
+
+    return lossy
+
+
+def explore_property(
+    spec: Spec,
+    config: ProductConfig,
+    starts: Sequence[tuple[Local, Local]],
+    lose: MovePattern | None,
+    flag: Any,
+    max_nodes: int | None = None,
+    max_seconds: float | None = None,
+) -> ZoneGraph:
+    """The zone graph for a timed property (``lose`` restricts what may be lost)."""
+
+    return explore_zones(
+        spec,
+        config,
+        starts,
+        lossy=_lossy(lose),
+        flag=flag,
+        max_nodes=max_nodes,
+        max_seconds=max_seconds,
+    )
+
+
+def state_formula(text: str, spec: Spec) -> Formula:
+    return parse_formula(text, spec.state_names)
+
+
+#: The timing model, as stated in every timed verdict.
+TIMING_MODEL = (
+    "each delivered segment spends a delay in (0, MSL] in flight; timers fire exactly "
+    "when their duration has elapsed; application calls happen at any moment"
+)
+#: Parameters worth quoting in a timed verdict (those the spec has).
+QUOTED = (
+    "MSL",
+    "RTO",
+    "TIME_WAIT",
+    "FIN_TIMEOUT",
+    "SYN_RETRIES",
+    "SYNACK_RETRIES",
+    "FIN_RETRIES",
+    "ORPHAN_RETRIES",
+)
+
+
+def check_timed(
+    prop: Property,
+    spec: Spec,
+    variant: str | None,
+    *,
+    max_nodes: int | None = None,
+    max_seconds: float | None = None,
+) -> Verdict:
+    """Decide a timed property on ``spec`` (the variant and parameters already applied)."""
+    config = prop.product_config()
+    where = parse_formula(prop.start) if prop.start else None
+    starts = find_starts(spec, config, where)
+    if not starts:
+        raise SpecError(
+            prop.file,
+            prop.entry,
+            f"no quiescent state (nothing in flight) satisfies start = '{prop.start}'",
+            "start from a state such as 'A = FIN-WAIT-2 and B = CLOSE-WAIT'",
+        )
+    lose = parse_move_pattern(prop.lose) if prop.lose else None
+    if prop.kind == "timed-exit":
+        pattern = parse_move_pattern(prop.formula)
+        flag: Callable[[Move], bool] = pattern.violated_by
+        what = str(pattern)
+    else:
+        formula = parse_formula(prop.formula)
+
+        def flag(mv: Move) -> bool:
+            return not formula(to_pstate(mv.after))
+
+        what = str(formula)
+    graph = explore_property(spec, config, starts, lose, flag, max_nodes, max_seconds)
+    shown_start = prop.start or "the initial state"
+    budget = config.loss_budget
+    losses = (
+        "no losses"
+        if budget == 0
+        else ("any number of losses" if budget is None else f"at most {budget} loss(es)")
+    )
+    if budget != 0 and lose is not None:
+        losses += f", only of segments sent when {lose}"
+    assumptions = (
+        TIMING_MODEL,
+        describe_params(spec.values, QUOTED),
+        f"from {shown_start} at t=0 ({len(starts)} quiescent state(s)), {losses}",
+    )
+
+    def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
+        return Verdict(
+            prop=prop,
+            variant=variant,
+            verdict=value,
+            expected=prop.expected_for(variant),
+            assumptions=assumptions,
+            trace=trace,
+            message=message,
+            states=graph.nodes,
+            config=config,
+        )
+
+    if graph.flagged:
+        here, move, guard, sources = graph.flagged[0]
+        run = timed_run(graph, here, (move, guard, sources))
+        trace = Trace(
+            to_pstate(run.start, config.ordering),
+            tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m in run.moves),
+            times=run.times,
+        )
+        when = _time_text(run.times[-1])
+        return verdict(
+            "violated",
+            f"at t={when} {move.label.text()} -- a run in real time violates {what}",
+            trace,
+        )
+    if graph.overflow is not None:
+        return verdict(
+            "unknown",
+            f"a channel needed more than {config.capacity} segments "
+            f"({graph.overflow.describe()}); raise the capacity",
+        )
+    if graph.limit is not None:
+        return verdict("unknown", f"zone graph incomplete ({graph.limit})")
+    return verdict(
+        "holds",
+        f"no run in real time violates {what} ({graph.nodes:,} zone-graph nodes)",
+    )
+
+
+def _time_text(t: Fraction) -> str:
+    as_float = float(t)
+    return f"{as_float:g}" if Fraction(repr(as_float)) == t else f"{t} (≈{as_float:.6g})"

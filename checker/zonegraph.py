@@ -1,0 +1,526 @@
+"""The timed product explored symbolically: a zone graph (as in UPPAAL), exact rationals.
+
+The untimed graph says what *may* happen; this module says what can happen in real
+time.  A node is a discrete timed state -- both endpoints' local states and every segment
+copy in flight, in the order it was sent -- together with a *zone*: the set of values the
+clocks can have there (:mod:`checker.dbm`).  The clocks are
+
+* one per running timer of each endpoint, reset when the timer is (re)started: on
+  entering a state where it runs, on a retransmission, on a rule marked ``restart``;
+* one per segment copy in flight (its age), reset when it is sent;
+* optionally a *watch* clock: how long one endpoint has been in one state (duration
+  bounds).
+
+Timing semantics (closed bounds unless said otherwise; the README's "Timing model"):
+
+* a segment copy is delivered when its age is in ``(0, MSL]`` -- never instantly, at the
+  latest after MSL -- or lost at any moment (only copies the scenario lets the network
+  lose, and at most the loss budget); time cannot pass a copy's MSL;
+* a timer fires exactly when its duration has elapsed (``RTO * 2^retries``,
+  ``TIME_WAIT``, ...); time cannot pass it, and other moves may happen at the same
+  instant, before or after it;
+* application calls happen at any moment their mode allows.
+
+The graph is finite because the untimed model is (retry bounds, bounded channels); a
+send into a full channel is not taken but *reported* (``overflow``), and analyses then
+answer ``unknown``: a blocked timer would otherwise stop time and hide runs.
+
+Examples
+--------
+>>> from checker.spec import load_spec
+>>> from checker.config import ProductConfig
+>>> spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+>>> a = Local("FIN-WAIT-2", una=2, opened=True, closed=True)
+>>> b = Local("CLOSE-WAIT", passive=True, una=1, opened=True)
+>>> g = explore_zones(spec, ProductConfig(loss="none", capacity=4), [(a, b)])
+>>> g.complete, g.nodes
+(True, 83)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .config import ProductConfig
+from .dbm import Zone, ZoneSet, le, lt
+from .endpoint import Local, Step, initial_local, receive, timer_steps
+from .errors import ModelError, UsageError
+from .linear import Linear, parameter_env
+from .product import CHANNELS, Label, app_steps, step_label
+from .segments import Segment
+from .spec import Spec
+
+__all__ = ["Copy", "Move", "TState", "Watch", "ZoneGraph", "explore_zones"]
+
+
+@dataclass(frozen=True, order=True)
+class Copy:
+    """One copy of a segment in flight: the segment, whether the network may lose it, and
+    the incarnation of the connection that sent it."""
+
+    seg: Segment
+    lossy: bool = False
+    inc: int = 0
+
+
+@dataclass(frozen=True, order=True)
+class TState:
+    """A discrete timed state.  Channels keep copies in the order they were sent."""
+
+    a: Local
+    b: Local
+    ab: tuple[Copy, ...] = ()
+    ba: tuple[Copy, ...] = ()
+    lost: int = 0
+    inc: tuple[int, int] = (0, 0)
+    watching: bool = False
+
+    def local(self, side: str) -> Local:
+        return self.a if side == "A" else self.b
+
+    def incoming(self, side: str) -> tuple[Copy, ...]:
+        return self.ba if side == "A" else self.ab
+
+    def describe(self) -> str:
+        ab = " ".join(c.seg.name for c in self.ab) or "-"
+        ba = " ".join(c.seg.name for c in self.ba) or "-"
+        return f"A={self.a.state} B={self.b.state} A->B=[{ab}] B->A=[{ba}]"
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Measure how long ``side`` stays in ``state`` (a clock reset on entering it)."""
+
+    side: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move of the timed product: its label, the consumed copy (index in its
+    channel) and whether that copy came from an older incarnation of the connection."""
+
+    label: Label
+    before: TState
+    after: TState
+    copy: int | None = None
+    old: bool = False
+
+    def left(self, side: str) -> bool:
+        return self.before.local(side).state != self.after.local(side).state
+
+
+@dataclass
+class Node:
+    """A zone-graph node and how it was reached: parent node, move, guard and clock map."""
+
+    state: TState
+    zone: Zone
+    parent: int
+    move: Move | None
+    #: (clock, encoded bound, lower?) constraints of the move, over the parent's clocks.
+    guard: tuple[tuple[int, int, bool], ...] = ()
+    #: For each of this node's clocks, the parent's clock it continues (0: reset here).
+    sources: tuple[int, ...] = ()
+
+
+@dataclass
+class ZoneGraph:
+    """The result of :func:`explore_zones`."""
+
+    spec: Spec
+    config: ProductConfig
+    scale: int
+    msl: int
+    node_list: list[Node]
+    #: Moves a predicate flagged: (node the move starts from, move, guard, sources).
+    flagged: list[tuple[int, Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]]]
+    complete: bool
+    limit: str | None
+    overflow: TState | None
+    seconds: float
+    layout: Callable[[TState], list[Clock]]
+    invariants: Callable[[TState], list[int | None]]
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.node_list)
+
+    def to_seconds(self, scaled: int) -> Fraction:
+        return Fraction(scaled, self.scale)
+
+
+#: A clock: ("timer", side, timer index), ("watch", "", 0) or ("copy", channel, position).
+Clock = tuple[str, str, int]
+#: Clock constraints of a move: (clock, encoded bound, True for a lower bound).
+Guard = tuple[tuple[int, int, bool], ...]
+#: A start of the timed analysis: the two local states (nothing in flight, clocks at 0).
+Start = tuple[Local, Local]
+
+
+def explore_zones(
+    spec: Spec,
+    config: ProductConfig,
+    starts: Sequence[Start] | None = None,
+    *,
+    lossy: Callable[[str, Step], bool] | None = None,
+    flag: Callable[[Move], bool] | None = None,
+    watch: Watch | None = None,
+    reuse: bool = False,
+    max_nodes: int | None = None,
+    max_seconds: float | None = None,
+) -> ZoneGraph:
+    """Explore the zone graph of ``spec`` under ``config`` from ``starts``.
+
+    ``lossy(side, step)`` says whether the segments a step sends may be lost (default:
+    all, within ``config``'s loss budget); ``flag(move)`` marks moves to report (e.g. the
+    ways an endpoint leaves a state); ``watch`` adds a clock measuring a state's
+    duration; ``reuse`` lets an endpoint whose connection ended open a new incarnation on
+    the same ports.  Every parameter must be finite and fixed (synthesis leaves some
+    free: :mod:`checker.synth`).
+    """
+    env = parameter_env(spec)
+    if "MSL" not in env:
+        raise UsageError("the timed layer needs a finite MSL parameter")
+    if config.dup_budget:
+        raise UsageError("the timed layer does not model duplication (use --dup none)")
+    budget = config.loss_budget
+    fifo = config.ordering == "fifo"
+    capacity = config.capacity
+
+    # Exact constants, scaled to integers by one common denominator.
+    timers = spec.timers
+    durations: dict[tuple[int, int], Linear] = {}
+    for k, timer in enumerate(timers):
+        for r in range(spec.retry_cap + 1):
+            durations[k, r] = _duration(timer.duration, env, r)
+    msl_exact = env["MSL"].const
+    consts = [msl_exact, *(d.const for d in durations.values())]
+    scale = math.lcm(*(c.denominator for c in consts))
+
+    def scaled(value: Fraction) -> int:
+        return int(value * scale)
+
+    msl = scaled(msl_exact)
+    if msl <= 0:
+        raise UsageError("MSL must be positive")
+    running_memo: dict[Local, tuple[tuple[int, Step, int], ...]] = {}
+
+    def running(local: Local) -> tuple[tuple[int, Step, int], ...]:
+        """(timer index, step when it fires, scaled duration) of the running timers."""
+        got = running_memo.get(local)
+        if got is None:
+            out = []
+            steps = {st.rule.event: st for st in timer_steps(spec, local)}
+            for k, timer in enumerate(timers):
+                if timer.event in steps:
+                    r = min(local.retries, spec.retry_cap)
+                    out.append((k, steps[timer.event], scaled(durations[k, r].const)))
+            got = running_memo[local] = tuple(out)
+        return got
+
+    def layout(s: TState) -> list[Clock]:
+        """The clocks of ``s``, in index order 1..n: (kind, what)."""
+        clocks: list[Clock] = []
+        for side in ("A", "B"):
+            clocks += [("timer", side, k) for k, _st, _d in running(s.local(side))]
+        if s.watching:
+            clocks.append(("watch", "", 0))
+        clocks += [("copy", "A->B", i) for i in range(len(s.ab))]
+        clocks += [("copy", "B->A", i) for i in range(len(s.ba))]
+        return clocks
+
+    def invariants(s: TState) -> list[int | None]:
+        """The encoded upper bound of every clock of ``s`` (None: unbounded)."""
+        bounds: list[int | None] = []
+        for side in ("A", "B"):
+            bounds += [le(d) for _k, _st, d in running(s.local(side))]
+        if s.watching:
+            bounds.append(None)
+        bounds += [le(msl)] * (len(s.ab) + len(s.ba))
+        return bounds
+
+    def settle(zone: Zone, s: TState) -> Zone:
+        """Let time pass in ``s`` as far as its invariants allow."""
+        zone = zone.up()
+        for i, bound in enumerate(invariants(s), start=1):
+            if bound is not None:
+                zone = zone.constrain(i, 0, bound)
+        return zone
+
+    def zone_set(s: TState) -> ZoneSet:
+        """LU bounds of ``s``'s clocks: a timer is compared with its duration from both
+        sides, a copy with 0 from below (it arrives after a positive delay) and MSL from
+        above; the watch clock is kept exact."""
+        lower: list[int | None] = []
+        upper: list[int | None] = []
+        for kind, _name, _i in layout(s):
+            if kind == "watch":
+                lower.append(None)
+                upper.append(None)
+            elif kind == "copy":
+                lower.append(0)
+                upper.append(msl)
+        timers_lu = [d for side in ("A", "B") for _k, _st, d in running(s.local(side))]
+        return ZoneSet(lower=[*timers_lu, *lower], upper=[*timers_lu, *upper])
+
+    if starts is None:
+        start0 = initial_local(spec)
+        starts = [(start0, start0)]
+
+    started = time.perf_counter()
+    nodes: list[Node] = []
+    passed: dict[TState, ZoneSet] = {}
+    queue: deque[int] = deque()
+    superseded: set[int] = set()
+    flagged: list[tuple[int, Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]]] = []
+    overflow: TState | None = None
+    limit: str | None = None
+
+    def admit(
+        s: TState,
+        zone: Zone,
+        parent: int,
+        move: Move | None,
+        guard: tuple[tuple[int, int, bool], ...],
+        sources: tuple[int, ...],
+    ) -> None:
+        zones = passed.get(s)
+        if zones is None:
+            zones = passed[s] = zone_set(s)
+        if not zones.add(zone, len(nodes)):
+            return
+        # A zone now simulated by the new one need not be expanded (if still waiting).
+        superseded.update(zones.dropped)
+        nodes.append(Node(s, zone, parent, move, guard, sources))
+        queue.append(len(nodes) - 1)
+
+    for a, b in starts:
+        on = watch is not None and (a if watch.side == "A" else b).state == watch.state
+        s0 = TState(a, b, watching=on)
+        # A timer already running at the start may have run for any part of its
+        # duration; every other clock starts at 0.
+        zone = Zone.universal(len(layout(s0)))
+        for i, ((kind, _name, _k), bound) in enumerate(
+            zip(layout(s0), invariants(s0), strict=True), start=1
+        ):
+            limit_here = bound if kind == "timer" and bound is not None else le(0)
+            zone = zone.constrain(i, 0, limit_here)
+        admit(s0, settle(zone, s0), -1, None, (), (0,) * len(layout(s0)))
+
+    while queue:
+        if max_nodes is not None and len(nodes) >= max_nodes:
+            limit = f"{max_nodes} zone-graph nodes"
+            break
+        if max_seconds is not None and time.perf_counter() - started > max_seconds:
+            limit = f"{max_seconds} s"
+            break
+        here = queue.popleft()
+        if here in superseded:
+            continue
+        node = nodes[here]
+        s, zone = node.state, node.zone
+        clocks = layout(s)
+        index = {what: i for i, what in enumerate(clocks, start=1)}
+        bases = {
+            "A->B": index.get(("copy", "A->B", 0), 0),
+            "B->A": index.get(("copy", "B->A", 0), 0),
+        }
+        candidates: list[tuple[Move, Guard, Step | None]] = []
+        for side in ("A", "B"):
+            local = s.local(side)
+            for st in app_steps(spec, config.app(side), local):
+                candidates.append((_move(s, side, st, "user"), (), st))
+            if reuse and _may_reopen(local, s.inc[0 if side == "A" else 1]):
+                for st in app_steps(spec, config.app(side), initial_local(spec)):
+                    mv = _move(s, side, st, "user", reopen=True)
+                    candidates.append((mv, (), st))
+            for k, st, d in running(local):
+                clock = index["timer", side, k]
+                candidates.append((_move(s, side, st, "timeout"), ((clock, le(-d), True),), st))
+            incoming = s.incoming(side)
+            channel = "B->A" if side == "A" else "A->B"
+            positions = range(min(len(incoming), 1)) if fifo else range(len(incoming))
+            for i in positions:
+                cp = incoming[i]
+                if cp in incoming[:i]:
+                    # Identical copies: delivering the oldest first loses no behaviour --
+                    # whenever a younger copy could arrive, the older one could too, and
+                    # the younger one can arrive whenever the older one would have.
+                    continue
+                st2 = receive(spec, local, cp.seg)
+                if st2 is None:
+                    raise ModelError(
+                        f"{local.describe()} received {cp.seg.describe()}, which the segment "
+                        "abstraction cannot place"
+                    )
+                arrives: Guard = ((bases[channel] + i, lt(0), True),)
+                mv = _move(s, side, st2, "segment", copy=i)
+                old = cp.inc < s.inc[0 if side == "A" else 1]
+                if old:
+                    mv = Move(mv.label, mv.before, mv.after, i, True)
+                candidates.append((mv, arrives, st2))
+        if budget is None or s.lost < budget:
+            for side, chan in (("A", s.ab), ("B", s.ba)):
+                for i, cp in enumerate(chan):
+                    if not cp.lossy:
+                        continue
+                    label = Label("net", "loss", "lose", segment=cp.seg, channel=CHANNELS[side])
+                    rest = chan[:i] + chan[i + 1 :]
+                    lost = s.lost + (1 if budget is not None else 0)
+                    after = (
+                        TState(s.a, s.b, rest, s.ba, lost, s.inc, s.watching)
+                        if side == "A"
+                        else TState(s.a, s.b, s.ab, rest, lost, s.inc, s.watching)
+                    )
+                    candidates.append((Move(label, s, after, i), (), None))
+
+        for mv, guard, taken in candidates:
+            z = zone
+            for clock, bound, lower in guard:
+                z = z.constrain(0, clock, bound) if lower else z.constrain(clock, 0, bound)
+                if z.empty:
+                    break
+            if z.empty:
+                continue
+            after = mv.after
+            if taken is not None and mv.label.actor in ("A", "B"):
+                side = mv.label.actor
+                may_lose = lossy(side, taken) if lossy is not None else True
+                inc = after.inc[0 if side == "A" else 1]
+                sent = tuple(Copy(seg, may_lose, inc) for seg in taken.sent)
+                out = after.ab if side == "A" else after.ba
+                if len(out) + len(sent) > capacity:
+                    overflow = overflow or s
+                    continue
+                watched = watch is not None and watch.side == side
+                now_watching = watched and after.local(side).state == watch.state  # type: ignore[union-attr]
+                if side == "A":
+                    after = TState(
+                        after.a,
+                        after.b,
+                        out + sent,
+                        after.ba,
+                        after.lost,
+                        after.inc,
+                        now_watching if watched else after.watching,
+                    )
+                else:
+                    after = TState(
+                        after.a,
+                        after.b,
+                        after.ab,
+                        out + sent,
+                        after.lost,
+                        after.inc,
+                        now_watching if watched else after.watching,
+                    )
+                mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
+            if flag is not None and flag(mv):
+                flagged.append((here, mv, guard, _sources(spec, s, mv, layout(after), index)))
+            sources = _sources(spec, s, mv, layout(after), index)
+            z2 = settle(z.remap(sources), after)
+            if z2.empty:
+                continue
+            admit(after, z2, here, mv, guard, sources)
+
+    return ZoneGraph(
+        spec,
+        config,
+        scale,
+        msl,
+        nodes,
+        flagged,
+        limit is None and overflow is None,
+        limit,
+        overflow,
+        time.perf_counter() - started,
+        layout,
+        invariants,
+    )
+
+
+def _duration(expr: object, env: dict[str, Linear], retries: int) -> Linear:
+    from .linear import fold_duration
+
+    value = fold_duration(expr, env, retries)  # type: ignore[arg-type]
+    if not value.is_const:
+        raise UsageError("the zone graph needs every parameter fixed")
+    if value.const < 0:
+        raise UsageError(f"a timer duration is negative ({value})")
+    return value
+
+
+def _may_reopen(local: Local, inc: int) -> bool:
+    """An application whose connection ended in CLOSED may open a new incarnation."""
+    return local.state == "CLOSED" and local.opened and inc == 0
+
+
+def _move(
+    s: TState, side: str, st: Step, kind: str, copy: int | None = None, reopen: bool = False
+) -> Move:
+    """The move of ``side`` taking step ``st`` (the consumed copy removed; sends are added
+    by the caller, which knows the channel capacity)."""
+    label = step_label(side, st, kind)
+    a, b = (st.target, s.b) if side == "A" else (s.a, st.target)
+    ab, ba = s.ab, s.ba
+    if copy is not None:
+        if side == "A":
+            ba = ba[:copy] + ba[copy + 1 :]
+        else:
+            ab = ab[:copy] + ab[copy + 1 :]
+    inc = s.inc
+    if reopen:
+        inc = (inc[0] + 1, inc[1]) if side == "A" else (inc[0], inc[1] + 1)
+    return Move(label, s, TState(a, b, ab, ba, s.lost, inc, s.watching), copy)
+
+
+def _sources(
+    spec: Spec,
+    s: TState,
+    mv: Move,
+    new_clocks: list[Clock],
+    index: dict[Clock, int],
+) -> tuple[int, ...]:
+    """For every clock after ``mv``, the clock before it that it continues (0: reset).
+
+    A side's timers restart when it changes state, when a timer fires (retransmission or
+    give-up) and on a rule marked ``restart`` or ``retransmit`` -- as in
+    :func:`checker.timed.encode_path`."""
+    label = mv.label
+    restarted: set[str] = set()
+    if label.actor in ("A", "B"):
+        side = label.actor
+        rule = spec.transitions[label.rule] if label.rule is not None else None
+        if (
+            mv.left(side)
+            or label.kind == "timeout"
+            or (rule is not None and (rule.restart or rule.retransmit))
+            or mv.before.inc != mv.after.inc
+        ):
+            restarted.add(side)
+    removed_ab = mv.copy if label.actor == "B" or _lost_on(mv, "A->B") else None
+    removed_ba = mv.copy if label.actor == "A" or _lost_on(mv, "B->A") else None
+    ab_kept = [i for i in range(len(s.ab)) if i != removed_ab]
+    ba_kept = [i for i in range(len(s.ba)) if i != removed_ba]
+    out: list[int] = []
+    for kind, name, i in new_clocks:
+        if kind == "timer":
+            out.append(0 if name in restarted else index.get(("timer", name, i), 0))
+        elif kind == "watch":
+            out.append(index.get(("watch", "", 0), 0))
+        else:
+            channel = name
+            kept = ab_kept if channel == "A->B" else ba_kept
+            out.append(index["copy", channel, kept[i]] if i < len(kept) else 0)
+    return tuple(out)
+
+
+def _lost_on(mv: Move, channel: str) -> bool:
+    return mv.label.kind == "loss" and mv.label.channel == channel

@@ -1,0 +1,91 @@
+"""Timed properties in real time: the headline TIME-WAIT claim on both sides of its boundary.
+
+Hand arithmetic for ``last-ack-not-stuck`` (start: A in FIN-WAIT-2, B in CLOSE-WAIT, the
+only loss A's final ACK, FIN_RETRIES = 6): B sends its FIN at t_b, A receives it at
+t_a > t_b and starts TIME-WAIT.  B's first retransmission leaves at t_b + RTO and arrives
+by t_b + RTO + MSL; A must still be in TIME-WAIT then, so TIME_WAIT >= RTO + MSL (equality
+is safe because t_a > t_b).  The re-ACK returns by t_b + RTO + 2 MSL, and B gives up at
+t_b + 127 RTO: so 2 MSL < 126 RTO (at equality B's timer may fire first).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from checker.check import run_suite
+from checker.msc import render_text
+from checker.properties import Verdict, load_properties
+from checker.spec import load_spec
+
+HEADLINE = [p for p in load_properties(spec=load_spec()) if p.name == "last-ack-not-stuck"]
+
+
+def headline(**params: float) -> Verdict:
+    return run_suite(HEADLINE, variants=[None], params=dict(params))[0]
+
+
+@pytest.mark.parametrize(
+    ("params", "verdict"),
+    [
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 60}, "holds"),
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 10}, "violated"),
+        ({"MSL": 30, "RTO": 45, "TIME_WAIT": 60}, "violated"),  # retransmission too late
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 31}, "holds"),  # TIME_WAIT = RTO + MSL
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 30.9}, "violated"),
+        ({"MSL": 30, "RTO": 30, "TIME_WAIT": 60}, "holds"),  # 2 MSL suffices: RTO <= MSL
+        ({"MSL": 30, "RTO": 30.5, "TIME_WAIT": 60}, "violated"),
+        ({"MSL": 62.9, "RTO": 1, "TIME_WAIT": 1000}, "holds"),
+        ({"MSL": 63, "RTO": 1, "TIME_WAIT": 1000}, "violated"),  # 2 MSL = 126 RTO: B gives up
+    ],
+)
+def test_headline_on_both_sides_of_the_boundary(params: dict[str, float], verdict: str) -> None:
+    assert headline(**params).verdict == verdict
+
+
+def test_headline_counterexample_is_pinned() -> None:
+    v = headline(MSL=30, RTO=45, TIME_WAIT=60)
+    assert v.trace is not None and v.trace.times is not None
+    steps = [
+        (str(t), s.label.text()) for t, s in zip(v.trace.times[1:], v.trace.steps, strict=True)
+    ]
+    assert steps == [
+        ("0", "B: CLOSE / snd FIN+ACK"),
+        ("1", "A: rcv FIN / snd ACK"),
+        ("1", "net: lose ACK A->B"),
+        ("45", "B: timeout RETX / snd FIN+ACK"),
+        ("61", "A: timeout 2MSL"),
+        ("61", "A: rcv FIN / snd RST"),
+        ("62", "B: rcv RST"),
+    ]
+    assert v.message.startswith("at t=62 B: rcv RST")
+    chart = render_text(v.trace)
+    assert "t=61" in chart and "⏱ timeout 2MSL → CLOSED" in chart
+    assert v.trace.to_json()["steps"][-1]["time"] == 62
+
+
+def test_slow_ack_needs_no_loss() -> None:
+    # TIME_WAIT = 10: A's final ACK is merely slow (it is still in flight at the end);
+    # A has left TIME-WAIT when the retransmitted FIN arrives.
+    v = headline(MSL=30, RTO=1, TIME_WAIT=10)
+    assert v.trace is not None and v.trace.times is not None
+    assert v.trace.steps[-1].label.text() == "B: rcv RST"
+    assert not any(s.label.kind == "loss" for s in v.trace.steps)
+    assert v.trace.times[-1] == Fraction(102, 10)
+
+
+def test_bundled_values_give_up_before_a_re_ack_returns() -> None:
+    # MSL = 120: a re-ACK may need RTO + 2 MSL = 241 s; B gives up at 127 s.
+    v = headline()
+    assert v.trace is not None
+    assert v.trace.steps[-1].label.text() == "B: timeout RETX"
+    assert v.message.startswith("at t=127 ")
+
+
+def test_too_small_a_channel_is_unknown_not_holds() -> None:
+    prop = HEADLINE[0]
+    small = type(prop)(**{**prop.__dict__, "config": {**prop.config, "capacity": 2}})
+    v = run_suite([small], variants=[None], params={"MSL": 30, "TIME_WAIT": 60})[0]
+    assert v.verdict == "unknown"
+    assert "raise the capacity" in v.message
