@@ -558,6 +558,79 @@ def check_cmd(
         sys.exit(1)
 
 
+@cli.command("synth")
+@click.argument("prop_name", metavar="PROPERTY")
+@spec_options
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A property suite instead of the bundled one.",
+)
+@click.option(
+    "--free",
+    "free",
+    multiple=True,
+    metavar="NAME",
+    help="A parameter left free (repeatable; default TIME_WAIT, MSL and RTO).",
+)
+@click.option("--max-seconds", type=float, metavar="S", help="Bound the exploration in time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def synth_cmd(
+    prop_name: str,
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    props_file: Path | None,
+    free: tuple[str, ...],
+    max_seconds: float | None,
+    as_json: bool,
+) -> None:
+    """Synthesize the timing parameters for which a timed property holds.
+
+    The free parameters stay symbolic; the others take the spec's values (after the
+    property's own and --param overrides).  The constraint is exact when the parametric
+    exploration completes, "unknown" otherwise (exit status 3).
+
+    \b
+    Examples:
+      tcpcheck synth last-ack-not-stuck --param MSL=30
+      tcpcheck synth last-ack-not-stuck --free TIME_WAIT --free MSL --free RTO --json
+    """
+    from .properties import load_properties
+    from .synth import synthesize
+
+    base = load_spec(spec_file)
+    props = load_properties(props_file, spec=base)
+    by_name = {p.name: p for p in props}
+    if prop_name not in by_name:
+        raise unknown_name("property", prop_name, list(by_name), "properties")
+    prop = by_name[prop_name]
+    known = {
+        p.name for p in load_spec(spec_file, variant=variant, check_behaviour=False).parameters
+    }
+    merged = {k: v for k, v in prop.params.items() if k in known}
+    merged.update(_parse_params(params))
+    chosen = list(free) or [n for n in ("TIME_WAIT", "MSL", "RTO") if n in known]
+    for name in chosen:
+        if name in merged:
+            raise UsageError(f"{name} is both free and fixed (--param {name}=...); choose one")
+    spec = load_spec(spec_file, variant=variant, params=merged)
+    result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        out = _out()
+        out.print(f"[bold]{prop.name}[/bold] on {variant or 'base'}: {prop.description}")
+        fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
+        out.print(f"free: {', '.join(result.free)}; fixed: {fixed}", markup=False)
+        out.print(f"holds iff: {result.text()}", markup=False)
+        out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
+    if result.status != "exact":
+        sys.exit(3)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="tcpcheck")

@@ -39,12 +39,13 @@ from .endpoint import Local, Step
 from .errors import SpecError, UsageError
 from .explore import explore
 from .formula import Formula, parse_formula
+from .linear import Linear
 from .moves import MovePattern, parse_move_pattern
 from .product import PState
 from .properties import Property, Trace, Verdict
 from .properties import Step as TraceStep
 from .spec import Spec
-from .zonegraph import Move, Node, TState, ZoneGraph, explore_zones
+from .zonegraph import Guard, Move, Node, TState, ZoneGraph, explore_zones
 
 __all__ = ["TimedRun", "check_timed", "find_starts", "timed_run", "to_pstate"]
 
@@ -105,61 +106,72 @@ def _node_path(graph: ZoneGraph, node: int) -> list[Node]:
     return path
 
 
-def timed_run(
-    graph: ZoneGraph,
-    node: int,
-    last: tuple[Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]] | None = None,
-) -> TimedRun:
-    """The run to ``node`` (then the move ``last``, if given) with the earliest instants
-    real time allows, every delivery taking at least a small visible delay."""
+Flagged = tuple[Move, Guard, tuple[int, ...]]
+
+
+def _steps(
+    graph: ZoneGraph, node: int, last: Flagged | None
+) -> tuple[list[Node], list[tuple[Move, Guard, tuple[int, ...]]]]:
     path = _node_path(graph, node)
-    steps: list[tuple[Move, tuple[tuple[int, int, bool], ...], TState]] = []
+    steps: list[tuple[Move, Guard, tuple[int, ...]]] = []
     for nd in path[1:]:
         assert nd.move is not None
-        steps.append((nd.move, nd.guard, nd.state))
+        steps.append((nd.move, nd.guard, nd.sources))
     if last is not None:
-        steps.append((last[0], last[1], last[0].after))
+        steps.append(last)
+    return path, steps
+
+
+def run_constraints(
+    graph: ZoneGraph,
+    start: TState,
+    steps: Sequence[tuple[Move, Guard, tuple[int, ...]]],
+    params: Mapping[str, Any] | None = None,
+    delta: Fraction | None = None,
+) -> tuple[list[Any], list[Any]]:
+    """The instants ``t0..tn`` of a zone-graph path and the linear constraints they obey
+    (the path's guards and invariants).  ``params`` maps the graph's free parameters to
+    Z3 terms; ``delta``, if given, turns every strict lower bound ``x > c`` into
+    ``x >= c + delta`` (a visible delay, for readable traces)."""
+    env = dict(params or {})
+
+    def term(v: Linear) -> Any:
+        return v.z3(env)
+
     n = len(steps)
-    scale = graph.scale
-
-    def build(delta: Fraction | None) -> tuple[list[Any], list[Any]]:
-        t = [z3.Real(f"t{i}") for i in range(n + 1)]
-        cons: list[Any] = [t[0] == 0]
-        resets = [t[0]] * len(graph.layout(path[0].state))
-        state = path[0].state
-        for i in range(n):
-            _move, guard, after = steps[i]
-            bounds = graph.invariants(state)
-            for k, bound in enumerate(bounds):
-                if bound is not None:
-                    cons.append(t[i + 1] - resets[k] <= Fraction(bound >> 1, scale))
-            cons.append(t[i] <= t[i + 1])
-            for clock, bound, lower in guard:
-                age = t[i + 1] - resets[clock - 1]
-                value = Fraction(bound >> 1, scale)
-                strict = not bound & 1
-                expr = -age if lower else age
-                if strict and delta is not None and lower:
-                    cons.append(-expr >= -value + delta)
-                elif strict:
-                    cons.append(expr < value)
-                else:
-                    cons.append(expr <= value)
-            if i < len(path) - 1:
-                sources = path[i + 1].sources
+    t = [z3.Real(f"t{i}") for i in range(n + 1)]
+    cons: list[Any] = [t[0] == 0]
+    resets = [t[0]] * len(graph.layout(start))
+    state = start
+    for i, (move, guard, sources) in enumerate(steps):
+        for k, top in enumerate(graph.invariants(state)):
+            if top is not None:
+                cons.append(t[i + 1] - resets[k] <= term(top))
+        cons.append(t[i] <= t[i + 1])
+        for clock, value, strict, lower in guard:
+            age = t[i + 1] - resets[clock - 1]
+            if lower and strict and delta is not None:
+                cons.append(age >= term(value) + z3.RealVal(delta))
+            elif lower:
+                cons.append(age > term(value) if strict else age >= term(value))
             else:
-                assert last is not None
-                sources = last[2]
-            resets = [t[i + 1] if src == 0 else resets[src - 1] for src in sources]
-            state = after
-        return t, cons
+                cons.append(age < term(value) if strict else age <= term(value))
+        resets = [t[i + 1] if src == 0 else resets[src - 1] for src in sources]
+        state = move.after
+    return t, cons
 
-    smallest = min(
-        [Fraction(graph.msl, scale)]
-        + [Fraction(b >> 1, scale) for nd in path for b in graph.invariants(nd.state) if b]
-    )
+
+def timed_run(graph: ZoneGraph, node: int, last: Flagged | None = None) -> TimedRun:
+    """The run to ``node`` (then the move ``last``, if given) with the earliest instants
+    real time allows, every delivery taking at least a small visible delay."""
+    path, steps = _steps(graph, node, last)
+    start = path[0].state
+    constants = [graph.msl.const] + [
+        top.const for nd in path for top in graph.invariants(nd.state) if top is not None
+    ]
+    smallest = min(c for c in constants if c > 0) if any(c > 0 for c in constants) else None
     deltas: list[Fraction | None] = []
-    if smallest > 0:
+    if smallest is not None:
         power = Fraction(1)
         while power > smallest / 10:
             power /= 10
@@ -168,7 +180,7 @@ def timed_run(
         deltas = [power / 10**k for k in range(4)]
     deltas.append(None)
     for delta in deltas:
-        t, cons = build(delta)
+        t, cons = run_constraints(graph, start, steps, delta=delta)
         opt = z3.Optimize()
         opt.set(priority="lex")
         opt.add(*cons)
@@ -179,7 +191,7 @@ def timed_run(
             times = tuple(
                 Fraction(str(model.eval(x, model_completion=True).as_fraction())) for x in t
             )
-            return TimedRun(path[0].state, tuple(s[0] for s in steps), times)
+            return TimedRun(start, tuple(st[0] for st in steps), times)
     raise UsageError("internal: a zone-graph path has no concrete timing")  # pragma: no cover
 
 
@@ -305,7 +317,7 @@ def check_timed(
         )
 
     if graph.flagged:
-        here, move, guard, sources = graph.flagged[0]
+        here, move, guard, sources, _zone = graph.flagged[0]
         run = timed_run(graph, here, (move, guard, sources))
         trace = Trace(
             to_pstate(run.start, config.ordering),

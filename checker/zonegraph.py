@@ -43,14 +43,16 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
+from typing import Any
 
 from .config import ProductConfig
 from .dbm import Zone, ZoneSet, le, lt
 from .endpoint import Local, Step, initial_local, receive, timer_steps
 from .errors import ModelError, UsageError
-from .linear import Linear, parameter_env
+from .expr import Expr
+from .linear import Linear, fold_duration, parameter_env
+from .pdbm import Bound, PZone, PZoneSet, bound
 from .product import CHANNELS, Label, app_steps, step_label
 from .segments import Segment
 from .spec import Spec
@@ -120,11 +122,11 @@ class Node:
     """A zone-graph node and how it was reached: parent node, move, guard and clock map."""
 
     state: TState
-    zone: Zone
+    zone: Any
     parent: int
     move: Move | None
-    #: (clock, encoded bound, lower?) constraints of the move, over the parent's clocks.
-    guard: tuple[tuple[int, int, bool], ...] = ()
+    #: The clock constraints of the move, over the parent's clocks.
+    guard: Guard = ()
     #: For each of this node's clocks, the parent's clock it continues (0: reset here).
     sources: tuple[int, ...] = ()
 
@@ -135,31 +137,77 @@ class ZoneGraph:
 
     spec: Spec
     config: ProductConfig
-    scale: int
-    msl: int
+    #: The free parameters (parametric zones) -- empty for concrete ones.
+    free: tuple[str, ...]
+    msl: Linear
     node_list: list[Node]
-    #: Moves a predicate flagged: (node the move starts from, move, guard, sources).
-    flagged: list[tuple[int, Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]]]
+    #: Moves a predicate flagged: (node the move starts from, move, guard, sources, the
+    #: zone just before the move with its guard applied).
+    flagged: list[tuple[int, Move, Guard, tuple[int, ...], Any]]
     complete: bool
     limit: str | None
     overflow: TState | None
     seconds: float
     layout: Callable[[TState], list[Clock]]
-    invariants: Callable[[TState], list[int | None]]
-    stats: dict[str, int] = field(default_factory=dict)
+    #: The upper bound of every clock of a state (``None``: unbounded), non-strict.
+    invariants: Callable[[TState], list[Linear | None]]
 
     @property
     def nodes(self) -> int:
         return len(self.node_list)
 
-    def to_seconds(self, scaled: int) -> Fraction:
-        return Fraction(scaled, self.scale)
-
 
 #: A clock: ("timer", side, timer index), ("watch", "", 0) or ("copy", channel, position).
 Clock = tuple[str, str, int]
-#: Clock constraints of a move: (clock, encoded bound, True for a lower bound).
-Guard = tuple[tuple[int, int, bool], ...]
+#: Clock constraints of a move: (clock, value, strict, lower) -- ``x >= value`` (``>``
+#: if strict) for a lower bound, ``x <= value`` (``<``) for an upper one.
+Guard = tuple[tuple[int, Linear, bool, bool], ...]
+
+
+class _Concrete:
+    """Zones over exact constants, scaled to integers by one common denominator."""
+
+    def __init__(self, constants: Sequence[Linear]) -> None:
+        self.scale = math.lcm(*(c.const.denominator for c in constants))
+
+    def value(self, v: Linear) -> int:
+        return int(v.const * self.scale)
+
+    def bound(self, v: Linear, strict: bool) -> int:
+        return lt(self.value(v)) if strict else le(self.value(v))
+
+    def universal(self, clocks: int) -> Zone:
+        return Zone.universal(clocks)
+
+    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> ZoneSet:
+        def ints(vs: Sequence[Linear | None]) -> list[int | None]:
+            return [None if v is None else self.value(v) for v in vs]
+
+        return ZoneSet(ints(lower), ints(upper))
+
+
+class _Parametric:
+    """Parametric zones (:mod:`checker.pdbm`) over the free parameters."""
+
+    def __init__(self, free: Sequence[str], constants: Sequence[Linear]) -> None:
+        self.free = tuple(free)
+        # One common denominator for every constant and coefficient: time is counted
+        # in units of 1/scale (the parameters keep their unit, so coefficients scale too).
+        dens = [c.const.denominator for c in constants]
+        dens += [c.coef(n).denominator for c in constants for n in self.free]
+        self.scale = math.lcm(*dens)
+
+    def bound(self, v: Linear, strict: bool) -> Bound:
+        k = self.scale
+        return bound(int(v.const * k), [int(v.coef(n) * k) for n in self.free], strict)
+
+    def universal(self, clocks: int) -> PZone:
+        return PZone.universal(clocks, len(self.free))
+
+    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> PZoneSet:
+        return PZoneSet()
+
+
 #: A start of the timed analysis: the two local states (nothing in flight, clocks at 0).
 Start = tuple[Local, Local]
 
@@ -173,6 +221,7 @@ def explore_zones(
     flag: Callable[[Move], bool] | None = None,
     watch: Watch | None = None,
     reuse: bool = False,
+    free: Sequence[str] = (),
     max_nodes: int | None = None,
     max_seconds: float | None = None,
 ) -> ZoneGraph:
@@ -182,10 +231,10 @@ def explore_zones(
     all, within ``config``'s loss budget); ``flag(move)`` marks moves to report (e.g. the
     ways an endpoint leaves a state); ``watch`` adds a clock measuring a state's
     duration; ``reuse`` lets an endpoint whose connection ended open a new incarnation on
-    the same ports.  Every parameter must be finite and fixed (synthesis leaves some
-    free: :mod:`checker.synth`).
+    the same ports.  ``free`` parameters stay symbolic (parametric zones, for synthesis:
+    :mod:`checker.synth`); the others must be finite.
     """
-    env = parameter_env(spec)
+    env = parameter_env(spec, free=free)
     if "MSL" not in env:
         raise UsageError("the timed layer needs a finite MSL parameter")
     if config.dup_budget:
@@ -194,26 +243,21 @@ def explore_zones(
     fifo = config.ordering == "fifo"
     capacity = config.capacity
 
-    # Exact constants, scaled to integers by one common denominator.
     timers = spec.timers
     durations: dict[tuple[int, int], Linear] = {}
     for k, timer in enumerate(timers):
         for r in range(spec.retry_cap + 1):
-            durations[k, r] = _duration(timer.duration, env, r)
-    msl_exact = env["MSL"].const
-    consts = [msl_exact, *(d.const for d in durations.values())]
-    scale = math.lcm(*(c.denominator for c in consts))
-
-    def scaled(value: Fraction) -> int:
-        return int(value * scale)
-
-    msl = scaled(msl_exact)
-    if msl <= 0:
+            durations[k, r] = _duration(timer.duration, env, r, bool(free))
+    msl = env["MSL"]
+    if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
-    running_memo: dict[Local, tuple[tuple[int, Step, int], ...]] = {}
+    constants = [msl, *durations.values()]
+    domain: Any = _Parametric(free, constants) if free else _Concrete(constants)
+    zero = Linear()
+    running_memo: dict[Local, tuple[tuple[int, Step, Linear], ...]] = {}
 
-    def running(local: Local) -> tuple[tuple[int, Step, int], ...]:
-        """(timer index, step when it fires, scaled duration) of the running timers."""
+    def running(local: Local) -> tuple[tuple[int, Step, Linear], ...]:
+        """(timer index, step when it fires, duration) of the running timers."""
         got = running_memo.get(local)
         if got is None:
             out = []
@@ -221,7 +265,7 @@ def explore_zones(
             for k, timer in enumerate(timers):
                 if timer.event in steps:
                     r = min(local.retries, spec.retry_cap)
-                    out.append((k, steps[timer.event], scaled(durations[k, r].const)))
+                    out.append((k, steps[timer.event], durations[k, r]))
             got = running_memo[local] = tuple(out)
         return got
 
@@ -236,39 +280,39 @@ def explore_zones(
         clocks += [("copy", "B->A", i) for i in range(len(s.ba))]
         return clocks
 
-    def invariants(s: TState) -> list[int | None]:
-        """The encoded upper bound of every clock of ``s`` (None: unbounded)."""
-        bounds: list[int | None] = []
+    def invariants(s: TState) -> list[Linear | None]:
+        """The upper bound of every clock of ``s`` (None: unbounded)."""
+        bounds: list[Linear | None] = []
         for side in ("A", "B"):
-            bounds += [le(d) for _k, _st, d in running(s.local(side))]
+            bounds += [d for _k, _st, d in running(s.local(side))]
         if s.watching:
             bounds.append(None)
-        bounds += [le(msl)] * (len(s.ab) + len(s.ba))
+        bounds += [msl] * (len(s.ab) + len(s.ba))
         return bounds
 
-    def settle(zone: Zone, s: TState) -> Zone:
+    def settle(zone: Any, s: TState) -> Any:
         """Let time pass in ``s`` as far as its invariants allow."""
         zone = zone.up()
-        for i, bound in enumerate(invariants(s), start=1):
-            if bound is not None:
-                zone = zone.constrain(i, 0, bound)
+        for i, limit_here in enumerate(invariants(s), start=1):
+            if limit_here is not None:
+                zone = zone.constrain(i, 0, domain.bound(limit_here, False))
         return zone
 
-    def zone_set(s: TState) -> ZoneSet:
+    def zone_set(s: TState) -> Any:
         """LU bounds of ``s``'s clocks: a timer is compared with its duration from both
         sides, a copy with 0 from below (it arrives after a positive delay) and MSL from
         above; the watch clock is kept exact."""
-        lower: list[int | None] = []
-        upper: list[int | None] = []
+        lower: list[Linear | None] = []
+        upper: list[Linear | None] = []
         for kind, _name, _i in layout(s):
             if kind == "watch":
                 lower.append(None)
                 upper.append(None)
             elif kind == "copy":
-                lower.append(0)
+                lower.append(zero)
                 upper.append(msl)
         timers_lu = [d for side in ("A", "B") for _k, _st, d in running(s.local(side))]
-        return ZoneSet(lower=[*timers_lu, *lower], upper=[*timers_lu, *upper])
+        return domain.zone_set([*timers_lu, *lower], [*timers_lu, *upper])
 
     if starts is None:
         start0 = initial_local(spec)
@@ -276,19 +320,19 @@ def explore_zones(
 
     started = time.perf_counter()
     nodes: list[Node] = []
-    passed: dict[TState, ZoneSet] = {}
+    passed: dict[TState, Any] = {}
     queue: deque[int] = deque()
     superseded: set[int] = set()
-    flagged: list[tuple[int, Move, tuple[tuple[int, int, bool], ...], tuple[int, ...]]] = []
+    flagged: list[tuple[int, Move, Guard, tuple[int, ...], Any]] = []
     overflow: TState | None = None
     limit: str | None = None
 
     def admit(
         s: TState,
-        zone: Zone,
+        zone: Any,
         parent: int,
         move: Move | None,
-        guard: tuple[tuple[int, int, bool], ...],
+        guard: Guard,
         sources: tuple[int, ...],
     ) -> None:
         zones = passed.get(s)
@@ -306,12 +350,12 @@ def explore_zones(
         s0 = TState(a, b, watching=on)
         # A timer already running at the start may have run for any part of its
         # duration; every other clock starts at 0.
-        zone = Zone.universal(len(layout(s0)))
-        for i, ((kind, _name, _k), bound) in enumerate(
+        zone = domain.universal(len(layout(s0)))
+        for i, ((kind, _name, _k), limit_here) in enumerate(
             zip(layout(s0), invariants(s0), strict=True), start=1
         ):
-            limit_here = bound if kind == "timer" and bound is not None else le(0)
-            zone = zone.constrain(i, 0, limit_here)
+            top = limit_here if kind == "timer" and limit_here is not None else zero
+            zone = zone.constrain(i, 0, domain.bound(top, False))
         admit(s0, settle(zone, s0), -1, None, (), (0,) * len(layout(s0)))
 
     while queue:
@@ -343,7 +387,8 @@ def explore_zones(
                     candidates.append((mv, (), st))
             for k, st, d in running(local):
                 clock = index["timer", side, k]
-                candidates.append((_move(s, side, st, "timeout"), ((clock, le(-d), True),), st))
+                fires: Guard = ((clock, d, False, True),)
+                candidates.append((_move(s, side, st, "timeout"), fires, st))
             incoming = s.incoming(side)
             channel = "B->A" if side == "A" else "A->B"
             positions = range(min(len(incoming), 1)) if fifo else range(len(incoming))
@@ -360,7 +405,7 @@ def explore_zones(
                         f"{local.describe()} received {cp.seg.describe()}, which the segment "
                         "abstraction cannot place"
                     )
-                arrives: Guard = ((bases[channel] + i, lt(0), True),)
+                arrives: Guard = ((bases[channel] + i, zero, True, True),)
                 mv = _move(s, side, st2, "segment", copy=i)
                 old = cp.inc < s.inc[0 if side == "A" else 1]
                 if old:
@@ -383,8 +428,11 @@ def explore_zones(
 
         for mv, guard, taken in candidates:
             z = zone
-            for clock, bound, lower in guard:
-                z = z.constrain(0, clock, bound) if lower else z.constrain(clock, 0, bound)
+            for clock, value, strict, lower in guard:
+                if lower:
+                    z = z.constrain(0, clock, domain.bound(-value, strict))
+                else:
+                    z = z.constrain(clock, 0, domain.bound(value, strict))
                 if z.empty:
                     break
             if z.empty:
@@ -423,7 +471,7 @@ def explore_zones(
                     )
                 mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
             if flag is not None and flag(mv):
-                flagged.append((here, mv, guard, _sources(spec, s, mv, layout(after), index)))
+                flagged.append((here, mv, guard, _sources(spec, s, mv, layout(after), index), z))
             sources = _sources(spec, s, mv, layout(after), index)
             z2 = settle(z.remap(sources), after)
             if z2.empty:
@@ -433,7 +481,7 @@ def explore_zones(
     return ZoneGraph(
         spec,
         config,
-        scale,
+        tuple(free),
         msl,
         nodes,
         flagged,
@@ -446,13 +494,14 @@ def explore_zones(
     )
 
 
-def _duration(expr: object, env: dict[str, Linear], retries: int) -> Linear:
-    from .linear import fold_duration
-
-    value = fold_duration(expr, env, retries)  # type: ignore[arg-type]
-    if not value.is_const:
+def _duration(expr: Expr, env: dict[str, Linear], retries: int, symbolic: bool) -> Linear:
+    missing = sorted(n for n in expr.names() if n != "retries" and n not in env)
+    if missing:
+        raise UsageError(f"timer duration {expr} uses {', '.join(missing)}, which is infinite")
+    value = fold_duration(expr, env, retries)
+    if not symbolic and not value.is_const:
         raise UsageError("the zone graph needs every parameter fixed")
-    if value.const < 0:
+    if value.is_const and value.const < 0:
         raise UsageError(f"a timer duration is negative ({value})")
     return value
 

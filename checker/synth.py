@@ -1,0 +1,323 @@
+"""Parameter synthesis: the values of the free timing parameters for which a timed
+property holds.
+
+The zone graph is explored once with the free parameters symbolic (parametric zones,
+:mod:`checker.pdbm`).  Every move that violates the property is reached under a
+parameter constraint ``K`` -- a conjunction of linear inequalities, exact -- and the
+property holds exactly outside their union::
+
+    holds  <=>  free parameters > 0  and  not (K1 or K2 or ...)
+
+The answer is exact when the exploration completes; a limit makes it ``unknown``.  The
+constraint is then simplified (Z3), written readably (``TIME_WAIT >= MSL + RTO``) and in
+a machine-checkable form: a list of clauses (a conjunction of disjunctions) of atoms
+``sum(coef * NAME) + const OP 0``.
+
+Examples
+--------
+>>> atom_text((-1, (1, -1, -1), False), ("TIME_WAIT", "MSL", "RTO"))
+'TIME_WAIT >= MSL + RTO + 1'
+>>> atom_text((0, (0, -2, 126), True), ("TIME_WAIT", "MSL", "RTO"))
+'MSL < 63*RTO'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from .config import ProductConfig
+from .errors import UsageError
+from .formula import parse_formula
+from .moves import parse_move_pattern
+from .pdbm import Bound, k_formula
+from .properties import Property
+from .spec import Spec
+from .timedcheck import find_starts, to_pstate
+from .zonegraph import Move, explore_zones
+
+__all__ = ["Synthesis", "atom_text", "synthesize"]
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """The result of :func:`synthesize`."""
+
+    prop: Property
+    variant: str | None
+    free: tuple[str, ...]
+    fixed: dict[str, float]
+    #: ``holds``/``unknown``: whether the constraint is exact.
+    status: str
+    message: str
+    #: The safe region as clauses of atoms ``(const, coefs, strict)`` meaning
+    #: ``const + sum(coef * free) >= 0`` (``> 0`` when strict); ``None`` when unknown.
+    clauses: tuple[tuple[Bound, ...], ...] | None
+    nodes: int
+    seconds: float
+
+    def text(self) -> str:
+        """The constraint in the documented syntax (``and``/``or``, one atom per term)."""
+        if self.clauses is None:
+            return "unknown"
+        return clauses_text(self.clauses, self.free)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "property": self.prop.name,
+            "variant": self.variant or "base",
+            "free": list(self.free),
+            "fixed": self.fixed,
+            "status": self.status,
+            "constraint": self.text(),
+            "clauses": None
+            if self.clauses is None
+            else [[_atom_json(a, self.free) for a in clause] for clause in self.clauses],
+            "message": self.message,
+            "zone_graph_nodes": self.nodes,
+        }
+
+
+def _atom_json(a: Bound, names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "coefficients": {n: _num(c) for n, c in zip(names, a[1], strict=True) if c},
+        "constant": _num(a[0]),
+        "op": ">" if a[2] else ">=",
+    }
+
+
+def _num(value: int | Fraction) -> int | str:
+    f = Fraction(value)
+    return f.numerator if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def atom_text(a: Bound, names: Sequence[str]) -> str:
+    """``const + sum(coef * name) >= 0`` solved for its first parameter, readably."""
+    const, coefs, strict = a
+    lead = next((i for i, c in enumerate(coefs) if c), None)
+    if lead is None:
+        return "true" if (const > 0 or (const == 0 and not strict)) else "false"
+    k = Fraction(coefs[lead])
+    op = (">" if strict else ">=") if k > 0 else ("<" if strict else "<=")
+    # name OP -(const + rest) / k
+    rest: list[tuple[str, Fraction]] = [
+        (n, -Fraction(c) / k)
+        for i, (n, c) in enumerate(zip(names, coefs, strict=True))
+        if c and i != lead
+    ]
+    tail = -Fraction(const) / k
+    parts: list[str] = []
+    for n, c in rest:
+        mag = abs(c)
+        body = n if mag == 1 else f"{_fmt(mag)}*{n}"
+        parts.append(("- " if c < 0 else "+ ") + body)
+    if tail != 0 or not parts:
+        parts.append(("- " if tail < 0 else "+ ") + _fmt(abs(tail)))
+    text = " ".join(parts)
+    text = text[2:] if text.startswith("+ ") else "-" + text[2:]
+    return f"{names[lead]} {op} {text}"
+
+
+def _fmt(v: Fraction) -> str:
+    if v.denominator == 1:
+        return str(v.numerator)
+    as_float = float(v)
+    return repr(as_float) if Fraction(repr(as_float)) == v else f"({v.numerator}/{v.denominator})"
+
+
+def clauses_text(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> str:
+    if not clauses:
+        return "true"
+    parts = []
+    for clause in clauses:
+        if not clause:
+            return "false"
+        texts = [atom_text(a, names) for a in clause]
+        parts.append(texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")")
+    return " and ".join(parts)
+
+
+# ---------------------------------------------------------------- simplification ---
+
+
+def _z3_atom(a: Bound, ps: Sequence[Any]) -> Any:
+    term = z3.RealVal(a[0]) + z3.Sum([z3.RealVal(c) * p for c, p in zip(a[1], ps, strict=True)])
+    return term > 0 if a[2] else term >= 0
+
+
+def _negate(a: Bound) -> Bound:
+    """``not (e >= 0)`` is ``-e > 0``; ``not (e > 0)`` is ``-e >= 0``."""
+    return (-a[0], tuple(-c for c in a[1]), not a[2])
+
+
+def _valid(solver: Any, formula: Any) -> bool:
+    solver.push()
+    solver.add(z3.Not(formula))
+    answer = solver.check()
+    solver.pop()
+    if answer == z3.unknown:
+        raise UsageError(
+            f"the solver could not simplify the constraint ({solver.reason_unknown()})"
+        )
+    return bool(answer == z3.unsat)
+
+
+def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[Bound, ...], ...]:
+    """The safe region ``params > 0 and not (K1 or K2 ...)`` as few, short clauses.
+
+    Each clause is the negation of one violating constraint ``K`` (a disjunction of
+    negated atoms), minimised: an atom is dropped when the region stays the same, and a
+    clause when the others imply it."""
+    ps = [z3.Real(f"p{i}") for i in range(arity)]
+    solver = z3.Solver()
+    solver.add(*(p > 0 for p in ps))
+    memo: dict[Bound, Any] = {}
+
+    def atom(a: Bound) -> Any:
+        got = memo.get(a)
+        if got is None:
+            got = memo[a] = _z3_atom(a, ps)
+        return got
+
+    ks = sorted(set(violating), key=lambda k: (len(k), sorted(k)))
+    safe = z3.And(*(z3.Not(z3.And(*(atom(a) for a in sorted(k)))) for k in ks))
+    clauses: list[list[Bound]] = [sorted(_negate(a) for a in k) for k in ks]
+    if any(not c for c in clauses):
+        return ((),)  # a violation with no parameter condition: never holds
+
+    def region(cs: Sequence[Sequence[Bound]]) -> Any:
+        return z3.And(*(z3.Or(*(atom(a) for a in c)) for c in cs))
+
+    # Drop atoms that do not change the region, then clauses the others imply; repeat
+    # until nothing changes (a shorter clause may make another one redundant).
+    changed = True
+    while changed:
+        changed = False
+        for c in clauses:
+            j = 0
+            while len(c) > 1 and j < len(c):
+                shorter = [*c[:j], *c[j + 1 :]]
+                trial = [shorter if x is c else x for x in clauses]
+                if _valid(solver, region(trial) == safe):
+                    c.pop(j)
+                    changed = True
+                else:
+                    j += 1
+        i = 0
+        while i < len(clauses):
+            others = clauses[:i] + clauses[i + 1 :]
+            this = z3.Or(*(atom(a) for a in clauses[i]))
+            if _valid(solver, z3.Implies(region(others), this)):
+                clauses.pop(i)
+                changed = True
+            else:
+                i += 1
+    return tuple(tuple(c) for c in sorted(clauses, key=lambda c: (len(c), c)))
+
+
+# -------------------------------------------------------------------- synthesis ---
+
+
+def synthesize(
+    prop: Property,
+    spec: Spec,
+    variant: str | None,
+    free: Sequence[str],
+    *,
+    max_nodes: int | None = None,
+    max_seconds: float | None = None,
+) -> Synthesis:
+    """The region of the ``free`` parameters where the timed property ``prop`` holds
+    (the other parameters as ``spec`` fixes them)."""
+    if not prop.timed:
+        raise UsageError(
+            f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
+            "(timed-exit or timed-invariant)"
+        )
+    known = {p.name: p for p in spec.parameters}
+    for name in free:
+        if name not in known:
+            from .errors import unknown_name
+
+            raise unknown_name("parameter", name, sorted(known), "parameters")
+        if known[name].unit == "count":
+            raise UsageError(
+                f"{name} counts retransmissions; synthesis handles durations only "
+                "(fix it with --param and synthesize again for each value)"
+            )
+    started = time.perf_counter()
+    config: ProductConfig = prop.product_config()
+    where = parse_formula(prop.start) if prop.start else None
+    starts = find_starts(spec, config, where)
+    lose = parse_move_pattern(prop.lose) if prop.lose else None
+    if prop.kind == "timed-exit":
+        flag: Any = parse_move_pattern(prop.formula).violated_by
+    else:
+        formula = parse_formula(prop.formula)
+
+        def flag(mv: Move) -> bool:
+            return not formula(to_pstate(mv.after))
+
+    graph = explore_zones(
+        spec,
+        config,
+        starts,
+        lossy=(
+            lambda side, st: lose is None or lose.matches(side, st.source.state, st.target.state)
+        ),
+        flag=flag,
+        free=tuple(free),
+        max_nodes=max_nodes,
+        max_seconds=max_seconds,
+    )
+    fixed = {p.name: p.value for p in spec.parameters if p.name not in free}
+    violating = [zone.k for *_rest, zone in graph.flagged]
+    if graph.limit is not None or graph.overflow is not None:
+        why = (
+            f"zone graph incomplete ({graph.limit})"
+            if graph.limit is not None
+            else f"a channel needed more than {config.capacity} segments; raise the capacity"
+        )
+        return Synthesis(
+            prop,
+            variant,
+            tuple(free),
+            fixed,
+            "unknown",
+            why,
+            None,
+            graph.nodes,
+            time.perf_counter() - started,
+        )
+    clauses = simplify(violating, len(free))
+    return Synthesis(
+        prop,
+        variant,
+        tuple(free),
+        fixed,
+        "exact",
+        f"{len(graph.flagged):,} violating moves under {len(set(violating)):,} parameter "
+        f"constraints; {graph.nodes:,} parametric zone-graph nodes",
+        clauses,
+        graph.nodes,
+        time.perf_counter() - started,
+    )
+
+
+def k_text(k: frozenset[Bound], names: Sequence[str]) -> str:
+    """A violating constraint ``K`` readably (for reports)."""
+    return " and ".join(atom_text(a, names) for a in sorted(k)) or "always"
+
+
+def region_formula(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> Any:
+    """The clauses as a Z3 formula over reals named ``names``."""
+    ps = [z3.Real(n) for n in names]
+    return z3.And(*(z3.Or(*(_z3_atom(a, ps) for a in c)) for c in clauses))
+
+
+__all__ += ["k_formula", "k_text", "region_formula"]

@@ -1,0 +1,79 @@
+"""Parameter synthesis against hand arithmetic and against the concrete checker.
+
+The instance is small enough for the parametric zone graph to finish quickly: the
+headline property with FIN_RETRIES = 2, MSL = 2 s and RTO = 1 s, TIME_WAIT free.  By the
+arithmetic of tests/test_timedcheck.py it holds iff TIME_WAIT >= RTO + MSL = 3 (and B
+does not give up first: 2 MSL = 4 < 6 RTO holds).
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+import z3
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checker.check import run_suite
+from checker.cli import cli
+from checker.errors import UsageError
+from checker.properties import load_properties
+from checker.spec import load_spec
+from checker.synth import Synthesis, region_formula, synthesize
+
+PROPS = {p.name: p for p in load_properties(spec=load_spec())}
+HEADLINE = PROPS["last-ack-not-stuck"]
+FIXED = {"FIN_RETRIES": 2, "MSL": 2, "RTO": 1}
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> Synthesis:
+    return synthesize(HEADLINE, load_spec(params=FIXED), None, ["TIME_WAIT"])
+
+
+def test_synthesized_constraint_matches_hand_arithmetic(synthesized: Synthesis) -> None:
+    assert synthesized.status == "exact"
+    assert synthesized.text() == "TIME_WAIT >= 3"
+    doc = synthesized.to_json()
+    assert doc["free"] == ["TIME_WAIT"] and doc["fixed"]["MSL"] == 2
+    assert doc["clauses"] == [[{"coefficients": {"TIME_WAIT": 1}, "constant": -3, "op": ">="}]]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(min_value=1, max_value=60).map(lambda n: Fraction(n, 10)))
+def test_region_agrees_with_the_concrete_verdict(synthesized: Synthesis, tw: Fraction) -> None:
+    assert synthesized.clauses is not None
+    region = region_formula(synthesized.clauses, synthesized.free)
+    inside = z3.simplify(z3.substitute(region, (z3.Real("TIME_WAIT"), z3.RealVal(tw))))
+    expected = "holds" if z3.is_true(inside) else "violated"
+    # The concrete checker reads a decimal as the fraction it spells (0.1 is 1/10).
+    params = {**FIXED, "TIME_WAIT": float(tw)}
+    assert run_suite([HEADLINE], variants=[None], params=params)[0].verdict == expected
+
+
+def test_synth_cli_json_and_errors() -> None:
+    args = ["synth", "last-ack-not-stuck", "--free", "TIME_WAIT"]
+    fixed = [x for k, v in FIXED.items() for x in ("--param", f"{k}={v}")]
+    result = CliRunner().invoke(cli, [*args, *fixed, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["constraint"] == "TIME_WAIT >= 3" and doc["status"] == "exact"
+    bad = CliRunner().invoke(cli, ["synth", "last-ack-not-stuk"])
+    assert bad.exit_code == 2 and "did you mean" in bad.output and "Traceback" not in bad.output
+    both = CliRunner().invoke(cli, [*args, "--param", "TIME_WAIT=3"])
+    assert both.exit_code == 2 and "both free and fixed" in both.output
+    untimed = CliRunner().invoke(cli, ["synth", "no-deadlock"])
+    assert untimed.exit_code == 2 and "needs a timed one" in untimed.output
+
+
+def test_counts_cannot_be_free() -> None:
+    with pytest.raises(UsageError, match="counts retransmissions"):
+        synthesize(HEADLINE, load_spec(), None, ["FIN_RETRIES"])
+
+
+def test_a_limit_gives_unknown_not_a_constraint() -> None:
+    result = synthesize(HEADLINE, load_spec(params=FIXED), None, ["TIME_WAIT"], max_nodes=20)
+    assert result.status == "unknown" and result.clauses is None and result.text() == "unknown"
