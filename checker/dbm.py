@@ -80,12 +80,11 @@ def _add_matrix(a: Matrix, b: Matrix) -> Matrix:
 class Zone:
     """A canonical zone over clocks ``1..n`` (index 0 is the zero clock)."""
 
-    __slots__ = ("_key", "empty", "m")
+    __slots__ = ("empty", "m")
 
     def __init__(self, m: Matrix, empty: bool = False) -> None:
         self.m = m
         self.empty = empty
-        self._key: bytes | None = None
 
     @classmethod
     def zero(cls, clocks: int) -> Zone:
@@ -103,14 +102,6 @@ class Zone:
     @property
     def clocks(self) -> int:
         return int(self.m.shape[0]) - 1
-
-    def key(self) -> bytes:
-        if self._key is None:
-            self._key = self.m.tobytes()
-        return self._key
-
-    def copy(self) -> Zone:
-        return Zone(self.m.copy(), self.empty)
 
     # ----------------------------------------------------------------- operations
     def constrain(self, i: int, j: int, bound: int) -> Zone:
@@ -144,23 +135,10 @@ class Zone:
         return Zone(self.m[np.ix_(idx, idx)].copy(), self.empty)
 
     # ------------------------------------------------------------------- queries
-    def includes(self, other: Zone) -> bool:
-        """Is ``other`` a subset of this zone (both over the same clocks)?"""
-        if other.empty:
-            return True
-        if self.empty:
-            return False
-        return bool((other.m <= self.m).all())
 
     def upper(self, i: int) -> tuple[int, bool] | None:
         """The supremum of clock ``i`` as ``(c, strict)``, ``None`` when unbounded."""
         return decode(int(self.m[i, 0]))
-
-    def lower(self, i: int) -> tuple[int, bool]:
-        """The infimum of clock ``i`` as ``(c, strict)``."""
-        bound = decode(int(self.m[0, i]))
-        assert bound is not None
-        return -bound[0], bound[1]
 
 
 class ZoneSet:

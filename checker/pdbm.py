@@ -36,7 +36,7 @@ from typing import Any
 
 import z3
 
-__all__ = ["Bound", "PZone", "PZoneSet", "bound", "k_formula", "str_constraint"]
+__all__ = ["Bound", "PZone", "PZoneSet", "atom_formula", "bound", "k_formula", "str_constraint"]
 
 #: ``(const, coefficients, strict)``: the bound ``< or <= const + sum(coef * param)``,
 #: with integer numbers (the caller scales every constant by a common denominator).
@@ -141,7 +141,7 @@ class _Solver:
     def atom(self, e: Bound, ps: Sequence[Any]) -> Any:
         got = self.atoms.get(e)
         if got is None:
-            got = self.atoms[e] = _atom(e, ps)
+            got = self.atoms[e] = atom_formula(e, ps)
         return got
 
     def feasible(self, k: frozenset[Bound], arity: int) -> bool:
@@ -176,7 +176,8 @@ def _feasible(k: frozenset[Bound], arity: int) -> bool:
     return _SOLVER.feasible(k, arity)
 
 
-def _atom(e: Bound, ps: Sequence[Any]) -> Any:
+def atom_formula(e: Bound, ps: Sequence[Any]) -> Any:
+    """``0 <= e`` (``0 < e`` if strict) as a Z3 formula over the parameter terms ``ps``."""
     term = z3.RealVal(e[0]) + z3.Sum([z3.RealVal(c) * p for c, p in zip(e[1], ps, strict=True)])
     return term > 0 if e[2] else term >= 0
 
@@ -184,7 +185,7 @@ def _atom(e: Bound, ps: Sequence[Any]) -> Any:
 def k_formula(k: frozenset[Bound], names: Sequence[str]) -> Any:
     """``K`` as a Z3 formula over real variables named ``names``."""
     ps = [z3.Real(n) for n in names]
-    return z3.And(*(_atom(c, ps) for c in sorted(k))) if k else z3.BoolVal(True)
+    return z3.And(*(atom_formula(c, ps) for c in sorted(k))) if k else z3.BoolVal(True)
 
 
 def str_constraint(e: Bound, names: Sequence[str]) -> str:

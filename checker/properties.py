@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .config import AppConfig, ProductConfig
 from .errors import SpecError, UsageError, did_you_mean
@@ -544,16 +544,28 @@ def trace_of(
     return Trace(exploration.state(0), steps, loop, stops)
 
 
+class Explored(Protocol):
+    """What a verdict reports about the graph it was decided on (an untimed
+    :class:`~checker.explore.Exploration` or a :class:`~checker.zonegraph.ZoneGraph`)."""
+
+    @property
+    def states(self) -> int: ...
+
+    @property
+    def config(self) -> ProductConfig: ...
+
+
 def make_verdict(
     prop: Property,
-    exploration: Exploration,
+    exploration: Explored,
     variant: str | None,
     value: str,
     message: str,
     trace: Trace | None = None,
     assumptions: tuple[str, ...] = (),
 ) -> Verdict:
-    """A :class:`Verdict` for ``prop`` on ``exploration``, with its expectation filled in."""
+    """A :class:`Verdict` for ``prop`` on ``exploration``, with its expectation filled in
+    (``states`` counts the graph's states, or zone-graph nodes for a timed property)."""
     return Verdict(
         prop=prop,
         variant=variant,

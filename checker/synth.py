@@ -31,17 +31,13 @@ from typing import Any
 
 import z3
 
-from .config import ProductConfig
 from .errors import UsageError
-from .formula import parse_formula
-from .moves import parse_move_pattern
-from .pdbm import Bound, k_formula
+from .pdbm import Bound, atom_formula, k_formula
 from .properties import Property
 from .spec import Spec
-from .timedcheck import find_starts, to_pstate
-from .zonegraph import Move, explore_zones
+from .timedcheck import scenario
 
-__all__ = ["Synthesis", "atom_text", "synthesize"]
+__all__ = ["Synthesis", "atom_text", "k_formula", "k_text", "region_formula", "synthesize"]
 
 
 @dataclass(frozen=True)
@@ -145,11 +141,6 @@ def clauses_text(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> st
 # ---------------------------------------------------------------- simplification ---
 
 
-def _z3_atom(a: Bound, ps: Sequence[Any]) -> Any:
-    term = z3.RealVal(a[0]) + z3.Sum([z3.RealVal(c) * p for c, p in zip(a[1], ps, strict=True)])
-    return term > 0 if a[2] else term >= 0
-
-
 def _negate(a: Bound) -> Bound:
     """``not (e >= 0)`` is ``-e > 0``; ``not (e > 0)`` is ``-e >= 0``."""
     return (-a[0], tuple(-c for c in a[1]), not a[2])
@@ -181,7 +172,7 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     def atom(a: Bound) -> Any:
         got = memo.get(a)
         if got is None:
-            got = memo[a] = _z3_atom(a, ps)
+            got = memo[a] = atom_formula(a, ps)
         return got
 
     ks = sorted(set(violating), key=lambda k: (len(k), sorted(k)))
@@ -251,30 +242,9 @@ def synthesize(
                 "(fix it with --param and synthesize again for each value)"
             )
     started = time.perf_counter()
-    config: ProductConfig = prop.product_config()
-    where = parse_formula(prop.start) if prop.start else None
-    starts = find_starts(spec, config, where)
-    lose = parse_move_pattern(prop.lose) if prop.lose else None
-    if prop.kind == "timed-exit":
-        flag: Any = parse_move_pattern(prop.formula).violated_by
-    else:
-        formula = parse_formula(prop.formula)
-
-        def flag(mv: Move) -> bool:
-            return not formula(to_pstate(mv.after))
-
-    graph = explore_zones(
-        spec,
-        config,
-        starts,
-        lossy=(
-            lambda side, st: lose is None or lose.matches(side, st.source.state, st.target.state)
-        ),
-        flag=flag,
-        free=tuple(free),
-        max_nodes=max_nodes,
-        max_seconds=max_seconds,
-    )
+    sc = scenario(prop, spec)
+    config = sc.config
+    graph = sc.explore(spec, free=tuple(free), max_nodes=max_nodes, max_seconds=max_seconds)
     fixed = {p.name: p.value for p in spec.parameters if p.name not in free}
     violating = [zone.k for *_rest, zone in graph.flagged]
     if graph.limit is not None or graph.overflow is not None:
@@ -317,7 +287,4 @@ def k_text(k: frozenset[Bound], names: Sequence[str]) -> str:
 def region_formula(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> Any:
     """The clauses as a Z3 formula over reals named ``names``."""
     ps = [z3.Real(n) for n in names]
-    return z3.And(*(z3.Or(*(_z3_atom(a, ps) for a in c)) for c in clauses))
-
-
-__all__ += ["k_formula", "k_text", "region_formula"]
+    return z3.And(*(z3.Or(*(atom_formula(a, ps) for a in c)) for c in clauses))

@@ -42,12 +42,20 @@ from .formula import Formula, parse_formula
 from .linear import Linear
 from .moves import MovePattern, parse_move_pattern
 from .product import PState
-from .properties import Property, Trace, Verdict
+from .properties import Property, Trace, Verdict, make_verdict
 from .properties import Step as TraceStep
 from .spec import Spec
 from .zonegraph import Guard, Move, Node, TState, ZoneGraph, explore_zones
 
-__all__ = ["TimedRun", "check_timed", "find_starts", "timed_run", "to_pstate"]
+__all__ = [
+    "Scenario",
+    "TimedRun",
+    "check_timed",
+    "find_starts",
+    "scenario",
+    "timed_run",
+    "to_pstate",
+]
 
 # ----------------------------------------------------------------------- starts ---
 
@@ -205,37 +213,62 @@ def describe_params(values: Mapping[str, float], names: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def _lossy(lose: MovePattern | None) -> Callable[[str, Step], bool]:
-    def lossy(side: str, st: Step) -> bool:
-        return lose is None or lose.matches(side, st.source.state, st.target.state)
+@dataclass(frozen=True)
+class Scenario:
+    """What a timed property explores: configuration, starts, what may be lost, and the
+    moves that violate it (``what`` says so in words)."""
 
-    return lossy
+    config: ProductConfig
+    starts: tuple[tuple[Local, Local], ...]
+    lose: MovePattern | None
+    flag: Callable[[Move], bool]
+    what: str
+
+    def lossy(self, side: str, st: Step) -> bool:
+        return self.lose is None or self.lose.matches(side, st.source.state, st.target.state)
+
+    def explore(
+        self,
+        spec: Spec,
+        free: Sequence[str] = (),
+        max_nodes: int | None = None,
+        max_seconds: float | None = None,
+    ) -> ZoneGraph:
+        """The zone graph (parametric over ``free``) with the violating moves flagged."""
+        return explore_zones(
+            spec,
+            self.config,
+            self.starts,
+            lossy=self.lossy,
+            flag=self.flag,
+            free=free,
+            max_nodes=max_nodes,
+            max_seconds=max_seconds,
+        )
 
 
-def explore_property(
-    spec: Spec,
-    config: ProductConfig,
-    starts: Sequence[tuple[Local, Local]],
-    lose: MovePattern | None,
-    flag: Any,
-    max_nodes: int | None = None,
-    max_seconds: float | None = None,
-) -> ZoneGraph:
-    """The zone graph for a timed property (``lose`` restricts what may be lost)."""
+def scenario(prop: Property, spec: Spec) -> Scenario:
+    """The :class:`Scenario` of a timed property on ``spec``."""
+    config = prop.product_config()
+    where = parse_formula(prop.start) if prop.start else None
+    starts = find_starts(spec, config, where)
+    if not starts:
+        raise SpecError(
+            prop.file,
+            prop.entry,
+            f"no quiescent state (nothing in flight) satisfies start = '{prop.start}'",
+            "start from a state such as 'A = FIN-WAIT-2 and B = CLOSE-WAIT'",
+        )
+    lose = parse_move_pattern(prop.lose) if prop.lose else None
+    if prop.kind == "timed-exit":
+        pattern = parse_move_pattern(prop.formula)
+        return Scenario(config, tuple(starts), lose, pattern.violated_by, str(pattern))
+    formula = parse_formula(prop.formula)
 
-    return explore_zones(
-        spec,
-        config,
-        starts,
-        lossy=_lossy(lose),
-        flag=flag,
-        max_nodes=max_nodes,
-        max_seconds=max_seconds,
-    )
+    def flag(mv: Move) -> bool:
+        return not formula(to_pstate(mv.after))
 
-
-def state_formula(text: str, spec: Spec) -> Formula:
-    return parse_formula(text, spec.state_names)
+    return Scenario(config, tuple(starts), lose, flag, str(formula))
 
 
 #: The timing model, as stated in every timed verdict.
@@ -265,29 +298,9 @@ def check_timed(
     max_seconds: float | None = None,
 ) -> Verdict:
     """Decide a timed property on ``spec`` (the variant and parameters already applied)."""
-    config = prop.product_config()
-    where = parse_formula(prop.start) if prop.start else None
-    starts = find_starts(spec, config, where)
-    if not starts:
-        raise SpecError(
-            prop.file,
-            prop.entry,
-            f"no quiescent state (nothing in flight) satisfies start = '{prop.start}'",
-            "start from a state such as 'A = FIN-WAIT-2 and B = CLOSE-WAIT'",
-        )
-    lose = parse_move_pattern(prop.lose) if prop.lose else None
-    if prop.kind == "timed-exit":
-        pattern = parse_move_pattern(prop.formula)
-        flag: Callable[[Move], bool] = pattern.violated_by
-        what = str(pattern)
-    else:
-        formula = parse_formula(prop.formula)
-
-        def flag(mv: Move) -> bool:
-            return not formula(to_pstate(mv.after))
-
-        what = str(formula)
-    graph = explore_property(spec, config, starts, lose, flag, max_nodes, max_seconds)
+    sc = scenario(prop, spec)
+    config, starts, lose, what = sc.config, sc.starts, sc.lose, sc.what
+    graph = sc.explore(spec, max_nodes=max_nodes, max_seconds=max_seconds)
     shown_start = prop.start or "the initial state"
     budget = config.loss_budget
     losses = (
@@ -304,17 +317,7 @@ def check_timed(
     )
 
     def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
-        return Verdict(
-            prop=prop,
-            variant=variant,
-            verdict=value,
-            expected=prop.expected_for(variant),
-            assumptions=assumptions,
-            trace=trace,
-            message=message,
-            states=graph.nodes,
-            config=config,
-        )
+        return make_verdict(prop, graph, variant, value, message, trace, assumptions)
 
     if graph.flagged:
         here, move, guard, sources, _zone = graph.flagged[0]

@@ -156,6 +156,11 @@ class ZoneGraph:
     def nodes(self) -> int:
         return len(self.node_list)
 
+    @property
+    def states(self) -> int:
+        """The zone-graph nodes: what a timed verdict counts as states."""
+        return len(self.node_list)
+
 
 #: A clock: ("timer", side, timer index), ("watch", "", 0) or ("copy", channel, position).
 Clock = tuple[str, str, int]
