@@ -631,6 +631,108 @@ def synth_cmd(
         sys.exit(3)
 
 
+@cli.command("bound")
+@click.argument("state", metavar="STATE")
+@click.option(
+    "--endpoint",
+    type=click.Choice(["A", "B"]),
+    default="A",
+    show_default=True,
+    help="The endpoint whose stay is measured.",
+)
+@click.option(
+    "--peer",
+    type=click.Choice(["gone", "live"]),
+    default="gone",
+    show_default=True,
+    help="gone: nothing arrives and every entry into STATE is a start; live: the full "
+    "product from --start.",
+)
+@click.option(
+    "--start",
+    metavar="FORMULA",
+    help="With --peer live: start in the quiescent states satisfying FORMULA "
+    "(default: the initial state).",
+)
+@spec_options
+@product_options
+@click.option(
+    "--free",
+    "free",
+    multiple=True,
+    metavar="NAME",
+    help="Write the bound over this parameter (repeatable; default: the durations the "
+    "timers use, less those given with --param).",
+)
+@click.option("--no-formula", is_flag=True, help="Only the number, no symbolic bound.")
+@click.option("--max-seconds", type=float, default=120.0, show_default=True, metavar="S")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bound_cmd(
+    state: str,
+    endpoint: str,
+    peer: str,
+    start: str | None,
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    free: tuple[str, ...],
+    no_formula: bool,
+    max_seconds: float,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """The longest time an endpoint can stay in STATE, in real time.
+
+    Bounded: the supremum in seconds, a formula over the free durations and the run
+    that stays that long.  Unbounded: the run that stays forever (idle, or a cycle that
+    repeats).  Unknown (exit status 3): a limit came first.
+
+    \b
+    Examples:
+      tcpcheck bound SYN-SENT --variant linux
+      tcpcheck bound LAST-ACK --endpoint B --param FIN_RETRIES=6
+      tcpcheck bound FIN-WAIT-2 --variant linux
+      tcpcheck bound TIME-WAIT --peer live --start "A = FIN-WAIT-2 and B = CLOSE-WAIT" --loss 1
+    """
+    from .bound import default_free, duration_bound
+    from .msc import render_text
+
+    config = _config(kw)
+    overrides = _parse_params(params)
+    spec = load_spec(spec_file, variant=variant, params=overrides)
+    for name in free:
+        if name in overrides:
+            raise UsageError(f"{name} is both free and fixed (--param {name}=...); choose one")
+    chosen: tuple[str, ...] = ()
+    if not no_formula:
+        chosen = tuple(free) or default_free(spec, peer, tuple(overrides))
+    result = duration_bound(
+        spec,
+        endpoint,
+        state,
+        peer=peer,
+        config=config,
+        start=start,
+        free=chosen,
+        max_seconds=max_seconds,
+    )
+    if as_json:
+        data = result.to_json()
+        data["variant"] = variant
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        out = _out()
+        out.print(f"[bold]{result.headline()}[/bold] on {variant or 'base'}")
+        out.print(result.message, markup=False)
+        if result.formula_note:
+            out.print(result.formula_note, markup=False)
+        out.print("assumes: " + "; ".join(result.assumptions), markup=False)
+        if result.trace is not None:
+            out.print(render_text(result.trace), markup=False, soft_wrap=True)
+    if result.status == "unknown":
+        sys.exit(3)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="tcpcheck")

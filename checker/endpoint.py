@@ -47,6 +47,7 @@ __all__ = [
     "enabled_rule",
     "initial_local",
     "receive",
+    "receive_foreign",
     "step",
     "timer_steps",
     "user_steps",
@@ -220,6 +221,45 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
         )
     memo[key] = result = step(spec, local, rule, seg)
     return result
+
+
+def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
+    """The steps ``local`` may take when a segment of *another incarnation* of the
+    connection arrives (an old duplicate, or a new connection's segment meeting the old
+    one).
+
+    Its numbers were chosen against another ISS, so how they fall against this
+    connection's is unknown: every placement of its sequence and acknowledgment numbers
+    on the three points of the abstraction is tried, in the window or out of it -- the
+    worst case, where the choice of ISS (RFC 9293 §3.4.1) gives no protection and only
+    time (TIME-WAIT, MSL) keeps old segments away.  Placements whose event the spec has
+    no rule for in this state are left out.  Distinct steps, in a fixed order.
+    """
+    memo: dict[tuple[Local, Segment], list[Step]] = spec.cache.setdefault("foreign", {})
+    key = (local, seg)
+    got = memo.get(key)
+    if got is not None:
+        return got
+    out: list[Step] = []
+    seen: set[tuple[int, Local, tuple[Segment, ...]]] = set()
+    acks = range(3) if seg.flags & ACK else (0,)
+    for seq in range(3):
+        for ack in acks:
+            try:
+                st = receive(spec, local, Segment(seg.flags, seq, ack))
+            except ModelError:
+                # An event no segment of this incarnation can cause here (an ACK below
+                # the SYN in SYN-RECEIVED): the spec need not say, and this placement is
+                # left out; the others still cover acceptance and rejection.
+                continue
+            if st is None:
+                continue
+            mark = (st.rule.index, st.target, st.sent)
+            if mark not in seen:
+                seen.add(mark)
+                out.append(st)
+    memo[key] = out
+    return out
 
 
 def user_steps(spec: Spec, local: Local) -> list[Step]:

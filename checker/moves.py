@@ -2,7 +2,10 @@
 
 ``A enters TIME-WAIT`` matches a move of A from another state into TIME-WAIT;
 ``B leaves LAST-ACK only by rcv ACK of FIN`` matches B's moves out of LAST-ACK and is
-*violated* by any of them whose event is not listed.
+*violated* by any of them whose event is not listed; ``A accepts an old segment`` (or
+``an endpoint accepts ...``) matches the arrival of a segment of an earlier incarnation
+of the connection that changes the receiver's state -- it was taken for a segment of
+the current connection, not dropped (see :func:`checker.endpoint.receive_foreign`).
 
 Examples
 --------
@@ -13,6 +16,8 @@ Examples
 'B leaves LAST-ACK only by rcv ACK of FIN'
 >>> p.matches("B", "LAST-ACK", "CLOSED"), p.matches("B", "LAST-ACK", "LAST-ACK")
 (True, False)
+>>> str(parse_move_pattern("an endpoint accepts an old segment"))
+'an endpoint accepts an old segment'
 >>> parse_move_pattern("B leaves LAST-AK", ["LAST-ACK", "CLOSED"])
 Traceback (most recent call last):
 ...
@@ -33,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TIMED_KINDS", "MovePattern", "parse_move_pattern"]
 
-TIMED_KINDS = ("timed-exit", "timed-invariant")
+TIMED_KINDS = ("timed-exit", "timed-never", "timed-invariant")
 
+_OLD = re.compile(r"^\s*(?P<side>A|B|an endpoint)\s+accepts\s+an\s+old\s+segment\s*$")
 _PATTERN = re.compile(
     r"^\s*(?P<side>[AB])\s+(?P<verb>enters|leaves)\s+(?P<state>[A-Z][A-Z0-9-]*)"
     r"(?:\s+only\s+by\s+(?P<events>.+?))?\s*$"
@@ -43,7 +49,8 @@ _PATTERN = re.compile(
 
 @dataclass(frozen=True)
 class MovePattern:
-    """``SIDE enters STATE`` / ``SIDE leaves STATE [only by EVENT, ...]``."""
+    """``SIDE enters STATE`` / ``SIDE leaves STATE [only by EVENT, ...]`` /
+    ``SIDE accepts an old segment`` (side ``*``: either endpoint; state empty)."""
 
     side: str
     verb: str
@@ -55,6 +62,17 @@ class MovePattern:
         if side != self.side or before == after:
             return False
         return after == self.state if self.verb == "enters" else before == self.state
+
+    def occurs(self, move: Move) -> bool:
+        """Is ``move`` one of the moves the pattern names?"""
+        label = move.label
+        if label.actor not in ("A", "B") or self.side not in ("*", label.actor):
+            return False
+        before = move.before.local(label.actor)
+        after = move.after.local(label.actor)
+        if self.verb == "accepts":
+            return move.old and before != after
+        return self.matches(label.actor, before.state, after.state)
 
     def violated_by(self, move: Move) -> bool:
         """For ``leaves ... only by``: does ``move`` leave the state some other way?"""
@@ -68,6 +86,9 @@ class MovePattern:
         return self.events is not None and label.event not in self.events
 
     def __str__(self) -> str:
+        if self.verb == "accepts":
+            who = "an endpoint" if self.side == "*" else self.side
+            return f"{who} accepts an old segment"
         text = f"{self.side} {self.verb} {self.state}"
         if self.events is not None:
             text += " only by " + ", ".join(self.events)
@@ -78,10 +99,15 @@ def parse_move_pattern(
     text: str, states: Iterable[str] | None = None, events: Iterable[str] | None = None
 ) -> MovePattern:
     """Parse a move pattern; names are checked against ``states`` and ``events``."""
+    old = _OLD.match(text)
+    if old is not None:
+        side = old["side"] if old["side"] in ("A", "B") else "*"
+        return MovePattern(side, "accepts", "")
     m = _PATTERN.match(text)
     if m is None:
         raise ValueError(
-            f"cannot read {text!r}: write 'A enters STATE' or 'B leaves STATE only by EVENT, ...'"
+            f"cannot read {text!r}: write 'A enters STATE', 'B leaves STATE only by EVENT, "
+            "...' or 'A accepts an old segment'"
         )
     state = m["state"]
     known_states = list(states) if states is not None else None

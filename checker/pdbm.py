@@ -217,15 +217,16 @@ class PZone:
         self.empty = empty
 
     @classmethod
-    def universal(cls, clocks: int, arity: int) -> PZone:
-        """Every clock at any non-negative value, independently; no parameter constraint."""
+    def universal(cls, clocks: int, arity: int, k: frozenset[Bound] = frozenset()) -> PZone:
+        """Every clock at any non-negative value, independently; the parameters as ``k``
+        allows (default: any positive values)."""
         zero: Cell = (bound(0, (0,) * arity),)
         n = clocks + 1
         m: list[list[Cell]] = [[() for _ in range(n)] for _ in range(n)]
         for j in range(n):
             m[0][j] = zero
             m[j][j] = zero
-        return cls(m, frozenset(), arity)
+        return cls(m, _reduce(k), arity)
 
     def _zero(self) -> Bound:
         return bound(0, (0,) * self.arity)

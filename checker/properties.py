@@ -15,8 +15,9 @@ expected verdict per variant.  Kinds:
 
 Liveness (the last two) is decided under stated fairness (:mod:`checker.liveness`); its
 counterexample is a lasso -- a prefix and a cycle -- or a path to a state where the run
-may stop forever.  The timed kinds (``timed-exit``, ``timed-invariant``) are decided on
-the zone graph in real time (:mod:`checker.timedcheck`).
+may stop forever.  The timed kinds (``timed-exit``, ``timed-never``,
+``timed-invariant``) are decided on the zone graph in real time
+(:mod:`checker.timedcheck`).
 
 Verdicts are three-valued: ``holds``, ``violated`` or ``unknown`` (an exploration bound
 was reached, or the only counterexamples are artefacts of the channel capacity).
@@ -75,6 +76,7 @@ _KEYS = {
     "expected",
     "start",
     "lose",
+    "reuse",
 }
 _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 _CONFIG_KEYS = {
@@ -111,6 +113,9 @@ class Property:
     #: Timed kinds: where the analysis starts (a formula) and what the network may lose.
     start: str | None = None
     lose: str | None = None
+    #: Timed kinds: an endpoint whose connection ended in CLOSED may open a new
+    #: incarnation on the same ports (old duplicates).
+    reuse: bool = False
 
     @property
     def timed(self) -> bool:
@@ -293,6 +298,13 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 )
             if key in body and not isinstance(body[key], str):
                 raise err(f"'{key}' must be a string")
+        if "reuse" in body:
+            if not timed:
+                raise err(
+                    f"'reuse' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})"
+                )
+            if not isinstance(body["reuse"], bool):
+                raise err("'reuse' must be true or false")
         if "start" in body:
             _check_formula(err, body["start"], names, leads_to=False, key="start")
         if "lose" in body:
@@ -300,8 +312,8 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 lose = parse_move_pattern(body["lose"], names)
             except ValueError as exc:
                 raise err(f"lose: {exc}", 'e.g. lose = "A enters TIME-WAIT"') from None
-            if lose.events is not None:
-                raise err("lose: 'only by' has no meaning here", 'e.g. lose = "A enters TIME-WAIT"')
+            if lose.events is not None or lose.verb == "accepts":
+                raise err("lose: name the moves that send, like 'A enters TIME-WAIT'", _LOSE_HINT)
         formula = body.get("formula", "true" if kind == "deadlock-free" else None)
         if not isinstance(formula, str):
             raise err("missing 'formula'")
@@ -322,6 +334,21 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             if pattern.verb != "leaves" or pattern.events is None:
                 raise err(
                     "formula: a timed-exit property is 'SIDE leaves STATE only by EVENT, ...'"
+                )
+        elif kind == "timed-never":
+            try:
+                pattern = parse_move_pattern(formula, names)
+            except ValueError as exc:
+                raise err(f"formula: {exc}") from None
+            if pattern.events is not None:
+                raise err(
+                    "formula: a timed-never property names moves that must not happen, "
+                    "without 'only by' (e.g. 'A accepts an old segment')"
+                )
+            if pattern.verb == "accepts" and body.get("reuse") is not True:
+                raise err(
+                    "formula: old segments exist only when connections are reused",
+                    "add reuse = true",
                 )
         else:
             _check_formula(err, formula, names, leads_to=kind == "leads-to")
@@ -364,6 +391,7 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             entry=entry,
             start=body.get("start"),
             lose=body.get("lose"),
+            reuse=bool(body.get("reuse", False)),
         )
         try:
             prop.product_config()

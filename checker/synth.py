@@ -228,7 +228,7 @@ def synthesize(
     if not prop.timed:
         raise UsageError(
             f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
-            "(timed-exit or timed-invariant)"
+            "(timed-exit, timed-never or timed-invariant)"
         )
     known = {p.name: p for p in spec.parameters}
     for name in free:

@@ -5,6 +5,8 @@ Kinds (entries of a property suite, like the untimed ones):
 ``timed-exit``       ``B leaves LAST-ACK only by rcv ACK of FIN``: in real time, every
                      move that takes the endpoint out of the state is one of the listed
                      events.  Counterexample: a timed run that leaves it another way.
+``timed-never``      ``A enters CLOSED`` or ``A accepts an old segment``: no run in real
+                     time makes such a move.
 ``timed-invariant``  a state formula that holds in every state reachable in real time.
 
 A timed property may also say where the analysis starts and what the network may lose:
@@ -15,6 +17,12 @@ A timed property may also say where the analysis starts and what the network may
            state.
 ``lose``   ``A enters TIME-WAIT``: only segments sent on such moves may be lost (still
            within the configuration's loss budget).  Default: any segment.
+``reuse``  ``true``: an endpoint whose connection ended in CLOSED may open a new
+           incarnation on the same ports, once; its application then stays open.  Every
+           segment carries its incarnation; one that meets another incarnation may fall
+           anywhere in its sequence space (:func:`checker.endpoint.receive_foreign`).  The
+           analysis follows the new incarnations until nothing of the old one is left in
+           flight.
 
 The answer is ``holds`` when the zone graph is complete and no run violates the
 property, ``violated`` with a timed trace, or ``unknown`` when a limit stopped the
@@ -54,6 +62,7 @@ __all__ = [
     "find_starts",
     "scenario",
     "timed_run",
+    "timed_run_where",
     "to_pstate",
 ]
 
@@ -136,11 +145,13 @@ def run_constraints(
     steps: Sequence[tuple[Move, Guard, tuple[int, ...]]],
     params: Mapping[str, Any] | None = None,
     delta: Fraction | None = None,
-) -> tuple[list[Any], list[Any]]:
-    """The instants ``t0..tn`` of a zone-graph path and the linear constraints they obey
-    (the path's guards and invariants).  ``params`` maps the graph's free parameters to
-    Z3 terms; ``delta``, if given, turns every strict lower bound ``x > c`` into
-    ``x >= c + delta`` (a visible delay, for readable traces)."""
+) -> tuple[list[Any], list[Any], list[list[Any]]]:
+    """The instants ``t0..tn`` of a zone-graph path, the linear constraints they obey
+    (the path's guards and invariants) and, for every instant, the instants at which the
+    clocks of the state reached then were last reset (a clock's value at ``t[i]`` is
+    ``t[i] - resets[i][k]``).  ``params`` maps the graph's free parameters to Z3 terms;
+    ``delta``, if given, turns every strict lower bound ``x > c`` into ``x >= c + delta``
+    (a visible delay, for readable traces)."""
     env = dict(params or {})
 
     def term(v: Linear) -> Any:
@@ -150,6 +161,7 @@ def run_constraints(
     t = [z3.Real(f"t{i}") for i in range(n + 1)]
     cons: list[Any] = [t[0] == 0]
     resets = [t[0]] * len(graph.layout(start))
+    history = [resets]
     state = start
     for i, (move, guard, sources) in enumerate(steps):
         for k, top in enumerate(graph.invariants(state)):
@@ -165,13 +177,29 @@ def run_constraints(
             else:
                 cons.append(age < term(value) if strict else age <= term(value))
         resets = [t[i + 1] if src == 0 else resets[src - 1] for src in sources]
+        history.append(resets)
         state = move.after
-    return t, cons
+    return t, cons, history
 
 
 def timed_run(graph: ZoneGraph, node: int, last: Flagged | None = None) -> TimedRun:
     """The run to ``node`` (then the move ``last``, if given) with the earliest instants
     real time allows, every delivery taking at least a small visible delay."""
+    run = timed_run_where(graph, node, last)
+    if run is None:  # pragma: no cover - every zone-graph path has a timing
+        raise UsageError("internal: a zone-graph path has no concrete timing")
+    return run
+
+
+#: Extra constraints on a run's instants ``t`` and clock resets (see run_constraints).
+Extra = Callable[[list[Any], list[list[Any]]], list[Any]]
+
+
+def timed_run_where(
+    graph: ZoneGraph, node: int, last: Flagged | None = None, extra: Extra | None = None
+) -> TimedRun | None:
+    """Like :func:`timed_run`, with ``extra`` constraints on the instants; ``None`` when
+    no timing of the path satisfies them."""
     path, steps = _steps(graph, node, last)
     start = path[0].state
     constants = [graph.msl.const] + [
@@ -188,10 +216,12 @@ def timed_run(graph: ZoneGraph, node: int, last: Flagged | None = None) -> Timed
         deltas = [power / 10**k for k in range(4)]
     deltas.append(None)
     for delta in deltas:
-        t, cons = run_constraints(graph, start, steps, delta=delta)
+        t, cons, resets = run_constraints(graph, start, steps, delta=delta)
         opt = z3.Optimize()
         opt.set(priority="lex")
         opt.add(*cons)
+        if extra is not None:
+            opt.add(*extra(t, resets))
         for x in t[1:]:
             opt.minimize(x)
         if opt.check() == z3.sat:
@@ -200,7 +230,7 @@ def timed_run(graph: ZoneGraph, node: int, last: Flagged | None = None) -> Timed
                 Fraction(str(model.eval(x, model_completion=True).as_fraction())) for x in t
             )
             return TimedRun(start, tuple(st[0] for st in steps), times)
-    raise UsageError("internal: a zone-graph path has no concrete timing")  # pragma: no cover
+    return None
 
 
 def describe_params(values: Mapping[str, float], names: Sequence[str]) -> str:
@@ -223,6 +253,7 @@ class Scenario:
     lose: MovePattern | None
     flag: Callable[[Move], bool]
     what: str
+    reuse: bool = False
 
     def lossy(self, side: str, st: Step) -> bool:
         return self.lose is None or self.lose.matches(side, st.source.state, st.target.state)
@@ -233,18 +264,33 @@ class Scenario:
         free: Sequence[str] = (),
         max_nodes: int | None = None,
         max_seconds: float | None = None,
+        first_flag: bool = False,
     ) -> ZoneGraph:
-        """The zone graph (parametric over ``free``) with the violating moves flagged."""
+        """The zone graph (parametric over ``free``) with the violating moves flagged
+        (only the first one with ``first_flag``)."""
         return explore_zones(
             spec,
             self.config,
             self.starts,
             lossy=self.lossy,
             flag=self.flag,
+            reuse=self.reuse,
+            stop=_old_gone if self.reuse else None,
+            first_flag=first_flag,
             free=free,
             max_nodes=max_nodes,
             max_seconds=max_seconds,
         )
+
+
+def _old_gone(s: TState) -> bool:
+    """Both endpoints are in their new incarnation and nothing of the old one is in
+    flight (or both new incarnations are over): the old one can affect nothing more."""
+    if s.inc != (1, 1):
+        return False
+    if s.a.state == s.b.state == "CLOSED":
+        return True
+    return all(c.inc == 1 for c in (*s.ab, *s.ba))
 
 
 def scenario(prop: Property, spec: Spec) -> Scenario:
@@ -262,19 +308,31 @@ def scenario(prop: Property, spec: Spec) -> Scenario:
     lose = parse_move_pattern(prop.lose) if prop.lose else None
     if prop.kind == "timed-exit":
         pattern = parse_move_pattern(prop.formula)
-        return Scenario(config, tuple(starts), lose, pattern.violated_by, str(pattern))
+        return Scenario(config, tuple(starts), lose, pattern.violated_by, str(pattern), prop.reuse)
+    if prop.kind == "timed-never":
+        pattern = parse_move_pattern(prop.formula)
+        return Scenario(
+            config, tuple(starts), lose, pattern.occurs, f"never: {pattern}", prop.reuse
+        )
     formula = parse_formula(prop.formula)
 
     def flag(mv: Move) -> bool:
         return not formula(to_pstate(mv.after))
 
-    return Scenario(config, tuple(starts), lose, flag, str(formula))
+    return Scenario(config, tuple(starts), lose, flag, str(formula), prop.reuse)
 
 
 #: The timing model, as stated in every timed verdict.
 TIMING_MODEL = (
     "each delivered segment spends a delay in (0, MSL] in flight; timers fire exactly "
     "when their duration has elapsed; application calls happen at any moment"
+)
+#: What connection reuse means, as stated in the verdicts that use it.
+REUSE_MODEL = (
+    "connection reuse: an endpoint whose connection ended in CLOSED may open a new "
+    "incarnation on the same ports once (its application then stays open); a segment "
+    "meeting another incarnation may fall anywhere in its sequence space (the ISS gives "
+    "no protection: only time does)"
 )
 #: Parameters worth quoting in a timed verdict (those the spec has).
 QUOTED = (
@@ -300,7 +358,7 @@ def check_timed(
     """Decide a timed property on ``spec`` (the variant and parameters already applied)."""
     sc = scenario(prop, spec)
     config, starts, lose, what = sc.config, sc.starts, sc.lose, sc.what
-    graph = sc.explore(spec, max_nodes=max_nodes, max_seconds=max_seconds)
+    graph = sc.explore(spec, max_nodes=max_nodes, max_seconds=max_seconds, first_flag=True)
     shown_start = prop.start or "the initial state"
     budget = config.loss_budget
     losses = (
@@ -310,11 +368,13 @@ def check_timed(
     )
     if budget != 0 and lose is not None:
         losses += f", only of segments sent when {lose}"
-    assumptions = (
+    assumptions: tuple[str, ...] = (
         TIMING_MODEL,
         describe_params(spec.values, QUOTED),
         f"from {shown_start} at t=0 ({len(starts)} quiescent state(s)), {losses}",
     )
+    if sc.reuse:
+        assumptions += (REUSE_MODEL,)
 
     def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
         return make_verdict(prop, graph, variant, value, message, trace, assumptions)

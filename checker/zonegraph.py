@@ -43,18 +43,18 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import ProductConfig
 from .dbm import Zone, ZoneSet, le, lt
-from .endpoint import Local, Step, initial_local, receive, timer_steps
+from .endpoint import Local, Step, initial_local, receive, receive_foreign, timer_steps
 from .errors import ModelError, UsageError
 from .expr import Expr
 from .linear import Linear, fold_duration, parameter_env
 from .pdbm import Bound, PZone, PZoneSet, bound
 from .product import CHANNELS, Label, app_steps, step_label
-from .segments import Segment
+from .segments import RST, Segment
 from .spec import Spec
 
 __all__ = ["Copy", "Move", "TState", "Watch", "ZoneGraph", "explore_zones"]
@@ -148,6 +148,8 @@ class ZoneGraph:
     limit: str | None
     overflow: TState | None
     seconds: float
+    #: Time is counted in units of ``1/scale`` in the zones (exact rationals as integers).
+    scale: int
     layout: Callable[[TState], list[Clock]]
     #: The upper bound of every clock of a state (``None``: unbounded), non-strict.
     invariants: Callable[[TState], list[Linear | None]]
@@ -194,20 +196,26 @@ class _Concrete:
 class _Parametric:
     """Parametric zones (:mod:`checker.pdbm`) over the free parameters."""
 
-    def __init__(self, free: Sequence[str], constants: Sequence[Linear]) -> None:
+    def __init__(
+        self, free: Sequence[str], constants: Sequence[Linear], assume: Sequence[Linear] = ()
+    ) -> None:
         self.free = tuple(free)
         # One common denominator for every constant and coefficient: time is counted
         # in units of 1/scale (the parameters keep their unit, so coefficients scale too).
         dens = [c.const.denominator for c in constants]
         dens += [c.coef(n).denominator for c in constants for n in self.free]
+        dens += [c.coef(n).denominator for c in assume for n in self.free]
+        dens += [c.const.denominator for c in assume]
         self.scale = math.lcm(*dens)
+        #: Parameter constraints ``0 <= e`` every zone starts with (the domain).
+        self.assume = frozenset(self.bound(e, False) for e in assume)
 
     def bound(self, v: Linear, strict: bool) -> Bound:
         k = self.scale
         return bound(int(v.const * k), [int(v.coef(n) * k) for n in self.free], strict)
 
     def universal(self, clocks: int) -> PZone:
-        return PZone.universal(clocks, len(self.free))
+        return PZone.universal(clocks, len(self.free), self.assume)
 
     def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> PZoneSet:
         return PZoneSet()
@@ -226,7 +234,11 @@ def explore_zones(
     flag: Callable[[Move], bool] | None = None,
     watch: Watch | None = None,
     reuse: bool = False,
+    silent: str | None = None,
+    stop: Callable[[TState], bool] | None = None,
+    first_flag: bool = False,
     free: Sequence[str] = (),
+    assume: Sequence[Linear] = (),
     max_nodes: int | None = None,
     max_seconds: float | None = None,
 ) -> ZoneGraph:
@@ -236,8 +248,12 @@ def explore_zones(
     all, within ``config``'s loss budget); ``flag(move)`` marks moves to report (e.g. the
     ways an endpoint leaves a state); ``watch`` adds a clock measuring a state's
     duration; ``reuse`` lets an endpoint whose connection ended open a new incarnation on
-    the same ports.  ``free`` parameters stay symbolic (parametric zones, for synthesis:
-    :mod:`checker.synth`); the others must be finite.
+    the same ports.  ``silent`` names a side whose peer is gone: nothing reaches it,
+    what it sends is lost at once, and the peer never moves.  States where ``stop``
+    holds are kept but not expanded (nothing after them matters to the analysis).
+    ``free`` parameters stay symbolic (parametric zones, for synthesis:
+    :mod:`checker.synth`), within the domain ``0 <= e`` for every ``e`` of ``assume``;
+    the others must be finite.
     """
     env = parameter_env(spec, free=free)
     if "MSL" not in env:
@@ -257,7 +273,7 @@ def explore_zones(
     if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
     constants = [msl, *durations.values()]
-    domain: Any = _Parametric(free, constants) if free else _Concrete(constants)
+    domain: Any = _Parametric(free, constants, assume) if free else _Concrete(constants)
     zero = Linear()
     running_memo: dict[Local, tuple[tuple[int, Step, Linear], ...]] = {}
 
@@ -375,6 +391,8 @@ def explore_zones(
             continue
         node = nodes[here]
         s, zone = node.state, node.zone
+        if stop is not None and stop(s):
+            continue
         clocks = layout(s)
         index = {what: i for i, what in enumerate(clocks, start=1)}
         bases = {
@@ -383,11 +401,17 @@ def explore_zones(
         }
         candidates: list[tuple[Move, Guard, Step | None]] = []
         for side in ("A", "B"):
+            if silent is not None and side != silent:
+                continue
             local = s.local(side)
-            for st in app_steps(spec, config.app(side), local):
+            inc_here = s.inc[0 if side == "A" else 1]
+            # A new incarnation's application opens and stays open: the earliest moment
+            # it can accept an old segment comes before any close of its own.
+            app = config.app(side) if inc_here == 0 else replace(config.app(side), close="never")
+            for st in app_steps(spec, app, local):
                 candidates.append((_move(s, side, st, "user"), (), st))
-            if reuse and _may_reopen(local, s.inc[0 if side == "A" else 1]):
-                for st in app_steps(spec, config.app(side), initial_local(spec)):
+            if reuse and _may_reopen(local, inc_here):
+                for st in app_steps(spec, app, initial_local(spec)):
                     mv = _move(s, side, st, "user", reopen=True)
                     candidates.append((mv, (), st))
             for k, st, d in running(local):
@@ -404,18 +428,26 @@ def explore_zones(
                     # whenever a younger copy could arrive, the older one could too, and
                     # the younger one can arrive whenever the older one would have.
                     continue
-                st2 = receive(spec, local, cp.seg)
-                if st2 is None:
-                    raise ModelError(
-                        f"{local.describe()} received {cp.seg.describe()}, which the segment "
-                        "abstraction cannot place"
-                    )
+                mine = s.inc[0 if side == "A" else 1]
+                st2 = receive(spec, local, cp.seg) if cp.inc == mine else None
+                if st2 is not None:
+                    placed = [st2]
+                else:
+                    # Another incarnation's segment -- or one that met another
+                    # incarnation's on the way (an answer to an old FIN): its numbers
+                    # may fall anywhere against this connection's.
+                    placed = receive_foreign(spec, local, cp.seg)
+                    if not placed:
+                        raise ModelError(
+                            f"{local.describe()} received {cp.seg.describe()}, which the "
+                            "segment abstraction cannot place"
+                        )
                 arrives: Guard = ((bases[channel] + i, zero, True, True),)
-                mv = _move(s, side, st2, "segment", copy=i)
-                old = cp.inc < s.inc[0 if side == "A" else 1]
-                if old:
-                    mv = Move(mv.label, mv.before, mv.after, i, True)
-                candidates.append((mv, arrives, st2))
+                for st2 in placed:
+                    mv = _move(s, side, st2, "segment", copy=i)
+                    if cp.inc < mine:
+                        mv = Move(mv.label, mv.before, mv.after, i, True)
+                    candidates.append((mv, arrives, st2))
         if budget is None or s.lost < budget:
             for side, chan in (("A", s.ab), ("B", s.ba)):
                 for i, cp in enumerate(chan):
@@ -447,7 +479,14 @@ def explore_zones(
                 side = mv.label.actor
                 may_lose = lossy(side, taken) if lossy is not None else True
                 inc = after.inc[0 if side == "A" else 1]
-                sent = tuple(Copy(seg, may_lose, inc) for seg in taken.sent)
+                # A RST answering a segment takes its numbers from it (reply_rst), so it
+                # belongs to the trigger's incarnation, not to the (absent) connection.
+                trigger = s.incoming(side)[mv.copy].inc if mv.copy is not None else inc
+                sent = tuple(
+                    Copy(seg, may_lose, trigger if seg.flags & RST else inc) for seg in taken.sent
+                )
+                if silent is not None:
+                    sent = ()  # the peer is gone: nothing sent arrives anywhere
                 out = after.ab if side == "A" else after.ba
                 if len(out) + len(sent) > capacity:
                     overflow = overflow or s
@@ -477,6 +516,10 @@ def explore_zones(
                 mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
             if flag is not None and flag(mv):
                 flagged.append((here, mv, guard, _sources(spec, s, mv, layout(after), index), z))
+                if first_flag:
+                    limit = "the first violation"
+                    queue.clear()
+                    break
             sources = _sources(spec, s, mv, layout(after), index)
             z2 = settle(z.remap(sources), after)
             if z2.empty:
@@ -494,6 +537,7 @@ def explore_zones(
         limit,
         overflow,
         time.perf_counter() - started,
+        domain.scale,
         layout,
         invariants,
     )

@@ -89,3 +89,60 @@ def test_too_small_a_channel_is_unknown_not_holds() -> None:
     v = run_suite([small], variants=[None], params={"MSL": 30, "TIME_WAIT": 60})[0]
     assert v.verdict == "unknown"
     assert "raise the capacity" in v.message
+
+
+# ------------------------------------------------------------- old duplicates ---
+
+OLD = [p for p in load_properties(spec=load_spec()) if p.name == "no-old-duplicates"]
+
+
+def old_duplicates(variant: str | None, **params: float) -> Verdict:
+    return run_suite(OLD, variants=[variant], params=dict(params))[0]
+
+
+@pytest.mark.parametrize(
+    ("time_wait", "verdict"),
+    [(60, "holds"), (600, "holds"), (59.9, "violated"), (40, "violated"), (10, "violated")],
+)
+def test_old_duplicates_need_two_msl_with_rfc1337(time_wait: float, verdict: str) -> None:
+    """MSL = 30: A's last re-ACK leaves when TIME-WAIT last restarts; it may reach B's new
+    listener MSL later and draw a RST that lives another MSL -- 2 MSL in all, and A's new
+    incarnation needs a positive time to reach ESTABLISHED, so equality is safe."""
+    v = old_duplicates("rfc1337", MSL=30, RTO=1, TIME_WAIT=time_wait)
+    assert v.verdict == verdict
+
+
+def test_old_duplicate_counterexample_is_pinned() -> None:
+    v = old_duplicates("rfc1337", MSL=30, RTO=1, TIME_WAIT=59.9)
+    assert v.trace is not None and v.trace.times is not None
+    steps = [
+        (str(t), s.label.text()) for t, s in zip(v.trace.times[1:], v.trace.steps, strict=True)
+    ]
+    assert steps == [
+        ("0", "B: CLOSE / snd FIN+ACK"),
+        ("1/100", "A: rcv FIN / snd ACK"),
+        ("1", "B: timeout RETX / snd FIN+ACK"),
+        ("1", "B: rcv ACK of FIN"),
+        ("101/100", "A: rcv old FIN / snd ACK"),  # TIME-WAIT restarts at 1.01
+        ("101/100", "B: passive OPEN"),
+        ("3093/100", "B: rcv ACK / snd RST"),  # the old re-ACK meets the new listener
+        ("6091/100", "A: timeout 2MSL"),  # 1.01 + 59.9
+        ("6091/100", "A: active OPEN / snd SYN"),
+        ("1523/25", "B: rcv SYN / snd SYN+ACK"),
+        ("6093/100", "A: rcv SYN+ACK / snd ACK"),
+        ("6093/100", "A: rcv RST"),  # the RST of the old incarnation kills the new one
+    ]
+
+
+def test_time_wait_assassination_defeats_any_time_wait() -> None:
+    """RFC 9293 §3.10.7.4: a RST in TIME-WAIT closes it.  B, having given up, listens
+    again; A's old ACK draws a RST that ends A's TIME-WAIT (RFC 1337's hazard H1); A's new
+    incarnation is then open to the old segments still in flight."""
+    v = old_duplicates(None, MSL=30, RTO=1, TIME_WAIT=600)
+    assert v.verdict == "violated"
+    assert v.trace is not None
+    texts = [s.label.text() for s in v.trace.steps]
+    at = texts.index("A: rcv RST")
+    assert v.trace.steps[at - 1].state.a.state == "TIME-WAIT"
+    assert v.trace.steps[at].state.a.state == "CLOSED"
+    assert "A: active OPEN / snd SYN" in texts[at:]

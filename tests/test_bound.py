@@ -1,0 +1,143 @@
+"""Duration bounds (`tcpcheck bound`) against hand arithmetic and Linux's documentation."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checker.bound import duration_bound
+from checker.cli import cli
+from checker.config import ProductConfig
+from checker.spec import load_spec
+
+
+def test_syn_sent_is_127_seconds_with_six_retries() -> None:
+    # ip-sysctl.rst, tcp_syn_retries: the default 6 "corresponds to 63 seconds till the
+    # last retransmission with the current initial RTO of 1 second.  With this the final
+    # timeout for an active TCP connection attempt will happen at 127 seconds."
+    b = duration_bound(load_spec(variant="linux"), "A", "SYN-SENT")
+    assert (b.status, b.value, b.attained) == ("bounded", Fraction(127), True)
+    assert b.formula == "127*RTO"
+    assert b.trace is not None and b.trace.times is not None
+    assert [int(t) for t in b.trace.times] == [0, 1, 3, 7, 15, 31, 63, 127]
+    # The last retransmission goes out at 63 s; the attempt fails at 127 s.
+    assert b.trace.steps[-1].state.a.state == "CLOSED"
+
+
+def test_syn_received_is_63_seconds_with_five_retries() -> None:
+    # ip-sysctl.rst, tcp_synack_retries: the default 5 "corresponds to 31 seconds till the
+    # last retransmission ... the final timeout for a passive TCP connection will happen
+    # after 63 seconds."
+    b = duration_bound(load_spec(variant="linux"), "B", "SYN-RECEIVED")
+    assert (b.status, b.value, b.formula) == ("bounded", Fraction(63), "63*RTO")
+
+
+@settings(max_examples=12, deadline=None)
+@given(retries=st.integers(0, 6), rto=st.sampled_from([0.2, 0.5, 1.0, 3.0]))
+def test_syn_sent_is_the_backoff_sum(retries: int, rto: float) -> None:
+    """RTO + 2 RTO + ... + 2^retries RTO = (2^(retries+1) - 1) * RTO."""
+    spec = load_spec(params={"SYN_RETRIES": retries, "RTO": rto})
+    b = duration_bound(spec, "A", "SYN-SENT", free=())
+    assert b.value == (2 ** (retries + 1) - 1) * Fraction(str(rto))
+
+
+def test_last_ack_with_the_peer_gone() -> None:
+    b = duration_bound(load_spec(params={"FIN_RETRIES": 6}), "B", "LAST-ACK")
+    assert (b.value, b.formula) == (Fraction(127), "127*RTO")
+    # Linux: an orphaned LAST-ACK retries tcp_orphan_retries (8) times.
+    b = duration_bound(load_spec(variant="linux"), "B", "LAST-ACK")
+    assert (b.value, b.formula) == (Fraction(511), "511*RTO")
+
+
+def test_orphaned_fin_wait_2_in_linux_and_time_wait() -> None:
+    b = duration_bound(load_spec(variant="linux"), "A", "FIN-WAIT-2")
+    assert (b.status, b.value, b.formula) == ("bounded", Fraction(60), "FIN_TIMEOUT")
+    b = duration_bound(load_spec(), "A", "TIME-WAIT")
+    assert (b.value, b.formula) == (Fraction(240), "TIME_WAIT")
+
+
+def test_fin_wait_2_is_unbounded_in_the_rfc() -> None:
+    """No timer runs in FIN-WAIT-2 (RFC 9293): a peer that never closes keeps it there."""
+    b = duration_bound(load_spec(), "A", "FIN-WAIT-2")
+    assert b.status == "unbounded" and b.value is None
+    assert b.trace is not None and b.trace.stops and b.trace.loop is None
+
+
+def test_infinite_retries_give_a_lasso() -> None:
+    """R2 = infinity: the retransmission cycle repeats forever with the same timing."""
+    b = duration_bound(load_spec(params={"FIN_RETRIES": float("inf")}), "B", "LAST-ACK")
+    assert b.status == "unbounded"
+    assert b.trace is not None and b.trace.loop is not None and not b.trace.stops
+    loop = b.trace.steps[b.trace.loop :]
+    assert loop and all(s.label.kind == "timeout" for s in loop)
+    # The cycle ends where it began.
+    start = b.trace.steps[b.trace.loop - 1].state if b.trace.loop else b.trace.initial
+    assert loop[-1].state == start
+
+
+def test_a_live_peer_prolongs_time_wait() -> None:
+    """B's retransmitted FINs restart TIME-WAIT; A's re-ACK then draws a RST from a
+    closed B, which ends TIME-WAIT (RFC 9293 §3.10.7.4) unless the timer fires first.
+    The FIN B retransmits at 1 s arrives at most MSL later and restarts the 60 s timer:
+    1 + 30 + 60 = 91 s, approached but not reached (A entered TIME-WAIT after a delay)."""
+    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+    b = duration_bound(
+        spec,
+        "A",
+        "TIME-WAIT",
+        peer="live",
+        start="A = FIN-WAIT-2 and B = CLOSE-WAIT",
+        config=ProductConfig(loss="none", capacity=4),
+        free=(),
+    )
+    assert (b.status, b.value, b.attained) == ("bounded", Fraction(91), False)
+
+
+def test_limits_give_unknown() -> None:
+    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+    b = duration_bound(
+        spec,
+        "A",
+        "TIME-WAIT",
+        peer="live",
+        start="A = FIN-WAIT-2 and B = CLOSE-WAIT",
+        config=ProductConfig(loss="none", capacity=4),
+        free=(),
+        max_nodes=50,
+    )
+    assert b.status == "unknown" and "incomplete" in b.message
+
+
+def test_cli_text_json_and_errors() -> None:
+    runner = CliRunner()
+    got = runner.invoke(cli, ["bound", "SYN-SENT", "--variant", "linux"])
+    assert got.exit_code == 0, got.output
+    assert "at most 127 s = 127*RTO" in got.output and "t=63" in got.output
+    got = runner.invoke(cli, ["bound", "LAST-ACK", "--endpoint", "B", "--json"])
+    data = json.loads(got.output)
+    assert (data["status"], data["bound"], data["formula"]) == ("bounded", 7.0, "7*RTO")
+    assert data["trace"]["steps"][-1]["time"] == 7
+    for args, needle in [
+        (["bound", "FIN-WAIT-3"], "did you mean 'FIN-WAIT-2'"),
+        (["bound", "SYN-RECEIVED"], "A never enters SYN-RECEIVED"),
+        (["bound", "TIME-WAIT", "--start", "A = CLOSED"], "--start needs --peer live"),
+        (["bound", "TIME-WAIT", "--param", "RTO=2", "--free", "RTO"], "both free and fixed"),
+    ]:
+        got = runner.invoke(cli, args)
+        assert got.exit_code == 2, (args, got.output)
+        assert needle in got.output, (args, got.output)
+        assert "Traceback" not in got.output
+
+
+@pytest.mark.parametrize("variant", ["base", "linux"])
+def test_formula_agrees_with_the_number(variant: str) -> None:
+    spec = load_spec(variant=None if variant == "base" else variant, params={"RTO": 0.5})
+    b = duration_bound(spec, "A", "SYN-SENT")
+    retries = spec.values["SYN_RETRIES"]
+    assert b.formula == f"{int(2 ** (retries + 1) - 1)}*RTO"
+    assert b.value == Fraction(int(2 ** (retries + 1) - 1), 2)
