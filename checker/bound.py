@@ -56,9 +56,10 @@ from .errors import UsageError, unknown_name
 from .explore import explore
 from .formula import parse_formula
 from .linear import Linear
-from .pdbm import _SOLVER, Bound, _le, k_formula
+from .pdbm import Bound, at_most, implies, k_formula
 from .properties import Step as TraceStep
 from .properties import Trace
+from .solver import SolverLimit
 from .spec import Spec
 from .timedcheck import (
     QUOTED,
@@ -232,7 +233,10 @@ def _find_lasso(graph: ZoneGraph, watch_side: str) -> tuple[TimedRun, int] | Non
                 ]
                 return [*same, t[end] > t[pos]]
 
-            run = timed_run_where(graph, here, (mv, guard, sources), extra=periodic)
+            try:
+                run = timed_run_where(graph, here, (mv, guard, sources), extra=periodic)
+            except SolverLimit:
+                continue  # undecided: not a lasso we can show
             if run is not None:
                 return run, pos
     return None
@@ -384,6 +388,35 @@ def duration_bound(
     best = _best(graph)
     assert best is not None, "the graph has a node with the endpoint in the state"
     value, strict, node = best
+    try:
+        trace: Trace | None = _trace(_longest(graph, value, strict, node), config, None, False)
+        note = ""
+    except SolverLimit as exc:
+        trace, note = None, f"; no timed witness ({exc})"
+    formula, formula_note = None, ""
+    chosen = default_free(spec, peer) if free is None else tuple(free)
+    if chosen:
+        try:
+            formula, formula_note = _formula(search, chosen, max_nodes)
+        except SolverLimit as exc:
+            formula_note = f"no formula: {exc}"
+    return result(
+        "bounded",
+        f"the longest stay is {_seconds_text(value)} s"
+        + (" (approached, not reached)" if strict else "")
+        + f" ({graph.nodes:,} zone-graph nodes){note}",
+        graph,
+        value=value,
+        attained=not strict,
+        formula=formula,
+        formula_note=formula_note,
+        free=chosen,
+        trace=trace,
+    )
+
+
+def _longest(graph: ZoneGraph, value: Fraction, strict: bool, node: int) -> TimedRun:
+    """A run that stays ``value`` (or nearly, when it is not attained) and then leaves."""
     exit_move = _longest_exit(graph, value)
     if exit_move is not None:
         here, mv, guard, sources, _zone = exit_move
@@ -397,24 +430,7 @@ def duration_bound(
         longest = timed_run_where(graph, here, (mv, guard, sources), extra=reach)
     else:
         longest = None
-    run = longest if longest is not None else timed_run(graph, node)
-    formula, note = None, ""
-    chosen = default_free(spec, peer) if free is None else tuple(free)
-    if chosen:
-        formula, note = _formula(search, chosen, max_nodes)
-    return result(
-        "bounded",
-        f"the longest stay is {_seconds_text(value)} s"
-        + (" (approached, not reached)" if strict else "")
-        + f" ({graph.nodes:,} zone-graph nodes)",
-        graph,
-        value=value,
-        attained=not strict,
-        formula=formula,
-        formula_note=note,
-        free=chosen,
-        trace=_trace(run, config, None, False),
-    )
+    return longest if longest is not None else timed_run(graph, node)
 
 
 def _margin(value: Fraction) -> Fraction:
@@ -486,9 +502,9 @@ def _formula(search: Any, free: Sequence[str], max_nodes: int | None) -> tuple[s
 
 def _below(t1: Term, t2: Term, arity: int) -> bool:
     """Is term ``t1`` at most ``t2`` wherever ``t1`` exists (so it adds nothing)?"""
-    if not all(any(_le(b1, b2) for b1 in t1[0]) for b2 in t2[0]):
+    if not all(any(at_most(b1, b2) for b1 in t1[0]) for b2 in t2[0]):
         return False
-    return t1[1] == t2[1] or not t2[1] or _SOLVER.implies(t1[1], t2[1], arity)
+    return t1[1] == t2[1] or not t2[1] or implies(t1[1], t2[1], arity)
 
 
 def _prune_terms(terms: list[Term], arity: int) -> list[Term]:

@@ -210,7 +210,23 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tcpcheck")
-def cli() -> None:
+@click.option(
+    "--z3-timeout",
+    type=int,
+    default=60_000,
+    show_default=True,
+    metavar="MS",
+    help="Time limit of each Z3 call (0: none); running out gives unknown, never holds.",
+)
+@click.option(
+    "--z3-rlimit",
+    type=int,
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Resource limit of each Z3 call (0: none; reproducible across machines).",
+)
+def cli(z3_timeout: int, z3_rlimit: int) -> None:
     """Model checker and specification generator for TCP connection management.
 
     \b
@@ -220,6 +236,9 @@ def cli() -> None:
       tcpcheck explore --variant linux --ordering fifo --loss 1
       tcpcheck variants                  the overlays shipped with the spec
     """
+    from .solver import configure
+
+    configure(timeout_ms=z3_timeout, rlimit=z3_rlimit)
 
 
 @cli.command("spec")

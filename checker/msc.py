@@ -83,7 +83,7 @@ def render_text(trace: Trace, instants: Sequence[float] | None = None) -> str:
     """Render ``trace`` as a text message sequence chart (deterministic).
 
     With ``instants`` (one per step, the initial state's first, e.g. from
-    :func:`checker.timed.check_path`) -- or when the trace is a timed run -- every row
+    :func:`checker.timedcheck.timed_run`) -- or when the trace is a timed run -- every row
     starts with its time.
     """
     if instants is None and trace.times is not None:

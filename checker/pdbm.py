@@ -36,7 +36,19 @@ from typing import Any
 
 import z3
 
-__all__ = ["Bound", "PZone", "PZoneSet", "atom_formula", "bound", "k_formula", "str_constraint"]
+from .solver import decide, new_solver
+
+__all__ = [
+    "Bound",
+    "PZone",
+    "PZoneSet",
+    "at_most",
+    "atom_formula",
+    "bound",
+    "implies",
+    "k_formula",
+    "str_constraint",
+]
 
 #: ``(const, coefficients, strict)``: the bound ``< or <= const + sum(coef * param)``,
 #: with integer numbers (the caller scales every constant by a common denominator).
@@ -132,7 +144,7 @@ class _Solver:
     def _get(self, arity: int) -> tuple[Any, list[Any]]:
         got = self.solvers.get(arity)
         if got is None:
-            solver = z3.Solver()
+            solver = new_solver()
             ps = [z3.Real(f"p{i}") for i in range(arity)]
             solver.add(*(p > 0 for p in ps))
             got = self.solvers[arity] = (solver, ps)
@@ -150,8 +162,10 @@ class _Solver:
             solver, ps = self._get(arity)
             solver.push()
             solver.add(*(self.atom(c, ps) for c in k))
-            got = self.sat[k] = solver.check() == z3.sat
-            solver.pop()
+            try:
+                got = self.sat[k] = decide(solver, "a parameter constraint")
+            finally:
+                solver.pop()
         return got
 
     def implies(self, k: frozenset[Bound], goal: frozenset[Bound], arity: int) -> bool:
@@ -163,8 +177,12 @@ class _Solver:
             solver.push()
             solver.add(*(self.atom(c, ps) for c in k))
             solver.add(z3.Not(z3.And(*(self.atom(c, ps) for c in goal))))
-            got = self.implied[key] = solver.check() == z3.unsat
-            solver.pop()
+            try:
+                got = self.implied[key] = not decide(
+                    solver, "an inclusion of parameter constraints"
+                )
+            finally:
+                solver.pop()
         return got
 
 
@@ -174,6 +192,16 @@ _SOLVER = _Solver()
 def _feasible(k: frozenset[Bound], arity: int) -> bool:
     """Is there a positive parameter value satisfying every constraint of ``k``?"""
     return _SOLVER.feasible(k, arity)
+
+
+def at_most(a: Bound, b: Bound) -> bool:
+    """Is bound ``a`` at most bound ``b`` for every positive parameter value?"""
+    return _le(a, b)
+
+
+def implies(k: frozenset[Bound], goal: frozenset[Bound], arity: int) -> bool:
+    """Does every positive parameter value satisfying ``k`` satisfy ``goal``?"""
+    return _SOLVER.implies(k, goal, arity)
 
 
 def atom_formula(e: Bound, ps: Sequence[Any]) -> Any:

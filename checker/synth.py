@@ -34,6 +34,7 @@ import z3
 from .errors import UsageError
 from .pdbm import Bound, atom_formula, k_formula
 from .properties import Property
+from .solver import SolverLimit, decide, new_solver
 from .spec import Spec
 from .timedcheck import scenario
 
@@ -149,13 +150,10 @@ def _negate(a: Bound) -> Bound:
 def _valid(solver: Any, formula: Any) -> bool:
     solver.push()
     solver.add(z3.Not(formula))
-    answer = solver.check()
-    solver.pop()
-    if answer == z3.unknown:
-        raise UsageError(
-            f"the solver could not simplify the constraint ({solver.reason_unknown()})"
-        )
-    return bool(answer == z3.unsat)
+    try:
+        return not decide(solver, "a step of the simplification")
+    finally:
+        solver.pop()
 
 
 def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[Bound, ...], ...]:
@@ -165,7 +163,7 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     negated atoms), minimised: an atom is dropped when the region stays the same, and a
     clause when the others imply it."""
     ps = [z3.Real(f"p{i}") for i in range(arity)]
-    solver = z3.Solver()
+    solver = new_solver()
     solver.add(*(p > 0 for p in ps))
     memo: dict[Bound, Any] = {}
 
@@ -264,7 +262,20 @@ def synthesize(
             graph.nodes,
             time.perf_counter() - started,
         )
-    clauses = simplify(violating, len(free))
+    try:
+        clauses = simplify(violating, len(free))
+    except SolverLimit as exc:
+        return Synthesis(
+            prop,
+            variant,
+            tuple(free),
+            fixed,
+            "unknown",
+            str(exc),
+            None,
+            graph.nodes,
+            time.perf_counter() - started,
+        )
     return Synthesis(
         prop,
         variant,

@@ -52,6 +52,7 @@ from .moves import MovePattern, parse_move_pattern
 from .product import PState
 from .properties import Property, Trace, Verdict, make_verdict
 from .properties import Step as TraceStep
+from .solver import SolverLimit, decide, new_optimizer
 from .spec import Spec
 from .zonegraph import Guard, Move, Node, TState, ZoneGraph, explore_zones
 
@@ -217,14 +218,14 @@ def timed_run_where(
     deltas.append(None)
     for delta in deltas:
         t, cons, resets = run_constraints(graph, start, steps, delta=delta)
-        opt = z3.Optimize()
+        opt = new_optimizer()
         opt.set(priority="lex")
         opt.add(*cons)
         if extra is not None:
             opt.add(*extra(t, resets))
         for x in t[1:]:
             opt.minimize(x)
-        if opt.check() == z3.sat:
+        if decide(opt, "the instants of a run"):
             model = opt.model()
             times = tuple(
                 Fraction(str(model.eval(x, model_completion=True).as_fraction())) for x in t
@@ -381,7 +382,20 @@ def check_timed(
 
     if graph.flagged:
         here, move, guard, sources, _zone = graph.flagged[0]
-        run = timed_run(graph, here, (move, guard, sources))
+        try:
+            run = timed_run(graph, here, (move, guard, sources))
+        except SolverLimit as exc:
+            # The zone graph proves the run exists; only its instants are missing.
+            path, steps = _steps(graph, here, (move, guard, sources))
+            trace = Trace(
+                to_pstate(path[0].state, config.ordering),
+                tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m, *_ in steps),
+            )
+            return verdict(
+                "violated",
+                f"{move.label.text()} -- a run in real time violates {what} (no instants: {exc})",
+                trace,
+            )
         trace = Trace(
             to_pstate(run.start, config.ordering),
             tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m in run.moves),

@@ -55,6 +55,7 @@ from .linear import Linear, fold_duration, parameter_env
 from .pdbm import Bound, PZone, PZoneSet, bound
 from .product import CHANNELS, Label, app_steps, step_label
 from .segments import RST, Segment
+from .solver import SolverLimit
 from .spec import Spec
 
 __all__ = ["Copy", "Move", "TState", "Watch", "ZoneGraph", "explore_zones"]
@@ -379,152 +380,162 @@ def explore_zones(
             zone = zone.constrain(i, 0, domain.bound(top, False))
         admit(s0, settle(zone, s0), -1, None, (), (0,) * len(layout(s0)))
 
-    while queue:
-        if max_nodes is not None and len(nodes) >= max_nodes:
-            limit = f"{max_nodes} zone-graph nodes"
-            break
-        if max_seconds is not None and time.perf_counter() - started > max_seconds:
-            limit = f"{max_seconds} s"
-            break
-        here = queue.popleft()
-        if here in superseded:
-            continue
-        node = nodes[here]
-        s, zone = node.state, node.zone
-        if stop is not None and stop(s):
-            continue
-        clocks = layout(s)
-        index = {what: i for i, what in enumerate(clocks, start=1)}
-        bases = {
-            "A->B": index.get(("copy", "A->B", 0), 0),
-            "B->A": index.get(("copy", "B->A", 0), 0),
-        }
-        candidates: list[tuple[Move, Guard, Step | None]] = []
-        for side in ("A", "B"):
-            if silent is not None and side != silent:
+    try:
+        while queue:
+            if max_nodes is not None and len(nodes) >= max_nodes:
+                limit = f"{max_nodes} zone-graph nodes"
+                break
+            if max_seconds is not None and time.perf_counter() - started > max_seconds:
+                limit = f"{max_seconds} s"
+                break
+            here = queue.popleft()
+            if here in superseded:
                 continue
-            local = s.local(side)
-            inc_here = s.inc[0 if side == "A" else 1]
-            # A new incarnation's application opens and stays open: the earliest moment
-            # it can accept an old segment comes before any close of its own.
-            app = config.app(side) if inc_here == 0 else replace(config.app(side), close="never")
-            for st in app_steps(spec, app, local):
-                candidates.append((_move(s, side, st, "user"), (), st))
-            if reuse and _may_reopen(local, inc_here):
-                for st in app_steps(spec, app, initial_local(spec)):
-                    mv = _move(s, side, st, "user", reopen=True)
-                    candidates.append((mv, (), st))
-            for k, st, d in running(local):
-                clock = index["timer", side, k]
-                fires: Guard = ((clock, d, False, True),)
-                candidates.append((_move(s, side, st, "timeout"), fires, st))
-            incoming = s.incoming(side)
-            channel = "B->A" if side == "A" else "A->B"
-            positions = range(min(len(incoming), 1)) if fifo else range(len(incoming))
-            for i in positions:
-                cp = incoming[i]
-                if cp in incoming[:i]:
-                    # Identical copies: delivering the oldest first loses no behaviour --
-                    # whenever a younger copy could arrive, the older one could too, and
-                    # the younger one can arrive whenever the older one would have.
+            node = nodes[here]
+            s, zone = node.state, node.zone
+            if stop is not None and stop(s):
+                continue
+            clocks = layout(s)
+            index = {what: i for i, what in enumerate(clocks, start=1)}
+            bases = {
+                "A->B": index.get(("copy", "A->B", 0), 0),
+                "B->A": index.get(("copy", "B->A", 0), 0),
+            }
+            candidates: list[tuple[Move, Guard, Step | None]] = []
+            for side in ("A", "B"):
+                if silent is not None and side != silent:
                     continue
-                mine = s.inc[0 if side == "A" else 1]
-                st2 = receive(spec, local, cp.seg) if cp.inc == mine else None
-                if st2 is not None:
-                    placed = [st2]
-                else:
-                    # Another incarnation's segment -- or one that met another
-                    # incarnation's on the way (an answer to an old FIN): its numbers
-                    # may fall anywhere against this connection's.
-                    placed = receive_foreign(spec, local, cp.seg)
-                    if not placed:
-                        raise ModelError(
-                            f"{local.describe()} received {cp.seg.describe()}, which the "
-                            "segment abstraction cannot place"
-                        )
-                arrives: Guard = ((bases[channel] + i, zero, True, True),)
-                for st2 in placed:
-                    mv = _move(s, side, st2, "segment", copy=i)
-                    if cp.inc < mine:
-                        mv = Move(mv.label, mv.before, mv.after, i, True)
-                    candidates.append((mv, arrives, st2))
-        if budget is None or s.lost < budget:
-            for side, chan in (("A", s.ab), ("B", s.ba)):
-                for i, cp in enumerate(chan):
-                    if not cp.lossy:
-                        continue
-                    label = Label("net", "loss", "lose", segment=cp.seg, channel=CHANNELS[side])
-                    rest = chan[:i] + chan[i + 1 :]
-                    lost = s.lost + (1 if budget is not None else 0)
-                    after = (
-                        TState(s.a, s.b, rest, s.ba, lost, s.inc, s.watching)
-                        if side == "A"
-                        else TState(s.a, s.b, s.ab, rest, lost, s.inc, s.watching)
-                    )
-                    candidates.append((Move(label, s, after, i), (), None))
-
-        for mv, guard, taken in candidates:
-            z = zone
-            for clock, value, strict, lower in guard:
-                if lower:
-                    z = z.constrain(0, clock, domain.bound(-value, strict))
-                else:
-                    z = z.constrain(clock, 0, domain.bound(value, strict))
-                if z.empty:
-                    break
-            if z.empty:
-                continue
-            after = mv.after
-            if taken is not None and mv.label.actor in ("A", "B"):
-                side = mv.label.actor
-                may_lose = lossy(side, taken) if lossy is not None else True
-                inc = after.inc[0 if side == "A" else 1]
-                # A RST answering a segment takes its numbers from it (reply_rst), so it
-                # belongs to the trigger's incarnation, not to the (absent) connection.
-                trigger = s.incoming(side)[mv.copy].inc if mv.copy is not None else inc
-                sent = tuple(
-                    Copy(seg, may_lose, trigger if seg.flags & RST else inc) for seg in taken.sent
+                local = s.local(side)
+                inc_here = s.inc[0 if side == "A" else 1]
+                # A new incarnation's application opens and stays open: the earliest moment
+                # it can accept an old segment comes before any close of its own.
+                app = (
+                    config.app(side) if inc_here == 0 else replace(config.app(side), close="never")
                 )
-                if silent is not None:
-                    sent = ()  # the peer is gone: nothing sent arrives anywhere
-                out = after.ab if side == "A" else after.ba
-                if len(out) + len(sent) > capacity:
-                    overflow = overflow or s
+                for st in app_steps(spec, app, local):
+                    candidates.append((_move(s, side, st, "user"), (), st))
+                if reuse and _may_reopen(local, inc_here):
+                    for st in app_steps(spec, app, initial_local(spec)):
+                        mv = _move(s, side, st, "user", reopen=True)
+                        candidates.append((mv, (), st))
+                for k, st, d in running(local):
+                    clock = index["timer", side, k]
+                    fires: Guard = ((clock, d, False, True),)
+                    candidates.append((_move(s, side, st, "timeout"), fires, st))
+                incoming = s.incoming(side)
+                channel = "B->A" if side == "A" else "A->B"
+                positions = range(min(len(incoming), 1)) if fifo else range(len(incoming))
+                for i in positions:
+                    cp = incoming[i]
+                    if cp in incoming[:i]:
+                        # Identical copies: delivering the oldest first loses no behaviour --
+                        # whenever a younger copy could arrive, the older one could too, and
+                        # the younger one can arrive whenever the older one would have.
+                        continue
+                    mine = s.inc[0 if side == "A" else 1]
+                    st2 = receive(spec, local, cp.seg) if cp.inc == mine else None
+                    if st2 is not None:
+                        placed = [st2]
+                    else:
+                        # Another incarnation's segment -- or one that met another
+                        # incarnation's on the way (an answer to an old FIN): its numbers
+                        # may fall anywhere against this connection's.
+                        placed = receive_foreign(spec, local, cp.seg)
+                        if not placed:
+                            raise ModelError(
+                                f"{local.describe()} received {cp.seg.describe()}, which the "
+                                "segment abstraction cannot place"
+                            )
+                    arrives: Guard = ((bases[channel] + i, zero, True, True),)
+                    for st2 in placed:
+                        mv = _move(s, side, st2, "segment", copy=i)
+                        if cp.inc < mine:
+                            mv = Move(mv.label, mv.before, mv.after, i, True)
+                        candidates.append((mv, arrives, st2))
+            if budget is None or s.lost < budget:
+                for side, chan in (("A", s.ab), ("B", s.ba)):
+                    for i, cp in enumerate(chan):
+                        if not cp.lossy:
+                            continue
+                        label = Label("net", "loss", "lose", segment=cp.seg, channel=CHANNELS[side])
+                        rest = chan[:i] + chan[i + 1 :]
+                        lost = s.lost + (1 if budget is not None else 0)
+                        after = (
+                            TState(s.a, s.b, rest, s.ba, lost, s.inc, s.watching)
+                            if side == "A"
+                            else TState(s.a, s.b, s.ab, rest, lost, s.inc, s.watching)
+                        )
+                        candidates.append((Move(label, s, after, i), (), None))
+
+            for mv, guard, taken in candidates:
+                z = zone
+                for clock, value, strict, lower in guard:
+                    if lower:
+                        z = z.constrain(0, clock, domain.bound(-value, strict))
+                    else:
+                        z = z.constrain(clock, 0, domain.bound(value, strict))
+                    if z.empty:
+                        break
+                if z.empty:
                     continue
-                watched = watch is not None and watch.side == side
-                now_watching = watched and after.local(side).state == watch.state  # type: ignore[union-attr]
-                if side == "A":
-                    after = TState(
-                        after.a,
-                        after.b,
-                        out + sent,
-                        after.ba,
-                        after.lost,
-                        after.inc,
-                        now_watching if watched else after.watching,
+                after = mv.after
+                if taken is not None and mv.label.actor in ("A", "B"):
+                    side = mv.label.actor
+                    may_lose = lossy(side, taken) if lossy is not None else True
+                    inc = after.inc[0 if side == "A" else 1]
+                    # A RST answering a segment takes its numbers from it (reply_rst), so it
+                    # belongs to the trigger's incarnation, not to the (absent) connection.
+                    trigger = s.incoming(side)[mv.copy].inc if mv.copy is not None else inc
+                    sent = tuple(
+                        Copy(seg, may_lose, trigger if seg.flags & RST else inc)
+                        for seg in taken.sent
                     )
-                else:
-                    after = TState(
-                        after.a,
-                        after.b,
-                        after.ab,
-                        out + sent,
-                        after.lost,
-                        after.inc,
-                        now_watching if watched else after.watching,
+                    if silent is not None:
+                        sent = ()  # the peer is gone: nothing sent arrives anywhere
+                    out = after.ab if side == "A" else after.ba
+                    if len(out) + len(sent) > capacity:
+                        overflow = overflow or s
+                        continue
+                    watched = watch is not None and watch.side == side
+                    now_watching = watched and after.local(side).state == watch.state  # type: ignore[union-attr]
+                    if side == "A":
+                        after = TState(
+                            after.a,
+                            after.b,
+                            out + sent,
+                            after.ba,
+                            after.lost,
+                            after.inc,
+                            now_watching if watched else after.watching,
+                        )
+                    else:
+                        after = TState(
+                            after.a,
+                            after.b,
+                            after.ab,
+                            out + sent,
+                            after.lost,
+                            after.inc,
+                            now_watching if watched else after.watching,
+                        )
+                    mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
+                if flag is not None and flag(mv):
+                    flagged.append(
+                        (here, mv, guard, _sources(spec, s, mv, layout(after), index), z)
                     )
-                mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
-            if flag is not None and flag(mv):
-                flagged.append((here, mv, guard, _sources(spec, s, mv, layout(after), index), z))
-                if first_flag:
-                    limit = "the first violation"
-                    queue.clear()
-                    break
-            sources = _sources(spec, s, mv, layout(after), index)
-            z2 = settle(z.remap(sources), after)
-            if z2.empty:
-                continue
-            admit(after, z2, here, mv, guard, sources)
+                    if first_flag:
+                        limit = "the first violation"
+                        queue.clear()
+                        break
+                sources = _sources(spec, s, mv, layout(after), index)
+                z2 = settle(z.remap(sources), after)
+                if z2.empty:
+                    continue
+                admit(after, z2, here, mv, guard, sources)
+    except SolverLimit as exc:
+        # A parameter constraint Z3 could not decide: the graph is incomplete, and the
+        # analysis says unknown with the reason.
+        limit = str(exc)
 
     return ZoneGraph(
         spec,

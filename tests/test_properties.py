@@ -297,6 +297,14 @@ def test_bad_property_file_is_one_message(tmp_path: Path) -> None:
         ('kind = "invariant"\nformula = "true"\nlose = "A enters TIME-WAIT"', "only in a timed"),
         ('kind = "timed-invariant"\nformula = "true"\nlose = "A enter TIME-WAIT"', "lose: "),
         ('kind = "timed-invariant"\nformula = "true"\nstart = "A = NOPE"', "start: column 5"),
+        ('kind = "timed-never"\nformula = "A accepts an old segment"', "add reuse = true"),
+        ('kind = "timed-never"\nformula = "A leaves CLOSED only by rcv SYN"', "without 'only by'"),
+        ('kind = "invariant"\nformula = "true"\nreuse = true', "'reuse' belongs only"),
+        ('kind = "timed-never"\nformula = "A enters CLOSED"\nreuse = "yes"', "true or false"),
+        (
+            'kind = "timed-never"\nformula = "A enters CLOSED"\nlose = "A accepts an old segment"',
+            "lose: name the moves that send",
+        ),
     ],
 )
 def test_bad_timed_property_is_one_message(tmp_path: Path, body: str, message: str) -> None:
