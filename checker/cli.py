@@ -594,6 +594,11 @@ def check_cmd(
     metavar="NAME",
     help="A parameter left free (repeatable; default TIME_WAIT, MSL and RTO).",
 )
+@click.option(
+    "--losses",
+    metavar="K[,K...]",
+    help="Synthesize once per loss budget K (any K segments may be lost) and tabulate.",
+)
 @click.option("--max-seconds", type=float, metavar="S", help="Bound the exploration in time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def synth_cmd(
@@ -603,6 +608,7 @@ def synth_cmd(
     params: tuple[str, ...],
     props_file: Path | None,
     free: tuple[str, ...],
+    losses: str | None,
     max_seconds: float | None,
     as_json: bool,
 ) -> None:
@@ -616,9 +622,11 @@ def synth_cmd(
     Examples:
       tcpcheck synth last-ack-not-stuck --param MSL=30
       tcpcheck synth last-ack-not-stuck --free TIME_WAIT --free MSL --free RTO --json
+      tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
+          --free TIME_WAIT --losses 0,1,2
     """
     from .properties import load_properties
-    from .synth import synthesize
+    from .synth import loss_budgets, synthesize
 
     base = load_spec(spec_file)
     props = load_properties(props_file, spec=base)
@@ -636,6 +644,25 @@ def synth_cmd(
         if name in merged:
             raise UsageError(f"{name} is both free and fixed (--param {name}=...); choose one")
     spec = load_spec(spec_file, variant=variant, params=merged)
+    if losses is not None:
+        try:
+            budgets = [int(k) for k in losses.split(",")]
+        except ValueError:
+            raise UsageError(f"--losses expects counts like 0,1,2 (got {losses!r})") from None
+        rows = loss_budgets(prop, spec, variant, chosen, budgets, max_seconds=max_seconds)
+        if as_json:
+            table = [{"losses": k, **r.to_json()} for k, r in rows]
+            click.echo(json.dumps(table, indent=2, ensure_ascii=False))
+        else:
+            out = _out()
+            out.print(f"[bold]{prop.name}[/bold] on {variant or 'base'}, by loss budget")
+            fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(rows[0][1].fixed.items()))
+            out.print(f"free: {', '.join(chosen)}; fixed: {fixed}", markup=False)
+            for k, r in rows:
+                out.print(f"  at most {k} lost: holds iff {r.text()}  ({r.status})", markup=False)
+        if any(r.status != "exact" for _k, r in rows):
+            sys.exit(3)
+        return
     result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -38,7 +38,15 @@ from .solver import SolverLimit, decide, new_solver
 from .spec import Spec
 from .timedcheck import scenario
 
-__all__ = ["Synthesis", "atom_text", "k_formula", "k_text", "region_formula", "synthesize"]
+__all__ = [
+    "Synthesis",
+    "atom_text",
+    "k_formula",
+    "k_text",
+    "loss_budgets",
+    "region_formula",
+    "synthesize",
+]
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,8 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     clauses: list[list[Bound]] = [sorted(_negate(a) for a in k) for k in ks]
     if any(not c for c in clauses):
         return ((),)  # a violation with no parameter condition: never holds
+    if _valid(solver, z3.Not(safe)):
+        return ((),)  # the violations cover every positive value together: never holds
 
     def region(cs: Sequence[Sequence[Bound]]) -> Any:
         return z3.And(*(z3.Or(*(atom(a) for a in c)) for c in cs))
@@ -288,6 +298,27 @@ def synthesize(
         graph.nodes,
         time.perf_counter() - started,
     )
+
+
+def loss_budgets(
+    prop: Property,
+    spec: Spec,
+    variant: str | None,
+    free: Sequence[str],
+    budgets: Sequence[int],
+    *,
+    max_seconds: float | None = None,
+) -> list[tuple[int, Synthesis]]:
+    """The synthesized region for each loss budget ``k``: the network may lose at most
+    ``k`` segments, any of them (the property's own ``lose`` restriction is lifted, so
+    that the budget alone says what may go wrong)."""
+    out = []
+    for k in budgets:
+        if k < 0:
+            raise UsageError(f"a loss budget is a count of segments (got {k})")
+        variant_prop = replace(prop, config={**prop.config, "loss": str(k)}, lose=None)
+        out.append((k, synthesize(variant_prop, spec, variant, free, max_seconds=max_seconds)))
+    return out
 
 
 def k_text(k: frozenset[Bound], names: Sequence[str]) -> str:

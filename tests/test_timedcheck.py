@@ -194,3 +194,42 @@ def test_z3_limits_give_unknown_or_an_untimed_counterexample() -> None:
     # The next command is back to the defaults.
     got = runner.invoke(cli, ["check", "--property", "last-ack-not-stuck", "--variant", "base"])
     assert got.exit_code == 0 and "t=127" in got.output
+
+
+# ------------------------------------------------------------------ loss budgets ---
+
+
+@pytest.mark.parametrize("losses", [0, 1, 2, 3])
+def test_required_time_wait_grows_with_the_loss_budget(losses: int) -> None:
+    """At most k segments lost, any of them: A must still be in TIME-WAIT when B's k-th
+    retransmission arrives -- sent (2^k - 1) RTO after B's FIN, at most MSL in flight:
+    TIME_WAIT >= (2^k - 1) * RTO + MSL (equality is safe: A entered TIME-WAIT after a
+    positive delay).  With no loss at all a slow ACK still needs TIME_WAIT >= MSL."""
+    import dataclasses
+
+    prop = dataclasses.replace(
+        HEADLINE[0], config={**HEADLINE[0].config, "loss": str(losses)}, lose=None
+    )
+    required = (2**losses - 1) * 1 + 30
+    for tw, verdict in ((required, "holds"), (required - 0.1, "violated")):
+        params = {"MSL": 30, "RTO": 1, "TIME_WAIT": tw}
+        assert run_suite([prop], variants=[None], params=params)[0].verdict == verdict, tw
+
+
+def test_synth_tabulates_loss_budgets() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+
+    args = [
+        "synth", "last-ack-not-stuck", "--param", "MSL=2", "--param", "RTO=1",
+        "--param", "FIN_RETRIES=2", "--free", "TIME_WAIT", "--losses", "0", "--json",
+    ]  # fmt: skip
+    got = CliRunner().invoke(cli, args)
+    assert got.exit_code == 0, got.output
+    (row,) = json.loads(got.output)
+    assert (row["losses"], row["constraint"], row["status"]) == (0, "TIME_WAIT >= 2", "exact")
+    got = CliRunner().invoke(cli, [*args[:-3], "--losses", "one"])
+    assert got.exit_code == 2 and "--losses expects counts" in got.output
