@@ -626,7 +626,7 @@ def synth_cmd(
           --free TIME_WAIT --losses 0,1,2
     """
     from .properties import load_properties
-    from .synth import loss_budgets, synthesize
+    from .synth import folklore, loss_budgets, synthesize
 
     base = load_spec(spec_file)
     props = load_properties(props_file, spec=base)
@@ -672,6 +672,9 @@ def synth_cmd(
         fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
         out.print(f"free: {', '.join(result.free)}; fixed: {fixed}", markup=False)
         out.print(f"holds iff: {result.text()}", markup=False)
+        textbook = folklore(result)
+        if textbook is not None:
+            out.print(textbook, markup=False)
         out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
     if result.status != "exact":
         sys.exit(3)

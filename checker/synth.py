@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from typing import Any
 import z3
 
 from .errors import UsageError
+from .linear import exact
 from .pdbm import Bound, atom_formula, k_formula
 from .properties import Property
 from .solver import SolverLimit, decide, new_solver
@@ -41,6 +43,7 @@ from .timedcheck import scenario
 __all__ = [
     "Synthesis",
     "atom_text",
+    "folklore",
     "k_formula",
     "k_text",
     "loss_budgets",
@@ -84,6 +87,7 @@ class Synthesis:
             if self.clauses is None
             else [[_atom_json(a, self.free) for a in clause] for clause in self.clauses],
             "message": self.message,
+            "textbook": folklore(self),
             "zone_graph_nodes": self.nodes,
         }
 
@@ -188,6 +192,15 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
         return ((),)  # a violation with no parameter condition: never holds
     if _valid(solver, z3.Not(safe)):
         return ((),)  # the violations cover every positive value together: never holds
+
+    return _minimise(clauses, safe, solver, atom)
+
+
+def _minimise(
+    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any
+) -> tuple[tuple[Bound, ...], ...]:
+    """Shorten CNF ``clauses`` equivalent to ``safe``: drop atoms that do not change the
+    region, then clauses the others imply."""
 
     def region(cs: Sequence[Sequence[Bound]]) -> Any:
         return z3.And(*(z3.Or(*(atom(a) for a in c)) for c in cs))
@@ -319,6 +332,61 @@ def loss_budgets(
         variant_prop = replace(prop, config={**prop.config, "loss": str(k)}, lose=None)
         out.append((k, synthesize(variant_prop, spec, variant, free, max_seconds=max_seconds)))
     return out
+
+
+def folklore(result: Synthesis) -> str | None:
+    """Whether the textbook choice TIME_WAIT = 2*MSL lies in the synthesized region, and
+    under what condition on the other free parameters -- ``None`` when TIME_WAIT is not
+    free or the region is unknown.
+
+    Every atom is rewritten with TIME_WAIT replaced by 2*MSL (MSL free, or its fixed
+    value) and the clauses shortened again over the remaining free parameters."""
+    if result.clauses is None or "TIME_WAIT" not in result.free:
+        return None
+    names = list(result.free)
+    tw = names.index("TIME_WAIT")
+    rest = [n for n in names if n != "TIME_WAIT"]
+    msl_free = "MSL" in names
+    fixed_msl = exact(result.fixed["MSL"]) if not msl_free else Fraction(0)
+    where = "2*MSL" if msl_free else f"2*MSL = {_fmt(2 * fixed_msl)}"
+
+    def rewrite(a: Bound) -> tuple[Fraction, list[Fraction], bool]:
+        const = Fraction(a[0]) + (0 if msl_free else a[1][tw] * 2 * fixed_msl)
+        coefs = {n: Fraction(c) for n, c in zip(names, a[1], strict=True)}
+        if msl_free:
+            coefs["MSL"] += 2 * coefs["TIME_WAIT"]
+        return const, [coefs[n] for n in rest], a[2]
+
+    clauses: list[list[Bound]] = []
+    for clause in result.clauses:
+        atoms = [rewrite(a) for a in clause]
+        if any(all(c == 0 for c in cs) and (k > 0 or (k == 0 and not st)) for k, cs, st in atoms):
+            continue  # a clause made true by a constant atom
+        live = [(k, cs, st) for k, cs, st in atoms if any(c != 0 for c in cs)]
+        if not live:
+            return f"TIME_WAIT = {where} never suffices here"
+        scale = math.lcm(*(x.denominator for k, cs, _st in live for x in (k, *cs)))
+        clauses.append(
+            sorted((int(k * scale), tuple(int(c * scale) for c in cs), st) for k, cs, st in live)
+        )
+    if not clauses:
+        return f"TIME_WAIT = {where} always suffices here"
+    ps = [z3.Real(f"p{i}") for i in range(len(rest))]
+    solver = new_solver()
+    solver.add(*(p > 0 for p in ps))
+
+    def atom(a: Bound) -> Any:
+        return atom_formula(a, ps)
+
+    safe = z3.And(*(z3.Or(*(atom(a) for a in c)) for c in clauses))
+    if not decide(solver, "the textbook choice"):
+        return None  # pragma: no cover - the positive orthant is never empty
+    if _valid(solver, safe):
+        return f"TIME_WAIT = {where} always suffices here"
+    if _valid(solver, z3.Not(safe)):
+        return f"TIME_WAIT = {where} never suffices here"
+    short = _minimise(clauses, safe, solver, atom)
+    return f"TIME_WAIT = {where} suffices iff {clauses_text(short, rest)}"
 
 
 def k_text(k: frozenset[Bound], names: Sequence[str]) -> str:

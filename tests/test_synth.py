@@ -22,7 +22,7 @@ from checker.cli import cli
 from checker.errors import UsageError
 from checker.properties import load_properties
 from checker.spec import load_spec
-from checker.synth import Synthesis, region_formula, synthesize
+from checker.synth import Synthesis, folklore, region_formula, synthesize
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 HEADLINE = PROPS["last-ack-not-stuck"]
@@ -40,6 +40,26 @@ def test_synthesized_constraint_matches_hand_arithmetic(synthesized: Synthesis) 
     doc = synthesized.to_json()
     assert doc["free"] == ["TIME_WAIT"] and doc["fixed"]["MSL"] == 2
     assert doc["clauses"] == [[{"coefficients": {"TIME_WAIT": 1}, "constant": -3, "op": ">="}]]
+    assert doc["textbook"] == "TIME_WAIT = 2*MSL = 4 always suffices here"
+
+
+def test_whether_two_msl_suffices_is_read_off_the_region() -> None:
+    """The headline's region over TIME_WAIT, MSL and RTO (FIN_RETRIES = 6), as the
+    concrete boundary tests of tests/test_timedcheck.py pin it: TIME_WAIT >= RTO + MSL
+    and 2 MSL < 126 RTO.  With TIME_WAIT = 2 MSL the first reads RTO <= MSL."""
+    free = ("TIME_WAIT", "MSL", "RTO")
+    region = (((0, (1, -1, -1), False),), ((0, (0, -2, 126), True),))
+    syn = Synthesis(HEADLINE, None, free, {"FIN_RETRIES": 6}, "exact", "", region, 0, 0.0)
+    assert syn.text() == "TIME_WAIT >= MSL + RTO and MSL < 63*RTO"
+    assert folklore(syn) == "TIME_WAIT = 2*MSL suffices iff MSL < 63*RTO and MSL >= RTO"
+    # MSL fixed at 30: 2 MSL = 60 against TIME_WAIT >= 31 and TIME_WAIT >= RTO + 30.
+    one = Synthesis(
+        HEADLINE, None, ("TIME_WAIT",), {"MSL": 30}, "exact", "", (((-61, (1,), False),),), 0, 0.0
+    )
+    assert folklore(one) == "TIME_WAIT = 2*MSL = 60 never suffices here"
+    two = (((-30, (1, -1), False),),)
+    syn = Synthesis(HEADLINE, None, ("TIME_WAIT", "RTO"), {"MSL": 30}, "exact", "", two, 0, 0.0)
+    assert folklore(syn) == "TIME_WAIT = 2*MSL = 60 suffices iff RTO <= 30"
 
 
 @settings(max_examples=12, deadline=None)
