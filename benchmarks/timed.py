@@ -1,10 +1,11 @@
-"""Timed-layer benchmark: zone-graph sizes and times for the headline property.
+"""Timed-layer benchmark: zone-graph sizes and times for the timed properties and bounds.
 
     .venv/bin/python benchmarks/timed.py
 
-Each row decides last-ack-not-stuck at one parameter point (concrete zone graph), best
-of --repeat runs; the last row synthesizes TIME_WAIT on the small instance of
-tests/test_synth.py (parametric zone graph).
+Each row decides a timed property at one parameter point (concrete zone graph; a check
+stops at its first counterexample) or computes a duration bound, best of --repeat
+runs; the last row synthesizes TIME_WAIT on the small instance of tests/test_synth.py
+(parametric zone graph).
 """
 
 from __future__ import annotations
@@ -12,17 +13,50 @@ from __future__ import annotations
 import argparse
 import time
 
+from checker.bound import duration_bound
 from checker.check import run_suite
+from checker.config import ProductConfig
 from checker.properties import load_properties
 from checker.spec import load_spec
 from checker.synth import synthesize
 
-POINTS = [
-    {"MSL": 30, "RTO": 1, "TIME_WAIT": 60},
-    {"MSL": 30, "RTO": 1, "TIME_WAIT": 10},
-    {"MSL": 30, "RTO": 45, "TIME_WAIT": 60},
-    {},
+#: (property, variant, parameters)
+POINTS: list[tuple[str, str | None, dict[str, float]]] = [
+    ("last-ack-not-stuck", None, {"MSL": 30, "RTO": 1, "TIME_WAIT": 60}),
+    ("last-ack-not-stuck", None, {"MSL": 30, "RTO": 1, "TIME_WAIT": 10}),
+    ("last-ack-not-stuck", None, {"MSL": 30, "RTO": 45, "TIME_WAIT": 60}),
+    ("last-ack-not-stuck", None, {}),
+    ("no-old-duplicates", "rfc1337", {"MSL": 30, "RTO": 1, "TIME_WAIT": 60}),
+    ("no-old-duplicates", "rfc1337", {"MSL": 30, "RTO": 1, "TIME_WAIT": 10}),
+    ("no-old-duplicates", None, {}),
 ]
+
+
+def bound_rows(repeat: int) -> None:
+    """Duration bounds: the number and the formula (parametric) together."""
+    cases = [
+        ("SYN-SENT (A), linux, peer gone", load_spec(variant="linux"), "A", "SYN-SENT", {}),
+        ("LAST-ACK (B), linux, peer gone", load_spec(variant="linux"), "B", "LAST-ACK", {}),
+        (
+            "TIME-WAIT (A), live peer, MSL=30, TIME_WAIT=60, no loss",
+            load_spec(params={"MSL": 30, "TIME_WAIT": 60}),
+            "A",
+            "TIME-WAIT",
+            {
+                "peer": "live",
+                "start": "A = FIN-WAIT-2 and B = CLOSE-WAIT",
+                "config": ProductConfig(loss="none", capacity=4),
+                "free": (),
+            },
+        ),
+    ]
+    for title, spec, side, state, kw in cases:
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            b = duration_bound(spec, side, state, **kw)
+            best = min(best, time.perf_counter() - t0)
+        print(f"| bound {title} | {b.headline().split(': ', 1)[1]} | {b.nodes:,} | {best:.2f} |")
 
 
 def main() -> None:
@@ -31,18 +65,20 @@ def main() -> None:
     args = parser.parse_args()
     props = {p.name: p for p in load_properties(spec=load_spec())}
     prop = props["last-ack-not-stuck"]
-    print("| parameters | verdict | zone-graph nodes | seconds (best) |")
+    print("| question | answer | zone-graph nodes | seconds (best) |")
     print("|---|---|---:|---:|")
-    for point in POINTS:
+    for name, variant, point in POINTS:
         best = float("inf")
         verdict = None
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            verdict = run_suite([prop], variants=[None], params=dict(point))[0]
+            verdict = run_suite([props[name]], variants=[variant], params=dict(point))[0]
             best = min(best, time.perf_counter() - t0)
         assert verdict is not None
-        shown = ", ".join(f"{k}={v}" for k, v in point.items()) or "bundled (MSL=120, RTO=1)"
-        print(f"| {shown} | {verdict.verdict} | {verdict.states:,} | {best:.2f} |", flush=True)
+        shown = ", ".join(f"{k}={v}" for k, v in point.items()) or "bundled values"
+        where = f"{name} on {variant or 'base'}, {shown}"
+        print(f"| {where} | {verdict.verdict} | {verdict.states:,} | {best:.2f} |", flush=True)
+    bound_rows(args.repeat)
     fixed = {"FIN_RETRIES": 2, "MSL": 2, "RTO": 1}
     t0 = time.perf_counter()
     result = synthesize(prop, load_spec(params=fixed), None, ["TIME_WAIT"])
