@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from checker.bound import duration_bound
 from checker.check import run_suite
 from checker.config import ProductConfig
 from checker.properties import load_properties
-from checker.spec import load_spec
+from checker.spec import Spec, load_spec
 from checker.synth import synthesize
 
 #: (property, variant, parameters)
@@ -34,7 +35,7 @@ POINTS: list[tuple[str, str | None, dict[str, float]]] = [
 
 def bound_rows(repeat: int) -> None:
     """Duration bounds: the number and the formula (parametric) together."""
-    cases = [
+    cases: list[tuple[str, Spec, str, str, dict[str, Any]]] = [
         ("SYN-SENT (A), linux, peer gone", load_spec(variant="linux"), "A", "SYN-SENT", {}),
         ("LAST-ACK (B), linux, peer gone", load_spec(variant="linux"), "B", "LAST-ACK", {}),
         (
