@@ -141,3 +141,24 @@ def test_formula_agrees_with_the_number(variant: str) -> None:
     retries = spec.values["SYN_RETRIES"]
     assert b.formula == f"{int(2 ** (retries + 1) - 1)}*RTO"
     assert b.value == Fraction(int(2 ** (retries + 1) - 1), 2)
+
+
+def test_a_live_peer_with_endless_retries_keeps_time_wait_forever() -> None:
+    """R2 infinite: B retransmits its FIN every 4 s once the backoff saturates, each one
+    restarts TIME-WAIT, and the network loses A's re-ACKs -- a periodic run."""
+    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60, "FIN_RETRIES": float("inf")})
+    b = duration_bound(
+        spec,
+        "A",
+        "TIME-WAIT",
+        peer="live",
+        start="A = FIN-WAIT-2 and B = CLOSE-WAIT",
+        config=ProductConfig(capacity=3),
+        free=(),
+    )
+    assert b.status == "unbounded"
+    assert b.trace is not None and b.trace.loop is not None and b.trace.times is not None
+    loop = b.trace.steps[b.trace.loop :]
+    assert "A: rcv old FIN / snd ACK" in [s.label.text() for s in loop]
+    assert any(s.label.kind == "loss" for s in loop)
+    assert b.trace.times[-1] > b.trace.times[b.trace.loop]
