@@ -33,7 +33,7 @@ from typing import Any
 import z3
 
 from .errors import UsageError
-from .linear import exact
+from .linear import exact, fold_duration, parameter_env
 from .pdbm import Bound, atom_formula, k_formula
 from .properties import Property
 from .solver import SolverLimit, decide, new_solver
@@ -265,9 +265,23 @@ def synthesize(
     started = time.perf_counter()
     sc = scenario(prop, spec)
     config = sc.config
-    graph = sc.explore(spec, free=tuple(free), max_nodes=max_nodes, max_seconds=max_seconds)
-    fixed = {p.name: p.value for p in spec.parameters if p.name not in free}
-    violating = [zone.k for *_rest, zone in graph.flagged]
+    pivot = _scale_pivot(spec, free)
+    explored = [n for n in free if n != pivot]
+    graph = sc.explore(
+        spec,
+        free=tuple(explored),
+        max_nodes=max_nodes,
+        max_seconds=max_seconds,
+        fixed={pivot: 1} if pivot is not None else None,
+    )
+    # Parameters defined from free ones (TIME_WAIT = 2*MSL) are not fixed: they follow.
+    env = parameter_env(spec, free=free)
+    fixed = {
+        p.name: p.value
+        for p in spec.parameters
+        if p.name not in free and (p.name not in env or env[p.name].is_const)
+    }
+    violating = [_lift(zone.k, explored, free, pivot) for *_rest, zone in graph.flagged]
     if graph.limit is not None or graph.overflow is not None:
         why = (
             f"zone graph incomplete ({graph.limit})"
@@ -299,6 +313,12 @@ def synthesize(
             graph.nodes,
             time.perf_counter() - started,
         )
+    scaled = (
+        f"; time scales (every duration and MSL are multiples of the free parameters), so "
+        f"{pivot} = 1 was explored without loss of generality"
+        if pivot is not None
+        else ""
+    )
     return Synthesis(
         prop,
         variant,
@@ -306,11 +326,47 @@ def synthesize(
         fixed,
         "exact",
         f"{len(graph.flagged):,} violating moves under {len(set(violating)):,} parameter "
-        f"constraints; {graph.nodes:,} parametric zone-graph nodes",
+        f"constraints; {graph.nodes:,} parametric zone-graph nodes{scaled}",
         clauses,
         graph.nodes,
         time.perf_counter() - started,
     )
+
+
+def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:
+    """A free parameter that may be fixed to 1 without loss of generality, if any.
+
+    When every timer duration and MSL are linear in the free parameters with no constant
+    part, multiplying all free parameters by c > 0 multiplies every run's instants by c
+    and changes no verdict: the region is a cone, and one of its parameters (RTO if it
+    is free) can be set to 1.  The answer is then homogenized back (:func:`_lift`)."""
+    if len(free) < 2:
+        return None
+    env = parameter_env(spec, free=free)
+    forms = [env.get("MSL")]
+    for timer in spec.timers:
+        if any(n != "retries" and n not in env for n in timer.duration.names()):
+            return None
+        forms += [fold_duration(timer.duration, env, r) for r in range(spec.retry_cap + 1)]
+    for form in forms:
+        if form is None or form.const != 0 or any(n not in free for n in form.names()):
+            return None
+    return "RTO" if "RTO" in free else free[-1]
+
+
+def _lift(
+    k: frozenset[Bound], explored: Sequence[str], free: Sequence[str], pivot: str | None
+) -> frozenset[Bound]:
+    """A constraint found with ``pivot`` = 1 as the cone over every free parameter: the
+    constant becomes the pivot's coefficient."""
+    if pivot is None:
+        return k
+    out = set()
+    for const, coefs, strict in k:
+        by_name = dict(zip(explored, coefs, strict=True))
+        by_name[pivot] = const
+        out.add((0, tuple(by_name[n] for n in free), strict))
+    return frozenset(out)
 
 
 def loss_budgets(

@@ -266,6 +266,7 @@ class Scenario:
         max_nodes: int | None = None,
         max_seconds: float | None = None,
         first_flag: bool = False,
+        fixed: Mapping[str, float] | None = None,
     ) -> ZoneGraph:
         """The zone graph (parametric over ``free``) with the violating moves flagged
         (only the first one with ``first_flag``)."""
@@ -279,6 +280,7 @@ class Scenario:
             stop=_old_gone if self.reuse else None,
             first_flag=first_flag,
             free=free,
+            fixed=fixed,
             max_nodes=max_nodes,
             max_seconds=max_seconds,
         )

@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -239,6 +239,7 @@ def explore_zones(
     stop: Callable[[TState], bool] | None = None,
     first_flag: bool = False,
     free: Sequence[str] = (),
+    fixed: Mapping[str, float] | None = None,
     assume: Sequence[Linear] = (),
     max_nodes: int | None = None,
     max_seconds: float | None = None,
@@ -256,7 +257,7 @@ def explore_zones(
     :mod:`checker.synth`), within the domain ``0 <= e`` for every ``e`` of ``assume``;
     the others must be finite.
     """
-    env = parameter_env(spec, free=free)
+    env = parameter_env(spec, free=free, fixed=fixed)
     if "MSL" not in env:
         raise UsageError("the timed layer needs a finite MSL parameter")
     if config.dup_budget:

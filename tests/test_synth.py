@@ -97,3 +97,23 @@ def test_counts_cannot_be_free() -> None:
 def test_a_limit_gives_unknown_not_a_constraint() -> None:
     result = synthesize(HEADLINE, load_spec(params=FIXED), None, ["TIME_WAIT"], max_nodes=20)
     assert result.status == "unknown" and result.clauses is None and result.text() == "unknown"
+
+
+def test_time_scales_so_one_parameter_may_be_one() -> None:
+    """Every duration a multiple of the free parameters: the region is a cone, RTO = 1
+    is explored and the constraints are homogenized back."""
+    from checker.synth import _lift, _scale_pivot
+
+    base = load_spec()
+    assert _scale_pivot(base, ["TIME_WAIT", "MSL", "RTO"]) == "RTO"
+    assert _scale_pivot(base, ["MSL", "RTO"]) == "RTO"  # TIME_WAIT = 2*MSL follows
+    assert _scale_pivot(base, ["TIME_WAIT", "RTO"]) is None  # MSL = 120 s is a scale
+    assert _scale_pivot(base, ["TIME_WAIT"]) is None
+    # Linux's FIN_TIMEOUT = 60 s fixes the scale unless it is free too.
+    linux = load_spec(variant="linux")
+    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "RTO"]) is None
+    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "RTO", "FIN_TIMEOUT"]) == "RTO"
+    # TIME_WAIT - MSL - 1 >= 0 found at RTO = 1 is TIME_WAIT - MSL - RTO >= 0.
+    lifted = _lift(frozenset({(-1, (1, -1), False)}), ["TIME_WAIT", "MSL"],
+                   ["TIME_WAIT", "MSL", "RTO"], "RTO")  # fmt: skip
+    assert lifted == frozenset({(0, (1, -1, -1), False)})
