@@ -282,37 +282,21 @@ def synthesize(
         if p.name not in free and (p.name not in env or env[p.name].is_const)
     }
     violating = [_lift(zone.k, explored, free, pivot) for *_rest, zone in graph.flagged]
-    if graph.limit is not None or graph.overflow is not None:
-        why = (
-            f"zone graph incomplete ({graph.limit})"
-            if graph.limit is not None
-            else f"a channel needed more than {config.capacity} segments; raise the capacity"
-        )
+
+    def unknown(why: str) -> Synthesis:
+        seconds = time.perf_counter() - started
         return Synthesis(
-            prop,
-            variant,
-            tuple(free),
-            fixed,
-            "unknown",
-            why,
-            None,
-            graph.nodes,
-            time.perf_counter() - started,
+            prop, variant, tuple(free), fixed, "unknown", why, None, graph.nodes, seconds
         )
+
+    if graph.limit is not None:
+        return unknown(f"zone graph incomplete ({graph.limit})")
+    if graph.overflow is not None:
+        return unknown(f"a channel needed more than {config.capacity} segments; raise the capacity")
     try:
         clauses = simplify(violating, len(free))
     except SolverLimit as exc:
-        return Synthesis(
-            prop,
-            variant,
-            tuple(free),
-            fixed,
-            "unknown",
-            str(exc),
-            None,
-            graph.nodes,
-            time.perf_counter() - started,
-        )
+        return unknown(str(exc))
     scaled = (
         f"; time scales (every duration and MSL are multiples of the free parameters), so "
         f"{pivot} = 1 was explored without loss of generality"
