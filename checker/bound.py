@@ -285,7 +285,8 @@ def duration_bound(
         if not found:
             raise UsageError(f"{side} never enters {state} in this configuration")
         starts = [(e, other) if side == "A" else (other, e) for e in found]
-        whence = f"every way {side} enters {state} ({len(starts)} entries)"
+        entry_word = "entry" if len(starts) == 1 else "entries"
+        whence = f"every way {side} enters {state} ({len(starts)} {entry_word})"
     else:
         where = parse_formula(start) if start else None
         starts = find_starts(spec, config, where)
