@@ -69,10 +69,9 @@ def configure(timeout_ms: int | None = None, rlimit: int | None = None) -> None:
 
 
 def _limit(obj: Any) -> Any:
-    if LIMITS.timeout_ms:
-        obj.set("timeout", LIMITS.timeout_ms)
-    if LIMITS.rlimit:
-        obj.set("rlimit", LIMITS.rlimit)
+    # 0 means "none" to Z3 as well, so setting both always clears an earlier limit.
+    obj.set("timeout", LIMITS.timeout_ms)
+    obj.set("rlimit", LIMITS.rlimit)
     return obj
 
 
@@ -87,7 +86,11 @@ def new_optimizer() -> Any:
 
 
 def decide(solver: Any, what: str = "a timing constraint") -> bool:
-    """Is the solver's assertion set satisfiable?  :class:`SolverLimit` if Z3 gives up."""
+    """Is the solver's assertion set satisfiable?  :class:`SolverLimit` if Z3 gives up.
+
+    The limits in force now are applied to this call: a solver kept across calls (the
+    incremental one of :mod:`checker.pdbm`) must not keep those of its creation."""
+    _limit(solver)
     answer = solver.check()
     if answer == z3.unknown:
         raise SolverLimit(what, solver.reason_unknown())
