@@ -57,7 +57,6 @@ from .explore import explore
 from .formula import parse_formula
 from .linear import Linear
 from .pdbm import Bound, at_most, implies, k_formula
-from .properties import Step as TraceStep
 from .properties import Trace
 from .solver import SolverLimit
 from .spec import Spec
@@ -65,11 +64,13 @@ from .timedcheck import (
     QUOTED,
     TIMING_MODEL,
     TimedRun,
+    describe_losses,
     describe_params,
     find_starts,
+    node_path,
+    run_trace,
     timed_run,
     timed_run_where,
-    to_pstate,
 )
 from .zonegraph import Move, Watch, ZoneGraph, explore_zones
 
@@ -200,15 +201,7 @@ def _ancestors(graph: ZoneGraph, node: int) -> list[int]:
     return chain
 
 
-def _path(graph: ZoneGraph, node: int) -> list[int]:
-    out = [node]
-    while graph.node_list[out[-1]].parent >= 0:
-        out.append(graph.node_list[out[-1]].parent)
-    out.reverse()
-    return out
-
-
-def _find_lasso(graph: ZoneGraph, watch_side: str) -> tuple[TimedRun, int] | None:
+def _find_lasso(graph: ZoneGraph) -> tuple[TimedRun, int] | None:
     """A stay that lasts forever by a cycle: a flagged move inside the stay back to the
     discrete state of an earlier node of the same stay, with every clock (but the watch)
     equal at both ends and time elapsed -- the cycle then repeats forever, exactly."""
@@ -218,7 +211,7 @@ def _find_lasso(graph: ZoneGraph, watch_side: str) -> tuple[TimedRun, int] | Non
         for anc in _ancestors(graph, here):
             if graph.node_list[anc].state != mv.after:
                 continue
-            path = _path(graph, here)
+            path = node_path(graph, here)
             pos = path.index(anc)
             layout = graph.layout(mv.after)
 
@@ -243,13 +236,7 @@ def _find_lasso(graph: ZoneGraph, watch_side: str) -> tuple[TimedRun, int] | Non
 
 
 def _trace(run: TimedRun, config: ProductConfig, loop: int | None, stops: bool) -> Trace:
-    return Trace(
-        to_pstate(run.start, config.ordering),
-        tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m in run.moves),
-        loop=loop,
-        stops=stops,
-        times=run.times,
-    )
+    return run_trace(run.start, run.moves, config.ordering, run.times, loop, stops)
 
 
 def duration_bound(
@@ -302,13 +289,7 @@ def duration_bound(
     losses = (
         "everything it sends is lost and nothing arrives"
         if peer == "gone"
-        else (
-            "no losses"
-            if budget == 0
-            else "any number of losses"
-            if budget is None
-            else f"at most {budget} loss(es)"
-        )
+        else describe_losses(budget)
     )
     assumptions = (
         TIMING_MODEL,
@@ -364,7 +345,7 @@ def duration_bound(
             )
         if graph.complete:
             break
-        lasso = _find_lasso(graph, side)
+        lasso = _find_lasso(graph)
         if lasso is not None:
             run, loop = lasso
             return result(

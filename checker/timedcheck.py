@@ -60,7 +60,10 @@ __all__ = [
     "Scenario",
     "TimedRun",
     "check_timed",
+    "describe_losses",
     "find_starts",
+    "node_path",
+    "run_trace",
     "scenario",
     "timed_run",
     "timed_run_where",
@@ -115,13 +118,39 @@ class TimedRun:
     times: tuple[Fraction, ...]
 
 
-def _node_path(graph: ZoneGraph, node: int) -> list[Node]:
-    path: list[Node] = []
+def node_path(graph: ZoneGraph, node: int) -> list[int]:
+    """The indices of the nodes from the root to ``node``."""
+    path: list[int] = []
     while node >= 0:
-        path.append(graph.node_list[node])
+        path.append(node)
         node = graph.node_list[node].parent
     path.reverse()
     return path
+
+
+def run_trace(
+    start: TState,
+    moves: Sequence[Move],
+    ordering: str,
+    times: tuple[Fraction, ...] | None = None,
+    loop: int | None = None,
+    stops: bool = False,
+) -> Trace:
+    """A zone-graph run as a :class:`Trace` (channels as the untimed product keeps them)."""
+    return Trace(
+        to_pstate(start, ordering),
+        tuple(TraceStep(m.label, to_pstate(m.after, ordering)) for m in moves),
+        loop=loop,
+        stops=stops,
+        times=times,
+    )
+
+
+def describe_losses(budget: int | None) -> str:
+    """``no losses`` / ``any number of losses`` / ``at most 2 loss(es)``."""
+    if budget == 0:
+        return "no losses"
+    return "any number of losses" if budget is None else f"at most {budget} loss(es)"
 
 
 Flagged = tuple[Move, Guard, tuple[int, ...]]
@@ -130,7 +159,7 @@ Flagged = tuple[Move, Guard, tuple[int, ...]]
 def _steps(
     graph: ZoneGraph, node: int, last: Flagged | None
 ) -> tuple[list[Node], list[tuple[Move, Guard, tuple[int, ...]]]]:
-    path = _node_path(graph, node)
+    path = [graph.node_list[i] for i in node_path(graph, node)]
     steps: list[tuple[Move, Guard, tuple[int, ...]]] = []
     for nd in path[1:]:
         assert nd.move is not None
@@ -364,11 +393,7 @@ def check_timed(
     graph = sc.explore(spec, max_nodes=max_nodes, max_seconds=max_seconds, first_flag=True)
     shown_start = prop.start or "the initial state"
     budget = config.loss_budget
-    losses = (
-        "no losses"
-        if budget == 0
-        else ("any number of losses" if budget is None else f"at most {budget} loss(es)")
-    )
+    losses = describe_losses(budget)
     if budget != 0 and lose is not None:
         losses += f", only of segments sent when {lose}"
     assumptions: tuple[str, ...] = (
@@ -389,20 +414,13 @@ def check_timed(
         except SolverLimit as exc:
             # The zone graph proves the run exists; only its instants are missing.
             path, steps = _steps(graph, here, (move, guard, sources))
-            trace = Trace(
-                to_pstate(path[0].state, config.ordering),
-                tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m, *_ in steps),
-            )
+            trace = run_trace(path[0].state, [m for m, *_ in steps], config.ordering)
             return verdict(
                 "violated",
                 f"{move.label.text()} -- a run in real time violates {what} (no instants: {exc})",
                 trace,
             )
-        trace = Trace(
-            to_pstate(run.start, config.ordering),
-            tuple(TraceStep(m.label, to_pstate(m.after, config.ordering)) for m in run.moves),
-            times=run.times,
-        )
+        trace = run_trace(run.start, run.moves, config.ordering, run.times)
         when = _time_text(run.times[-1])
         return verdict(
             "violated",

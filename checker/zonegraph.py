@@ -520,15 +520,13 @@ def explore_zones(
                             now_watching if watched else after.watching,
                         )
                     mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
+                sources = _sources(spec, s, mv, layout(after), index)
                 if flag is not None and flag(mv):
-                    flagged.append(
-                        (here, mv, guard, _sources(spec, s, mv, layout(after), index), z)
-                    )
+                    flagged.append((here, mv, guard, sources, z))
                     if first_flag:
                         limit = "the first violation"
                         queue.clear()
                         break
-                sources = _sources(spec, s, mv, layout(after), index)
                 z2 = settle(z.remap(sources), after)
                 if z2.empty:
                     continue
