@@ -38,6 +38,7 @@ from .pdbm import Bound, atom_formula, k_formula
 from .properties import Property
 from .solver import SolverLimit, decide, new_solver
 from .spec import Spec
+from .tiles import Tile
 from .timedcheck import scenario
 
 __all__ = [
@@ -172,8 +173,10 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     """The safe region ``params > 0 and not (K1 or K2 ...)`` as few, short clauses.
 
     Each clause is the negation of one violating constraint ``K`` (a disjunction of
-    negated atoms), minimised: an atom is dropped when the region stays the same, and a
-    clause when the others imply it."""
+    negated atoms).  When single atoms among them already cut every ``K`` off (a convex
+    region, the common case) the answer is the fewest of those; otherwise the clauses
+    are minimised: an atom is dropped when the region stays the same, and a clause when
+    the others imply it."""
     ps = [z3.Real(f"p{i}") for i in range(arity)]
     solver = new_solver()
     solver.add(*(p > 0 for p in ps))
@@ -192,8 +195,67 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
         return ((),)  # a violation with no parameter condition: never holds
     if _valid(solver, z3.Not(safe)):
         return ((),)  # the violations cover every positive value together: never holds
-
+    convex = _convex(clauses, safe, solver, atom)
+    if convex is not None:
+        return convex
     return _minimise(clauses, safe, solver, atom)
+
+
+def _convex(
+    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any
+) -> tuple[tuple[Bound, ...], ...] | None:
+    """The region as a conjunction of single atoms drawn from ``clauses``, as few as
+    possible, when one exists (``None`` otherwise)."""
+    candidates = sorted({a for c in clauses for a in c})
+    units = [a for a in candidates if _valid(solver, z3.Implies(safe, atom(a)))]
+    if not units or not _valid(solver, z3.Implies(z3.And(*(atom(a) for a in units)), safe)):
+        return None
+    i = 0
+    while i < len(units):
+        rest = units[:i] + units[i + 1 :]
+        if rest and _valid(solver, z3.Implies(z3.And(*(atom(a) for a in rest)), safe)):
+            units.pop(i)
+        else:
+            i += 1
+    return tuple((a,) for a in sorted(units))
+
+
+def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:
+    """``k`` without the constraints the others imply (over positive parameters): of
+    parallel ones only the tightest, then each one Z3 finds redundant."""
+    tightest: dict[tuple[int, ...], tuple[Fraction, bool, Bound]] = {}
+    for a in k:
+        const, coefs, strict = a
+        g = math.gcd(*coefs)
+        if g == 0:
+            continue  # a constant constraint, true where the tile exists
+        key = tuple(c // g for c in coefs)
+        # key . p >= -const/g: the largest right-hand side is the tightest.
+        rank = (Fraction(-const, g), strict, a)
+        old = tightest.get(key)
+        if old is None or rank[:2] > old[:2]:
+            tightest[key] = rank
+    out = sorted(r[2] for r in tightest.values())
+    if len(out) <= 1:
+        return frozenset(out)
+    ps = [z3.Real(f"p{i}") for i in range(arity)]
+    solver = new_solver()
+    solver.add(*(p > 0 for p in ps))
+    i = 0
+    while i < len(out):
+        rest = out[:i] + out[i + 1 :]
+        solver.push()
+        solver.add(*(atom_formula(a, ps) for a in rest))
+        solver.add(z3.Not(atom_formula(out[i], ps)))
+        try:
+            redundant = not decide(solver, "a tile's constraints")
+        finally:
+            solver.pop()
+        if redundant:
+            out.pop(i)
+        else:
+            i += 1
+    return frozenset(out)
 
 
 def _minimise(
@@ -267,13 +329,6 @@ def synthesize(
     config = sc.config
     pivot = _scale_pivot(spec, free)
     explored = [n for n in free if n != pivot]
-    graph = sc.explore(
-        spec,
-        free=tuple(explored),
-        max_nodes=max_nodes,
-        max_seconds=max_seconds,
-        fixed={pivot: 1} if pivot is not None else None,
-    )
     # Parameters defined from free ones (TIME_WAIT = 2*MSL) are not fixed: they follow.
     env = parameter_env(spec, free=free)
     fixed = {
@@ -281,19 +336,57 @@ def synthesize(
         for p in spec.parameters
         if p.name not in free and (p.name not in env or env[p.name].is_const)
     }
-    violating = [_lift(zone.k, explored, free, pivot) for *_rest, zone in graph.flagged]
+    tiles: list[tuple[bool, frozenset[Bound]]] = []
+    nodes = 0
 
     def unknown(why: str) -> Synthesis:
         seconds = time.perf_counter() - started
-        return Synthesis(
-            prop, variant, tuple(free), fixed, "unknown", why, None, graph.nodes, seconds
-        )
+        return Synthesis(prop, variant, tuple(free), fixed, "unknown", why, None, nodes, seconds)
 
-    if graph.limit is not None:
-        return unknown(f"zone graph incomplete ({graph.limit})")
-    if graph.overflow is not None:
-        return unknown(f"a channel needed more than {config.capacity} segments; raise the capacity")
+    # Behavioural cartography: explore at a point no tile covers yet; the exploration
+    # records the tile around it, on which the verdict is the same; until no point is
+    # left.  The tiles are finitely many (the comparisons a finite graph makes), so this
+    # ends, and the violating region is exactly the union of the violating tiles.
+    ps = [z3.Real(f"p{i}") for i in range(len(explored))]
+    uncovered = new_solver()
+    uncovered.add(*(p > 0 for p in ps))
     try:
+        while decide(uncovered, "the search for a parameter point no tile covers"):
+            left = None if max_seconds is None else max_seconds - (time.perf_counter() - started)
+            if left is not None and left <= 0:
+                return unknown(f"{len(tiles)} tiles so far, stopped at {max_seconds} s")
+            model = uncovered.model()
+            point = [_fraction(model.eval(p, model_completion=True)) for p in ps]
+            # A tile from just beyond the point (full-dimensional), and, if that one
+            # misses the point itself, the tile decided at the point: each round covers
+            # an uncovered point with tiles from a finite set, so the rounds end.
+            for perturb in (True, False):
+                tile = Tile(point, perturb)
+                graph = sc.explore(
+                    spec,
+                    free=tuple(explored),
+                    tile=tile,
+                    first_flag=True,
+                    max_nodes=max_nodes,
+                    max_seconds=left,
+                    fixed={pivot: 1} if pivot is not None else None,
+                )
+                nodes += graph.nodes
+                if graph.overflow is not None:
+                    return unknown(
+                        f"a channel needed more than {config.capacity} segments; raise the capacity"
+                    )
+                violated = bool(graph.flagged)
+                if graph.limit is not None and not violated:
+                    return unknown(f"zone graph incomplete ({graph.limit})")
+                # A violation needs only its own run's history; "holds" needs every choice.
+                history = graph.flagged[0][-1].k if violated else frozenset(tile.k)
+                k = facets(history, len(explored))
+                tiles.append((violated, k))
+                uncovered.add(z3.Not(z3.And(*(atom_formula(a, ps) for a in sorted(k)))))
+                if _inside(k, point):
+                    break
+        violating = [_lift(k, explored, free, pivot) for bad, k in tiles if bad]
         clauses = simplify(violating, len(free))
     except SolverLimit as exc:
         return unknown(str(exc))
@@ -309,12 +402,26 @@ def synthesize(
         tuple(free),
         fixed,
         "exact",
-        f"{len(graph.flagged):,} violating moves under {len(set(violating)):,} parameter "
-        f"constraints; {graph.nodes:,} parametric zone-graph nodes{scaled}",
+        f"{len(tiles):,} tiles of the parameter space ({len(violating):,} violating), "
+        f"{nodes:,} zone-graph nodes{scaled}",
         clauses,
-        graph.nodes,
+        nodes,
         time.perf_counter() - started,
     )
+
+
+def _inside(k: frozenset[Bound], point: Sequence[Fraction]) -> bool:
+    """Does ``point`` satisfy every constraint of ``k``?"""
+    for const, coefs, strict in k:
+        v = const + sum(c * x for c, x in zip(coefs, point, strict=True))
+        if v < 0 or (strict and v == 0):
+            return False
+    return True
+
+
+def _fraction(value: Any) -> Fraction:
+    """A Z3 rational as a :class:`fractions.Fraction`."""
+    return Fraction(value.as_fraction())
 
 
 def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:

@@ -54,6 +54,7 @@ from .properties import Property, Trace, Verdict, make_verdict
 from .properties import Step as TraceStep
 from .solver import SolverLimit, decide, new_optimizer
 from .spec import Spec
+from .tiles import Tile
 from .zonegraph import Guard, Move, Node, TState, ZoneGraph, explore_zones
 
 __all__ = [
@@ -296,9 +297,10 @@ class Scenario:
         max_seconds: float | None = None,
         first_flag: bool = False,
         fixed: Mapping[str, float] | None = None,
+        tile: Tile | None = None,
     ) -> ZoneGraph:
-        """The zone graph (parametric over ``free``) with the violating moves flagged
-        (only the first one with ``first_flag``)."""
+        """The zone graph (parametric over ``free``, or guided by ``tile``'s point) with
+        the violating moves flagged (only the first one with ``first_flag``)."""
         return explore_zones(
             spec,
             self.config,
@@ -310,6 +312,7 @@ class Scenario:
             first_flag=first_flag,
             free=free,
             fixed=fixed,
+            tile=tile,
             max_nodes=max_nodes,
             max_seconds=max_seconds,
         )

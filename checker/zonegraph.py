@@ -57,6 +57,7 @@ from .product import CHANNELS, Label, app_steps, step_label
 from .segments import RST, Segment
 from .solver import SolverLimit
 from .spec import Spec
+from .tiles import Tile, TZone, TZoneSet
 
 __all__ = ["Copy", "Move", "TState", "Watch", "ZoneGraph", "explore_zones"]
 
@@ -222,6 +223,26 @@ class _Parametric:
         return PZoneSet()
 
 
+class _Guided(_Parametric):
+    """Zones guided by one point of the free parameters (:mod:`checker.tiles`)."""
+
+    def __init__(self, free: Sequence[str], constants: Sequence[Linear], tile: Tile) -> None:
+        super().__init__(free, constants)
+        self.tile = tile
+
+    def bound(self, v: Linear, strict: bool) -> Any:
+        return self.tile.cell(super().bound(v, strict))
+
+    def universal(self, clocks: int) -> Any:
+        return TZone.universal(clocks, self.tile)
+
+    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> Any:
+        def bounds(vs: Sequence[Linear | None]) -> list[Bound | None]:
+            return [None if v is None else super(_Guided, self).bound(v, False) for v in vs]
+
+        return TZoneSet(self.tile, bounds(lower), bounds(upper))
+
+
 #: A start of the timed analysis: the two local states (nothing in flight, clocks at 0).
 Start = tuple[Local, Local]
 
@@ -241,6 +262,7 @@ def explore_zones(
     free: Sequence[str] = (),
     fixed: Mapping[str, float] | None = None,
     assume: Sequence[Linear] = (),
+    tile: Tile | None = None,
     max_nodes: int | None = None,
     max_seconds: float | None = None,
 ) -> ZoneGraph:
@@ -255,7 +277,8 @@ def explore_zones(
     holds are kept but not expanded (nothing after them matters to the analysis).
     ``free`` parameters stay symbolic (parametric zones, for synthesis:
     :mod:`checker.synth`), within the domain ``0 <= e`` for every ``e`` of ``assume``;
-    the others must be finite.
+    the others must be finite.  With a ``tile`` (:mod:`checker.tiles`) the free
+    parameters are compared at its point, which records the tile's constraints.
     """
     env = parameter_env(spec, free=free, fixed=fixed)
     if "MSL" not in env:
@@ -275,7 +298,11 @@ def explore_zones(
     if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
     constants = [msl, *durations.values()]
-    domain: Any = _Parametric(free, constants, assume) if free else _Concrete(constants)
+    domain: Any = _Concrete(constants)
+    if tile is not None:
+        domain = _Guided(free, constants, tile)
+    elif free:
+        domain = _Parametric(free, constants, assume)
     zero = Linear()
     running_memo: dict[Local, tuple[tuple[int, Step, Linear], ...]] = {}
 
