@@ -217,7 +217,9 @@ def _convex(
             units.pop(i)
         else:
             i += 1
-    return tuple((a,) for a in sorted(units))
+    # Atoms on the first free parameter (TIME_WAIT) first: they are what is asked.
+    lead = [next((i for i, c in enumerate(a[1]) if c), len(a[1])) for a in units]
+    return tuple((a,) for _i, a in sorted(zip(lead, units, strict=True)))
 
 
 def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:

@@ -1,9 +1,11 @@
 """Parameter synthesis against hand arithmetic and against the concrete checker.
 
-The instance is small enough for the parametric zone graph to finish quickly: the
-headline property with FIN_RETRIES = 2, MSL = 2 s and RTO = 1 s, TIME_WAIT free.  By the
-arithmetic of tests/test_timedcheck.py it holds iff TIME_WAIT >= RTO + MSL = 3 (and B
-does not give up first: 2 MSL = 4 < 6 RTO holds).
+The instances are small enough to finish in seconds: the headline property with
+FIN_RETRIES = 2, first with MSL = 2 s and RTO = 1 s and TIME_WAIT free, then with all
+three free.  By the arithmetic of tests/test_timedcheck.py it holds iff TIME_WAIT >= RTO +
+MSL (the first retransmission leaves RTO after B's FIN and may take MSL) and B does not
+give up first: its last retransmission leaves at 3 RTO and it gives up at 7 RTO, and a
+re-ACK of the first retransmission arrives by RTO + 2 MSL, so 2 MSL < 6 RTO.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from checker.cli import cli
 from checker.errors import UsageError
 from checker.properties import load_properties
 from checker.spec import load_spec
-from checker.synth import Synthesis, folklore, region_formula, synthesize
+from checker.synth import Synthesis, folklore, loss_budgets, region_formula, synthesize
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 HEADLINE = PROPS["last-ack-not-stuck"]
@@ -74,6 +76,43 @@ def test_region_agrees_with_the_concrete_verdict(synthesized: Synthesis, tw: Fra
     assert run_suite([HEADLINE], variants=[None], params=params)[0].verdict == expected
 
 
+FREE3 = ["TIME_WAIT", "MSL", "RTO"]
+SMALL = {"FIN_RETRIES": 2}
+
+
+@pytest.fixture(scope="module")
+def three() -> Synthesis:
+    return synthesize(HEADLINE, load_spec(params=SMALL), None, FREE3)
+
+
+def test_three_free_parameters_match_hand_arithmetic(three: Synthesis) -> None:
+    assert three.status == "exact", three.message
+    assert three.text() == "TIME_WAIT >= MSL + RTO and MSL < 3*RTO"
+    assert folklore(three) == "TIME_WAIT = 2*MSL suffices iff MSL < 3*RTO and MSL >= RTO"
+    assert "tiles of the parameter space" in three.message and "RTO = 1" in three.message
+
+
+# Points on both sides of both boundaries, and generic ones: tenths of a second.
+tenths = st.integers(min_value=1, max_value=80).map(lambda n: Fraction(n, 10))
+
+
+@settings(max_examples=15, deadline=None)
+@given(tenths, tenths, tenths)
+def test_three_parameter_region_agrees_with_the_concrete_verdict(
+    three: Synthesis, tw: Fraction, msl: Fraction, rto: Fraction
+) -> None:
+    """The independent oracle: the concrete zone-graph checker at the sampled point."""
+    assert three.clauses is not None
+    region = region_formula(three.clauses, three.free)
+    point = {"TIME_WAIT": tw, "MSL": msl, "RTO": rto}
+    inside = z3.simplify(
+        z3.substitute(region, *((z3.Real(n), z3.RealVal(v)) for n, v in point.items()))
+    )
+    expected = "holds" if z3.is_true(inside) else "violated"
+    params = {**SMALL, **{n: float(v) for n, v in point.items()}}
+    assert run_suite([HEADLINE], variants=[None], params=params)[0].verdict == expected
+
+
 def test_synth_cli_json_and_errors() -> None:
     args = ["synth", "last-ack-not-stuck", "--free", "TIME_WAIT"]
     fixed = [x for k, v in FIXED.items() for x in ("--param", f"{k}={v}")]
@@ -117,3 +156,14 @@ def test_time_scales_so_one_parameter_may_be_one() -> None:
     lifted = _lift(frozenset({(-1, (1, -1), False)}), ["TIME_WAIT", "MSL"],
                    ["TIME_WAIT", "MSL", "RTO"], "RTO")  # fmt: skip
     assert lifted == frozenset({(0, (1, -1, -1), False)})
+
+
+def test_loss_budgets_over_three_free_parameters() -> None:
+    """The k-th retransmission leaves (2^k - 1) RTO after B's FIN: TIME_WAIT >= MSL +
+    (2^k - 1) RTO; its re-ACK is back by (2^k - 1) RTO + 2 MSL, before B gives up at
+    7 RTO (FIN_RETRIES = 2) only if MSL < (8 - 2^k)/2 RTO."""
+    rows = loss_budgets(HEADLINE, load_spec(params=SMALL), None, FREE3, [1, 2])
+    assert [(k, r.status, r.text()) for k, r in rows] == [
+        (1, "exact", "TIME_WAIT >= MSL + RTO and MSL < 3*RTO"),
+        (2, "exact", "TIME_WAIT >= MSL + 3*RTO and MSL < 2*RTO"),
+    ]
