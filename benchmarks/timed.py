@@ -4,8 +4,8 @@
 
 Each row decides a timed property at one parameter point (concrete zone graph; a check
 stops at its first counterexample) or computes a duration bound, best of --repeat
-runs; the last row synthesizes TIME_WAIT on the small instance of tests/test_synth.py
-(parametric zone graph).
+runs; the last rows synthesize parameter regions (tiles of the parameter space, one
+exploration each; nodes summed over the tiles), once each.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per row")
     args = parser.parse_args()
     props = {p.name: p for p in load_properties(spec=load_spec())}
-    prop = props["last-ack-not-stuck"]
     print("| question | answer | zone-graph nodes | seconds (best) |")
     print("|---|---|---:|---:|")
     for name, variant, point in POINTS:
@@ -80,13 +79,38 @@ def main() -> None:
         where = f"{name} on {variant or 'base'}, {shown}"
         print(f"| {where} | {verdict.verdict} | {verdict.states:,} | {best:.2f} |", flush=True)
     bound_rows(args.repeat)
-    fixed = {"FIN_RETRIES": 2, "MSL": 2, "RTO": 1}
-    t0 = time.perf_counter()
-    result = synthesize(prop, load_spec(params=fixed), None, ["TIME_WAIT"])
-    print(
-        f"| synth TIME_WAIT (MSL=2, RTO=1, FIN_RETRIES=2) | {result.text()} | "
-        f"{result.nodes:,} | {time.perf_counter() - t0:.2f} |"
-    )
+    synth_rows: list[tuple[str, str, str | None, dict[str, float], list[str]]] = [
+        (
+            "TIME_WAIT (MSL=2, RTO=1, FIN_RETRIES=2)",
+            "last-ack-not-stuck",
+            None,
+            {"FIN_RETRIES": 2, "MSL": 2, "RTO": 1},
+            ["TIME_WAIT"],
+        ),
+        (
+            "TIME_WAIT, MSL, RTO (FIN_RETRIES=2)",
+            "last-ack-not-stuck",
+            None,
+            {"FIN_RETRIES": 2},
+            ["TIME_WAIT", "MSL", "RTO"],
+        ),
+        (
+            "no-old-duplicates on rfc1337: TIME_WAIT, MSL, RTO",
+            "no-old-duplicates",
+            "rfc1337",
+            dict(props["no-old-duplicates"].params),
+            ["TIME_WAIT", "MSL", "RTO"],
+        ),
+    ]
+    for title, name, variant, fixed, free in synth_rows:
+        t0 = time.perf_counter()
+        spec = load_spec(variant=variant, params=fixed)
+        result = synthesize(props[name], spec, variant, free)
+        print(
+            f"| synth {title} | {result.text()} | {result.nodes:,} | "
+            f"{time.perf_counter() - t0:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -534,8 +534,81 @@ def folklore(result: Synthesis) -> str | None:
         return f"TIME_WAIT = {where} always suffices here"
     if _valid(solver, z3.Not(safe)):
         return f"TIME_WAIT = {where} never suffices here"
-    short = _minimise(clauses, safe, solver, atom)
-    return f"TIME_WAIT = {where} suffices iff {clauses_text(short, rest)}"
+    line = _line_text(clauses, rest)
+    if line is None:
+        line = clauses_text(_minimise(clauses, safe, solver, atom), rest)
+    return f"TIME_WAIT = {where} suffices iff {line}"
+
+
+def _line_text(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> str | None:
+    """A region that lives on a line, as a union of intervals: over one parameter
+    ``x``, or over the ratio ``x / y`` of two when every atom is homogeneous
+    (``a*x + b*y >= 0``).  ``None`` for any other region.
+
+    >>> _line_text([[(0, (-2, 1), True), (0, (1, -2), False)]], ("MSL", "RTO"))
+    'MSL < 0.5*RTO or MSL >= 2*RTO'
+    >>> _line_text([[(-3, (1,), False)], [(5, (-1,), True)]], ("TIME_WAIT",))
+    'TIME_WAIT >= 3 and TIME_WAIT < 5'
+    """
+    Line = list[list[tuple[Fraction, Fraction, bool]]]  # clauses of c + k*r (>|>=) 0
+    if len(names) == 1:
+        line: Line = [[(Fraction(a[0]), Fraction(a[1][0]), a[2]) for a in c] for c in clauses]
+        unit = ""
+    elif len(names) == 2 and all(a[0] == 0 for c in clauses for a in c):
+        # a*x + b*y >= 0 with y > 0 is b + a*r >= 0 for the ratio r = x/y.
+        line = [[(Fraction(a[1][1]), Fraction(a[1][0]), a[2]) for a in c] for c in clauses]
+        unit = f"*{names[1]}"
+    else:
+        return None
+
+    def holds(r: Fraction) -> bool:
+        return all(
+            any((c + k * r > 0) if strict else (c + k * r >= 0) for c, k, strict in clause)
+            for clause in line
+        )
+
+    cuts = sorted({-c / k for clause in line for c, k, _s in clause if k and -c / k > 0})
+    # The line cut at every threshold: open pieces between them and the points.
+    probes: list[tuple[Fraction | None, Fraction | None, Fraction]] = []
+    edges: list[Fraction | None] = [None, *cuts, None]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        below = hi if hi is not None else (lo + 1 if lo is not None else Fraction(1))
+        mid = (lo + below) / 2 if lo is not None else below / 2
+        probes.append((lo, hi, mid))
+        if hi is not None:
+            probes.append((hi, hi, hi))
+    runs: list[list[tuple[Fraction | None, Fraction | None, Fraction]]] = []
+    previous = False
+    for probe in probes:
+        now = holds(probe[2])
+        if now and previous:
+            runs[-1].append(probe)
+        elif now:
+            runs.append([probe])
+        previous = now
+    if not runs:
+        return None  # never (the caller says so)
+    x = names[0]
+
+    def num(v: Fraction) -> str:
+        return (_fmt(v) if unit == "" else ("" if v == 1 else f"{_fmt(v)}*")) + (
+            unit[1:] if unit else ""
+        )
+
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        bounds = []
+        if first[0] is not None:
+            bounds.append(f"{x} {'>=' if first[0] == first[1] else '>'} {num(first[0])}")
+        if last[1] is not None:
+            bounds.append(f"{x} {'<=' if last[0] == last[1] else '<'} {num(last[1])}")
+        if not bounds:
+            return None  # always
+        parts.append(" and ".join(bounds) if len(runs) == 1 else "(" + " and ".join(bounds) + ")")
+    if len(runs) > 1:
+        parts = [p[1:-1] if " and " not in p[1:-1] else p for p in parts]
+    return " or ".join(parts)
 
 
 def k_text(k: frozenset[Bound], names: Sequence[str]) -> str:
