@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -571,7 +572,7 @@ def _line_text(clauses: Sequence[Sequence[Bound]], names: Sequence[str]) -> str 
     # The line cut at every threshold: open pieces between them and the points.
     probes: list[tuple[Fraction | None, Fraction | None, Fraction]] = []
     edges: list[Fraction | None] = [None, *cuts, None]
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         below = hi if hi is not None else (lo + 1 if lo is not None else Fraction(1))
         mid = (lo + below) / 2 if lo is not None else below / 2
         probes.append((lo, hi, mid))

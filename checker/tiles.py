@@ -63,7 +63,18 @@ class Tile:
     while exploring there.  ``perturb=False`` decides every comparison at the point
     itself (a tile that may be thin, but contains the point)."""
 
-    __slots__ = ("_true", "arity", "den", "direction", "fresh", "k", "num", "point", "zero")
+    __slots__ = (
+        "_cells",
+        "_true",
+        "arity",
+        "den",
+        "direction",
+        "fresh",
+        "k",
+        "num",
+        "point",
+        "zero",
+    )
 
     def __init__(self, point: Sequence[Fraction], perturb: bool = True) -> None:
         self.point = tuple(point)
@@ -77,15 +88,21 @@ class Tile:
         #: The constraints recorded since the last :meth:`take` (for one zone's history).
         self.fresh: list[Bound] = []
         self._true: set[Bound] = set()  # constraints true for all positive parameters
+        self._cells: dict[Bound, Cell] = {}
         self.zero: Cell = self.cell((0, (0,) * self.arity, False))
 
     def cell(self, b: Bound) -> Cell:
         """The cell of bound ``b``: its key orders bounds by value at the point, then by
         slope in the tie-break direction, then non-strict above strict."""
+        got = self._cells.get(b)
+        if got is not None:
+            return got
         const, coefs, strict = b
         value = const * self.den + sum(c * v for c, v in zip(coefs, self.num, strict=True))
         slope = sum(c * d for c, d in zip(coefs, self.direction, strict=True))
-        return ((((value << _SHIFT) + slope) << 1) + (0 if strict else 1), b)
+        got = ((((value << _SHIFT) + slope) << 1) + (0 if strict else 1), b)
+        self._cells[b] = got
+        return got
 
     def add(self, a: Cell, b: Cell) -> Cell:
         """The cell of the sum of two bounds (strict if either is)."""

@@ -209,12 +209,17 @@ class _Parametric:
         dens += [c.coef(n).denominator for c in assume for n in self.free]
         dens += [c.const.denominator for c in assume]
         self.scale = math.lcm(*dens)
+        self._bounds: dict[tuple[Linear, bool], Bound] = {}
         #: Parameter constraints ``0 <= e`` every zone starts with (the domain).
         self.assume = frozenset(self.bound(e, False) for e in assume)
 
     def bound(self, v: Linear, strict: bool) -> Bound:
-        k = self.scale
-        return bound(int(v.const * k), [int(v.coef(n) * k) for n in self.free], strict)
+        got = self._bounds.get((v, strict))
+        if got is None:
+            k = self.scale
+            got = bound(int(v.const * k), [int(v.coef(n) * k) for n in self.free], strict)
+            self._bounds[v, strict] = got
+        return got
 
     def universal(self, clocks: int) -> PZone:
         return PZone.universal(clocks, len(self.free), self.assume)
