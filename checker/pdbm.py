@@ -334,21 +334,27 @@ class PZoneSet:
     __slots__ = ("dropped", "zones")
 
     def __init__(self) -> None:
-        self.zones: list[tuple[PZone, int]] = []
+        self.zones: list[tuple[Any, int]] = []
         self.dropped: list[int] = []
 
     def __len__(self) -> int:
         return len(self.zones)
 
-    def add(self, zone: PZone, tag: int = 0) -> bool:
+    def covers(self, big: Any, small: Any) -> bool:
+        """Does exploring ``big`` make exploring ``small`` unnecessary?"""
+        return bool(big.includes(small))
+
+    def add(self, zone: Any, tag: int = 0) -> bool:
+        """Add ``zone`` unless a stored zone covers it; drop the stored zones it covers
+        (their tags are left in :attr:`dropped`).  Returns whether it was added."""
         self.dropped = []
         if zone.empty:
             return False
-        if any(z.includes(zone) for z, _t in self.zones):
+        if any(self.covers(z, zone) for z, _t in self.zones):
             return False
         kept = []
         for z, t in self.zones:
-            if zone.includes(z):
+            if self.covers(zone, z):
                 self.dropped.append(t)
             else:
                 kept.append((z, t))

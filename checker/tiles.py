@@ -27,6 +27,7 @@ summed like the encoded bounds of :mod:`checker.dbm`.
 Examples
 --------
 >>> from fractions import Fraction
+from typing import Any
 >>> t = Tile([Fraction(3), Fraction(5)])         # p0 = 3, p1 = 5
 >>> z = TZone.universal(1, t)
 >>> z = z.up().constrain(1, 0, t.cell((0, (1, 0), False)))   # x <= p0
@@ -46,8 +47,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
-from .pdbm import Bound, _trivial
+from .pdbm import Bound, PZoneSet, _trivial
 
 __all__ = ["TZone", "TZoneSet", "Tile"]
 
@@ -244,19 +246,18 @@ class TZone:
         return TZone(m, t, self.empty, self.k)
 
 
-class TZoneSet:
+class TZoneSet(PZoneSet):
     """The zones seen for one discrete state, compared by LU-simulation as
     :class:`checker.dbm.ZoneSet` does, with the LU bounds parametric too: each
     comparison is decided at the point and, when a zone is dropped, recorded."""
 
-    __slots__ = ("_lower", "_upper", "dropped", "tile", "zones")
+    __slots__ = ("_lower", "_upper", "tile")
 
     def __init__(
         self, tile: Tile, lower: Sequence[Bound | None], upper: Sequence[Bound | None]
     ) -> None:
+        super().__init__()
         self.tile = tile
-        self.zones: list[tuple[TZone, int]] = []
-        self.dropped: list[int] = []
         zero = tile.zero[1]
         # lt(-L_y) per row y and le(-U_x) per column x (None: the clock is kept exact).
         self._lower: list[Cell | None] = [
@@ -268,10 +269,7 @@ class TZoneSet:
             for b in (zero, *upper)
         ]
 
-    def __len__(self) -> int:
-        return len(self.zones)
-
-    def _simulated(self, small: TZone, big: TZone) -> bool:
+    def covers(self, big: Any, small: Any) -> bool:
         """Is ``small`` included in aLU(``big``)?  Not iff for some ``x != y``:
         ``small[0,x] >= (<= -U_x)``, ``big[y,x] < small[y,x]`` and
         ``big[y,x] + (< -L_y) < small[0,x]``.  Decided at the point; when it is
@@ -316,22 +314,4 @@ class TZoneSet:
                     t.holds(ux, s0x)
                 elif ly is not None:
                     t.holds(s0x, t.add(byx, ly))
-        return True
-
-    def add(self, zone: TZone, tag: int = 0) -> bool:
-        """Add ``zone`` unless a stored zone simulates it; drop the stored zones it
-        simulates (their tags are left in :attr:`dropped`)."""
-        self.dropped = []
-        if zone.empty:
-            return False
-        if any(self._simulated(zone, z) for z, _t in self.zones):
-            return False
-        kept = []
-        for z, t in self.zones:
-            if self._simulated(z, zone):
-                self.dropped.append(t)
-            else:
-                kept.append((z, t))
-        kept.append((zone, tag))
-        self.zones = kept
         return True
