@@ -27,7 +27,6 @@ summed like the encoded bounds of :mod:`checker.dbm`.
 Examples
 --------
 >>> from fractions import Fraction
-from typing import Any
 >>> t = Tile([Fraction(3), Fraction(5)])         # p0 = 3, p1 = 5
 >>> z = TZone.universal(1, t)
 >>> z = z.up().constrain(1, 0, t.cell((0, (1, 0), False)))   # x <= p0
