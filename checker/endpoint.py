@@ -232,8 +232,8 @@ def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
     connection's is unknown: every placement of its sequence and acknowledgment numbers
     on the three points of the abstraction is tried, in the window or out of it -- the
     worst case, where the choice of ISS (RFC 9293 §3.4.1) gives no protection and only
-    time (TIME-WAIT, MSL) keeps old segments away.  Placements whose event the spec has
-    no rule for in this state are left out.  Distinct steps, in a fixed order.
+    time (TIME-WAIT, MSL) keeps old segments away.  Every placement's event needs a rule
+    (a :class:`ModelError` names the missing one).  Distinct steps, in a fixed order.
     """
     memo: dict[tuple[Local, Segment], list[Step]] = spec.cache.setdefault("foreign", {})
     key = (local, seg)
@@ -247,11 +247,11 @@ def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
         for ack in acks:
             try:
                 st = receive(spec, local, Segment(seg.flags, seq, ack))
-            except ModelError:
-                # An event no segment of this incarnation can cause here (an ACK below
-                # the SYN in SYN-RECEIVED): the spec need not say, and this placement is
-                # left out; the others still cover acceptance and rejection.
-                continue
+            except ModelError as exc:
+                raise ModelError(
+                    f"{exc}; a segment of another incarnation ({seg.describe()}) can cause "
+                    "it, so connection reuse needs a rule for it (RFC 9293 §3.10.7)"
+                ) from None
             if st is None:
                 continue
             mark = (st.rule.index, st.target, st.sent)
