@@ -171,8 +171,8 @@ def _config(kw: dict[str, Any]) -> ProductConfig:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]:
-    """A live line on stderr while exploring; nothing when stderr is not a terminal."""
+def _live(enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """A live status line on stderr; nothing when stderr is not a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -185,14 +185,21 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]
         console=_err(),
         transient=True,
     ) as bar:
-        task = bar.add_task("exploring", total=None)
+        task = bar.add_task("working", total=None)
+        yield lambda text: bar.update(task, description=text)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A live line on stderr while exploring; nothing when stderr is not a terminal."""
+    with _live(enabled) as say:
+        if say is None:
+            yield None
+            return
+        show = say
 
         def update(states: int, transitions: int, depth: int) -> None:
-            bar.update(
-                task,
-                description=f"exploring: {states:,} states, "
-                f"{transitions:,} transitions, depth {depth}",
-            )
+            show(f"exploring: {states:,} states, {transitions:,} transitions, depth {depth}")
 
         yield update
 
@@ -663,7 +670,15 @@ def synth_cmd(
         if any(r.status != "exact" for _k, r in rows):
             sys.exit(3)
         return
-    result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds)
+    with _live(not as_json) as say:
+        progress = None
+        if say is not None:
+            show = say
+
+            def progress(tiles: int, bad: int) -> None:
+                show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
+
+        result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds, progress=progress)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:

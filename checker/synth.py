@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -308,9 +308,11 @@ def synthesize(
     *,
     max_nodes: int | None = None,
     max_seconds: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Synthesis:
     """The region of the ``free`` parameters where the timed property ``prop`` holds
-    (the other parameters as ``spec`` fixes them)."""
+    (the other parameters as ``spec`` fixes them); ``progress(tiles, violating)`` is
+    called as tiles are found."""
     if not prop.timed:
         raise UsageError(
             f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
@@ -386,6 +388,8 @@ def synthesize(
                 history = graph.flagged[0][-1].k if violated else frozenset(tile.k)
                 k = facets(history, len(explored))
                 tiles.append((violated, k))
+                if progress is not None:
+                    progress(len(tiles), sum(bad for bad, _k in tiles))
                 uncovered.add(z3.Not(z3.And(*(atom_formula(a, ps) for a in sorted(k)))))
                 if _inside(k, point):
                     break
