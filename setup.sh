@@ -67,10 +67,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
     echo "$want" > "$stamp"
 fi
 
-# 4. Graphviz's `dot` (diagrams); the Python package is already in the virtualenv.
+# 4. Graphviz's `dot` (diagrams) and the font the diagrams name (DejaVu Sans: with it
+#    the committed diagrams are reproduced byte for byte); the Python package is already
+#    in the virtualenv.
 if ! command -v dot >/dev/null 2>&1; then
     if ! apt_install graphviz; then
         say "Graphviz is missing: install it to draw diagrams (Debian: sudo apt-get install graphviz)"
+    fi
+fi
+if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -q "DejaVu Sans"; then
+    if ! apt_install fonts-dejavu-core; then
+        say "the DejaVu Sans font is missing: diagrams will be drawn with another font (Debian: sudo apt-get install fonts-dejavu-core)"
     fi
 fi
 
