@@ -417,6 +417,23 @@ def _print_exploration(result: Exploration, show: int) -> None:
             out.print(f"  … and {len(result.deadlocks) - show:,} more (--deadlocks N)")
 
 
+def _variants(spec_file: Path | None, names: tuple[str, ...]) -> list[str | None] | None:
+    """``--variant`` values (``base`` is the spec itself); ``None`` when none is given."""
+    if not names:
+        return None
+    from .check import suite_variants
+
+    available = suite_variants(spec_file)
+    chosen: list[str | None] = []
+    for name in names:
+        value = None if name == "base" else name
+        if value not in available:
+            shown = ["base", *(v for v in available if v)]
+            raise unknown_name("variant", name, shown, "variants")
+        chosen.append(value)
+    return chosen
+
+
 @cli.command("check")
 @click.option(
     "--spec",
@@ -496,7 +513,7 @@ def check_cmd(
       tcpcheck check --property both-eventually-closed --no-fair-lossy
       tcpcheck check --json --junit report.xml
     """
-    from .check import junit_xml, run_suite, suite_variants
+    from .check import junit_xml, run_suite
     from .msc import render_text
     from .properties import load_properties
 
@@ -508,16 +525,7 @@ def check_cmd(
             if name not in known:
                 raise unknown_name("property", name, known, "properties")
         props = [p for p in props if p.name in names]
-    chosen: list[str | None] | None = None
-    if variants:
-        available = suite_variants(spec_file)
-        chosen = []
-        for name in variants:
-            value = None if name == "base" else name
-            if value not in available:
-                shown = ["base", *(v for v in available if v)]
-                raise unknown_name("variant", name, shown, "variants")
-            chosen.append(value)
+    chosen = _variants(spec_file, variants)
     off = [
         name
         for name, flag in (
@@ -800,3 +808,95 @@ def bound_cmd(
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="tcpcheck")
+
+
+@cli.command("docs")
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Document this spec (or overlay) instead of the bundled one.",
+)
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A property suite instead of the bundled one.",
+)
+@click.option(
+    "--out",
+    "docs_dir",
+    default="docs",
+    show_default=True,
+    metavar="DIR",
+    help="Where the Markdown goes.",
+)
+@click.option(
+    "--diagrams",
+    "diagrams_dir",
+    default="diagrams",
+    show_default=True,
+    metavar="DIR",
+    help="Where the diagrams go.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Document only this variant ('base' for the spec itself); repeatable.",
+)
+@click.option("--png", is_flag=True, help="Also render the endpoint diagrams as PNG.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 with a summary when the files on disk differ.",
+)
+def docs_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    docs_dir: str,
+    diagrams_dir: str,
+    variants: tuple[str, ...],
+    png: bool,
+    check_only: bool,
+) -> None:
+    """Write the Markdown specification, the property report and the diagrams.
+
+    The same input gives the same bytes, so a CI job can run `tcpcheck docs --check`
+    and fail when the committed copies are stale (exit 1, with what differs).
+
+    \b
+    Examples:
+      tcpcheck docs
+      tcpcheck docs --out site/spec --diagrams site/img --variant base --variant linux
+      tcpcheck docs --check
+    """
+    from .docs import compare, generate, write
+
+    chosen = _variants(spec_file, variants)
+    with _live(True) as say:
+        if say is not None:
+            say("generating the specification, the report and the diagrams")
+        files = generate(
+            chosen,
+            spec_file=spec_file,
+            props_file=props_file,
+            docs_dir=docs_dir,
+            diagrams_dir=diagrams_dir,
+            png=png,
+        )
+    if check_only:
+        report = compare(files)
+        if report:
+            _out().print(f"{len(report)} line(s) of difference: run `tcpcheck docs`", markup=False)
+            for line in report:
+                click.echo(line)
+            sys.exit(1)
+        _out().print(f"up to date: {len(files)} files", markup=False)
+        return
+    write(files)
+    _out().print(f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/", markup=False)

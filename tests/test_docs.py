@@ -1,0 +1,91 @@
+"""The generated specification: contents, byte stability, the freshness check, and the
+committed copies in docs/ and diagrams/ (this test is the CI freshness check)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path, PurePosixPath
+
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
+from checker.docs import compare, generate, write
+from checker.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[PurePosixPath, bytes]:
+    return generate()
+
+
+def test_the_committed_docs_and_diagrams_are_fresh(files: dict[PurePosixPath, bytes]) -> None:
+    """docs/ and diagrams/ are what `tcpcheck docs` writes today (else: run it)."""
+    assert compare(files, ROOT) == []
+
+
+def test_generation_gives_the_same_bytes_twice(files: dict[PurePosixPath, bytes]) -> None:
+    assert generate() == files
+
+
+def test_the_specification_page(files: dict[PurePosixPath, bytes], golden: object) -> None:
+    page = files[PurePosixPath("docs/specification.md")].decode()
+    golden("docs/specification.md", page)  # type: ignore[operator]
+    spec = load_spec()
+    for t in spec.transitions:
+        assert t.ref in page  # the RFC reference is on every rule's row
+    for s in spec.states:
+        assert f"### {s.name}" in page
+    assert "![endpoint state diagram](../diagrams/endpoint-base.svg)" in page
+    assert "### rfc1337" in page and "Base rules it replaces:" in page
+
+
+def test_the_property_report(files: dict[PurePosixPath, bytes]) -> None:
+    page = files[PurePosixPath("docs/properties.md")].decode()
+    assert "## last-ack-not-stuck" in page and "```mermaid" in page
+    assert "sequenceDiagram" in page
+    charts = [p for p in files if p.parts[:2] == ("diagrams", "charts")]
+    assert charts, "every witness and counterexample has its SVG chart"
+    for chart in charts:
+        assert f"]({'../' + str(chart)})" in page
+        ET.fromstring(files[chart])  # well-formed
+
+
+def test_every_svg_parses_and_names_every_state(files: dict[PurePosixPath, bytes]) -> None:
+    spec = load_spec()
+    for path, data in files.items():
+        if path.suffix == ".svg" and path.name.startswith("endpoint-"):
+            text = "".join(ET.fromstring(data).itertext())
+            assert all(s.name in text for s in spec.states), path
+
+
+def test_check_fails_on_a_stale_tree_and_passes_on_a_fresh_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = generate([None], properties=False)
+    write(small, tmp_path)
+    assert compare(small, tmp_path) == []
+    page = tmp_path / "docs" / "specification.md"
+    page.write_text(page.read_text() + "edited by hand\n")
+    (tmp_path / "diagrams" / "endpoint-base.svg").unlink()
+    (tmp_path / "diagrams" / "old.svg").write_text("<svg/>")
+    report = compare(small, tmp_path)
+    assert "stale: docs/specification.md" in report
+    assert any(line.strip() == "-edited by hand" for line in report)
+    assert "missing: diagrams/endpoint-base.svg" in report
+    assert "extra: diagrams/old.svg (no longer generated)" in report
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    stale = runner.invoke(cli, ["docs", "--check", "--variant", "base"])
+    assert stale.exit_code == 1 and "stale: docs/properties.md" not in stale.output
+    assert "missing: docs/properties.md" in stale.output
+    fresh = runner.invoke(cli, ["docs", "--variant", "base"])
+    assert fresh.exit_code == 0, fresh.output
+    (tmp_path / "diagrams" / "old.svg").unlink()
+    again = runner.invoke(cli, ["docs", "--check", "--variant", "base"])
+    assert again.exit_code == 0 and "up to date" in again.output
+    bad = runner.invoke(cli, ["docs", "--variant", "lnux"])
+    assert bad.exit_code == 2 and "did you mean" in bad.output
