@@ -286,3 +286,11 @@ def test_dot_pins_every_node(textbook: Trace) -> None:
     nodes = [line for line in dot.splitlines() if re.match(r"  n\d+ \[", line)]
     assert nodes and all('pos="' in line and '!"' in line for line in nodes)
     assert dot == chart_dot(textbook)
+
+
+def test_chart_golden(timed_loss: Trace, golden: object) -> None:
+    """The DOT of one timed counterexample chart and its Mermaid text, pinned (pytest
+    --update-golden after an intended change)."""
+    title = "last-ack-not-stuck (MSL=30, RTO=45, TIME_WAIT=60)"
+    golden("charts/last-ack-not-stuck-timed.dot", chart_dot(timed_loss, title=title))  # type: ignore[operator]
+    golden("charts/last-ack-not-stuck-timed.mmd", render_mermaid(timed_loss))  # type: ignore[operator]

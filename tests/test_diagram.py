@@ -51,3 +51,8 @@ def test_svg_is_xml_with_every_state_and_stable_bytes() -> None:
     text = "".join(ET.fromstring(svg).itertext())
     for s in spec.states:
         assert s.name in text
+
+
+def test_endpoint_diagram_golden(golden: object) -> None:
+    """The DOT of the base diagram, pinned (pytest --update-golden after a change)."""
+    golden("diagrams/endpoint-base.dot", endpoint_dot(load_spec()))  # type: ignore[operator]
