@@ -386,6 +386,102 @@ def explore_cmd(
         sys.exit(3)
 
 
+@cli.command("graph")
+@spec_options
+@product_options
+@click.option(
+    "--view",
+    type=click.Choice(["auto", "whole", "states", "around"]),
+    default="auto",
+    show_default=True,
+    help="whole: every state; states: folded by the pair of endpoint states; around: a "
+    "property's counterexample and its neighbours; auto: whole when it fits.",
+)
+@click.option(
+    "--property",
+    "prop_name",
+    metavar="NAME",
+    help="For --view around: the property whose counterexample (or witness) to show; "
+    "its own configuration is explored.",
+)
+@click.option(
+    "--max-nodes",
+    type=int,
+    default=60,
+    show_default=True,
+    metavar="N",
+    help="The most states drawn one by one.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write FILE.svg, FILE.png or FILE.dot (by its suffix) instead of DOT on stdout.",
+)
+def graph_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    view: str,
+    prop_name: str | None,
+    max_nodes: int,
+    out_file: Path | None,
+    **kw: Any,
+) -> None:
+    """Draw the product state graph: whole, folded, or around a counterexample.
+
+    Never a hairball: --view whole is refused past --max-nodes states; auto folds
+    instead, and the picture's title says which view it is.
+
+    \b
+    Examples:
+      tcpcheck graph --out product.svg
+      tcpcheck graph --loss none --ordering fifo --capacity 1 --view whole --out small.png
+      tcpcheck graph --view around --property graceful-close --variant linux --out cex.svg
+    """
+    from .diagram import render
+    from .product_diagram import product_dot
+
+    if max_nodes < 1:
+        raise UsageError("--max-nodes must be at least 1")
+    spec = _load(spec_file, variant, params)
+    config = _config(kw)
+    trace = None
+    title = None
+    if prop_name is not None:
+        from .check import run_suite
+        from .properties import load_properties
+
+        props = {p.name: p for p in load_properties(spec=load_spec(spec_file))}
+        if prop_name not in props:
+            raise unknown_name("property", prop_name, list(props), "properties")
+        prop = props[prop_name]
+        if prop.timed:
+            raise UsageError(f"{prop_name} is timed: its runs live in the zone graph, not here")
+        (verdict,) = run_suite(
+            [prop], variants=[variant], spec_path=spec_file, params=_parse_params(params)
+        )
+        if verdict.trace is None or verdict.config is None:
+            raise UsageError(f"{prop_name} has no trace to show ({verdict.verdict})")
+        trace, config = verdict.trace, verdict.config
+        title = f"{prop_name} on {variant or 'base'}: {verdict.verdict}; {config.describe()}"
+    elif view == "around":
+        raise UsageError("--view around needs --property NAME")
+    ex = explore(spec, config)
+    dot, drawn = product_dot(
+        ex, "around" if trace is not None and view == "auto" else view, trace, max_nodes, title
+    )
+    if out_file is None:
+        click.echo(dot, nl=False)
+        return
+    fmt = out_file.suffix.lstrip(".")
+    if fmt not in ("svg", "png", "dot", "pdf"):
+        raise UsageError(f"{out_file}: the suffix names the format: .svg, .png, .pdf or .dot")
+    out_file.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt))
+    _out().print(f"wrote {out_file} ({drawn} view, {ex.states:,} states explored)", markup=False)
+
+
 def _print_exploration(result: Exploration, show: int) -> None:
     out = _out()
     spec = result.spec

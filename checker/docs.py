@@ -14,13 +14,19 @@ Files (``docs/`` and ``diagrams/`` by default):
   variant, and the chart of every witness and counterexample (Mermaid inline, SVG
   linked);
 - ``diagrams/endpoint-VARIANT.dot|svg``: the endpoint state diagrams;
+- ``diagrams/product-base.dot|svg``: the product graph folded by endpoint states;
 - ``diagrams/charts/PROPERTY-VARIANT.svg``: the charts.
 
 Examples
 --------
 >>> files = generate(variants=[None], properties=False)
->>> sorted(str(p) for p in files)
-['diagrams/endpoint-base.dot', 'diagrams/endpoint-base.svg', 'docs/specification.md']
+>>> for path in sorted(str(p) for p in files):
+...     print(path)
+diagrams/endpoint-base.dot
+diagrams/endpoint-base.svg
+diagrams/product-base.dot
+diagrams/product-base.svg
+docs/specification.md
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from .chart import chart_svg
 from .check import run_suite, suite_variants
 from .config import ProductConfig
 from .diagram import endpoint_dot, render, rule_text
+from .explore import explore
 from .mermaid import render_mermaid
+from .product_diagram import product_dot
 from .properties import Property, Verdict, load_properties
 from .spec import Spec, Transition, load_spec
 
@@ -89,6 +97,17 @@ def _specification(
         "client's path (active open, closes first); bold dashed: the server's (passive "
         "open, closes second); blue ◷: timer rules; rules that keep the state are listed "
         "in its box; every way back to CLOSED ends in the second CLOSED box at the bottom.",
+        "",
+        "## The product graph",
+        "",
+        f"![the folded product graph]({_link(docs, diagrams / 'product-base.svg')})",
+        "",
+        "The product of two endpoints in the default configuration (below), folded by the "
+        "pair of endpoint states: each box says how many product states it folds (channel "
+        "contents, retry counters, application modes) and how many moves stay inside it; "
+        "each arrow names the moves it stands for and counts the transitions. `tcpcheck "
+        "graph` draws any configuration, whole when it is small, and the states around a "
+        "property's counterexample (`--view around --property NAME`).",
         "",
         "## States",
         "",
@@ -295,6 +314,10 @@ def generate(
         out[stem.with_suffix(".svg")] = render(dot, "svg")
         if png:
             out[stem.with_suffix(".png")] = render(dot, "png")
+    if None in specs:
+        quotient, _view = product_dot(explore(base, ProductConfig()), "states")
+        out[diagrams / "product-base.dot"] = quotient.encode()
+        out[diagrams / "product-base.svg"] = render(quotient, "svg")
     variant_specs = [s for n, s in specs.items() if n is not None]
     out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
     if properties:
