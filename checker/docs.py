@@ -11,7 +11,8 @@ Files (``docs/`` and ``diagrams/`` by default):
   with the RFC reference on every row, timers, parameters, channel and application
   assumptions, the timing model, and each variant's differences;
 - ``docs/properties.md``: every property with its meaning, assumptions and verdict per
-  variant, and the chart of every witness and counterexample (Mermaid inline, SVG
+  variant, the region `tcpcheck synth` finds for a timed property's ``synth``
+  instance, and the chart of every witness and counterexample (Mermaid inline, SVG
   linked);
 - ``diagrams/endpoint-VARIANT.dot|svg``: the endpoint state diagrams;
 - ``diagrams/product-base.dot|svg``: the product graph folded by endpoint states;
@@ -45,6 +46,7 @@ from .mermaid import render_mermaid
 from .product_diagram import product_dot
 from .properties import Property, Verdict, load_properties
 from .spec import Spec, Transition, load_spec
+from .synth import folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
 
@@ -223,12 +225,35 @@ def _key(t: Transition) -> tuple[str, str, str, str, tuple[str, ...]]:
     return (t.source, t.event, str(t.guard), t.target, t.send)
 
 
+def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:
+    """The region ``tcpcheck synth`` finds for the property's ``synth`` instance."""
+    assert p.synth is not None
+    variant = p.synth.get("variant")
+    free = list(p.synth.get("free", ["TIME_WAIT", "MSL", "RTO"]))
+    params = {**p.params, **p.synth.get("params", {})}
+    spec = load_spec(spec_file, variant=variant, params=params)
+    result = synthesize(p, spec, variant, free)
+    fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
+    lines = [
+        f"- synthesized on {_name(variant)} (`tcpcheck synth {p.name}"
+        + (f" --variant {variant}" if variant else "")
+        + "".join(f" --param {k}={v:g}" for k, v in sorted(p.synth.get("params", {}).items()))
+        + f"`), free {', '.join(free)}, fixed {fixed}: holds iff **{result.text()}** "
+        f"({result.status})",
+    ]
+    textbook = folklore(result)
+    if textbook is not None:
+        lines.append(f"- {textbook}")
+    return lines
+
+
 def _properties(
     props: Sequence[Property],
     verdicts: Sequence[Verdict],
     names: Sequence[str | None],
     docs: PurePosixPath,
     diagrams: PurePosixPath,
+    spec_file: str | Path | None = None,
 ) -> str:
     by = {(v.prop.name, v.variant): v for v in verdicts}
     lines = [HEADER, "", "# Properties: the report", ""]
@@ -258,6 +283,8 @@ def _properties(
         if p.lose:
             lines.append(f"- may lose: `{p.lose}`")
         lines.append(f"- reference: {p.ref}")
+        if p.synth is not None:
+            lines += _synthesized(p, spec_file)
         shown = [by[p.name, n] for n in names if (p.name, n) in by]
         if shown:
             lines += ["- assumptions:"] + [f"  - {a}" for a in shown[0].assumptions[1:]]
@@ -323,7 +350,8 @@ def generate(
     if properties:
         props = load_properties(props_file, spec=base)
         verdicts = run_suite(props, variants=names, spec_path=spec_file)
-        out[docs / "properties.md"] = _properties(props, verdicts, names, docs, diagrams).encode()
+        report = _properties(props, verdicts, names, docs, diagrams, spec_file)
+        out[docs / "properties.md"] = report.encode()
         for v in verdicts:
             if v.trace is not None:
                 title = f"{v.prop.name} on {_name(v.variant)}: {v.verdict}"

@@ -77,6 +77,7 @@ _KEYS = {
     "start",
     "lose",
     "reuse",
+    "synth",
 }
 _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 _CONFIG_KEYS = {
@@ -116,6 +117,9 @@ class Property:
     #: Timed kinds: an endpoint whose connection ended in CLOSED may open a new
     #: incarnation on the same ports (old duplicates).
     reuse: bool = False
+    #: Timed kinds: the synthesis the generated report shows -- ``variant`` (default
+    #: the base spec), ``params`` fixed beyond the property's own, ``free`` durations.
+    synth: Mapping[str, Any] | None = None
 
     @property
     def timed(self) -> bool:
@@ -246,6 +250,31 @@ def bundled_properties_path() -> Path:
     return bundled_spec_dir() / "properties.toml"
 
 
+def _check_synth(err: Any, synth: Any, timed: bool) -> None:
+    """``synth = { variant = "rfc1337", params = { FIN_RETRIES = 2 }, free = [...] }``."""
+    hint = 'e.g. synth = { params = { FIN_RETRIES = 2 }, free = ["TIME_WAIT", "MSL", "RTO"] }'
+    if not timed:
+        raise err(f"'synth' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
+    if not isinstance(synth, dict):
+        raise err("'synth' must be a table", hint)
+    for key in synth:
+        if key not in ("variant", "params", "free"):
+            raise err(
+                f"unknown synth key '{key}'",
+                did_you_mean(key, ["variant", "params", "free"]) or hint,
+            )
+    if "variant" in synth and not isinstance(synth["variant"], str):
+        raise err("synth.variant must be a variant name", hint)
+    params = synth.get("params", {})
+    if not isinstance(params, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in params.values()
+    ):
+        raise err("synth.params must map parameter names to numbers", hint)
+    free = synth.get("free", ["TIME_WAIT", "MSL", "RTO"])
+    if not isinstance(free, list) or not free or not all(isinstance(n, str) for n in free):
+        raise err("synth.free must be a list of parameter names", hint)
+
+
 def load_properties(path: str | Path | None = None, spec: Spec | None = None) -> list[Property]:
     """Load and validate a property suite; formulas are checked against ``spec``'s states."""
     file = Path(path) if path is not None else bundled_properties_path()
@@ -305,6 +334,8 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 )
             if not isinstance(body["reuse"], bool):
                 raise err("'reuse' must be true or false")
+        if "synth" in body:
+            _check_synth(err, body["synth"], timed)
         if "start" in body:
             _check_formula(err, body["start"], names, leads_to=False, key="start")
         if "lose" in body:
@@ -392,6 +423,7 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             start=body.get("start"),
             lose=body.get("lose"),
             reuse=bool(body.get("reuse", False)),
+            synth=body.get("synth"),
         )
         try:
             prop.product_config()

@@ -26,8 +26,17 @@ def test_the_committed_docs_and_diagrams_are_fresh(files: dict[PurePosixPath, by
     assert compare(files, ROOT) == []
 
 
-def test_generation_gives_the_same_bytes_twice(files: dict[PurePosixPath, bytes]) -> None:
-    assert generate() == files
+def test_generation_gives_the_same_bytes_twice() -> None:
+    """Within a process (the freshness test compares with an earlier process's bytes)."""
+    assert generate([None, "linux"], properties=False) == generate(
+        [None, "linux"], properties=False
+    )
+
+
+def test_the_report_shows_synthesized_regions(files: dict[PurePosixPath, bytes]) -> None:
+    page = files[PurePosixPath("docs/properties.md")].decode()
+    assert "holds iff **TIME_WAIT >= MSL + RTO and MSL < 3*RTO** (exact)" in page
+    assert "TIME_WAIT = 2*MSL suffices iff MSL < 0.5*RTO or MSL >= 2*RTO" in page
 
 
 def test_the_specification_page(files: dict[PurePosixPath, bytes], golden: object) -> None:
@@ -77,15 +86,23 @@ def test_check_fails_on_a_stale_tree_and_passes_on_a_fresh_one(
     assert "missing: diagrams/endpoint-base.svg" in report
     assert "extra: diagrams/old.svg (no longer generated)" in report
 
+    # The command line on a one-property suite (the bundled one takes a while).
+    suite = tmp_path / "suite.toml"
+    suite.write_text(
+        '[[properties]]\nname = "p"\nkind = "reachable"\nformula = "A = ESTABLISHED"\n'
+        'description = "d"\nref = "r"\nexpected = { base = "holds" }\n',
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    stale = runner.invoke(cli, ["docs", "--check", "--variant", "base"])
+    base = ["--variant", "base", "--properties", str(suite)]
+    stale = runner.invoke(cli, ["docs", "--check", *base])
     assert stale.exit_code == 1 and "stale: docs/properties.md" not in stale.output
     assert "missing: docs/properties.md" in stale.output
-    fresh = runner.invoke(cli, ["docs", "--variant", "base"])
+    fresh = runner.invoke(cli, ["docs", *base])
     assert fresh.exit_code == 0, fresh.output
     (tmp_path / "diagrams" / "old.svg").unlink()
-    again = runner.invoke(cli, ["docs", "--check", "--variant", "base"])
+    again = runner.invoke(cli, ["docs", "--check", *base])
     assert again.exit_code == 0 and "up to date" in again.output
     bad = runner.invoke(cli, ["docs", "--variant", "lnux"])
     assert bad.exit_code == 2 and "did you mean" in bad.output

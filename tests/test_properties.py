@@ -301,6 +301,10 @@ def test_bad_property_file_is_one_message(tmp_path: Path) -> None:
         ('kind = "timed-never"\nformula = "A leaves CLOSED only by rcv SYN"', "without 'only by'"),
         ('kind = "invariant"\nformula = "true"\nreuse = true', "'reuse' belongs only"),
         ('kind = "timed-never"\nformula = "A enters CLOSED"\nreuse = "yes"', "true or false"),
+        ('kind = "invariant"\nformula = "true"\nsynth = {}', "'synth' belongs only"),
+        ('kind = "timed-never"\nformula = "A enters CLOSED"\nsynth = { fre = [] }', "free"),
+        ('kind = "timed-never"\nformula = "A enters CLOSED"\nsynth = { free = "MSL" }', "a list"),
+        ('kind = "timed-never"\nformula = "A enters CLOSED"\nsynth = 3', "must be a table"),
         (
             'kind = "timed-never"\nformula = "A enters CLOSED"\nlose = "A accepts an old segment"',
             "lose: name the moves that send",
