@@ -944,7 +944,7 @@ def main() -> None:
     metavar="NAME",
     help="Document only this variant ('base' for the spec itself); repeatable.",
 )
-@click.option("--png", is_flag=True, help="Also render the endpoint diagrams as PNG.")
+@click.option("--png", is_flag=True, help="Also write a PNG copy of every diagram and chart.")
 @click.option(
     "--check",
     "check_only",

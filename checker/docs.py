@@ -16,7 +16,8 @@ Files (``docs/`` and ``diagrams/`` by default):
   linked);
 - ``diagrams/endpoint-VARIANT.dot|svg``: the endpoint state diagrams;
 - ``diagrams/product-base.dot|svg``: the product graph folded by endpoint states;
-- ``diagrams/charts/PROPERTY-VARIANT.svg``: the charts.
+- ``diagrams/charts/PROPERTY-VARIANT.svg|dot``: the charts (and PNG copies of every
+  diagram with ``png=True``).
 
 Examples
 --------
@@ -37,7 +38,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from .chart import chart_svg
+from .chart import chart_dot, chart_svg
 from .check import run_suite, suite_variants
 from .config import ProductConfig
 from .diagram import endpoint_dot, render, rule_text
@@ -345,6 +346,8 @@ def generate(
         quotient, _view = product_dot(explore(base, ProductConfig()), "states")
         out[diagrams / "product-base.dot"] = quotient.encode()
         out[diagrams / "product-base.svg"] = render(quotient, "svg")
+        if png:
+            out[diagrams / "product-base.png"] = render(quotient, "png")
     variant_specs = [s for n, s in specs.items() if n is not None]
     out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
     if properties:
@@ -355,8 +358,12 @@ def generate(
         for v in verdicts:
             if v.trace is not None:
                 title = f"{v.prop.name} on {_name(v.variant)}: {v.verdict}"
-                path = diagrams / "charts" / f"{v.prop.name}-{_name(v.variant)}.svg"
-                out[path] = chart_svg(v.trace, title=title).encode()
+                stem = diagrams / "charts" / f"{v.prop.name}-{_name(v.variant)}"
+                out[stem.with_suffix(".svg")] = chart_svg(v.trace, title=title).encode()
+                dot = chart_dot(v.trace, title=title)
+                out[stem.with_suffix(".dot")] = dot.encode()
+                if png:
+                    out[stem.with_suffix(".png")] = render(dot, "png", "neato", pinned=True)
     return dict(sorted(out.items()))
 
 

@@ -55,7 +55,7 @@ def test_the_property_report(files: dict[PurePosixPath, bytes]) -> None:
     page = files[PurePosixPath("docs/properties.md")].decode()
     assert "## last-ack-not-stuck" in page and "```mermaid" in page
     assert "sequenceDiagram" in page
-    charts = [p for p in files if p.parts[:2] == ("diagrams", "charts")]
+    charts = [p for p in files if p.parts[:2] == ("diagrams", "charts") and p.suffix == ".svg"]
     assert charts, "every witness and counterexample has its SVG chart"
     for chart in charts:
         assert f"]({'../' + str(chart)})" in page
@@ -106,3 +106,10 @@ def test_check_fails_on_a_stale_tree_and_passes_on_a_fresh_one(
     assert again.exit_code == 0 and "up to date" in again.output
     bad = runner.invoke(cli, ["docs", "--variant", "lnux"])
     assert bad.exit_code == 2 and "did you mean" in bad.output
+
+
+def test_png_copies_on_request() -> None:
+    files = generate([None], properties=False, png=True)
+    pngs = [p for p in files if p.suffix == ".png"]
+    assert {p.name for p in pngs} == {"endpoint-base.png", "product-base.png"}
+    assert all(files[p].startswith(b"\x89PNG") for p in pngs)
