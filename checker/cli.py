@@ -74,6 +74,28 @@ def spec_options(func: F) -> F:
     return func
 
 
+def suite_options(verb: str) -> Callable[[F], F]:
+    """``--spec`` and ``--properties``, for the commands that run a property suite."""
+
+    def add(func: F) -> F:
+        func = click.option(
+            "--properties",
+            "props_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="A property suite instead of the bundled one.",
+        )(func)
+        return click.option(
+            "--spec",
+            "spec_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help=f"{verb} this spec (or overlay) instead of the bundled one.",
+        )(func)
+
+    return add
+
+
 def _load(spec_file: Path | None, variant: str | None, params: tuple[str, ...]) -> Spec:
     return load_spec(spec_file, variant=variant, params=_parse_params(params))
 
@@ -531,20 +553,7 @@ def _variants(spec_file: Path | None, names: tuple[str, ...]) -> list[str | None
 
 
 @cli.command("check")
-@click.option(
-    "--spec",
-    "spec_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Check this spec (or overlay) instead of the bundled one.",
-)
-@click.option(
-    "--properties",
-    "props_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="A property suite instead of the bundled one.",
-)
+@suite_options("Check")
 @click.option(
     "--variant",
     "variants",
@@ -907,20 +916,7 @@ def main() -> None:
 
 
 @cli.command("docs")
-@click.option(
-    "--spec",
-    "spec_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Document this spec (or overlay) instead of the bundled one.",
-)
-@click.option(
-    "--properties",
-    "props_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="A property suite instead of the bundled one.",
-)
+@suite_options("Document")
 @click.option(
     "--out",
     "docs_dir",
