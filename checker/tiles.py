@@ -6,11 +6,13 @@ to thousands of incomparable bounds.  A *tile* avoids them (the inverse method o
 Chatain, Encrenaz and Fribourg, "An inverse method for parametric timed automata",
 2009): the exploration is guided by one point ``p`` of the parameter space.  A cell
 holds one linear bound; whenever two bounds are compared -- which is the least, whether
-a cycle is negative (the zone empty), whether one zone includes another -- the answer
-is read off at ``p`` and the linear constraint that makes the same answer right is
-recorded.  The conjunction ``K`` of the recorded constraints contains ``p``, and at
-every point of ``K`` the exploration makes the same choices and builds the same graph
-of zones, so it reaches the same moves: the verdict at ``p`` holds on all of ``K``.
+a cycle is negative (the zone empty), whether one zone LU-simulates another (with LU
+bounds that are linear too) -- the answer is read off at ``p`` and the linear constraint
+that makes the same answer right is recorded.  At every point of the conjunction ``K``
+of the recorded constraints the exploration makes the same choices and builds the same
+graph of zones, so it reaches the same moves: the verdict found holds on all of ``K``.
+A zone also keeps the constraints of its own history (:attr:`TZone.k`): a violating
+move is reachable wherever its zone's history holds, a larger region than ``K``.
 :func:`checker.synth.synthesize` covers the space with tiles (behavioural cartography).
 
 Ties at ``p`` (two different bounds with the same value there) are broken as they fall
