@@ -81,7 +81,15 @@ if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -q "DejaVu
     fi
 fi
 
-# 5. The job.
+# 5. SPIN and a C compiler, for the cross-check of the explorer against SPIN (the tests
+#    that need them are skipped, with the reason, when they are missing).
+if ! command -v spin >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+    if ! apt_install spin gcc; then
+        say "SPIN or a C compiler is missing: the SPIN cross-check will be skipped (Debian: sudo apt-get install spin gcc)"
+    fi
+fi
+
+# 6. The job.
 case "${1:-}" in
     "") say "ready: .venv/bin/tcpcheck --help" ;;
     main) shift; exec .venv/bin/tcpcheck check "$@" ;;
