@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .errors import did_you_mean
 from .product import PState
@@ -64,6 +65,24 @@ class FormulaError(ValueError):
 Eval = Callable[[PState], bool]
 
 
+class Atoms(Protocol):
+    """What a formula's atoms mean in another language (e.g. Promela expressions)."""
+
+    def local(self, side: str, test: Callable[[Any], bool]) -> str:
+        """The side's local state satisfies ``test`` (a predicate on a ``Local``)."""
+
+    def inflight(self, side: str, bits: int) -> str:
+        """A segment sent by ``side`` with (at least) the flag ``bits`` is in flight."""
+
+    def empty(self) -> str:
+        """Nothing is in flight."""
+
+
+#: A translation: given the atoms' meaning, the formula as an expression.
+Render = Callable[[Atoms], str]
+_P = tuple[str, Eval, Render]
+
+
 @dataclass(frozen=True)
 class Formula:
     """A parsed formula: its text, a canonical rendering and an evaluator."""
@@ -72,6 +91,9 @@ class Formula:
     canonical: str
     evaluate: Eval
     states: frozenset[str]
+    #: The formula in another language, from its atoms' meaning there (``&&``, ``||``,
+    #: ``!`` connectives, as in Promela and C).
+    render: Render
 
     def __call__(self, state: PState) -> bool:
         return self.evaluate(state)
@@ -93,48 +115,62 @@ class _Parser(TokenStream):
             found = "the end" if kind == "end" else repr(value)
             raise FormulaError(f"expected {text!r}, found {found}", col)
 
-    def parse(self) -> tuple[str, Eval]:
+    def parse(self) -> _P:
         result = self.implies()
         kind, value, col = self.peek()
         if kind != "end":
             raise FormulaError(f"unexpected {value!r}", col)
         return result
 
-    def implies(self) -> tuple[str, Eval]:
+    def implies(self) -> _P:
         left = self.disj()
         if self.peek()[1] == "->":
             self.take()
             right = self.implies()
-            lt, lf = left
-            rt, rf = right
-            return f"({lt} -> {rt})", lambda s: (not lf(s)) or rf(s)
+            lt, lf, lr = left
+            rt, rf, rr = right
+            return (
+                f"({lt} -> {rt})",
+                lambda s: (not lf(s)) or rf(s),
+                lambda x: f"(!({lr(x)}) || {rr(x)})",
+            )
         return left
 
-    def disj(self) -> tuple[str, Eval]:
+    def disj(self) -> _P:
         parts = [self.conj()]
         while self.peek()[1] == "or":
             self.take()
             parts.append(self.conj())
         if len(parts) == 1:
             return parts[0]
-        funcs = [f for _, f in parts]
-        return "(" + " or ".join(t for t, _ in parts) + ")", lambda s: any(f(s) for f in funcs)
+        funcs = [f for _, f, _r in parts]
+        renders = [r for _, _f, r in parts]
+        return (
+            "(" + " or ".join(t for t, _f, _r in parts) + ")",
+            lambda s: any(f(s) for f in funcs),
+            lambda x: "(" + " || ".join(r(x) for r in renders) + ")",
+        )
 
-    def conj(self) -> tuple[str, Eval]:
+    def conj(self) -> _P:
         parts = [self.neg()]
         while self.peek()[1] == "and":
             self.take()
             parts.append(self.neg())
         if len(parts) == 1:
             return parts[0]
-        funcs = [f for _, f in parts]
-        return "(" + " and ".join(t for t, _ in parts) + ")", lambda s: all(f(s) for f in funcs)
+        funcs = [f for _, f, _r in parts]
+        renders = [r for _, _f, r in parts]
+        return (
+            "(" + " and ".join(t for t, _f, _r in parts) + ")",
+            lambda s: all(f(s) for f in funcs),
+            lambda x: "(" + " && ".join(r(x) for r in renders) + ")",
+        )
 
-    def neg(self) -> tuple[str, Eval]:
+    def neg(self) -> _P:
         if self.peek()[1] == "not":
             self.take()
-            text, f = self.neg()
-            return f"not {text}", lambda s: not f(s)
+            text, f, r = self.neg()
+            return f"not {text}", lambda s: not f(s), lambda x: f"!({r(x)})"
         return self.atom()
 
     def state_name(self) -> str:
@@ -147,25 +183,25 @@ class _Parser(TokenStream):
         self.used_states.add(value)
         return value
 
-    def atom(self) -> tuple[str, Eval]:
+    def atom(self) -> _P:
         _kind, value, col = self.take()
         if value == "(":
             inner = self.implies()
             self.expect(")")
             return inner
         if value == "true":
-            return "true", lambda s: True
+            return "true", lambda s: True, lambda x: "true"
         if value == "false":
-            return "false", lambda s: False
+            return "false", lambda s: False, lambda x: "false"
         if value == "empty":
-            return "empty", lambda s: not s.ab and not s.ba
+            return "empty", lambda s: not s.ab and not s.ba, lambda x: x.empty()
         if value == "inflight":
             return self.inflight()
         if value in ("A", "B"):
             return self.side_atom(value)
         raise FormulaError("expected a condition (A = STATE, inflight(...), ...)", col)
 
-    def inflight(self) -> tuple[str, Eval]:
+    def inflight(self) -> _P:
         self.expect("(")
         _kind, side, col = self.take()
         if side not in ("A", "B"):
@@ -189,9 +225,9 @@ class _Parser(TokenStream):
             chan = s.ab if side == "A" else s.ba
             return any(seg.flags & bits == bits for seg in chan)
 
-        return text, holds
+        return text, holds, lambda x: x.inflight(side, bits)
 
-    def side_atom(self, side: str) -> tuple[str, Eval]:
+    def side_atom(self, side: str) -> _P:
         def local(s: PState) -> object:
             return s.a if side == "A" else s.b
 
@@ -199,8 +235,16 @@ class _Parser(TokenStream):
         if op in ("=", "!="):
             name = self.state_name()
             if op == "=":
-                return f"{side} = {name}", lambda s: local(s).state == name  # type: ignore[attr-defined]
-            return f"{side} != {name}", lambda s: local(s).state != name  # type: ignore[attr-defined]
+                return (
+                    f"{side} = {name}",
+                    lambda s: local(s).state == name,  # type: ignore[attr-defined]
+                    lambda x: x.local(side, lambda loc: loc.state == name),
+                )
+            return (
+                f"{side} != {name}",
+                lambda s: local(s).state != name,  # type: ignore[attr-defined]
+                lambda x: x.local(side, lambda loc: loc.state != name),
+            )
         if op == "in":
             self.expect("(")
             names = [self.state_name()]
@@ -212,6 +256,7 @@ class _Parser(TokenStream):
             return (
                 f"{side} in ({', '.join(names)})",
                 lambda s: local(s).state in group,  # type: ignore[attr-defined]
+                lambda x: x.local(side, lambda loc: loc.state in group),
             )
         if op == ".":
             kind, fld, col = self.take()
@@ -235,17 +280,22 @@ class _Parser(TokenStream):
                 return (
                     f"{side}.retries {cmp} {n}",
                     lambda s: test(local(s).retries),  # type: ignore[attr-defined]
+                    lambda x: x.local(side, lambda loc: test(loc.retries)),
                 )
             if fld not in FLAGS:
                 hint = did_you_mean(fld, (*FLAGS, "retries"))
                 raise FormulaError(f"unknown field {fld!r}" + (f" ({hint})" if hint else ""), col)
             attr = "closed" if fld == "orphaned" else fld
-            return f"{side}.{fld}", lambda s: bool(getattr(local(s), attr))
+            return (
+                f"{side}.{fld}",
+                lambda s: bool(getattr(local(s), attr)),
+                lambda x: x.local(side, lambda loc: bool(getattr(loc, attr))),
+            )
         raise FormulaError(f"expected '=', '!=', 'in' or '.' after {side}", col)
 
 
 def parse_formula(text: str, state_names: Iterable[str] | None = None) -> Formula:
     """Parse ``text``; with ``state_names``, unknown states are errors (with a hint)."""
     parser = _Parser(text, state_names)
-    canonical, evaluate = parser.parse()
-    return Formula(text, canonical, evaluate, frozenset(parser.used_states))
+    canonical, evaluate, render = parser.parse()
+    return Formula(text, canonical, evaluate, frozenset(parser.used_states), render)

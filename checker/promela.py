@@ -32,12 +32,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .config import ProductConfig
-from .endpoint import closure, initial_local
+from .endpoint import Local, closure, initial_local
 from .errors import ModelError
 from .explore import _Core, _segment_order
+from .formula import Formula
 from .segments import Segment
 from .spec import Spec
 
@@ -57,8 +59,44 @@ class _Writer:
         self.line(f"\t:: d_step {{ {guard} -> {body} }}  /* {comment} */")
 
 
-def promela(spec: Spec, config: ProductConfig) -> str:
-    """The Promela model of the product of ``spec`` under ``config`` (deterministic)."""
+class _Atoms:
+    """A formula's atoms as Promela expressions over the model's variables."""
+
+    def __init__(self, locals_: Sequence[Local], sid: dict[int, int], fifo: bool, cap: int):
+        self.locals = locals_
+        self.sid = sid
+        self.fifo = fifo
+        self.cap = cap
+
+    def local(self, side: str, test: Callable[[Any], bool]) -> str:
+        var = "a" if side == "A" else "b"
+        ids = [i for i, loc in enumerate(self.locals) if test(loc)]
+        if len(ids) == len(self.locals):
+            return "true"
+        return "(" + " || ".join(f"{var} == {i}" for i in ids) + ")" if ids else "false"
+
+    def inflight(self, side: str, bits: int) -> str:
+        ch = "ab" if side == "A" else "ba"
+        segs = [n for c, n in sorted(self.sid.items()) if Segment.from_code(c).flags & bits == bits]
+        if self.fifo:  # unused slots hold 0, no segment's id
+            tests = [f"{ch}[{i}] == {n}" for n in segs for i in range(self.cap)]
+        else:
+            tests = [f"{ch}[{n}] > 0" for n in segs]
+        return "(" + " || ".join(tests) + ")" if tests else "false"
+
+    def empty(self) -> str:
+        return "(ab_n == 0 && ba_n == 0)"
+
+
+def promela(
+    spec: Spec,
+    config: ProductConfig,
+    never: tuple[str, Formula] | None = None,
+) -> str:
+    """The Promela model of the product of ``spec`` under ``config`` (deterministic).
+
+    ``never = ("always", f)`` adds a never claim that ends -- an error for SPIN -- in a
+    reachable state where ``f`` fails; ``("reach", f)`` one that ends where ``f`` holds."""
     core = _Core(spec, config)
     core.lid(initial_local(spec))  # id 0, as in explore()
     endpoint = closure(spec)
@@ -195,4 +233,10 @@ def promela(spec: Spec, config: ProductConfig) -> str:
                         f"net: duplicate {name(c)} {shown}",
                     )
         w.line("od\n}")
+    if never is not None:
+        mode, formula = never
+        expr = formula.render(_Atoms(core.locals, sid, fifo, cap))
+        stop = f"!({expr})" if mode == "always" else expr
+        w.line(f"/* {mode}: {formula.canonical} */")
+        w.line(f"never {{\n\tdo\n\t:: {stop} -> break\n\t:: else\n\tod\n}}")
     return "\n".join(w.lines) + "\n"

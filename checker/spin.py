@@ -20,8 +20,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SpinRun", "missing_tools", "run_spin"]
+__all__ = ["SpinRun", "missing_tools", "run_spin", "spin_safety_verdict"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,21 @@ def run_spin(model: str, max_depth: int = 1_000_000) -> SpinRun:
         search_seconds=search,
         report=report,
     )
+
+
+def spin_safety_verdict(prop: Any, spec: Any, config: Any) -> tuple[str, SpinRun]:
+    """SPIN's verdict on an ``invariant`` or ``reachable`` property (and its run): a
+    never claim that ends where the invariant fails, or where the target holds."""
+    from .formula import parse_formula
+    from .promela import promela
+
+    if prop.kind not in ("invariant", "reachable"):
+        raise ValueError(f"{prop.name}: SPIN claims cover invariant and reachable properties")
+    formula = parse_formula(prop.formula)  # validated with the suite; a state the
+    # variant lacks names no local state here, and reads as false, as in tcpcheck
+    mode = "always" if prop.kind == "invariant" else "reach"
+    run = run_spin(promela(spec, config, (mode, formula)))
+    found = run.errors > 0
+    if mode == "always":
+        return ("violated" if found else "holds"), run
+    return ("holds" if found else "violated"), run

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from checker.check import run_suite
 from checker.cli import cli
 from checker.config import AppConfig, ProductConfig
 from checker.explore import explore
 from checker.promela import promela
+from checker.properties import Property, load_properties
 from checker.spec import load_spec
-from checker.spin import missing_tools, run_spin
+from checker.spin import missing_tools, run_spin, spin_safety_verdict
 
 CONFIGS = {
     "default": ProductConfig(),
@@ -57,3 +59,36 @@ def test_spin_stores_exactly_the_product_states(name: str, variant: str | None) 
     ex = explore(spec, CONFIGS[name])
     run = run_spin(promela(spec, CONFIGS[name]))
     assert (run.states, run.transitions, run.errors) == (ex.states, ex.transitions + 1, 0)
+
+
+SAFETY = [p for p in load_properties(spec=load_spec()) if p.kind in ("invariant", "reachable")]
+
+
+@needs_spin
+@pytest.mark.parametrize("variant", [None, "no-time-wait"])
+@pytest.mark.parametrize("prop", SAFETY, ids=[p.name for p in SAFETY])
+def test_spin_agrees_on_the_safety_verdicts(prop: Property, variant: str | None) -> None:
+    """Invariants and reachability as never claims: SPIN's verdict is tcpcheck's, on the
+    base spec and on the variant broken on purpose (where some are violated)."""
+    (ours,) = run_suite([prop], variants=[variant])
+    known = {p.name for p in load_spec(variant=variant).parameters}
+    spec = load_spec(variant=variant, params={k: v for k, v in prop.params.items() if k in known})
+    theirs, _run = spin_safety_verdict(prop, spec, prop.product_config())
+    assert theirs == ours.verdict
+
+
+def test_formulas_render_through_their_atoms() -> None:
+    from checker.formula import parse_formula
+
+    class Names:
+        def local(self, side: str, test: object) -> str:
+            return f"<{side}>"
+
+        def inflight(self, side: str, bits: int) -> str:
+            return f"<{side} sends {bits}>"
+
+        def empty(self) -> str:
+            return "<empty>"
+
+    f = parse_formula("A = FIN-WAIT-2 and not inflight(B, FIN) -> empty or true")
+    assert f.render(Names()) == "(!((<A> && !(<B sends 4>))) || (<empty> || true))"  # FIN = 4
