@@ -92,3 +92,27 @@ def test_formulas_render_through_their_atoms() -> None:
 
     f = parse_formula("A = FIN-WAIT-2 and not inflight(B, FIN) -> empty or true")
     assert f.render(Names()) == "(!((<A> && !(<B sends 4>))) || (<empty> || true))"  # FIN = 4
+
+
+@needs_spin
+def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import checker.crosscheck as cc
+
+    args = ["crosscheck", "spin", "--variant", "no-time-wait", "--ordering", "fifo", "--loss", "1"]
+    got = CliRunner().invoke(cli, [*args, "--json"])
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.output)
+    (row,) = doc["configurations"]
+    assert doc["agree"] and row["agree"] and row["tcpcheck_states"] == row["spin_states"]
+    assert row["options"]["variant"] == "no-time-wait" and row["options"]["ordering"] == "fifo"
+    assert {v["tcpcheck"] for v in row["verdicts"]} == {"holds", "violated"}
+    assert set(row["seconds"]) == {"tcpcheck", "spin_generate", "spin_compile", "spin_search"}
+
+    def flipped(prop: Property, spec: object, config: object) -> tuple[str, object]:
+        return "holds", None  # a SPIN that never finds anything
+
+    monkeypatch.setattr(cc, "spin_safety_verdict", flipped)
+    differs = CliRunner().invoke(cli, args)
+    assert differs.exit_code == 1 and "tcpcheck violated, SPIN holds" in differs.output
