@@ -43,20 +43,33 @@ from .formula import Formula
 from .segments import Segment
 from .spec import Spec
 
-__all__ = ["promela"]
+__all__ = ["Move", "promela", "promela_with_moves"]
+
+
+#: What a line of the model does, for replaying SPIN's trails: an endpoint's move
+#: ``("move", side, label, new local)``, or the network's ``("lose" | "dup", channel,
+#: segment code or FIFO position)``.
+Move = tuple[str, str, Any, Any]
 
 
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.lineno = 0
+        self.moves: dict[int, Move] = {}
 
     def line(self, text: str) -> None:
         self.lines.append(text)
+        self.lineno += text.count("\n") + 1
 
-    def alt(self, guards: Sequence[str], stmts: Sequence[str], comment: str) -> None:
+    def alt(
+        self, guards: Sequence[str], stmts: Sequence[str], comment: str, move: Move | None = None
+    ) -> None:
         guard = " && ".join(g for g in guards if g) or "true"
         body = "; ".join(stmts) or "skip"
         self.line(f"\t:: d_step {{ {guard} -> {body} }}  /* {comment} */")
+        if move is not None:
+            self.moves[self.lineno] = move
 
 
 class _Atoms:
@@ -97,6 +110,15 @@ def promela(
 
     ``never = ("always", f)`` adds a never claim that ends -- an error for SPIN -- in a
     reachable state where ``f`` fails; ``("reach", f)`` one that ends where ``f`` holds."""
+    return promela_with_moves(spec, config, never)[0]
+
+
+def promela_with_moves(
+    spec: Spec,
+    config: ProductConfig,
+    never: tuple[str, Formula] | None = None,
+) -> tuple[str, dict[int, Move]]:
+    """:func:`promela`, and what each move's line does (for replaying trails)."""
     core = _Core(spec, config)
     core.lid(initial_local(spec))  # id 0, as in explore()
     endpoint = closure(spec)
@@ -173,12 +195,15 @@ def promela(
         for lid in range(n_loc):
             for lab, new, oid in core.moves(side, lid):
                 g, st = push(out, core.outs[oid])
-                w.alt([f"{me} == {lid}", g], [f"{me} = {new}", *st], about(lab, lid))
+                step = ("move", side, core.labels[lab], core.locals[new])
+                w.alt([f"{me} == {lid}", g], [f"{me} = {new}", *st], about(lab, lid), step)
                 count += 1
             if quiet and lid not in any_timer:
                 for lab, new, oid in core.timer_moves(side, lid, "quiescent"):
                     g, st = push(out, core.outs[oid])
-                    w.alt([f"{me} == {lid}", "QUIET", g], [f"{me} = {new}", *st], about(lab, lid))
+                    step = ("move", side, core.labels[lab], core.locals[new])
+                    guards = [f"{me} == {lid}", "QUIET", g]
+                    w.alt(guards, [f"{me} = {new}", *st], about(lab, lid), step)
                     count += 1
             for c in codes:
                 if fifo:
@@ -193,7 +218,9 @@ def promela(
                     w.alt([f"{me} == {lid}", ready], ["assert(false)"], f"{name(c)}: unplaceable")
                     continue
                 g, st = push(out, core.outs[oid])
-                w.alt([f"{me} == {lid}", ready, g], [f"{me} = {new}", *taken, *st], about(lab, lid))
+                step = ("move", side, core.labels[lab], core.locals[new])
+                guards = [f"{me} == {lid}", ready, g]
+                w.alt(guards, [f"{me} = {new}", *taken, *st], about(lab, lid), step)
                 count += 1
         if count == 0:
             w.line("\t:: false")
@@ -210,13 +237,19 @@ def promela(
                     for i in range(cap):
                         # One loss per distinct remainder, as the explorer counts them.
                         held = [f"{ch}_n > {i}"] + ([f"{ch}[{i}] != {ch}[{i - 1}]"] if i else [])
-                        w.alt(held + budget, remove_at(ch, i) + counted, f"net: lose {shown} #{i}")
+                        w.alt(
+                            held + budget,
+                            remove_at(ch, i) + counted,
+                            f"net: lose {shown} #{i}",
+                            ("lose", ch, "position", i),
+                        )
                 else:
                     for c in codes:
                         w.alt(
                             [f"{ch}[{sid[c]}] > 0", *budget],
                             [f"{ch}[{sid[c]}]--", f"{ch}_n--", *counted],
                             f"net: lose {name(c)} {shown}",
+                            ("lose", ch, "code", c),
                         )
             if dup_budget > 0:
                 for c in codes:
@@ -231,6 +264,7 @@ def promela(
                         [has, f"{ch}_n < CAP", f"dups < {dup_budget}"],
                         [*put, "dups++"],
                         f"net: duplicate {name(c)} {shown}",
+                        ("dup", ch, "code", c),
                     )
         w.line("od\n}")
     if never is not None:
@@ -239,4 +273,4 @@ def promela(
         stop = f"!({expr})" if mode == "always" else expr
         w.line(f"/* {mode}: {formula.canonical} */")
         w.line(f"never {{\n\tdo\n\t:: {stop} -> break\n\t:: else\n\tod\n}}")
-    return "\n".join(w.lines) + "\n"
+    return "\n".join(w.lines) + "\n", w.moves

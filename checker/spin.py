@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SpinRun", "missing_tools", "run_spin", "spin_safety_verdict"]
+__all__ = ["SpinRun", "missing_tools", "run_spin", "spin_safety_verdict", "trail_lines"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class SpinRun:
     compile_seconds: float
     search_seconds: float
     report: str
+    #: ``spin -t -p``'s replay of the error trail, when one was asked for and written.
+    trail: str | None = None
 
 
 def _compiler() -> str | None:
@@ -55,8 +57,9 @@ def _number(pattern: str, report: str) -> int:
     return int(got.group(1))
 
 
-def run_spin(model: str, max_depth: int = 1_000_000) -> SpinRun:
-    """Verify ``model`` (Promela text) with SPIN in a scratch directory."""
+def run_spin(model: str, max_depth: int = 1_000_000, trail: bool = False) -> SpinRun:
+    """Verify ``model`` (Promela text) with SPIN in a scratch directory; with ``trail``,
+    the error trail's replay (``spin -t -p``) when an error was found."""
     missing = missing_tools()
     if missing:
         raise RuntimeError(f"missing: {', '.join(missing)} (Debian: apt-get install spin gcc)")
@@ -77,6 +80,9 @@ def run_spin(model: str, max_depth: int = 1_000_000) -> SpinRun:
         _out, generate = run(["spin", "-a", "model.pml"])
         _out, compile_ = run([cc, "-O0", "-DNOREDUCE", "-DSAFETY", "-o", "pan", "pan.c"])
         report, search = run(["./pan", f"-m{max_depth}", "-w22"])
+        replayed = None
+        if trail and (where / "model.pml.trail").exists():
+            replayed, _took = run(["spin", "-t", "-p", "model.pml"])
     if "max search depth too small" in report:
         raise RuntimeError(f"pan hit its depth bound ({max_depth}): the counts are partial")
     return SpinRun(
@@ -88,22 +94,47 @@ def run_spin(model: str, max_depth: int = 1_000_000) -> SpinRun:
         compile_seconds=compile_,
         search_seconds=search,
         report=report,
+        trail=replayed,
     )
 
 
-def spin_safety_verdict(prop: Any, spec: Any, config: Any) -> tuple[str, SpinRun]:
+def spin_safety_verdict(
+    prop: Any, spec: Any, config: Any, moves: dict[int, Any] | None = None
+) -> tuple[str, SpinRun]:
     """SPIN's verdict on an ``invariant`` or ``reachable`` property (and its run): a
-    never claim that ends where the invariant fails, or where the target holds."""
+    never claim that ends where the invariant fails, or where the target holds.  With
+    ``moves`` (a dict to fill) the run keeps its error trail, and ``moves`` receives what
+    each line of the model does (:func:`checker.promela.promela_with_moves`)."""
     from .formula import parse_formula
-    from .promela import promela
+    from .promela import promela_with_moves
 
     if prop.kind not in ("invariant", "reachable"):
         raise ValueError(f"{prop.name}: SPIN claims cover invariant and reachable properties")
     formula = parse_formula(prop.formula)  # validated with the suite; a state the
     # variant lacks names no local state here, and reads as false, as in tcpcheck
     mode = "always" if prop.kind == "invariant" else "reach"
-    run = run_spin(promela(spec, config, (mode, formula)))
+    model, lines = promela_with_moves(spec, config, (mode, formula))
+    run = run_spin(model, trail=moves is not None)
+    if moves is not None:
+        moves.update(lines)
     found = run.errors > 0
     if mode == "always":
         return ("violated" if found else "holds"), run
     return ("holds" if found else "violated"), run
+
+
+# A statement executed: "  6:\tproc  2 (Net:1) model.pml:1091 (state 6)\t[...]" (the final
+# listing of where each process stopped has no statement, only "<valid end state>").
+_STEP = re.compile(r"^\s*(\d+):\s+proc\s+\d+ \((\w+):\d+\) \S+:(\d+) \(state \d+\)\s+\[", re.M)
+
+
+def trail_lines(trail: str) -> list[tuple[str, int]]:
+    """(process, model line) of every step of a ``spin -t -p`` replay, in order (a
+    ``d_step`` prints one line per statement, all with the same step number)."""
+    out: list[tuple[str, int]] = []
+    last = None
+    for step, proc, line in _STEP.findall(trail):
+        if step != last:
+            out.append((proc, int(line)))
+            last = step
+    return out

@@ -4,6 +4,7 @@ setup.sh installs them)."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def test_spin_stores_exactly_the_product_states(name: str, variant: str | None) 
     assert (run.states, run.transitions, run.errors) == (ex.states, ex.transitions + 1, 0)
 
 
+PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 SAFETY = [p for p in load_properties(spec=load_spec()) if p.kind in ("invariant", "reachable")]
 
 
@@ -109,10 +111,36 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     assert row["options"]["variant"] == "no-time-wait" and row["options"]["ordering"] == "fifo"
     assert {v["tcpcheck"] for v in row["verdicts"]} == {"holds", "violated"}
     assert set(row["seconds"]) == {"tcpcheck", "spin_generate", "spin_compile", "spin_search"}
+    # Every violation SPIN found replays through tcpcheck's product to a violating state.
+    assert row["trails"] and all(t["replays"] for t in row["trails"])
 
-    def flipped(prop: Property, spec: object, config: object) -> tuple[str, object]:
-        return "holds", None  # a SPIN that never finds anything
+    def flipped(prop: Property, spec: object, config: object, moves: object) -> tuple[str, object]:
+        from types import SimpleNamespace
+
+        return "holds", SimpleNamespace(trail=None)  # a SPIN that never finds anything
 
     monkeypatch.setattr(cc, "spin_safety_verdict", flipped)
     differs = CliRunner().invoke(cli, args)
     assert differs.exit_code == 1 and "tcpcheck violated, SPIN holds" in differs.output
+
+
+@needs_spin
+def test_a_trail_that_leaves_the_product_is_caught() -> None:
+    """Replay is a real check: the same trail read against a wrong map of model lines
+    (each move taken for the next one) does not replay."""
+    import dataclasses
+
+    from checker.crosscheck import replay
+
+    prop = dataclasses.replace(PROPS["graceful-close"], config={})
+    config = ProductConfig(ordering="fifo", loss="1")
+    spec = load_spec(variant="no-time-wait")
+    moves: dict[int, object] = {}
+    verdict, run = spin_safety_verdict(prop, spec, config, moves)
+    assert verdict == "violated" and run.trail is not None
+    ex = explore(spec, config)
+    assert replay(run.trail, moves, ex, prop) is None  # type: ignore[arg-type]
+    lines = sorted(moves)
+    shifted = {a: moves[b] for a, b in itertools.pairwise(lines)}
+    why = replay(run.trail, shifted, ex, prop)  # type: ignore[arg-type]
+    assert why is not None and ("matching move" in why or "no move" in why)
