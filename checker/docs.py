@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from .chart import chart_dot, chart_svg
 from .check import run_suite, suite_variants
 from .config import ProductConfig
-from .diagram import endpoint_dot, render, rule_text
+from .diagram import differences, endpoint_dot, render, rule_text
 from .explore import explore
 from .mermaid import render_mermaid
 from .product_diagram import product_dot
@@ -175,19 +175,16 @@ def _specification(
         "## Variants",
         "",
     ]
-    base_keys = {_key(t) for t in base.transitions}
     base_values = {p.name: p.text for p in base.parameters}
     for spec in variants:
         v = spec.variant
         assert v is not None
-        ours = {_key(t) for t in spec.transitions}
         lines += [f"### {v.name}", "", v.description, "", f"Reference: {v.ref}.", ""]
         lines += [
             f"![{v.name} state diagram]({_link(docs, diagrams / f'endpoint-{v.name}.svg')})",
             "",
         ]
-        added = [t for t in spec.transitions if _key(t) not in base_keys]
-        dropped = [t for t in base.transitions if _key(t) not in ours]
+        added, dropped = differences(spec, base)
         if added:
             lines += ["Rules that differ from the base spec:", ""]
             lines += _table(
@@ -220,10 +217,6 @@ def _specification(
         if not (added or dropped or params or timers):
             lines += ["No difference in rules or parameters.", ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _key(t: Transition) -> tuple[str, str, str, str, tuple[str, ...]]:
-    return (t.source, t.event, str(t.guard), t.target, t.send)
 
 
 def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:
