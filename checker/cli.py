@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,9 @@ from .config import CLOSE_MODES, ORDERINGS, OVERFLOWS, AppConfig, ProductConfig
 from .errors import TcpcheckError, UsageError, unknown_name
 from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
+
+if TYPE_CHECKING:
+    from .properties import Property
 
 __all__ = ["cli", "main"]
 
@@ -473,12 +476,8 @@ def graph_cmd(
     title = None
     if prop_name is not None:
         from .check import run_suite
-        from .properties import load_properties
 
-        props = {p.name: p for p in load_properties(spec=load_spec(spec_file))}
-        if prop_name not in props:
-            raise unknown_name("property", prop_name, list(props), "properties")
-        prop = props[prop_name]
+        prop = _property(spec_file, None, prop_name)
         if prop.timed:
             raise UsageError(f"{prop_name} is timed: its runs live in the zone graph, not here")
         (verdict,) = run_suite(
@@ -659,6 +658,17 @@ def _print_exploration(result: Exploration, show: int) -> None:
             out.print(f"  #{node}: {result.state(node).describe()}", markup=False)
         if len(result.deadlocks) > show:
             out.print(f"  … and {len(result.deadlocks) - show:,} more (--deadlocks N)")
+
+
+def _property(spec_file: Path | None, props_file: Path | None, name: str) -> Property:
+    """The property ``name`` of the suite (bundled, or ``props_file``), or a usage error
+    with a hint."""
+    from .properties import load_properties
+
+    by_name = {p.name: p for p in load_properties(props_file, spec=load_spec(spec_file))}
+    if name not in by_name:
+        raise unknown_name("property", name, list(by_name), "properties")
+    return by_name[name]
 
 
 def _variants(spec_file: Path | None, names: tuple[str, ...]) -> list[str | None] | None:
@@ -871,15 +881,9 @@ def synth_cmd(
       tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
           --free TIME_WAIT --losses 0,1,2
     """
-    from .properties import load_properties
     from .synth import folklore, loss_budgets, synthesize
 
-    base = load_spec(spec_file)
-    props = load_properties(props_file, spec=base)
-    by_name = {p.name: p for p in props}
-    if prop_name not in by_name:
-        raise unknown_name("property", prop_name, list(by_name), "properties")
-    prop = by_name[prop_name]
+    prop = _property(spec_file, props_file, prop_name)
     known = {
         p.name for p in load_spec(spec_file, variant=variant, check_behaviour=False).parameters
     }
