@@ -29,7 +29,7 @@ from .product import CHANNELS
 from .promela import Move, promela
 from .properties import Property, check_property
 from .spec import load_spec
-from .spin import SpinRun, run_spin, spin_safety_verdict, trail_lines
+from .spin import SpinRun, run_spin, spin_verdict, trail_lines
 
 __all__ = ["CrossCheck", "crosscheck", "replay"]
 
@@ -109,7 +109,7 @@ def crosscheck(
             here = dataclasses.replace(prop, config={})
             ours = check_property(here, ex, variant).verdict
             moves: dict[int, Move] = {}
-            theirs, found = spin_safety_verdict(here, spec, config, moves)
+            theirs, found = spin_verdict(here, spec, config, moves)
             verdicts.append((prop.name, ours, theirs))
             if found.trail is not None:
                 trails.append((prop.name, replay(found.trail, moves, ex, prop)))

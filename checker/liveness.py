@@ -33,16 +33,53 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .config import ProductConfig
+from .endpoint import Local
 from .explore import Exploration
 from .formula import Formula
-from .product import PState
+from .product import Label, PState
+from .segments import Segment
+from .spec import Spec
 
 if TYPE_CHECKING:
     from .properties import Property, Trace, Verdict
 
-__all__ = ["check_leads_to", "edge_groups", "sccs"]
+__all__ = [
+    "check_leads_to",
+    "delivery_group",
+    "edge_group",
+    "edge_groups",
+    "local_obligations",
+    "obligations",
+    "sccs",
+]
 
 Group = tuple[str, str, str]  # (kind of fairness, actor, what)
+
+
+def local_obligations(
+    spec: Spec, config: ProductConfig, side: str, local: Local, quiet: bool
+) -> frozenset[tuple[str, Group]]:
+    """The timer and application groups enabled for endpoint ``side`` in ``local``, with
+    the assumption covering each; ``quiet``: nothing in flight and no other timer of
+    either endpoint can fire (quiescent timers are enabled only then)."""
+    from .endpoint import timer_steps
+    from .product import app_steps
+
+    groups: set[tuple[str, Group]] = set()
+    for st in timer_steps(spec, local, "any"):
+        groups.add(("timers", ("weak", side, st.rule.event)))
+    if quiet:
+        for st in timer_steps(spec, local, "quiescent"):
+            groups.add(("timers", ("weak", side, st.rule.event)))
+    if app_steps(spec, config.app(side), local):
+        groups.add(("fair-apps", ("weak", side, "app")))
+    return frozenset(groups)
+
+
+def delivery_group(receiver: str, seg: Segment) -> tuple[str, Group]:
+    """The strong-fairness group of delivering ``seg`` to ``receiver``."""
+    return "fair-lossy", ("strong", receiver, seg.describe())
 
 
 def obligations(
@@ -56,25 +93,16 @@ def obligations(
     is an artefact of the capacity, not a behaviour fairness should admit.
     """
     from .endpoint import timer_steps
-    from .product import app_steps
 
     spec = exploration.spec
     config = exploration.config
-    memo: dict[tuple[str, object, bool], frozenset[tuple[str, Group]]] = {}
+    memo: dict[tuple[str, Local, bool], frozenset[tuple[str, Group]]] = {}
 
-    def local_groups(side: str, local: object, quiet: bool) -> frozenset[tuple[str, Group]]:
+    def local_groups(side: str, local: Local, quiet: bool) -> frozenset[tuple[str, Group]]:
         key = (side, local, quiet)
         found = memo.get(key)
         if found is None:
-            groups: set[tuple[str, Group]] = set()
-            for st in timer_steps(spec, local, "any"):  # type: ignore[arg-type]
-                groups.add(("timers", ("weak", side, st.rule.event)))
-            if quiet:
-                for st in timer_steps(spec, local, "quiescent"):  # type: ignore[arg-type]
-                    groups.add(("timers", ("weak", side, st.rule.event)))
-            if app_steps(spec, config.app(side), local):  # type: ignore[arg-type]
-                groups.add(("fair-apps", ("weak", side, "app")))
-            found = memo[key] = frozenset(groups)
+            found = memo[key] = local_obligations(spec, config, side, local, quiet)
         return found
 
     out = []
@@ -87,27 +115,29 @@ def obligations(
         )
         groups = set(local_groups("A", s.a, quiet) | local_groups("B", s.b, quiet))
         for seg in s.ba:
-            groups.add(("fair-lossy", ("strong", "A", seg.describe())))
+            groups.add(delivery_group("A", seg))
         for seg in s.ab:
-            groups.add(("fair-lossy", ("strong", "B", seg.describe())))
+            groups.add(delivery_group("B", seg))
         out.append(frozenset(groups))
     return out
 
 
+def edge_group(label: Label) -> tuple[str | None, Group | None]:
+    """The fairness assumption covering a move with ``label``, and its group (``None``
+    for the network's losses and duplications: no fairness makes them happen)."""
+    if label.kind == "timeout":
+        return "timers", ("weak", label.actor, label.event)
+    if label.kind == "user":
+        return "fair-apps", ("weak", label.actor, "app")
+    if label.kind == "segment":
+        assert label.received is not None
+        return delivery_group(label.actor, label.received)
+    return None, None
+
+
 def edge_groups(exploration: Exploration) -> list[tuple[str | None, Group | None]]:
     """Per label id: the fairness assumption covering it and its fairness group."""
-    out: list[tuple[str | None, Group | None]] = []
-    for lab in exploration.labels:
-        if lab.kind == "timeout":
-            out.append(("timers", ("weak", lab.actor, lab.event)))
-        elif lab.kind == "user":
-            out.append(("fair-apps", ("weak", lab.actor, "app")))
-        elif lab.kind == "segment":
-            assert lab.received is not None
-            out.append(("fair-lossy", ("strong", lab.actor, lab.received.describe())))
-        else:
-            out.append((None, None))
-    return out
+    return [edge_group(lab) for lab in exploration.labels]
 
 
 def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[list[int]]:

@@ -32,23 +32,25 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .config import ProductConfig
 from .endpoint import Local, closure, initial_local
 from .errors import ModelError
 from .explore import _Core, _segment_order
-from .formula import Formula
+from .product import Label
 from .segments import Segment
 from .spec import Spec
 
-__all__ = ["Move", "promela", "promela_with_moves"]
+__all__ = ["Claim", "Model", "Move", "promela", "promela_with_moves"]
 
 
 #: What a line of the model does, for replaying SPIN's trails: an endpoint's move
-#: ``("move", side, label, new local)``, or the network's ``("lose" | "dup", channel,
-#: segment code or FIFO position)``.
+#: ``("move", side, label, new local)``, the network's ``("lose" | "dup", channel,
+#: segment code or FIFO position)``, or a monitor's step ``("monitor", what, None,
+#: None)`` -- not a move of the product.
 Move = tuple[str, str, Any, Any]
 
 
@@ -57,17 +59,27 @@ class _Writer:
         self.lines: list[str] = []
         self.lineno = 0
         self.moves: dict[int, Move] = {}
+        #: Every move's guards but its room in the channel, for the moves that need room:
+        #: a deadlock where one of them holds is one a full channel causes.
+        self.needs_room: list[str] = []
 
     def line(self, text: str) -> None:
         self.lines.append(text)
         self.lineno += text.count("\n") + 1
 
     def alt(
-        self, guards: Sequence[str], stmts: Sequence[str], comment: str, move: Move | None = None
+        self,
+        guards: Sequence[str],
+        stmts: Sequence[str],
+        comment: str,
+        move: Move | None = None,
+        indent: str = "\t",
     ) -> None:
+        """One alternative of an ``if`` or ``do``: a ``d_step`` that runs ``stmts`` when
+        every guard holds, commented, and (``move``) what it does for replaying trails."""
         guard = " && ".join(g for g in guards if g) or "true"
         body = "; ".join(stmts) or "skip"
-        self.line(f"\t:: d_step {{ {guard} -> {body} }}  /* {comment} */")
+        self.line(f"{indent}:: d_step {{ {guard} -> {body} }}  /* {comment} */")
         if move is not None:
             self.moves[self.lineno] = move
 
@@ -75,50 +87,110 @@ class _Writer:
 class _Atoms:
     """A formula's atoms as Promela expressions over the model's variables."""
 
-    def __init__(self, locals_: Sequence[Local], sid: dict[int, int], fifo: bool, cap: int):
-        self.locals = locals_
-        self.sid = sid
-        self.fifo = fifo
-        self.cap = cap
+    def __init__(self, model: Model):
+        self.model = model
 
     def local(self, side: str, test: Callable[[Any], bool]) -> str:
-        var = "a" if side == "A" else "b"
-        ids = [i for i, loc in enumerate(self.locals) if test(loc)]
-        if len(ids) == len(self.locals):
-            return "true"
-        return "(" + " || ".join(f"{var} == {i}" for i in ids) + ")" if ids else "false"
+        ids = [i for i, loc in enumerate(self.model.locals) if test(loc)]
+        return self.model.local_in(side, ids)
 
     def inflight(self, side: str, bits: int) -> str:
+        m = self.model
         ch = "ab" if side == "A" else "ba"
-        segs = [n for c, n in sorted(self.sid.items()) if Segment.from_code(c).flags & bits == bits]
-        if self.fifo:  # unused slots hold 0, no segment's id
-            tests = [f"{ch}[{i}] == {n}" for n in segs for i in range(self.cap)]
-        else:
-            tests = [f"{ch}[{n}] > 0" for n in segs]
-        return "(" + " || ".join(tests) + ")" if tests else "false"
+        codes = [c for c in m.codes if Segment.from_code(c).flags & bits == bits]
+        return _any(m.holds(ch, c) for c in codes)
 
     def empty(self) -> str:
         return "(ab_n == 0 && ba_n == 0)"
 
 
-def promela(
-    spec: Spec,
-    config: ProductConfig,
-    never: tuple[str, Formula] | None = None,
-) -> str:
-    """The Promela model of the product of ``spec`` under ``config`` (deterministic).
+def _any(terms: Iterable[str]) -> str:
+    listed = list(terms)
+    if "true" in listed:
+        return "true"
+    listed = [t for t in listed if t != "false"]
+    if not listed:
+        return "false"
+    return "(" + " || ".join(listed) + ")"
 
-    ``never = ("always", f)`` adds a never claim that ends -- an error for SPIN -- in a
-    reachable state where ``f`` fails; ``("reach", f)`` one that ends where ``f`` holds."""
-    return promela_with_moves(spec, config, never)[0]
+
+@dataclass
+class Model:
+    """What the generator knows about the model it writes, for the claims that extend it
+    (:mod:`checker.claims`): the explorer's tables, segment ids and channel layout."""
+
+    spec: Spec
+    config: ProductConfig
+    core: _Core
+    codes: list[int]
+    sid: dict[int, int]  # segment code -> id in the model (0 is an empty FIFO slot)
+    quiet: bool  # the spec has quiescent timers: QUIET is defined
+
+    @property
+    def locals(self) -> list[Local]:
+        return self.core.locals
+
+    @property
+    def fifo(self) -> bool:
+        return self.config.ordering == "fifo"
+
+    @property
+    def atoms(self) -> _Atoms:
+        return _Atoms(self)
+
+    def local_in(self, side: str, ids: Sequence[int]) -> str:
+        """``side``'s local-state id is one of ``ids``."""
+        var = "a" if side == "A" else "b"
+        if len(ids) == len(self.locals):
+            return "true"
+        return _any(f"{var} == {i}" for i in ids)
+
+    def holds(self, ch: str, code: int) -> str:
+        """Channel ``ch`` (``ab`` or ``ba``) holds segment ``code`` somewhere."""
+        n = self.sid[code]
+        if self.fifo:  # unused slots hold 0, no segment's id
+            return _any(f"{ch}[{i}] == {n}" for i in range(self.config.capacity))
+        return f"{ch}[{n}] > 0"
+
+
+class Claim:
+    """What a property adds to the model; the base adds nothing.  Subclasses (in
+    :mod:`checker.claims`) declare variables, guard and extend every move of the
+    product (``guard``, ``update``) and write monitors and a never claim (``finish``)."""
+
+    #: SPIN searches for acceptance cycles (``pan -a``) rather than safety errors.
+    liveness = False
+
+    def declare(self, model: Model) -> list[str]:
+        """Declarations and macros, after the model's own."""
+        return []
+
+    def guard(self) -> str:
+        """A guard on every move of the product ("" for none)."""
+        return ""
+
+    def update(self, model: Model, label: Label | None) -> list[str]:
+        """Statements appended to a move with ``label`` (``None``: a loss or duplication)."""
+        return []
+
+    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+        """Lines after the processes (monitors, the never claim), each with what it does
+        when it is a step of a monitor process.  ``needs_room``: for each move that sends,
+        its guards but the room in the channel."""
+        return []
+
+
+def promela(spec: Spec, config: ProductConfig, claim: Claim | None = None) -> str:
+    """The Promela model of the product of ``spec`` under ``config`` (deterministic),
+    extended by ``claim`` (:mod:`checker.claims`) when given."""
+    return promela_with_moves(spec, config, claim)[0]
 
 
 def promela_with_moves(
-    spec: Spec,
-    config: ProductConfig,
-    never: tuple[str, Formula] | None = None,
+    spec: Spec, config: ProductConfig, claim: Claim | None = None
 ) -> tuple[str, dict[int, Move]]:
     """:func:`promela`, and what each move's line does (for replaying trails)."""
+    claim = claim or Claim()
     core = _Core(spec, config)
     core.lid(initial_local(spec))  # id 0, as in explore()
     endpoint = closure(spec)
@@ -133,11 +205,10 @@ def promela_with_moves(
     loss_budget = config.loss_budget  # None: any number of losses, no counter
     dup_budget = config.dup_budget
     quiet = any(t.untimed == "quiescent" for t in spec.timers)
+    model = Model(spec, config, core, codes, sid, quiet)
     any_timer = [i for i in range(n_loc) if core.has_any_timer(i)]
+    live = claim.guard()
     w = _Writer()
-
-    def name(code: int) -> str:
-        return Segment.from_code(code).name
 
     w.line(f"/* Generated by `tcpcheck export promela` from {spec.title}"
            + (f", variant {spec.variant.name}" if spec.variant else "") + ". */")  # fmt: skip
@@ -146,7 +217,7 @@ def promela_with_moves(
     for i, loc in enumerate(core.locals):
         w.line(f"/* local {i}: {loc.describe()} */")
     for c in codes:
-        w.line(f"/* segment {sid[c]}: {name(c)} */")
+        w.line(f"/* segment {sid[c]}: {Segment.from_code(c).describe()} */")
     w.line(f"#define CAP {cap}")
     w.line("byte a, b;  /* the endpoints' local-state ids */")
     if fifo:
@@ -162,6 +233,11 @@ def promela_with_moves(
         cond = " || ".join(f"X == {i}" for i in any_timer) or "0"
         w.line(f"#define ANYTIMER(X) ({cond})")
         w.line("#define QUIET (ab_n == 0 && ba_n == 0 && !ANYTIMER(a) && !ANYTIMER(b))")
+    for text in claim.declare(model):
+        w.line(text)
+
+    def name(code: int) -> str:
+        return Segment.from_code(code).name
 
     def push(ch: str, segs: tuple[int, ...]) -> tuple[str, list[str]]:
         """(guard, statements) sending ``segs`` into ``ch`` (blocking, or dropping what
@@ -189,22 +265,53 @@ def promela_with_moves(
             text += " / snd " + ", ".join(s.name for s in label.sent)
         return text + f" -> {label.target}"
 
+    #: A move of an endpoint from a local state: (target local id, guards without the
+    #: room in the channel, the room needed, statements, label id).
+    Alt = tuple[int, list[str], str, list[str], int]
+
+    def location(side: str, src: int, alts: list[Alt], unplaceable: list[str]) -> None:
+        """The location of local state ``src``: its moves grouped by target, each group
+        an inner ``if`` followed by one jump (SPIN keeps one exit label per distinct
+        statement after a ``d_step``, at most 2048 in a model: a jump per move would run
+        out of them; an ``if`` whose options are ``d_step``s adds no state)."""
+        w.line(f"L{src}: end{src}:  /* {core.locals[src].describe()} */")
+        if not alts and not unplaceable:
+            w.line("\tfalse;  /* no move */")
+            return
+        w.line("\tif")
+        for new in sorted({a[0] for a in alts}):
+            w.line("\t:: if")
+            for target, guards, room, stmts, lab in alts:
+                if target != new:
+                    continue
+                label = core.labels[lab]
+                if room:  # the location is the local state: spell it out, globally
+                    here = f"{'a' if side == 'A' else 'b'} == {src}"
+                    w.needs_room.append(" && ".join([here, *guards]))
+                step = ("move", side, label, core.locals[new])
+                body = [*stmts, *claim.update(model, label)]
+                w.alt([live, *guards, room], body, about(lab, src), step, indent="\t\t")
+            w.line(f"\t\tfi; goto L{new}")
+        for ready in unplaceable:
+            # A segment this local state cannot place (it acknowledges something never
+            # sent); the explorer stops with an error there, SPIN too.
+            w.alt([ready], ["assert(false)"], "a segment this state cannot place")
+        w.line("\tfi;")
+
     for side, me, out, inc in (("A", "a", "ab", "ba"), ("B", "b", "ba", "ab")):
-        w.line(f"active proctype {side}() {{\nend: do")
-        count = 0
+        # One location per local state: a move tries only the alternatives of its own
+        # local state (jumps add no state, so the stored states stay the product's).
+        w.line(f"active proctype {side}() {{")
         for lid in range(n_loc):
+            alts: list[Alt] = []
+            unplaceable: list[str] = []
             for lab, new, oid in core.moves(side, lid):
                 g, st = push(out, core.outs[oid])
-                step = ("move", side, core.labels[lab], core.locals[new])
-                w.alt([f"{me} == {lid}", g], [f"{me} = {new}", *st], about(lab, lid), step)
-                count += 1
+                alts.append((new, [], g, [f"{me} = {new}", *st], lab))
             if quiet and lid not in any_timer:
                 for lab, new, oid in core.timer_moves(side, lid, "quiescent"):
                     g, st = push(out, core.outs[oid])
-                    step = ("move", side, core.labels[lab], core.locals[new])
-                    guards = [f"{me} == {lid}", "QUIET", g]
-                    w.alt(guards, [f"{me} = {new}", *st], about(lab, lid), step)
-                    count += 1
+                    alts.append((new, ["QUIET"], g, [f"{me} = {new}", *st], lab))
             for c in codes:
                 if fifo:
                     ready, taken = f"{inc}_n > 0 && {inc}[0] == {sid[c]}", remove_at(inc, 0)
@@ -213,22 +320,17 @@ def promela_with_moves(
                 try:
                     lab, new, oid = core.recv(side, lid, c)
                 except ModelError:
-                    # A segment this local state cannot place (it acknowledges something
-                    # never sent); the explorer stops with an error there, SPIN too.
-                    w.alt([f"{me} == {lid}", ready], ["assert(false)"], f"{name(c)}: unplaceable")
+                    unplaceable.append(ready)
                     continue
                 g, st = push(out, core.outs[oid])
-                step = ("move", side, core.labels[lab], core.locals[new])
-                guards = [f"{me} == {lid}", ready, g]
-                w.alt(guards, [f"{me} = {new}", *taken, *st], about(lab, lid), step)
-                count += 1
-        if count == 0:
-            w.line("\t:: false")
-        w.line("od\n}")
+                alts.append((new, [ready], g, [f"{me} = {new}", *taken, *st], lab))
+            location(side, lid, alts, unplaceable)
+        w.line("}")
 
     losing = loss_budget is None or loss_budget > 0
     if losing or dup_budget > 0:
         w.line("active proctype Net() {\nend: do")
+        after = claim.update(model, None)
         for ch, shown in (("ab", "A->B"), ("ba", "B->A")):
             if losing:
                 budget = [f"lost < {loss_budget}"] if loss_budget is not None else []
@@ -238,16 +340,16 @@ def promela_with_moves(
                         # One loss per distinct remainder, as the explorer counts them.
                         held = [f"{ch}_n > {i}"] + ([f"{ch}[{i}] != {ch}[{i - 1}]"] if i else [])
                         w.alt(
-                            held + budget,
-                            remove_at(ch, i) + counted,
+                            [live, *held, *budget],
+                            [*remove_at(ch, i), *counted, *after],
                             f"net: lose {shown} #{i}",
                             ("lose", ch, "position", i),
                         )
                 else:
                     for c in codes:
                         w.alt(
-                            [f"{ch}[{sid[c]}] > 0", *budget],
-                            [f"{ch}[{sid[c]}]--", f"{ch}_n--", *counted],
+                            [live, f"{ch}[{sid[c]}] > 0", *budget],
+                            [f"{ch}[{sid[c]}]--", f"{ch}_n--", *counted, *after],
                             f"net: lose {name(c)} {shown}",
                             ("lose", ch, "code", c),
                         )
@@ -261,16 +363,14 @@ def promela_with_moves(
                     else:
                         has, put = f"{ch}[{sid[c]}] > 0", [f"{ch}[{sid[c]}]++", f"{ch}_n++"]
                     w.alt(
-                        [has, f"{ch}_n < CAP", f"dups < {dup_budget}"],
-                        [*put, "dups++"],
+                        [live, has, f"{ch}_n < CAP", f"dups < {dup_budget}"],
+                        [*put, "dups++", *after],
                         f"net: duplicate {name(c)} {shown}",
                         ("dup", ch, "code", c),
                     )
         w.line("od\n}")
-    if never is not None:
-        mode, formula = never
-        expr = formula.render(_Atoms(core.locals, sid, fifo, cap))
-        stop = f"!({expr})" if mode == "always" else expr
-        w.line(f"/* {mode}: {formula.canonical} */")
-        w.line(f"never {{\n\tdo\n\t:: {stop} -> break\n\t:: else\n\tod\n}}")
+    for text, move in claim.finish(model, w.needs_room):
+        w.line(text)
+        if move is not None:
+            w.moves[w.lineno] = move
     return "\n".join(w.lines) + "\n", w.moves

@@ -52,6 +52,9 @@ __all__ = [
     "bundled_properties_path",
     "check_property",
     "load_properties",
+    "parse_path",
+    "path_start",
+    "path_step",
 ]
 
 KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
@@ -486,6 +489,21 @@ def _closure(pattern: list[str], positions: Iterable[int]) -> frozenset[int]:
     return frozenset(out)
 
 
+def path_start(pattern: list[str], state: str) -> frozenset[int]:
+    """The pattern positions reached by a run whose first control state is ``state``
+    (position ``i``: the first ``i`` elements matched; ``len(pattern)``: all of it).
+
+    >>> sorted(path_start(["CLOSED", "*", "TIME-WAIT"], "CLOSED"))
+    [1, 2]
+    """
+    return _advance(pattern, _closure(pattern, {0}), state)
+
+
+def path_step(pattern: list[str], positions: frozenset[int], state: str) -> frozenset[int]:
+    """The positions after the control state changes to ``state`` (empty: no match)."""
+    return _advance(pattern, positions, state)
+
+
 def _advance(pattern: list[str], positions: frozenset[int], state: str) -> frozenset[int]:
     nxt = set()
     for i in positions:
@@ -506,7 +524,7 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
         s = decoded[node]
         return s.a.state if side == "A" else s.b.state
 
-    start_pos = _advance(pattern, _closure(pattern, {0}), control(0))
+    start_pos = path_start(pattern, control(0))
     start = (0, start_pos)
     parents: dict[tuple[int, frozenset[int]], tuple[tuple[int, frozenset[int]], int] | None] = {
         start: None
@@ -524,7 +542,7 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
         for e in range(offs[node], offs[node + 1]):
             v = dst[e]
             there = control(v)
-            npos = pos if there == here else _advance(pattern, pos, there)
+            npos = pos if there == here else path_step(pattern, pos, there)
             if npos and (v, npos) not in parents:
                 parents[(v, npos)] = ((node, pos), e)
                 queue.append((v, npos))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SpinRun", "missing_tools", "run_spin", "spin_safety_verdict", "trail_lines"]
+__all__ = ["SpinRun", "missing_tools", "run_spin", "spin_verdict", "trail_lines"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,12 @@ def _number(pattern: str, report: str) -> int:
     return int(got.group(1))
 
 
-def run_spin(model: str, max_depth: int = 1_000_000, trail: bool = False) -> SpinRun:
+def run_spin(
+    model: str, max_depth: int = 1_000_000, trail: bool = False, liveness: bool = False
+) -> SpinRun:
     """Verify ``model`` (Promela text) with SPIN in a scratch directory; with ``trail``,
-    the error trail's replay (``spin -t -p``) when an error was found."""
+    the error trail's replay (``spin -t -p``) when an error was found; with ``liveness``,
+    a search for acceptance cycles (``pan -a``) instead of safety errors."""
     missing = missing_tools()
     if missing:
         raise RuntimeError(f"missing: {', '.join(missing)} (Debian: apt-get install spin gcc)")
@@ -78,8 +81,9 @@ def run_spin(model: str, max_depth: int = 1_000_000, trail: bool = False) -> Spi
             return done.stdout, took
 
         _out, generate = run(["spin", "-a", "model.pml"])
-        _out, compile_ = run([cc, "-O0", "-DNOREDUCE", "-DSAFETY", "-o", "pan", "pan.c"])
-        report, search = run(["./pan", f"-m{max_depth}", "-w22"])
+        mode = [] if liveness else ["-DSAFETY"]
+        _out, compile_ = run([cc, "-O0", "-DNOREDUCE", *mode, "-o", "pan", "pan.c"])
+        report, search = run(["./pan", f"-m{max_depth}", "-w22", *(["-a"] if liveness else [])])
         replayed = None
         if trail and (where / "model.pml.trail").exists():
             replayed, _took = run(["spin", "-t", "-p", "model.pml"])
@@ -98,29 +102,56 @@ def run_spin(model: str, max_depth: int = 1_000_000, trail: bool = False) -> Spi
     )
 
 
-def spin_safety_verdict(
+def spin_verdict(
     prop: Any, spec: Any, config: Any, moves: dict[int, Any] | None = None
 ) -> tuple[str, SpinRun]:
-    """SPIN's verdict on an ``invariant`` or ``reachable`` property (and its run): a
-    never claim that ends where the invariant fails, or where the target holds.  With
-    ``moves`` (a dict to fill) the run keeps its error trail, and ``moves`` receives what
-    each line of the model does (:func:`checker.promela.promela_with_moves`)."""
+    """SPIN's verdict on an untimed property under ``config`` (and the run that decided
+    it), tcpcheck's three values included: ``unknown`` when the only counterexamples stop
+    at a full channel (a second search that accepts those).  With ``moves`` (a dict to
+    fill) the run keeps its error trail and ``moves`` receives what each line of the
+    model does (:func:`checker.promela.promela_with_moves`)."""
+    from .claims import Always, DeadlockClaim, FairClaim, PathClaim, Reach
     from .formula import parse_formula
-    from .promela import promela_with_moves
+    from .promela import Claim, promela_with_moves
+    from .properties import parse_path
 
-    if prop.kind not in ("invariant", "reachable"):
-        raise ValueError(f"{prop.name}: SPIN claims cover invariant and reachable properties")
-    formula = parse_formula(prop.formula)  # validated with the suite; a state the
-    # variant lacks names no local state here, and reads as false, as in tcpcheck
-    mode = "always" if prop.kind == "invariant" else "reach"
-    model, lines = promela_with_moves(spec, config, (mode, formula))
-    run = run_spin(model, trail=moves is not None)
-    if moves is not None:
-        moves.update(lines)
-    found = run.errors > 0
-    if mode == "always":
-        return ("violated" if found else "holds"), run
-    return ("holds" if found else "violated"), run
+    # Formulas were validated with the suite; a state the variant lacks names no local
+    # state here, and reads as false, as in tcpcheck.
+    def search(claim: Claim) -> SpinRun:
+        model, lines = promela_with_moves(spec, config, claim)
+        run = run_spin(model, trail=moves is not None, liveness=claim.liveness)
+        if moves is not None:
+            moves.clear()
+            moves.update(lines)
+        return run
+
+    kind = prop.kind
+    if kind == "invariant":
+        run = search(Always(parse_formula(prop.formula)))
+        return ("violated" if run.errors else "holds"), run
+    if kind == "reachable":
+        run = search(Reach(parse_formula(prop.formula)))
+        return ("holds" if run.errors else "violated"), run
+    if kind == "path":
+        side, pattern = parse_path(prop.formula)
+        run = search(PathClaim(side, pattern))
+        return ("holds" if run.errors else "violated"), run
+    if kind == "deadlock-free":
+        final = parse_formula(prop.final)
+        run = search(DeadlockClaim(final))
+        if run.errors:
+            return "violated", run
+        again = search(DeadlockClaim(final, blocked=True))
+        return ("unknown" if again.errors else "holds"), again
+    if kind in ("eventually", "leads-to"):
+        p, q = prop.formula.split("~>") if kind == "leads-to" else ("true", prop.formula)
+        args = (parse_formula(p), parse_formula(q), tuple(prop.fairness))
+        run = search(FairClaim(*args))
+        if run.errors:
+            return "violated", run
+        again = search(FairClaim(*args, blocked=True))
+        return ("unknown" if again.errors else "holds"), again
+    raise ValueError(f"{prop.name}: {kind} properties are not decided by SPIN (timed)")
 
 
 # A statement executed: "  6:\tproc  2 (Net:1) model.pml:1091 (state 6)\t[...]" (the final

@@ -17,7 +17,7 @@ from checker.explore import explore
 from checker.promela import promela
 from checker.properties import Property, load_properties
 from checker.spec import load_spec
-from checker.spin import missing_tools, run_spin, spin_safety_verdict
+from checker.spin import missing_tools, run_spin, spin_verdict
 
 CONFIGS = {
     "default": ProductConfig(),
@@ -75,7 +75,7 @@ def test_spin_agrees_on_the_safety_verdicts(prop: Property, variant: str | None)
     (ours,) = run_suite([prop], variants=[variant])
     known = {p.name for p in load_spec(variant=variant).parameters}
     spec = load_spec(variant=variant, params={k: v for k, v in prop.params.items() if k in known})
-    theirs, _run = spin_safety_verdict(prop, spec, prop.product_config())
+    theirs, _run = spin_verdict(prop, spec, prop.product_config())
     assert theirs == ours.verdict
 
 
@@ -119,7 +119,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
 
         return "holds", SimpleNamespace(trail=None)  # a SPIN that never finds anything
 
-    monkeypatch.setattr(cc, "spin_safety_verdict", flipped)
+    monkeypatch.setattr(cc, "spin_verdict", flipped)
     differs = CliRunner().invoke(cli, args)
     assert differs.exit_code == 1 and "tcpcheck violated, SPIN holds" in differs.output
 
@@ -136,7 +136,7 @@ def test_a_trail_that_leaves_the_product_is_caught() -> None:
     config = ProductConfig(ordering="fifo", loss="1")
     spec = load_spec(variant="no-time-wait")
     moves: dict[int, object] = {}
-    verdict, run = spin_safety_verdict(prop, spec, config, moves)
+    verdict, run = spin_verdict(prop, spec, config, moves)
     assert verdict == "violated" and run.trail is not None
     ex = explore(spec, config)
     assert replay(run.trail, moves, ex, prop) is None  # type: ignore[arg-type]
