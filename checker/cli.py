@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +25,7 @@ from .explore import Exploration, explore
 from .spec import Spec, list_variants, load_spec
 
 if TYPE_CHECKING:
+    from .crosscheck import CrossCheck
     from .properties import Property
 
 __all__ = ["cli", "main"]
@@ -563,29 +564,47 @@ def crosscheck_group() -> None:
     metavar="NAME",
     help="Only this variant ('base' for the spec itself); repeatable. Default: all.",
 )
+@click.option(
+    "--suite",
+    is_flag=True,
+    help="Each property under its own configuration and parameters, as `tcpcheck check` "
+    "decides it (product options and --param do not apply).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a spec parameter (e.g. FIN_RETRIES=inf); repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def crosscheck_spin_cmd(
     spec_file: Path | None,
     props_file: Path | None,
     variants: tuple[str, ...],
+    suite: bool,
+    params: tuple[str, ...],
     as_json: bool,
     **kw: Any,
 ) -> None:
-    """Explore with tcpcheck and with SPIN; compare states and safety verdicts.
+    """Explore with tcpcheck and with SPIN; compare states and every untimed verdict.
 
     The product is exported as Promela, SPIN generates and compiles its verifier and
-    searches; the stored states must equal tcpcheck's and every invariant and
-    reachability property must get the same verdict under this configuration.  Exit 0
-    only when everything agrees, 1 when anything differs, 2 when SPIN or a C compiler
-    is missing.
+    searches; the stored states must equal tcpcheck's.  Every untimed property is then
+    decided by both tools on the same product -- invariants, reachability and paths as
+    never claims, deadlock-freedom by a watcher process, eventually and leads-to as
+    acceptance cycles under tcpcheck's fairness -- the verdicts must be equal, and
+    every trail SPIN writes must replay through tcpcheck's product.  Exit 0 only when
+    everything agrees, 1 when anything differs, 2 when SPIN or a C compiler is missing.
 
     \b
     Examples:
       tcpcheck crosscheck spin
       tcpcheck crosscheck spin --ordering fifo --loss 1 --variant base --variant no-time-wait
+      tcpcheck crosscheck spin --suite --json
     """
     from .check import suite_variants
-    from .crosscheck import crosscheck
+    from .crosscheck import crosscheck, crosscheck_suite
     from .properties import load_properties
     from .spin import missing_tools
 
@@ -597,36 +616,66 @@ def crosscheck_spin_cmd(
         )
     chosen = _variants(spec_file, variants) or list(suite_variants(spec_file))
     props = load_properties(props_file, spec=load_spec(spec_file))
-    rows = crosscheck(props, chosen, _config(kw), spec_file)
+    config = _config(kw)
+    if suite:
+        if params or config != ProductConfig():
+            raise UsageError(
+                "--suite checks each property under its own configuration: drop the "
+                "product options and --param, or drop --suite"
+            )
+        rows = crosscheck_suite(props, chosen, spec_file)
+    else:
+        _load(spec_file, None, params)  # names the file and entry of a bad --param
+        rows = crosscheck(props, chosen, config, spec_file, _parse_params(params))
     agree = all(r.agree for r in rows)
     if as_json:
         doc = {"configurations": [r.to_json() for r in rows], "agree": agree}
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        table = Table(
-            "variant", "tcpcheck states", "SPIN states", "verdicts", "tcpcheck s",
-            "SPIN gen / cc / search s", "agree",
-        )  # fmt: skip
-        for r in rows:
-            same = sum(ours == theirs for _p, ours, theirs in r.verdicts)
-            table.add_row(
-                r.variant or "base",
-                f"{r.tcpcheck_states:,}",
-                f"{r.spin.states:,}",
-                f"{same}/{len(r.verdicts)} equal",
-                f"{r.tcpcheck_seconds:.3f}",
-                f"{r.spin.generate_seconds:.2f} / {r.spin.compile_seconds:.2f} / "
-                f"{r.spin.search_seconds:.2f}",
-                "yes" if r.agree else "NO",
-            )
-        out = _out()
-        out.print(table)
-        for r in rows:
-            for name, ours, theirs in r.verdicts:
-                if ours != theirs:
-                    out.print(f"{r.variant or 'base'}: {name}: tcpcheck {ours}, SPIN {theirs}")
+        _print_crosscheck(rows)
     if not agree:
         sys.exit(1)
+
+
+def _print_crosscheck(rows: Sequence[CrossCheck]) -> None:
+    from .crosscheck import number
+
+    out = _out()
+    table = Table(
+        "variant", "configuration", "tcpcheck states", "SPIN states", "verdicts",
+        "tcpcheck s", "SPIN gen / cc / search s", "SPIN verdicts s", "agree",
+    )  # fmt: skip
+    for r in rows:
+        same = sum(c.tcpcheck == c.spin and c.trail is None for c in r.verdicts)
+        shown = r.config.describe()
+        if r.params:
+            shown += "; " + ", ".join(f"{k}={number(v)}" for k, v in r.params)
+        table.add_row(
+            r.variant or "base",
+            shown,
+            f"{r.tcpcheck_states:,}",
+            f"{r.spin.states:,}",
+            f"{same}/{len(r.verdicts)} equal",
+            f"{r.tcpcheck_seconds + sum(c.tcpcheck_seconds for c in r.verdicts):.2f}",
+            f"{r.spin.generate_seconds:.2f} / {r.spin.compile_seconds:.2f} / "
+            f"{r.spin.search_seconds:.2f}",
+            f"{sum(c.spin_seconds for c in r.verdicts):.1f}",
+            "yes" if r.agree else "NO",
+        )
+    out.print(table)
+    for r in rows:
+        if not r.same_states:
+            out.print(
+                f"{r.variant or 'base'}: states/transitions: tcpcheck {r.tcpcheck_states:,}/"
+                f"{r.tcpcheck_transitions:,}, SPIN {r.spin.states:,}/{r.spin.transitions:,}"
+            )
+        for c in r.verdicts:
+            if c.tcpcheck != c.spin:
+                out.print(f"{r.variant or 'base'}: {c.prop}: tcpcheck {c.tcpcheck}, SPIN {c.spin}")
+            if c.trail is not None:
+                out.print(
+                    f"{r.variant or 'base'}: {c.prop}: SPIN's trail does not replay: {c.trail}"
+                )
 
 
 def _print_exploration(result: Exploration, show: int) -> None:

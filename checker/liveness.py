@@ -49,6 +49,7 @@ __all__ = [
     "delivery_group",
     "edge_group",
     "edge_groups",
+    "lasso_violates",
     "local_obligations",
     "obligations",
     "sccs",
@@ -324,6 +325,62 @@ def _cycle(
             here = what
     edges += path(here, entry)
     return edges
+
+
+def lasso_violates(
+    exploration: Exploration,
+    edges: list[int],
+    p: Formula,
+    q: Formula,
+    assumptions: tuple[str, ...],
+    *,
+    loop: int | None = None,
+    stops: bool = False,
+    blocked: bool = False,
+) -> str | None:
+    """Check a counterexample to ``p ~> q`` found by someone else: ``None`` when the run
+    -- ``edges`` from the initial state, repeating ``edges[loop:]`` forever, or staying
+    forever in its last state (``stops``) -- reaches ``p``, never ``q`` from there on,
+    and is fair under ``assumptions``; otherwise why not.  ``blocked``: the run may stop
+    where a move is owed but a full channel blocks every move (tcpcheck's ``unknown``).
+    """
+    offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
+    nodes = [0] + [dst[e] for e in edges]
+    states = [exploration.state(v) for v in nodes]
+    active = set(assumptions)
+    if loop is None and not stops:
+        return "the run neither loops nor stops"
+    if loop is not None and nodes[loop] != nodes[-1]:
+        return f"the cycle from step {loop} does not return to its first state"
+
+    def avoids_q_after(i: int) -> bool:
+        # States before the cycle are seen once; the cycle's states forever after.
+        since = i if loop is None else min(i, loop)
+        return not any(q(s) for s in states[since:])
+
+    if not any(p(s) and avoids_q_after(i) for i, s in enumerate(states)):
+        return f"no state of the run satisfies {p} with {q} never holding afterwards"
+    owed = obligations(exploration, states)
+    if stops:
+        last = nodes[-1]
+        due = {g for a, g in owed[-1] if a in active}
+        if not due:
+            return None
+        if blocked and offs[last] == offs[last + 1]:
+            return None
+        return f"the run stops where fairness owes {sorted(due)[0]}"
+    assert loop is not None
+    groups = edge_groups(exploration)
+    cycle_edges = edges[loop:]
+    taken = {g for e in cycle_edges for a, g in [groups[lbl[e]]] if g and a in active}
+    cycle_owed = [{g for a, g in owed[i] if a in active} for i in range(loop, len(nodes) - 1)]
+    strong = {g for o in cycle_owed for g in o if g[0] == "strong"} - taken
+    if strong:
+        return f"{sorted(strong)[0]} is enabled on the cycle and never taken"
+    weak = set.intersection(*cycle_owed) - taken if cycle_owed else set()
+    if weak:
+        return f"{sorted(weak)[0]} is enabled all along the cycle and never taken"
+    return None
 
 
 def check_leads_to(

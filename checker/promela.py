@@ -8,16 +8,22 @@ The model is generated from the same tables the explorer fills from the spec
 - an unordered channel is a count per segment (a canonical multiset), a FIFO channel an
   array with its head at ``[0]`` and unused slots 0; ``ab_n``/``ba_n`` are their
   lengths; ``lost``/``dups`` exist only under a finite budget;
-- one ``active proctype`` per endpoint (and ``Net`` for losses and duplications), each a
-  single ``do`` loop of ``d_step`` alternatives -- one per table entry: an application
-  call, a timer, the delivery of each segment -- with a comment naming the rule
-  (``rule#N``), the state and the event.  A quiescent timer is guarded by ``QUIET``
-  (nothing in flight and no other timer of either endpoint can fire), as in the explorer.
+- one ``active proctype`` per endpoint with a location ``L<id>`` per local state, whose
+  ``if`` offers that state's moves -- an application call, a timer, the delivery of
+  each segment -- each a ``d_step`` commented with the rule (``rule#N``), the state and
+  the event, grouped by target and followed by a jump to the target's location; and
+  ``Net``, a ``do`` loop of losses and duplications.  A quiescent timer is guarded by
+  ``QUIET`` (nothing in flight and no other timer of either endpoint can fire), as in
+  the explorer.
 
-With every move one ``d_step`` at a single loop location, SPIN's stored states are
-exactly the product's states: measured equal on every configuration tried (default,
-FIFO, loss budgets, duplication, overflow drop, other application modes), and SPIN's
-transitions are tcpcheck's plus one (pan counts the initial state as a transition).
+Every move is one ``d_step`` and jumps add no state, so SPIN's stored states are exactly
+the product's states: measured equal on every configuration tried (default, FIFO, loss
+budgets, duplication, overflow drop, other application modes), and SPIN's transitions
+are tcpcheck's plus one (pan counts the initial state as a transition).  A location per
+local state makes pan try a state's own few moves instead of all of them: 13 times
+faster searches than one loop of every move.
+
+Properties enter the model as claims (:class:`Claim`, :mod:`checker.claims`).
 
 Examples
 --------
@@ -26,7 +32,7 @@ Examples
 >>> text = promela(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> text.count("active proctype")
 2
->>> "d_step { a == 0 &&" in text
+>>> "L0: end0:" in text and "goto L" in text
 True
 """
 
@@ -139,11 +145,23 @@ class Model:
         return _Atoms(self)
 
     def local_in(self, side: str, ids: Sequence[int]) -> str:
-        """``side``'s local-state id is one of ``ids``."""
+        """``side``'s local-state id is one of ``ids`` (a few comparisons, or a bit test
+        in 31-bit words: the expression stays short for any set)."""
         var = "a" if side == "A" else "b"
         if len(ids) == len(self.locals):
             return "true"
-        return _any(f"{var} == {i}" for i in ids)
+        if len(ids) <= 4:
+            return _any(f"{var} == {i}" for i in sorted(ids))
+        words: dict[int, int] = {}
+        for i in ids:
+            words[i // 31] = words.get(i // 31, 0) | 1 << (i % 31)
+        tests = []
+        for w, mask in sorted(words.items()):
+            lo, hi = 31 * w, 31 * w + 31
+            inside = f"{var} < {hi}" if w == 0 else f"{var} >= {lo} && {var} < {hi}"
+            shifted = var if w == 0 else f"({var} - {lo})"
+            tests.append(f"({inside} && (({mask} >> {shifted}) & 1))")
+        return _any(tests)
 
     def holds(self, ch: str, code: int) -> str:
         """Channel ``ch`` (``ab`` or ``ba``) holds segment ``code`` somewhere."""
@@ -171,6 +189,11 @@ class Claim:
 
     def update(self, model: Model, label: Label | None) -> list[str]:
         """Statements appended to a move with ``label`` (``None``: a loss or duplication)."""
+        return []
+
+    def lose(self, model: Model, ch: str, sid: str) -> list[str]:
+        """Statements run before channel ``ch`` loses the segment whose id is ``sid`` (a
+        Promela expression)."""
         return []
 
     def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
@@ -341,7 +364,12 @@ def promela_with_moves(
                         held = [f"{ch}_n > {i}"] + ([f"{ch}[{i}] != {ch}[{i - 1}]"] if i else [])
                         w.alt(
                             [live, *held, *budget],
-                            [*remove_at(ch, i), *counted, *after],
+                            [
+                                *claim.lose(model, ch, f"{ch}[{i}]"),
+                                *remove_at(ch, i),
+                                *counted,
+                                *after,
+                            ],
                             f"net: lose {shown} #{i}",
                             ("lose", ch, "position", i),
                         )
@@ -349,7 +377,13 @@ def promela_with_moves(
                     for c in codes:
                         w.alt(
                             [live, f"{ch}[{sid[c]}] > 0", *budget],
-                            [f"{ch}[{sid[c]}]--", f"{ch}_n--", *counted, *after],
+                            [
+                                *claim.lose(model, ch, str(sid[c])),
+                                f"{ch}[{sid[c]}]--",
+                                f"{ch}_n--",
+                                *counted,
+                                *after,
+                            ],
                             f"net: lose {name(c)} {shown}",
                             ("lose", ch, "code", c),
                         )

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.check import run_suite
 from checker.cli import cli
 from checker.config import AppConfig, ProductConfig
 from checker.explore import explore
@@ -63,20 +62,52 @@ def test_spin_stores_exactly_the_product_states(name: str, variant: str | None) 
 
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
-SAFETY = [p for p in load_properties(spec=load_spec()) if p.kind in ("invariant", "reachable")]
+UNTIMED = [p for p in load_properties(spec=load_spec()) if not p.timed]
+
+#: The issue's three configurations: the default, FIFO with one loss, and one where a
+#: full channel is the only thing that stops runs (tcpcheck answers "unknown" there).
+CROSS = {
+    "default": ProductConfig(),
+    "fifo, loss 1": ProductConfig(ordering="fifo", loss="1"),
+    "capacity 1, no loss": ProductConfig(capacity=1, loss="none"),
+}
 
 
 @needs_spin
-@pytest.mark.parametrize("variant", [None, "no-time-wait"])
-@pytest.mark.parametrize("prop", SAFETY, ids=[p.name for p in SAFETY])
-def test_spin_agrees_on_the_safety_verdicts(prop: Property, variant: str | None) -> None:
-    """Invariants and reachability as never claims: SPIN's verdict is tcpcheck's, on the
-    base spec and on the variant broken on purpose (where some are violated)."""
-    (ours,) = run_suite([prop], variants=[variant])
-    known = {p.name for p in load_spec(variant=variant).parameters}
-    spec = load_spec(variant=variant, params={k: v for k, v in prop.params.items() if k in known})
-    theirs, _run = spin_verdict(prop, spec, prop.product_config())
-    assert theirs == ours.verdict
+@pytest.mark.parametrize("variant", [None, "no-time-wait", "short-time-wait"])
+@pytest.mark.parametrize("name", list(CROSS))
+def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) -> None:
+    """The whole comparison on one product: equal states, equal verdicts on every
+    untimed property under this configuration (invariants, reachability, paths,
+    deadlock-freedom, eventually and leads-to with tcpcheck's fairness), and every trail
+    SPIN writes replays through tcpcheck's product as a witness or counterexample."""
+    from checker.crosscheck import crosscheck
+
+    (row,) = crosscheck(UNTIMED, [variant], CROSS[name])
+    assert row.same_states
+    assert [(c.prop, c.spin) for c in row.verdicts] == [(c.prop, c.tcpcheck) for c in row.verdicts]
+    assert all(c.trail is None for c in row.verdicts), [c.trail for c in row.verdicts]
+    assert sum(c.has_trail for c in row.verdicts) >= 5  # trails were replayed, not absent
+    kinds = {PROPS[c.prop].kind for c in row.verdicts}
+    assert kinds == {"invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to"}
+    if name == "capacity 1, no loss":  # both tools tell a full channel from a real end
+        assert {c.prop for c in row.verdicts if c.spin == "unknown"} >= {
+            "no-deadlock",
+            "close-wait-leads-to-closed",
+        }
+    assert row.agree
+
+
+@needs_spin
+def test_spin_agrees_with_the_suite() -> None:
+    """Every untimed property under its own configuration and parameters -- the
+    verdicts ``tcpcheck check`` pins -- decided by SPIN too, on the base spec."""
+    from checker.crosscheck import crosscheck_suite
+
+    rows = crosscheck_suite(UNTIMED, [None])
+    verdicts = {c.prop: c.spin for r in rows for c in r.verdicts}
+    assert verdicts == {p.name: p.expected_for(None) for p in UNTIMED}
+    assert all(r.agree for r in rows)
 
 
 def test_formulas_render_through_their_atoms() -> None:
@@ -109,15 +140,20 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     (row,) = doc["configurations"]
     assert doc["agree"] and row["agree"] and row["tcpcheck_states"] == row["spin_states"]
     assert row["options"]["variant"] == "no-time-wait" and row["options"]["ordering"] == "fifo"
-    assert {v["tcpcheck"] for v in row["verdicts"]} == {"holds", "violated"}
+    assert {v["tcpcheck"] for v in row["verdicts"]} >= {"holds", "violated"}
     assert set(row["seconds"]) == {"tcpcheck", "spin_generate", "spin_compile", "spin_search"}
-    # Every violation SPIN found replays through tcpcheck's product to a violating state.
-    assert row["trails"] and all(t["replays"] for t in row["trails"])
+    assert all(set(v["seconds"]) == {"tcpcheck", "spin"} for v in row["verdicts"])
+    # Every trail SPIN wrote replays through tcpcheck's product.
+    replayed = [v["trail_replays"] for v in row["verdicts"] if "trail_replays" in v]
+    assert replayed and all(replayed)
 
     def flipped(prop: Property, spec: object, config: object, moves: object) -> tuple[str, object]:
         from types import SimpleNamespace
 
-        return "holds", SimpleNamespace(trail=None)  # a SPIN that never finds anything
+        # A SPIN that never finds anything.
+        return "holds", SimpleNamespace(
+            trail=None, generate_seconds=0.0, compile_seconds=0.0, search_seconds=0.0
+        )
 
     monkeypatch.setattr(cc, "spin_verdict", flipped)
     differs = CliRunner().invoke(cli, args)
@@ -139,8 +175,8 @@ def test_a_trail_that_leaves_the_product_is_caught() -> None:
     verdict, run = spin_verdict(prop, spec, config, moves)
     assert verdict == "violated" and run.trail is not None
     ex = explore(spec, config)
-    assert replay(run.trail, moves, ex, prop) is None  # type: ignore[arg-type]
+    assert replay(run.trail, moves, ex, prop, verdict) is None  # type: ignore[arg-type]
     lines = sorted(moves)
     shifted = {a: moves[b] for a, b in itertools.pairwise(lines)}
-    why = replay(run.trail, shifted, ex, prop)  # type: ignore[arg-type]
+    why = replay(run.trail, shifted, ex, prop, verdict)  # type: ignore[arg-type]
     assert why is not None and ("matching move" in why or "no move" in why)
