@@ -83,7 +83,7 @@ fi
 
 # 5. SPIN and a C compiler, for the cross-check of the explorer against SPIN (the tests
 #    that need them are skipped, with the reason, when they are missing).
-# tcc compiles SPIN's verifiers for the small searches in a twentieth of gcc's time.
+# tcc compiles SPIN's verifiers in a twentieth of gcc's time (see README, SPIN).
 if ! command -v spin >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || ! command -v tcc >/dev/null 2>&1; then
     if ! apt_install spin gcc tcc; then
         say "SPIN or a C compiler is missing: the SPIN cross-check will be skipped (Debian: sudo apt-get install spin gcc tcc)"

@@ -192,51 +192,67 @@ class FairClaim(Claim):
     groups: list[Group] = field(default_factory=list)
     #: Each delivery group's bit in ``Ls``.
     lost_bit: dict[Group, int] = field(default_factory=dict)
+    #: The assignments filling the constant tables.
+    tables: list[str] = field(default_factory=list)
 
-    def _enabled(self, model: Model) -> dict[Group, str]:
-        """Each active fairness group with the Promela condition that it is enabled."""
+    def declare(self, model: Model) -> list[str]:
         active = set(self.assumptions)
-        out: dict[Group, list[str]] = {}
-        for side in ("A", "B"):
-            for i, loc in enumerate(model.locals):
-                always = local_obligations(model.spec, model.config, side, loc, False)
-                quiet = local_obligations(model.spec, model.config, side, loc, True)
-                for assumption, group in sorted(quiet):
-                    if assumption not in active:
-                        continue
-                    here = model.local_in(side, [i])
-                    term = here if (assumption, group) in always else f"({here} && QUIET)"
-                    out.setdefault(group, []).append(term)
-            inc = "ba" if side == "A" else "ab"
+        # The groups, strong (deliveries) first -- a turn's number is its group's index,
+        # and a delivery's bit in Ls is 1 << its index -- then the weak ones (timers and
+        # calls), bit i - len(strong) in the per-local-state tables.
+        strong: dict[Group, tuple[int, int]] = {}  # group -> (channel 1 ab / 2 ba, id)
+        for side, ch in (("A", 2), ("B", 1)):
             for c in model.codes:
                 assumption, group = delivery_group(side, Segment.from_code(c))
                 if assumption in active:
-                    out.setdefault(group, []).append(model.holds(inc, c))
-        # Strong groups first: their bits in Ls follow their order.
-        order = sorted(out, key=lambda g: (g[0] != "strong", g))
-        return {g: _any(out[g]) for g in order}
+                    if group in strong:
+                        raise ModelError(f"two segments are described as {group[2]}")
+                    strong[group] = (ch, model.sid[c])
+        owed = {
+            (side, i, quiet): {
+                g
+                for a, g in local_obligations(model.spec, model.config, side, loc, quiet)
+                if a in active
+            }
+            for side in ("A", "B")
+            for i, loc in enumerate(model.locals)
+            for quiet in (False, True)
+        }
+        weak = sorted({g for groups in owed.values() for g in groups})
+        if len(strong) > 31 or len(weak) > 31:
+            raise ModelError("more than 31 fairness groups of one kind: the monitor's masks")
+        self.groups = sorted(strong) + weak
+        self.lost_bit = {g: 1 << i for i, g in enumerate(sorted(strong))}
+        bit = {g: 1 << i for i, g in enumerate(weak)}
 
-    def declare(self, model: Model) -> list[str]:
-        enabled = self._enabled(model)
-        self.groups = list(enabled)
-        strong = [g for g in self.groups if g[0] == "strong"]
-        if len(strong) > 31:
-            raise ModelError("more than 31 strongly fair groups: the monitor's mask is an int")
-        self.lost_bit = {g: 1 << i for i, g in enumerate(strong)}
+        def mask(groups: set[Group]) -> int:
+            return sum(bit[g] for g in groups)
+
+        tables = []
+        for side in ("A", "B"):
+            for i in range(len(model.locals)):
+                always = mask(owed[(side, i, False)])
+                only_quiet = mask(owed[(side, i, True)]) & ~always
+                if always:
+                    tables.append(f"EN{side}[{i}] = {always}")
+                if only_quiet:
+                    tables.append(f"Q{side}[{i}] = {only_quiet}")
+        for i, g in enumerate(sorted(strong)):
+            ch, sid = strong[g]
+            tables += [f"TCH[{i}] = {ch}", f"TSID[{i}] = {sid}"]
+        self.tables = tables
         start = initial_local(model.spec)
         first = PState(start, start)
         mon = int(self.p(first) and not self.q(first))
-        # A round has a turn per group, passed by a move of the group or, for a timer or
-        # a call, in a state where it is not enabled; for a delivery, in a state where
-        # the segment is not in flight -- unless it was lost since the cycle began: a
-        # segment lost on the cycle must be delivered on it (strong fairness: in flight
-        # somewhere on a cycle, but never delivered, it was lost or never left).
-        sat = []
-        for i, g in enumerate(self.groups):
-            passed = f"!{enabled[g]}"
-            if g in self.lost_bit:
-                passed = f"({passed} && (Ls & {self.lost_bit[g]}) == 0)"
-            sat.append(f"(k == {i} && (G == {i} || {passed}))")
+        ns, n = len(strong), len(self.groups)
+        cap = model.config.capacity
+        if model.fifo:
+            held = {
+                ch: " || ".join(f"{ch}[{j}] == TSID[X]" for j in range(cap)) for ch in ("ab", "ba")
+            }
+        else:
+            held = {ch: f"{ch}[TSID[X]] > 0" for ch in ("ab", "ba")}
+        quiet = "QUIET" if model.quiet else "false"
         lines = [
             f"/* fairness group {i}: {k} {side} {what} */"
             for i, (k, side, what) in enumerate(self.groups)
@@ -244,21 +260,35 @@ class FairClaim(Claim):
         lines += [
             f"bit mon = {mon};  /* {self.p.canonical} has held, {self.q.canonical} not since */",
             "bit cyc, acc;  /* the cycle has begun; a round of the turns was completed */",
-            "byte fin;  /* 1: the run stops where nothing is owed; 2: a full channel stops it */",
+            "byte fin = 3;  /* 3: tables not filled yet; 0: running; 1: the run stops where "
+            "nothing is owed; 2: a full channel stops it */",
             "byte k;  /* the turn the round waits for */",
             "int Ls;  /* the deliveries whose segment was lost since the cycle began */",
-            f"#define NTURNS {len(sat)}",
+            "/* Constant tables (hidden: no part of a state), filled by the monitor's first step:",
+            "   the weak groups enabled in each local state (Q: only when QUIET), and each",
+            "   delivery turn's channel (1: A->B, 2: B->A) and segment id. */",
+            f"hidden int ENA[{len(model.locals)}], ENB[{len(model.locals)}];",
+            f"hidden int QA[{len(model.locals)}], QB[{len(model.locals)}];",
+            f"hidden byte TCH[{max(ns, 1)}], TSID[{max(ns, 1)}];",
+            f"#define NSTRONG {ns}",
+            f"#define NTURNS {n}",
             f"#define P ({self.p.render(model.atoms)})",
             f"#define Q ({self.q.render(model.atoms)})",
-            f"#define STOPOK (!{_any(enabled.values())})",
-            f"#define SAT(G) ({' || '.join(sat) or 'false'})",
+            f"#define WEAKEN (ENA[a] | ENB[b] | ({quiet} -> (QA[a] | QB[b]) : 0))",
+            f"#define DELEN(X) ((TCH[X] == 1 && ({held['ab']})) "
+            f"|| (TCH[X] == 2 && ({held['ba']})))",
+            "/* Turn X is passed in this state: its group is not enabled (a delivery: its",
+            "   segment is not in flight, and was not lost since the cycle began). */",
+            "#define PASS(X) (X < NSTRONG -> (!DELEN(X) && ((Ls >> X) & 1) == 0) "
+            ": ((WEAKEN >> (X - NSTRONG)) & 1) == 0)",
+            "#define STOPOK (WEAKEN == 0" + (" && ab_n == 0 && ba_n == 0)" if ns else ")"),
             "/* After each move (G: its group): pass the turns it passes, a round of them",
             "   pulses acc; and the monitor of p and q. */",
             "#define UPD(G) \\",
             "\tif \\",
             "\t:: cyc -> \\",
             "\t\tdo \\",
-            "\t\t:: k < NTURNS && SAT(G) -> k++ \\",
+            "\t\t:: k < NTURNS && (k == G || PASS(k)) -> k++ \\",
             "\t\t:: else -> break \\",
             "\t\tod; \\",
             "\t\tif \\",
@@ -301,6 +331,10 @@ class FairClaim(Claim):
         used = ", ".join(self.assumptions) or "no fairness"
         return [
             ("active proctype Monitor() {\nend: do", None),
+            (
+                f"\t:: d_step {{ fin == 3 -> {'; '.join([*self.tables, 'fin = 0'])} }}",
+                ("monitor", "tables", None, None),
+            ),
             (
                 "\t:: d_step { fin == 0 && cyc == 0 && mon -> cyc = 1 }"
                 "  /* the cycle begins here */",

@@ -612,7 +612,7 @@ def crosscheck_spin_cmd(
     if missing:
         raise UsageError(
             f"the cross-check needs {' and '.join(missing)}: install them "
-            "(Debian: apt-get install spin gcc; bash setup.sh does it as root)"
+            "(Debian: apt-get install spin gcc tcc; bash setup.sh does it as root)"
         )
     chosen = _variants(spec_file, variants) or list(suite_variants(spec_file))
     props = load_properties(props_file, spec=load_spec(spec_file))

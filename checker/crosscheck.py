@@ -1,16 +1,23 @@
-"""tcpcheck against SPIN on one configuration: reachable states and safety verdicts.
+"""tcpcheck against SPIN: reachable states and every untimed verdict.
 
-For each variant: tcpcheck explores the product; SPIN searches the exported model
-(:mod:`checker.promela`); the stored-state counts must be equal (SPIN's transitions are
-tcpcheck's plus one: pan counts the initial state).  Every invariant and reachability
-property is then decided by both under that same configuration -- tcpcheck on its graph,
-SPIN with a never claim -- and the verdicts must be equal.  Both tools' times are kept,
-SPIN's generation, compilation and search apart.
+For each variant and configuration: tcpcheck explores the product; SPIN searches the
+exported model (:mod:`checker.promela`); the stored-state counts must be equal (SPIN's
+transitions are tcpcheck's plus one: pan counts the initial state).  Every untimed
+property is then decided by both on that same product -- tcpcheck on its graph, SPIN
+with the property's claim (:mod:`checker.claims`) -- and the verdicts must be equal.
+:func:`crosscheck` decides every property under one configuration; :func:`crosscheck_suite`
+each under its own configuration and parameters, as ``tcpcheck check`` does.  Both tools'
+times are kept, SPIN's generation, compilation and search apart.
 
-A violation SPIN finds is replayed through tcpcheck's product (:func:`replay`): every
-step must be one of tcpcheck's moves, and the last state must violate the property.
+Every trail SPIN writes is replayed through tcpcheck's product (:func:`replay`): each
+step must be one of tcpcheck's moves, and the run must be what SPIN's verdict claims --
+a state violating the invariant, a witness, a matched path, a deadlock outside
+``final``, or a fair lasso avoiding the goal (:func:`checker.liveness.lasso_violates`).
 
-Path and liveness properties are not compared yet.
+Examples
+--------
+>>> number(float("inf")), number(2.0)
+('inf', 2.0)
 """
 
 from __future__ import annotations

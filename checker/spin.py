@@ -76,7 +76,7 @@ def run_spin(
     a search for acceptance cycles (``pan -a``) instead of safety errors."""
     missing = missing_tools()
     if missing:
-        raise RuntimeError(f"missing: {', '.join(missing)} (Debian: apt-get install spin gcc)")
+        raise RuntimeError(f"missing: {', '.join(missing)} (Debian: apt-get install spin gcc tcc)")
     cc = _compiler()
     assert cc is not None
     with tempfile.TemporaryDirectory(prefix="tcpcheck-spin-") as tmp:
