@@ -26,10 +26,11 @@ monitor instead, updated in the ``d_step`` of every move:
 
 - ``mon``: ``p`` has held and ``q`` not since (tcpcheck's one-bit monitor);
 - at some moment the monitor process guesses that the run's cycle begins (``cyc``);
-  from then on ``Ls`` collects the deliveries whose segment the network lost;
+  from then on ``Ls`` holds the deliveries whose segment the network lost and that
+  have not been delivered since;
 - a round has a turn per fairness group, taken in order (``k``): a turn is passed by a
-  move of its group, or in a state where the group is not enabled -- for a delivery in
-  ``Ls``, only by the delivery.  A completed round pulses ``acc``.
+  move of its group, or in a state where the group is not enabled and, for a delivery,
+  not in ``Ls``.  A completed round pulses ``acc``.
 
 The never claim accepts runs where ``mon`` holds from the guess on and ``acc`` pulses
 infinitely often.  Why the rounds decide strong fairness: a segment is in flight
@@ -37,8 +38,9 @@ somewhere on a cycle but never delivered on it only if it was lost on the cycle 
 left the channel (its count falls only by delivery or loss, and the cycle returns to its
 start) -- so "delivered, or lost nowhere and not in flight somewhere" per segment is
 exactly strong fairness on a cycle, and the rest is weak fairness (generalized Büchi,
-degeneralized by the turn counter).  An accepting cycle keeps ``Ls`` constant and holds a
-whole round: fair, avoiding ``q``.  Conversely a fair lasso of tcpcheck's is accepted,
+degeneralized by the turn counter).  On an accepting cycle a segment lost and never
+delivered stays in ``Ls`` all around it, so its turn never passes; every other turn
+passes as fairness demands: the cycle is fair and avoids ``q``.  Conversely a fair lasso of tcpcheck's is accepted,
 guessing the cycle where it begins.  A run may also stop where no fairness is owed
 (``fin = 1``); a state where nothing can move although a delivery, timer or call is owed
 -- a full channel blocks it -- sets ``fin = 2``, accepted only with ``blocked``, as
@@ -58,14 +60,34 @@ from dataclasses import dataclass, field
 
 from .endpoint import initial_local
 from .errors import ModelError
-from .formula import Formula
+from .formula import Formula, parse_formula
 from .liveness import Group, delivery_group, edge_group, local_obligations
 from .product import Label, PState
 from .promela import Claim, Model, Move, _any
-from .properties import path_start, path_step
+from .properties import Property, parse_path, path_start, path_step
 from .segments import Segment
 
-__all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach"]
+__all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach", "claim_for"]
+
+
+def claim_for(prop: Property, blocked: bool = False) -> Claim:
+    """The claim deciding an untimed property; ``blocked``: a deadlock or a stop where a
+    full channel blocks an owed move counts too (tcpcheck's ``unknown``)."""
+    kind = prop.kind
+    if kind == "invariant":
+        return Always(parse_formula(prop.formula))
+    if kind == "reachable":
+        return Reach(parse_formula(prop.formula))
+    if kind == "path":
+        side, pattern = parse_path(prop.formula)
+        return PathClaim(side, pattern)
+    if kind == "deadlock-free":
+        assert prop.final is not None
+        return DeadlockClaim(parse_formula(prop.final), blocked)
+    if kind in ("eventually", "leads-to"):
+        p, q = prop.formula.split("~>") if kind == "leads-to" else ("true", prop.formula)
+        return FairClaim(parse_formula(p), parse_formula(q), tuple(prop.fairness), blocked)
+    raise ValueError(f"{prop.name}: {kind} properties are not decided by SPIN (timed)")
 
 
 @dataclass
@@ -74,22 +96,20 @@ class Always(Claim):
 
     formula: Formula
     kind = "invariant"
+    meaning = "an error (the claim ends) is a reachable state where the invariant fails"
 
     def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
         expr = self.formula.render(model.atoms)
-        return _lines([f"/* always: {self.formula.canonical} */", _until(f"!({expr})")])
+        stop = expr if self.kind == "reachable" else f"!({expr})"
+        return _lines([f"/* {self.kind}: {self.formula.canonical} */", _until(stop)])
 
 
 @dataclass
-class Reach(Claim):
+class Reach(Always):
     """Reachability of ``formula``: the claim ends in a state where it holds."""
 
-    formula: Formula
     kind = "reachable"
-
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
-        expr = self.formula.render(model.atoms)
-        return _lines([f"/* reach: {self.formula.canonical} */", _until(expr)])
+    meaning = "an error (the claim ends) is a witness: the formula holds in a reachable state"
 
 
 def _until(stop: str) -> str:
@@ -110,6 +130,7 @@ class PathClaim(Claim):
     side: str
     pattern: list[str]
     kind = "path"
+    meaning = "an error (the claim ends) is a witness: a run through the pattern"
 
     def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
         controls = sorted({loc.state for loc in model.locals})
@@ -161,6 +182,7 @@ class DeadlockClaim(Claim):
     final: Formula
     blocked: bool = False
     kind = "deadlock-free"
+    meaning = "an assertion violated is a deadlock outside the final states"
 
     def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
         cond = ["timeout", f"!({self.final.render(model.atoms)})"]
@@ -188,6 +210,7 @@ class FairClaim(Claim):
     blocked: bool = False
     kind = "leads-to"
     liveness = True
+    meaning = "an acceptance cycle is a fair run that reaches p and never q afterwards"
     #: The active fairness groups, strong first, in the monitor's order.
     groups: list[Group] = field(default_factory=list)
     #: Each delivery group's bit in ``Ls``.
@@ -263,7 +286,7 @@ class FairClaim(Claim):
             "byte fin = 3;  /* 3: tables not filled yet; 0: running; 1: the run stops where "
             "nothing is owed; 2: a full channel stops it */",
             "byte k;  /* the turn the round waits for */",
-            "int Ls;  /* the deliveries whose segment was lost since the cycle began */",
+            "int Ls;  /* deliveries lost since the cycle began and not delivered since */",
             "/* Constant tables (hidden: no part of a state), filled by the monitor's first step:",
             "   the weak groups enabled in each local state (Q: only when QUIET), and each",
             "   delivery turn's channel (1: A->B, 2: B->A) and segment id. */",
@@ -286,7 +309,7 @@ class FairClaim(Claim):
             "   pulses acc; and the monitor of p and q. */",
             "#define UPD(G) \\",
             "\tif \\",
-            "\t:: cyc -> \\",
+            "\t:: cyc -> Ls = Ls & ~(G < NSTRONG -> 1 << G : 0); \\",
             "\t\tdo \\",
             "\t\t:: k < NTURNS && (k == G || PASS(k)) -> k++ \\",
             "\t\t:: else -> break \\",

@@ -513,6 +513,20 @@ def export_group() -> None:
 @spec_options
 @product_options
 @click.option(
+    "--property",
+    "prop_name",
+    metavar="NAME",
+    help="Add this untimed property's claim (never claim, watcher or fairness monitor); "
+    "the model is then the product under the property's own configuration and parameters.",
+)
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Look --property up in this suite instead of the bundled one.",
+)
+@click.option(
     "-o",
     "--out",
     "out_file",
@@ -524,6 +538,8 @@ def export_promela_cmd(
     spec_file: Path | None,
     variant: str | None,
     params: tuple[str, ...],
+    prop_name: str | None,
+    props_file: Path | None,
     out_file: Path | None,
     **kw: Any,
 ) -> None:
@@ -531,17 +547,37 @@ def export_promela_cmd(
 
     One proctype per endpoint (and one for the network's losses), one d_step per move,
     each commented with the spec rule it comes from; SPIN's stored states equal
-    tcpcheck's state count.
+    tcpcheck's state count.  With --property, the property's claim is part of the model
+    and its first lines say how to run SPIN and what an error means.
 
     \b
     Examples:
       tcpcheck export promela -o tcp.pml
       spin -a tcp.pml && cc -DNOREDUCE -DSAFETY -o pan pan.c && ./pan -m1000000
       tcpcheck export promela --ordering fifo --loss 1 --variant linux -o linux.pml
+      tcpcheck export promela --property close-wait-leads-to-closed -o cw.pml
     """
+    from .claims import claim_for
     from .promela import promela
 
-    text = promela(_load(spec_file, variant, params), _config(kw))
+    config = _config(kw)
+    claim = None
+    if prop_name is not None:
+        if params or config != ProductConfig():
+            raise UsageError(
+                "--property exports the product under the property's own configuration "
+                "and parameters: drop the product options and --param"
+            )
+        prop = _property(spec_file, props_file, prop_name)
+        if prop.timed:
+            raise UsageError(
+                f"{prop_name} is a timed property: SPIN has no clocks; export an untimed one"
+            )
+        known = {p.name for p in load_spec(spec_file, variant=variant).parameters}
+        params = tuple(f"{k}={v}" for k, v in prop.params.items() if k in known)
+        config = prop.product_config()
+        claim = claim_for(prop)
+    text = promela(_load(spec_file, variant, params), config, claim)
     if out_file is None:
         click.echo(text, nl=False)
         return

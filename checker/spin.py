@@ -121,10 +121,8 @@ def spin_verdict(
     at a full channel (a second search that accepts those).  With ``moves`` (a dict to
     fill) the run keeps its error trail and ``moves`` receives what each line of the
     model does (:func:`checker.promela.promela_with_moves`)."""
-    from .claims import Always, DeadlockClaim, FairClaim, PathClaim, Reach
-    from .formula import parse_formula
+    from .claims import claim_for
     from .promela import Claim, promela_with_moves
-    from .properties import parse_path
 
     # Formulas were validated with the suite; a state the variant lacks names no local
     # state here, and reads as false, as in tcpcheck.
@@ -142,37 +140,26 @@ def spin_verdict(
             moves.update(runs[id(run)])
         return verdict, run
 
+    first = search(claim_for(prop, blocked=prop.kind in ("eventually", "leads-to")))
     kind = prop.kind
     if kind == "invariant":
-        run = search(Always(parse_formula(prop.formula)))
-        return decided("violated" if run.errors else "holds", run)
-    if kind == "reachable":
-        run = search(Reach(parse_formula(prop.formula)))
-        return decided("holds" if run.errors else "violated", run)
-    if kind == "path":
-        side, pattern = parse_path(prop.formula)
-        run = search(PathClaim(side, pattern))
-        return decided("holds" if run.errors else "violated", run)
+        return decided("violated" if first.errors else "holds", first)
+    if kind in ("reachable", "path"):
+        return decided("holds" if first.errors else "violated", first)
     if kind == "deadlock-free":
-        final = parse_formula(prop.final)
-        run = search(DeadlockClaim(final))
-        if run.errors:
-            return decided("violated", run)
-        again = search(DeadlockClaim(final, blocked=True))
+        if first.errors:
+            return decided("violated", first)
+        again = search(claim_for(prop, blocked=True))
         return decided("unknown" if again.errors else "holds", again)
-    if kind in ("eventually", "leads-to"):
-        p, q = prop.formula.split("~>") if kind == "leads-to" else ("true", prop.formula)
-        args = (parse_formula(p), parse_formula(q), tuple(prop.fairness))
-        # Runs stuck at a full channel accepted too: no cycle at all is "holds" in one
-        # search; a cycle that is not such a run is "violated"; else ask without them.
-        run = search(FairClaim(*args, blocked=True))
-        if not run.errors:
-            return decided("holds", run)
-        if run.trail is not None and not _ends_stuck(run.trail):
-            return decided("violated", run)
-        strict = search(FairClaim(*args))
-        return decided("violated", strict) if strict.errors else decided("unknown", run)
-    raise ValueError(f"{prop.name}: {kind} properties are not decided by SPIN (timed)")
+    # Liveness: runs stuck at a full channel accepted too, so no cycle at all is
+    # "holds" in one search; a cycle that is not such a run is "violated"; else ask
+    # again without them.
+    if not first.errors:
+        return decided("holds", first)
+    if first.trail is not None and not _ends_stuck(first.trail):
+        return decided("violated", first)
+    strict = search(claim_for(prop))
+    return decided("violated", strict) if strict.errors else decided("unknown", first)
 
 
 def _ends_stuck(trail: str) -> bool:

@@ -110,6 +110,28 @@ def test_spin_agrees_with_the_suite() -> None:
     assert all(r.agree for r in rows)
 
 
+@needs_spin
+def test_export_with_a_property_runs_as_it_says(tmp_path: Path) -> None:
+    """``export promela --property``: the product under the property's configuration
+    with its claim; SPIN run as the file's first lines say finds the counterexample of
+    a violated leads-to (an acceptance cycle) and none for one that holds."""
+    cases = (
+        ("fin-wait-2-leads-to-closed", 1, "B: passive open, never closes"),
+        ("close-wait-leads-to-closed", 0, "B: passive open, closes after the peer"),
+    )
+    for name, errors, config in cases:
+        out = tmp_path / f"{name}.pml"
+        got = CliRunner().invoke(cli, ["export", "promela", "--property", name, "-o", str(out)])
+        assert got.exit_code == 0, got.output
+        text = out.read_text()
+        assert "./pan -a -m1000000" in text and "never {" in text and config in text
+        assert run_spin(text, liveness=True).errors == errors
+    timed = CliRunner().invoke(cli, ["export", "promela", "--property", "last-ack-not-stuck"])
+    assert timed.exit_code == 2 and "timed property" in timed.output
+    mixed = ["export", "promela", "--property", "graceful-close", "--loss", "1"]
+    assert CliRunner().invoke(cli, mixed).exit_code == 2
+
+
 def test_formulas_render_through_their_atoms() -> None:
     from checker.formula import parse_formula
 
