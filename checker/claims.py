@@ -40,11 +40,11 @@ start) -- so "delivered, or lost nowhere and not in flight somewhere" per segmen
 exactly strong fairness on a cycle, and the rest is weak fairness (generalized Büchi,
 degeneralized by the turn counter).  On an accepting cycle a segment lost and never
 delivered stays in ``Ls`` all around it, so its turn never passes; every other turn
-passes as fairness demands: the cycle is fair and avoids ``q``.  Conversely a fair lasso of tcpcheck's is accepted,
-guessing the cycle where it begins.  A run may also stop where no fairness is owed
-(``fin = 1``); a state where nothing can move although a delivery, timer or call is owed
--- a full channel blocks it -- sets ``fin = 2``, accepted only with ``blocked``, as
-tcpcheck answers ``unknown`` there.
+passes as fairness demands: the cycle is fair and avoids ``q``.  Conversely a fair
+lasso of tcpcheck's is accepted, guessing the cycle where it begins.  A run may also
+stop where no fairness is owed (``fin = 1``); a state where nothing can move although a
+delivery, timer or call is owed -- a full channel blocks it -- sets ``fin = 2``,
+accepted only with ``blocked``, as tcpcheck answers ``unknown`` there.
 
 Examples
 --------
