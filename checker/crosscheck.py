@@ -62,6 +62,9 @@ class Compared:
     #: claims (or SPIN wrote no trail), else why it does not.
     trail: str | None = None
     has_trail: bool = False
+    #: States SPIN stored in the search that decided (the product with the claim, and
+    #: the fairness monitor for eventually and leads-to).
+    spin_states: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class CrossCheck:
                     "spin": c.spin,
                     **({"trail_replays": c.trail is None} if c.has_trail else {}),
                     **({"why": c.trail} if c.trail else {}),
+                    "spin_search_states": c.spin_states,
                     "seconds": {
                         "tcpcheck": round(c.tcpcheck_seconds, 3),
                         "spin": round(c.spin_seconds, 3),
@@ -144,9 +148,11 @@ def compare(
     theirs, run = spin_verdict(here, spec, config, moves)
     spin_seconds = run.generate_seconds + run.compile_seconds + run.search_seconds
     if run.trail is None:
-        return Compared(prop.name, ours, theirs, ours_seconds, spin_seconds)
+        return Compared(
+            prop.name, ours, theirs, ours_seconds, spin_seconds, None, False, run.states
+        )
     why = replay(run.trail, moves, ex, here, theirs)
-    return Compared(prop.name, ours, theirs, ours_seconds, spin_seconds, why, True)
+    return Compared(prop.name, ours, theirs, ours_seconds, spin_seconds, why, True, run.states)
 
 
 def _row(

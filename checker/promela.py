@@ -120,6 +120,31 @@ def _any(terms: Iterable[str]) -> str:
     return "(" + " || ".join(listed) + ")"
 
 
+def one_of(var: str, ids: Iterable[int]) -> str:
+    """``var`` is one of ``ids``: a few comparisons, or a bit test in 31-bit words (the
+    expression stays short for any set: it is repeated in every move of some models).
+
+    >>> one_of("a", [3, 40, 41, 42, 43])
+    '(a == 3 || (a >= 31 && a < 62 && ((7680 >> (a - 31)) & 1)))'
+    """
+    listed = sorted(set(ids))
+    if len(listed) <= 4:
+        return _any(f"{var} == {i}" for i in listed)
+    words: dict[int, int] = {}
+    for i in listed:
+        words[i // 31] = words.get(i // 31, 0) | 1 << (i % 31)
+    tests = []
+    for w, mask in sorted(words.items()):
+        if mask & (mask - 1) == 0:  # a single id in this word
+            tests.append(f"{var} == {31 * w + mask.bit_length() - 1}")
+            continue
+        lo, hi = 31 * w, 31 * w + 31
+        inside = f"{var} < {hi}" if w == 0 else f"{var} >= {lo} && {var} < {hi}"
+        shifted = var if w == 0 else f"({var} - {lo})"
+        tests.append(f"({inside} && (({mask} >> {shifted}) & 1))")
+    return _any(tests)
+
+
 @dataclass
 class Model:
     """What the generator knows about the model it writes, for the claims that extend it
@@ -145,23 +170,10 @@ class Model:
         return _Atoms(self)
 
     def local_in(self, side: str, ids: Sequence[int]) -> str:
-        """``side``'s local-state id is one of ``ids`` (a few comparisons, or a bit test
-        in 31-bit words: the expression stays short for any set)."""
-        var = "a" if side == "A" else "b"
+        """``side``'s local-state id is one of ``ids``."""
         if len(ids) == len(self.locals):
             return "true"
-        if len(ids) <= 4:
-            return _any(f"{var} == {i}" for i in sorted(ids))
-        words: dict[int, int] = {}
-        for i in ids:
-            words[i // 31] = words.get(i // 31, 0) | 1 << (i % 31)
-        tests = []
-        for w, mask in sorted(words.items()):
-            lo, hi = 31 * w, 31 * w + 31
-            inside = f"{var} < {hi}" if w == 0 else f"{var} >= {lo} && {var} < {hi}"
-            shifted = var if w == 0 else f"({var} - {lo})"
-            tests.append(f"({inside} && (({mask} >> {shifted}) & 1))")
-        return _any(tests)
+        return one_of("a" if side == "A" else "b", ids)
 
     def holds(self, ch: str, code: int) -> str:
         """Channel ``ch`` (``ab`` or ``ba``) holds segment ``code`` somewhere."""
@@ -260,8 +272,7 @@ def promela_with_moves(
     if dup_budget > 0:
         w.line("byte dups;")
     if quiet:
-        cond = " || ".join(f"X == {i}" for i in any_timer) or "0"
-        w.line(f"#define ANYTIMER(X) ({cond})")
+        w.line(f"#define ANYTIMER(X) {one_of('X', any_timer) if any_timer else '(0)'}")
         w.line("#define QUIET (ab_n == 0 && ba_n == 0 && !ANYTIMER(a) && !ANYTIMER(b))")
     for text in claim.declare(model):
         w.line(text)

@@ -165,6 +165,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     assert {v["tcpcheck"] for v in row["verdicts"]} >= {"holds", "violated"}
     assert set(row["seconds"]) == {"tcpcheck", "spin_generate", "spin_compile", "spin_search"}
     assert all(set(v["seconds"]) == {"tcpcheck", "spin"} for v in row["verdicts"])
+    assert all(v["spin_search_states"] > 0 for v in row["verdicts"])
     # Every trail SPIN wrote replays through tcpcheck's product.
     replayed = [v["trail_replays"] for v in row["verdicts"] if "trail_replays" in v]
     assert replayed and all(replayed)
@@ -174,7 +175,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
 
         # A SPIN that never finds anything.
         return "holds", SimpleNamespace(
-            trail=None, generate_seconds=0.0, compile_seconds=0.0, search_seconds=0.0
+            trail=None, generate_seconds=0.0, compile_seconds=0.0, search_seconds=0.0, states=1
         )
 
     monkeypatch.setattr(cc, "spin_verdict", flipped)
