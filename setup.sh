@@ -90,7 +90,15 @@ if ! command -v spin >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || ! com
     fi
 fi
 
-# 6. The job.
+# 6. ip, ss, nft and tcpdump, for driving this machine's TCP stack in network namespaces
+#    (the conformance tests need root too, and are skipped, with the reason, otherwise).
+if ! command -v ip >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 || ! command -v tcpdump >/dev/null 2>&1; then
+    if ! apt_install iproute2 nftables tcpdump; then
+        say "ip, ss, nft or tcpdump is missing: the conformance tests will be skipped (Debian: sudo apt-get install iproute2 nftables tcpdump)"
+    fi
+fi
+
+# 7. The job.
 case "${1:-}" in
     "") say "ready: .venv/bin/tcpcheck --help" ;;
     main) shift; exec .venv/bin/tcpcheck check "$@" ;;
