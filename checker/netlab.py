@@ -225,7 +225,8 @@ class Lab:
         self.ns_run(receiver, "nft", rule)
 
     def pcap(self, side: str) -> Path:
-        """The capture of ``side``'s interface (complete once the lab has exited)."""
+        """The capture of ``side``'s interface while the lab runs (removed at its exit:
+        pass ``keep`` to have it copied there once complete)."""
         return self.dir / f"{side}.pcap"
 
     # --------------------------------------------------------------- teardown ---
@@ -264,3 +265,4 @@ class Lab:
             for side in ("A", "B"):
                 if self.pcap(side).exists():
                     shutil.copy(self.pcap(side), self.keep / f"{side}.pcap")
+        shutil.rmtree(self.dir, ignore_errors=True)

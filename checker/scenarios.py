@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,13 +187,15 @@ def record(name: str, keep: Path | None = None) -> Recording:
     """Run scenario ``name`` in a fresh lab; everything it did and saw."""
     script, sysctls = SCENARIOS[name]
     rec = Recording(name)
-    with Lab(sysctls, keep=keep) as lab:
-        script(lab, rec)
-        rec.samples = list(lab.samples)
-        captures = {side: lab.pcap(side) for side in ("A", "B")}
-        agents = lab.agents
+    with tempfile.TemporaryDirectory(prefix="tcpcheck-captures-") as tmp:
+        where = keep or Path(tmp)
+        with Lab(sysctls, keep=where) as lab:
+            script(lab, rec)
+            rec.samples = list(lab.samples)
+            agents = lab.agents
+        # The captures are complete once tcpdump has stopped (the lab's exit).
+        for side in ("A", "B"):
+            if (where / f"{side}.pcap").exists():
+                rec.wire[side] = read_segments(where / f"{side}.pcap")
     rec.calls = {side: list(agent.log) for side, agent in agents.items()}
-    # The captures are complete once tcpdump has stopped (the lab's exit).
-    rec.wire = {side: read_segments(path) for side, path in captures.items() if path.exists()}
-    shutil.rmtree(lab.dir, ignore_errors=True)
     return rec
