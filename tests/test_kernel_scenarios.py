@@ -27,7 +27,8 @@ def test_active_close() -> None:
 
 def test_an_orphaned_fin_wait_2_leaves_and_the_late_fin_draws_a_rst() -> None:
     rec = record("server-never-closes")
-    assert rec.states("A") == ["FIN-WAIT-2"] and "TIME-WAIT" not in rec.states("A")
+    # Sampling may catch the short FIN-WAIT-1 or not; FIN-WAIT-2 lasts a second.
+    assert rec.states("A")[-1] == "FIN-WAIT-2" and "TIME-WAIT" not in rec.states("A")
     assert rec.flow("B")[-2:] == [("B->A", "FIN+ACK"), ("A->B", "RST")]
 
 
