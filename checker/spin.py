@@ -126,40 +126,41 @@ def spin_verdict(
 
     # Formulas were validated with the suite; a state the variant lacks names no local
     # state here, and reads as false, as in tcpcheck.
-    runs: dict[int, dict[int, Any]] = {}
+    Searched = tuple[SpinRun, dict[int, Any]]  # a run, and what each model line does
 
-    def search(claim: Claim) -> SpinRun:
+    def search(claim: Claim) -> Searched:
         model, lines = promela_with_moves(spec, config, claim)
-        run = run_spin(model, trail=moves is not None, liveness=claim.liveness)
-        runs[id(run)] = lines
-        return run
+        return run_spin(model, trail=moves is not None, liveness=claim.liveness), lines
 
-    def decided(verdict: str, run: SpinRun) -> tuple[str, SpinRun]:
+    def decided(verdict: str, searched: Searched) -> tuple[str, SpinRun]:
+        run, lines = searched
         if moves is not None:  # what each line does in the model this run searched
             moves.clear()
-            moves.update(runs[id(run)])
+            moves.update(lines)
         return verdict, run
 
     first = search(claim_for(prop, blocked=prop.kind in ("eventually", "leads-to")))
+    found = first[0].errors > 0
     kind = prop.kind
     if kind == "invariant":
-        return decided("violated" if first.errors else "holds", first)
+        return decided("violated" if found else "holds", first)
     if kind in ("reachable", "path"):
-        return decided("holds" if first.errors else "violated", first)
+        return decided("holds" if found else "violated", first)
     if kind == "deadlock-free":
-        if first.errors:
+        if found:
             return decided("violated", first)
         again = search(claim_for(prop, blocked=True))
-        return decided("unknown" if again.errors else "holds", again)
+        return decided("unknown" if again[0].errors else "holds", again)
     # Liveness: runs stuck at a full channel accepted too, so no cycle at all is
     # "holds" in one search; a cycle that is not such a run is "violated"; else ask
     # again without them.
-    if not first.errors:
+    if not found:
         return decided("holds", first)
-    if first.trail is not None and not _ends_stuck(first.trail):
+    trail = first[0].trail
+    if trail is not None and not _ends_stuck(trail):
         return decided("violated", first)
     strict = search(claim_for(prop))
-    return decided("violated", strict) if strict.errors else decided("unknown", first)
+    return decided("violated", strict) if strict[0].errors else decided("unknown", first)
 
 
 def _ends_stuck(trail: str) -> bool:
