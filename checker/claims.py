@@ -64,7 +64,7 @@ from .formula import Formula, parse_formula
 from .liveness import Group, delivery_group, edge_group, local_obligations
 from .product import Label, PState
 from .promela import Claim, Model, Move, _any
-from .properties import Property, parse_path, path_start, path_step
+from .properties import Property, parse_path, path_start, path_step, premise_and_goal
 from .segments import Segment
 
 __all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach", "claim_for"]
@@ -85,8 +85,8 @@ def claim_for(prop: Property, blocked: bool = False) -> Claim:
         assert prop.final is not None
         return DeadlockClaim(parse_formula(prop.final), blocked)
     if kind in ("eventually", "leads-to"):
-        p, q = prop.formula.split("~>") if kind == "leads-to" else ("true", prop.formula)
-        return FairClaim(parse_formula(p), parse_formula(q), tuple(prop.fairness), blocked)
+        p, q = premise_and_goal(prop)
+        return FairClaim(p, q, tuple(prop.fairness), blocked)
     raise ValueError(f"{prop.name}: {kind} properties are not decided by SPIN (timed)")
 
 

@@ -38,7 +38,14 @@ from .formula import parse_formula
 from .liveness import lasso_violates
 from .product import CHANNELS
 from .promela import Move, promela
-from .properties import Property, check_property, parse_path, path_start, path_step
+from .properties import (
+    Property,
+    check_property,
+    parse_path,
+    path_start,
+    path_step,
+    premise_and_goal,
+)
 from .spec import Spec, load_spec
 from .spin import SpinRun, run_spin, spin_verdict, trail_steps
 
@@ -323,12 +330,12 @@ def replay(
             why = "a full channel blocks a move" if blocked else "no channel is full"
             return f"the trail ends in {end.describe()}, where {why}"
         return None
-    p, q = prop.formula.split("~>") if kind == "leads-to" else ("true", prop.formula)
+    p, q = premise_and_goal(prop)
     return lasso_violates(
         ex,
         edges,
-        parse_formula(p),
-        parse_formula(q),
+        p,
+        q,
         tuple(prop.fairness),
         loop=None if ended else loop,
         stops=ended is not None,

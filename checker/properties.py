@@ -55,6 +55,7 @@ __all__ = [
     "parse_path",
     "path_start",
     "path_step",
+    "premise_and_goal",
 ]
 
 KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
@@ -571,7 +572,13 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
     )
 
 
-def _formulas(prop: Property) -> tuple[Formula, Formula]:
+def premise_and_goal(prop: Property) -> tuple[Formula, Formula]:
+    """``(p, q)`` of a property read as ``p ~> q``: its two sides for ``leads-to``,
+    ``true`` and the formula otherwise (``eventually``; invariant and reachable use q).
+
+    >>> [str(f) for f in premise_and_goal(load_properties()[9])]
+    ['A = FIN-WAIT-2', 'A = CLOSED']
+    """
     # Names were checked against the base spec at load time; a variant may lack a state
     # (no-time-wait has no TIME-WAIT), which then simply never holds.
     if prop.kind == "leads-to":
@@ -665,7 +672,7 @@ def check_property(
 
     if prop.kind == "path":
         return _check_path(prop, exploration, variant)
-    p, q = _formulas(prop)
+    p, q = premise_and_goal(prop)
     n = exploration.states
     complete = exploration.complete
 

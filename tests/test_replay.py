@@ -13,7 +13,13 @@ from checker.config import ProductConfig
 from checker.explore import Exploration, explore
 from checker.formula import parse_formula
 from checker.liveness import lasso_violates
-from checker.properties import Property, Trace, check_property, load_properties
+from checker.properties import (
+    Property,
+    Trace,
+    check_property,
+    load_properties,
+    premise_and_goal,
+)
 from checker.spec import load_spec
 from checker.spin import missing_tools, spin_verdict
 
@@ -32,11 +38,6 @@ def edges_of(ex: Exploration, trace: Trace) -> list[int]:
         out.append(edge)
         node = ex.dst[edge]
     return out
-
-
-def formulas(prop: Property) -> tuple[object, object]:
-    p, q = prop.formula.split("~>") if prop.kind == "leads-to" else ("true", prop.formula)
-    return parse_formula(p), parse_formula(q)
 
 
 #: Every liveness property with a counterexample, on the variants that have one.
@@ -61,15 +62,15 @@ def test_the_lasso_checker_accepts_tcpchecks_own_counterexamples(
     verdict = check_property(prop, ex, variant)
     assert verdict.verdict == "violated" and verdict.trace is not None
     edges = edges_of(ex, verdict.trace)
-    p, q = formulas(prop)
+    p, q = premise_and_goal(prop)
     fair = prop.fairness
     loop, stops = verdict.trace.loop, verdict.trace.stops
-    assert lasso_violates(ex, edges, p, q, fair, loop=loop, stops=stops) is None  # type: ignore[arg-type]
+    assert lasso_violates(ex, edges, p, q, fair, loop=loop, stops=stops) is None
     # The same run with the goal already reached is no counterexample.
-    assert lasso_violates(ex, edges, p, parse_formula("true"), fair, loop=loop, stops=stops)  # type: ignore[arg-type]
+    assert lasso_violates(ex, edges, p, parse_formula("true"), fair, loop=loop, stops=stops)
     if loop is not None and loop + 1 < len(edges):
         # A cycle without its last move does not return to its start.
-        why = lasso_violates(ex, edges[:-1], p, q, fair, loop=loop)  # type: ignore[arg-type]
+        why = lasso_violates(ex, edges[:-1], p, q, fair, loop=loop)
         assert why is not None and "does not return" in why
 
 
@@ -100,10 +101,10 @@ def test_an_unfair_cycle_is_caught() -> None:
         )
         edges.append(found[0])
         node = ex.dst[found[0]]
-    p, q = formulas(prop)
+    p, q = premise_and_goal(prop)
     weak = ("fair-apps", "timers")
-    assert lasso_violates(ex, edges, p, q, weak, loop=3) is None  # type: ignore[arg-type]
-    why = lasso_violates(ex, edges, p, q, (*weak, "fair-lossy"), loop=3)  # type: ignore[arg-type]
+    assert lasso_violates(ex, edges, p, q, weak, loop=3) is None
+    why = lasso_violates(ex, edges, p, q, (*weak, "fair-lossy"), loop=3)
     assert why is not None and "strong" in why and "SYN" in why and "never taken" in why
 
 
