@@ -1207,3 +1207,162 @@ def docs_cmd(
         return
     write(files)
     _out().print(f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/", markup=False)
+
+
+@cli.command("conform")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this scenario (see the README's list); repeatable. Default: all.",
+)
+@click.option(
+    "--pcap",
+    "pcap",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Check one TCP connection of this capture instead of running the scenarios.",
+)
+@click.option(
+    "--client",
+    metavar="HOST:PORT",
+    help="With --pcap: the connection whose first SYN came from HOST:PORT.",
+)
+@click.option(
+    "--variant",
+    default="linux",
+    show_default=True,
+    metavar="NAME",
+    help="The variant the runs are checked against ('base' for RFC 9293 itself).",
+)
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
+)
+@click.option(
+    "--keep-captures",
+    "keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Keep each scenario's captures and recording in DIR/NAME/.",
+)
+@click.option(
+    "--charts",
+    "charts",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write a Mermaid sequence chart of every run (matched path, or where it parts).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def conform_cmd(
+    scenarios: tuple[str, ...],
+    pcap: Path | None,
+    client: str | None,
+    variant: str,
+    spec_file: Path | None,
+    keep: Path | None,
+    charts: Path | None,
+    as_json: bool,
+) -> None:
+    """Check the machine's own Linux TCP stack (or a capture) against a variant.
+
+    Each scenario runs this kernel's TCP in two network namespaces joined by a veth
+    pair -- two socket programs driven call by call, losses made exact with nftables,
+    both sides captured with tcpdump and sampled with ss -- and the recorded run is
+    searched for in the variant's product: the same segments per direction, the same
+    losses, the same call outcomes, the sampled states in order.  The retry bounds are
+    inferred (Linux counts time, not retransmissions).  Needs root, ip, nft, tcpdump
+    and ss (bash setup.sh installs them).  Exit 0 when every run conforms, 1 when one
+    does not, 2 when a run cannot be made or read.
+
+    \b
+    Examples:
+      tcpcheck conform
+      tcpcheck conform --scenario last-ack-gives-up --json
+      tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
+    """
+    from .conform import check_run, load_for_conformance, run_from_pcap, run_from_recording
+    from .netlab import missing
+    from .scenarios import SCENARIOS, record
+
+    chosen = None if variant == "base" else variant
+    spec = load_for_conformance(chosen, spec_file)
+    defaults = load_spec(spec_file, chosen).values
+    if pcap is not None:
+        if scenarios or keep is not None:
+            raise UsageError("--pcap checks a capture: drop --scenario and --keep-captures")
+        if not pcap.exists():
+            raise UsageError(f"{pcap}: no such file (give a pcap capture to --pcap)")
+        runs = [run_from_pcap(pcap, client)]
+    else:
+        if client is not None:
+            raise UsageError("--client picks a connection in a capture: use it with --pcap")
+        for name in scenarios:
+            if name not in SCENARIOS:
+                raise unknown_name("scenario", name, sorted(SCENARIOS), "scenarios")
+        lacking = missing()
+        if lacking:
+            raise UsageError(
+                f"the conformance scenarios need {', '.join(lacking)} "
+                "(run as root; bash setup.sh installs ip, nft, tcpdump and ss)"
+            )
+        runs = []
+        for name in scenarios or tuple(SCENARIOS):
+            where = keep / name if keep is not None else None
+            if where is not None:
+                where.mkdir(parents=True, exist_ok=True)
+            rec = record(name, where)
+            if where is not None:
+                text = json.dumps(rec.to_json(), indent=1, sort_keys=True)
+                (where / "recording.json").write_text(text + "\n")
+            runs.append(run_from_recording(rec))
+    verdicts = [check_run(spec, run, variant=variant, defaults=defaults) for run in runs]
+    if charts is not None:
+        from .mermaid import render_mermaid
+
+        charts.mkdir(parents=True, exist_ok=True)
+        for v in verdicts:
+            text = v.mismatch.chart if v.mismatch else render_mermaid(v.trace, v.times)
+            (charts / f"{v.name.split()[0]}.mmd").write_text(text)
+    ok = all(v.conforms for v in verdicts)
+    if as_json:
+        doc = {"variant": variant, "scenarios": [v.to_json() for v in verdicts], "conforms": ok}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        _print_conformance(verdicts, defaults)
+    if not ok:
+        sys.exit(1)
+
+
+def _print_conformance(verdicts: Sequence[Any], defaults: dict[str, float]) -> None:
+    from .msc import render_text
+
+    out = _out()
+    table = Table("run", "conforms", "losses", "retry bounds the run implies", "search states")
+    for v in verdicts:
+        implied = []
+        for name, ranges in v.parameters.items():
+            shown = ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in ranges)
+            if ranges and ranges != [(0, 16)]:
+                implied.append(f"{name} ∈ {{{shown}}} (variant: {defaults[name]:g})")
+        table.add_row(
+            v.name,
+            "yes" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
+            str(v.losses) if v.conforms else "-",
+            "; ".join(implied) or ("any" if v.conforms else "-"),
+            f"{v.explored:,}",
+        )
+    out.print(table)
+    for v in verdicts:
+        m = v.mismatch
+        if m is None:
+            continue
+        out.print(f"\n[bold]{v.name}[/]: kernel and model part after {m.step} matched steps")
+        out.print(f"  the kernel: {m.kernel}", markup=False)
+        out.print(f"  the model, at {m.at}, could: {'; '.join(m.model)}", markup=False)
+        out.print(f"  why not: {m.why}", markup=False)
+        out.print(render_text(v.trace, v.times), markup=False)

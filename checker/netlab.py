@@ -103,13 +103,16 @@ class Agent:
 
     def do(self, op: str, t0: float, **args: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        start = round(time.monotonic() - t0, 6)
         self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the {self.side} socket program died running {op}")
         result: dict[str, Any] = json.loads(line)
-        self.log.append({"t": round(time.monotonic() - t0, 4), "op": op, **args, **result})
+        # ``start``: when the call was made; ``t``: when it returned (seconds since t0).
+        entry = {"start": start, "t": round(time.monotonic() - t0, 6), "op": op}
+        self.log.append({**entry, **args, **result})
         return result
 
 
@@ -126,9 +129,14 @@ class Lab:
         self.procs: list[subprocess.Popen[Any]] = []
         self.agents: dict[str, Agent] = {}
         self.samples: list[SsSample] = []
+        #: (when, side) of every successful ``ss`` run: one that left no sample of the
+        #: connection saw none there.
+        self.rounds: list[tuple[float, str]] = []
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self.t0 = time.monotonic()
+        #: The wall clock at t0: capture timestamps are wall-clock times.
+        self.wall0 = time.time()
 
     # ------------------------------------------------------------------ set-up ---
     def _run(self, *argv: str) -> str:
@@ -163,7 +171,7 @@ class Lab:
                 self._capture(side, dev)
             self._sampler = threading.Thread(target=self._sample, daemon=True)
             self._sampler.start()
-            self.t0 = time.monotonic()
+            self.t0, self.wall0 = time.monotonic(), time.time()
         except BaseException:
             self._teardown()
             raise
@@ -197,6 +205,7 @@ class Lab:
                 except RuntimeError:
                     continue
                 self.samples.extend(parse_ss(text, round(now, 4), side))
+                self.rounds.append((round(now, 4), side))
             self._stop.wait(0.005)
 
     # ---------------------------------------------------------------- the run ---

@@ -31,7 +31,8 @@ _FLAGS = (
 @dataclass(frozen=True)
 class Wire:
     """One captured segment: time (s), endpoints, flags (``SYN+ACK``...), relative
-    sequence and acknowledgment numbers, payload length."""
+    sequence and acknowledgment numbers, payload length; the raw TCP flags byte (PSH,
+    URG... included) and the IP datagram's length, which nftables rules match on."""
 
     t: float
     src: str
@@ -40,6 +41,8 @@ class Wire:
     seq: int
     ack: int
     length: int
+    tcp_flags: int = 0
+    ip_len: int = 0
 
 
 def read_segments(path: Path) -> list[Wire]:
@@ -66,5 +69,5 @@ def read_segments(path: Path) -> list[Wire]:
             acks = peer is not None and tcp.flags & dpkt.tcp.TH_ACK
             ack = (tcp.ack - peer) % 2**32 if acks else 0
             seq = (tcp.seq - base) % 2**32
-            out.append(Wire(float(ts), src, dst, flags, seq, ack, len(tcp.data)))
+            out.append(Wire(float(ts), src, dst, flags, seq, ack, len(tcp.data), tcp.flags, ip.len))
     return out

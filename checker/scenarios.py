@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,11 +25,51 @@ from typing import Any
 from .netlab import SERVER_ADDR, Lab, SsSample
 from .pcapread import Wire, read_segments
 
-__all__ = ["SCENARIOS", "Recording", "record"]
+__all__ = ["SCENARIOS", "DropRule", "Recording", "record"]
 
 PORT = 80
 #: A pure ACK at the IP layer: 20 bytes of IP, 32 of TCP with the timestamp option.
 ACK_BYTES = 52
+
+
+#: TCP flag bits as nftables and the capture name them.
+TCP_BITS = {"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20}
+
+
+@dataclass(frozen=True)
+class DropRule:
+    """Lose the first ``count`` segments reaching ``receiver`` whose TCP flags are exactly
+    ``flags`` (``exact``) or include them, each ``size`` bytes at the IP layer; ``since``:
+    seconds after the start when the rule went in."""
+
+    receiver: str
+    flags: tuple[str, ...]
+    exact: bool
+    count: int
+    size: int
+    since: float = 0.0
+
+    @property
+    def mask(self) -> int:
+        return sum(TCP_BITS[f] for f in self.flags)
+
+    @property
+    def nft(self) -> str:
+        """The rule's match, e.g. ``tcp flags == ack`` or ``tcp flags & fin == fin``."""
+        names = " | ".join(self.flags)
+        return f"tcp flags == {names}" if self.exact else f"tcp flags & {names} == {names}"
+
+    def matches(self, tcp_flags: int) -> bool:
+        """Whether a segment with this raw flags byte matches.
+
+        >>> acks = DropRule("B", ("ack",), True, 1, 52)
+        >>> acks.matches(0x10), acks.matches(0x18)  # a pure ACK; PSH+ACK does not match
+        (True, False)
+        """
+        return tcp_flags == self.mask if self.exact else tcp_flags & self.mask == self.mask
+
+    def describe(self) -> str:
+        return f"lose the first {self.count} segment(s) reaching {self.receiver} with {self.nft}"
 
 
 @dataclass
@@ -40,9 +81,12 @@ class Recording:
     #: Segments captured on each side's interface (the receiver's capture sees a segment
     #: its input hook then drops).
     wire: dict[str, list[Wire]] = field(default_factory=dict)
-    #: (receiver, nft match, count, seconds since the start when the rule went in)
-    drops: list[tuple[str, str, int, float]] = field(default_factory=list)
+    drops: list[DropRule] = field(default_factory=list)
     samples: list[SsSample] = field(default_factory=list)
+    #: (when, side) of every ``ss`` run (see :attr:`checker.netlab.Lab.rounds`).
+    rounds: list[tuple[float, str]] = field(default_factory=list)
+    #: The wall clock at the lab's start (capture times are wall-clock times).
+    wall0: float = 0.0
 
     def states(self, side: str) -> list[str]:
         """The connection's sampled states on ``side``, consecutive repeats merged
@@ -52,6 +96,30 @@ class Recording:
             if s.side == side and s.state != "LISTEN" and (not out or out[-1] != s.state):
                 out.append(s.state)
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything recorded, as JSON (:meth:`from_json` reads it back)."""
+        return {
+            "name": self.name,
+            "calls": self.calls,
+            "wire": {side: [dataclasses.asdict(w) for w in ws] for side, ws in self.wire.items()},
+            "drops": [dataclasses.asdict(d) for d in self.drops],
+            "samples": [dataclasses.asdict(s) for s in self.samples],
+            "rounds": [list(r) for r in self.rounds],
+            "wall0": self.wall0,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Recording:
+        return Recording(
+            data["name"],
+            data["calls"],
+            {side: [Wire(**w) for w in ws] for side, ws in data["wire"].items()},
+            [DropRule(**{**d, "flags": tuple(d["flags"])}) for d in data["drops"]],
+            [SsSample(**s) for s in data["samples"]],
+            [(float(t), str(side)) for t, side in data["rounds"]],
+            float(data["wall0"]),
+        )
 
     def flow(self, side: str) -> list[tuple[str, str]]:
         """(direction, flags) of the segments captured on ``side``."""
@@ -69,9 +137,10 @@ def _open(lab: Lab) -> None:
     lab.do("B", "accept")
 
 
-def _drop(lab: Lab, rec: Recording, receiver: str, match: str, count: int, size: int) -> None:
-    lab.drop(receiver, match, count, size)
-    rec.drops.append((receiver, match, count, round(time.monotonic() - lab.t0, 4)))
+def _drop(lab: Lab, rec: Recording, rule: DropRule) -> None:
+    lab.drop(rule.receiver, rule.nft, rule.count, rule.size)
+    since = round(time.monotonic() - lab.t0, 4)
+    rec.drops.append(DropRule(rule.receiver, rule.flags, rule.exact, rule.count, rule.size, since))
 
 
 def active_close(lab: Lab, rec: Recording) -> None:
@@ -104,7 +173,7 @@ def final_acks_lost(lab: Lab, rec: Recording) -> None:
     lab.do("A", "close")
     time.sleep(0.1)
     lab.do("B", "recv", timeout=1)
-    _drop(lab, rec, "B", "tcp flags == ack", 2, ACK_BYTES)
+    _drop(lab, rec, DropRule("B", ("ack",), True, 2, ACK_BYTES))
     lab.do("B", "close")
     time.sleep(0.8)
 
@@ -116,7 +185,7 @@ def last_ack_gives_up(lab: Lab, rec: Recording) -> None:
     lab.do("A", "close")
     time.sleep(0.1)
     lab.do("B", "recv", timeout=1)
-    _drop(lab, rec, "B", "tcp flags == ack", 1000, ACK_BYTES)
+    _drop(lab, rec, DropRule("B", ("ack",), True, 1000, ACK_BYTES))
     lab.do("B", "close")  # the only descriptor: the socket is orphaned
     time.sleep(1.5)
 
@@ -125,7 +194,7 @@ def simultaneous_close(lab: Lab, rec: Recording) -> None:
     """Simultaneous close made deterministic by losing the server's first FIN: the
     client's FIN reaches the server in FIN-WAIT-1, which enters CLOSING."""
     _open(lab)
-    _drop(lab, rec, "A", "tcp flags & fin == fin", 1, ACK_BYTES)
+    _drop(lab, rec, DropRule("A", ("fin",), False, 1, ACK_BYTES))
     lab.do("B", "close")
     time.sleep(0.05)
     lab.do("A", "close")
@@ -192,6 +261,8 @@ def record(name: str, keep: Path | None = None) -> Recording:
         with Lab(sysctls, keep=where) as lab:
             script(lab, rec)
             rec.samples = list(lab.samples)
+            rec.rounds = list(lab.rounds)
+            rec.wall0 = lab.wall0
             agents = lab.agents
         # The captures are complete once tcpdump has stopped (the lab's exit).
         for side in ("A", "B"):

@@ -83,7 +83,7 @@ SEGMENT_EVENTS: dict[str, str] = {
 OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST"})
 
 #: What a transition may send.  A RST's numbers depend on why it is sent (see :func:`build`).
-SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST")
+SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK")
 
 _FLAG_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (ACK, "ACK"))
 
@@ -178,7 +178,8 @@ def build(token: str, *, snd_nxt: int, rcv_nxt: int, trigger: Segment | None) ->
 
     ``snd_nxt`` / ``rcv_nxt`` are the sender's relative SND.NXT and RCV.NXT once the
     transition's own input is processed.  A RST sent in reply to a segment follows
-    :func:`reply_rst`; a RST sent by ABORT is ``<SEQ=SND.NXT><CTL=RST>`` (§3.10.5).
+    :func:`reply_rst`; a RST sent by ABORT is ``<SEQ=SND.NXT><CTL=RST>`` (§3.10.5), and
+    ``RST+ACK`` is the same reset with ``<ACK=RCV.NXT>``.
 
     >>> build("FIN+ACK", snd_nxt=1, rcv_nxt=1, trigger=None).describe()
     'FIN+ACK seq=1 ack=1'
@@ -195,4 +196,10 @@ def build(token: str, *, snd_nxt: int, rcv_nxt: int, trigger: Segment | None) ->
         if trigger is not None:
             return reply_rst(trigger)
         return Segment(RST, snd_nxt, 0)
+    if token == "RST+ACK":
+        # A reset that also acknowledges what has been received (Linux's active reset,
+        # tcp_send_active_reset); the receiver checks only its sequence number (§3.10.7).
+        if trigger is not None:
+            return reply_rst(trigger)
+        return Segment(RST | ACK, snd_nxt, rcv_nxt)
     raise ValueError(f"unknown send token {token!r}")

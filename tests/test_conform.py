@@ -1,0 +1,235 @@
+"""Conformance checking on recorded kernel runs (tests/data/recordings: the scenarios as
+this machine's Linux 6.18 ran them) and captures (tests/data/pcap) -- no root needed.
+
+The recordings pin what the check decides; tests/test_kernel_scenarios.py runs the
+scenarios afresh on the kernel at hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import dpkt  # type: ignore[import-untyped]
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
+from checker.conform import (
+    Run,
+    Verdict,
+    abstract,
+    check_run,
+    load_for_conformance,
+    run_from_pcap,
+    run_from_recording,
+)
+from checker.errors import UsageError
+from checker.pcapread import Wire, read_segments
+from checker.scenarios import SCENARIOS, Recording
+from checker.segments import RST, Segment
+from checker.spec import Spec, load_spec
+
+DATA = Path(__file__).parent / "data"
+ALL = (0, 16)
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return load_for_conformance("linux")
+
+
+def recording(name: str) -> Recording:
+    return Recording.from_json(json.loads((DATA / "recordings" / f"{name}.json").read_text()))
+
+
+def check(spec: Spec, run: Run) -> Verdict:
+    return check_run(spec, run, defaults=load_spec(variant="linux").values)
+
+
+# name -> (losses, ORPHAN_RETRIES the run allows, whether the variant's own values do)
+EXPECTED = {
+    "active-close": (0, [ALL], True),
+    "server-never-closes": (0, [ALL], True),
+    "final-acks-lost": (2, [(2, 16)], True),
+    # Linux's tcp_orphan_retries = 1 is a time budget: 600 ms after the first
+    # retransmission, which here is four retransmissions (the variant's count is 8).
+    "last-ack-gives-up": (5, [(4, 4)], False),
+    "simultaneous-close": (1, [(1, 16)], True),
+    "connect-refused": (0, [ALL], True),
+    "linger-zero": (0, [ALL], True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_recorded_scenario_conforms(spec: Spec, name: str) -> None:
+    v = check(spec, run_from_recording(recording(name)))
+    losses, orphan, as_given = EXPECTED[name]
+    assert v.conforms and v.mismatch is None
+    assert (v.losses, v.parameters["ORPHAN_RETRIES"], v.as_given) == (losses, orphan, as_given)
+
+
+def test_every_scenario_has_a_recording() -> None:
+    assert sorted(p.stem for p in (DATA / "recordings").glob("*.json")) == sorted(SCENARIOS)
+
+
+def test_the_matched_path_is_the_runs_own_order(spec: Spec) -> None:
+    v = check(spec, run_from_recording(recording("final-acks-lost")))
+    assert [s.label.text() for s in v.trace.steps] == [
+        "B: passive OPEN",
+        "A: active OPEN / snd SYN",
+        "B: rcv SYN / snd SYN+ACK",
+        "A: rcv SYN+ACK / snd ACK",
+        "B: rcv ACK of SYN",
+        "A: CLOSE / snd FIN+ACK",
+        "B: rcv FIN / snd ACK",
+        "A: rcv ACK of FIN",
+        "B: CLOSE / snd FIN+ACK",
+        "A: rcv FIN / snd ACK",
+        "net: lose ACK A->B",
+        "B: timeout RETX / snd FIN+ACK",
+        "A: rcv old FIN / snd ACK",
+        "net: lose ACK A->B",
+        "B: timeout RETX / snd FIN+ACK",
+        "A: rcv old FIN / snd ACK",
+        "B: rcv ACK of FIN",
+    ]
+    assert v.times == sorted(v.times)  # instants of the run, in order
+
+
+def test_a_segment_the_model_would_not_send_is_the_divergence(spec: Spec) -> None:
+    run = run_from_recording(recording("active-close"))
+    fin = run.packets["B->A"][2]
+    assert fin.wire.flags == "FIN+ACK"
+    run.packets["B->A"][2] = dataclasses.replace(fin, segment=Segment(RST, 1, 0))
+    v = check(spec, run)
+    assert not v.conforms and v.mismatch is not None
+    # The kernel's next event is B's close(); the model's CLOSE sends a FIN the run
+    # (altered here) does not have.
+    assert v.mismatch.kernel.startswith("B: close() = ok")
+    assert "B: CLOSE / snd FIN+ACK: sends FIN+ACK seq=1 ack=2, but B sent" in v.mismatch.why
+    assert v.mismatch.at.startswith("A=FIN-WAIT-2 B=CLOSE-WAIT")
+    assert "kernel and model part here" in v.mismatch.chart
+
+
+def test_a_sampled_state_the_model_never_reaches_is_reported(spec: Spec) -> None:
+    run = run_from_recording(recording("active-close"))
+    run.states["A"].insert(-1, "CLOSING")
+    v = check(spec, run)
+    assert not v.conforms and v.mismatch is not None
+    assert "A: sampled in CLOSING, which the model never reaches" in v.mismatch.kernel
+
+
+def test_a_call_outcome_the_model_contradicts_is_reported(spec: Spec) -> None:
+    rec = recording("connect-refused")
+    rec.calls["A"][0] = {**rec.calls["A"][0], "ok": True, "errno": ""}
+    v = check(spec, run_from_recording(rec))
+    assert not v.conforms and v.mismatch is not None
+    assert "connect() = ok" in v.mismatch.kernel
+    assert "needs the connection is synchronized" in v.mismatch.why
+
+
+def test_data_the_model_does_not_carry_is_named(spec: Spec) -> None:
+    v = check(spec, run_from_recording(recording("close-with-unread-data")))
+    assert not v.conforms and v.mismatch is not None
+    assert "+10 bytes (it carries data" in v.mismatch.kernel
+
+
+def test_abstraction_folds_numbers_onto_the_models_three_points() -> None:
+    def seg(flags: str, seq: int, ack: int, length: int = 0, own: int | None = None,
+            peer: int | None = None) -> str | None:  # fmt: skip
+        s = abstract(Wire(0.0, "a", "b", flags, seq, ack, length), own_fin=own, peer_fin=peer)
+        return s.describe() if s else None
+
+    assert seg("SYN", 0, 0) == "SYN seq=0"
+    assert seg("ACK", 1, 11) == "ACK seq=1 ack=1"  # acknowledges data: still before the FIN
+    assert seg("FIN+ACK", 11, 1, own=11) == "FIN+ACK seq=1 ack=1"
+    assert seg("ACK", 12, 2, own=11, peer=1) == "ACK seq=2 ack=2"
+    assert seg("RST+ACK", 0, 1) == "RST+ACK seq=0 ack=1"
+    assert seg("ACK", 1, 1, length=10) is None
+
+
+# ---------------------------------------------------------------- captures ---
+def test_a_capture_at_the_client_conforms_with_losses_inferred(spec: Spec) -> None:
+    v = check(spec, run_from_pcap(DATA / "pcap" / "last-ack-gives-up-client.pcap"))
+    assert v.conforms
+    # The client saw five FINs, each acknowledged: four ACKs must have been lost (the
+    # fifth may still be on its way); the capture does not show the server giving up.
+    assert v.parameters["ORPHAN_RETRIES"] == [(4, 16)] and v.as_given
+    assert v.losses >= 3
+
+
+def test_a_capture_at_the_server_conforms(spec: Spec) -> None:
+    v = check(spec, run_from_pcap(DATA / "pcap" / "simultaneous-close-server.pcap"))
+    assert v.conforms and any(s.state.b.state == "CLOSING" for s in v.trace.steps)
+
+
+def two_connections(tmp_path: Path) -> Path:
+    """The server's capture of two runs, the second's ports moved, in one file."""
+    out = tmp_path / "two.pcap"
+    with out.open("wb") as f:
+        writer = dpkt.pcap.Writer(f)
+        for shift, name in ((0, "last-ack-gives-up-client"), (1, "simultaneous-close-server")):
+            with (DATA / "pcap" / f"{name}.pcap").open("rb") as g:
+                reader = dpkt.pcap.Reader(g)
+                link = reader.datalink()
+                for ts, buf in reader:
+                    frame = dpkt.sll.SLL(buf) if link == dpkt.pcap.DLT_LINUX_SLL else None
+                    frame = frame or dpkt.ethernet.Ethernet(buf)
+                    tcp = frame.data.data
+                    if shift:
+                        if tcp.dport == 80:
+                            tcp.sport += 1000
+                        else:
+                            tcp.dport += 1000
+                    writer.writepkt(bytes(frame), ts)
+    return out
+
+
+def test_a_capture_with_two_connections_needs_client(tmp_path: Path, spec: Spec) -> None:
+    path = two_connections(tmp_path)
+    with pytest.raises(UsageError, match=r"2 connections .*choose one with --client"):
+        run_from_pcap(path)
+    client = [w.src for w in read_segments(path) if w.flags == "SYN"][1]
+    v = check(spec, run_from_pcap(path, client))
+    assert v.conforms and client in v.name
+    with pytest.raises(UsageError, match=r"no connection from 10\.9\.9\.9:1"):
+        run_from_pcap(path, "10.9.9.9:1")
+
+
+# --------------------------------------------------------------------- CLI ---
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_cli_checks_a_capture_as_json() -> None:
+    code, out = invoke("conform", "--pcap", str(DATA / "pcap" / "simultaneous-close-server.pcap"),
+                       "--json")  # fmt: skip
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["conforms"] is True and doc["variant"] == "linux"
+    (row,) = doc["scenarios"]
+    assert {"name", "conforms", "mismatch", "parameters", "losses"} <= set(row)
+    assert row["mismatch"] is None and row["trace"]
+
+
+def test_cli_checks_a_capture_against_another_variant() -> None:
+    pcap = str(DATA / "pcap" / "simultaneous-close-server.pcap")
+    code, out = invoke("conform", "--pcap", pcap, "--variant", "base", "--json")
+    assert code in (0, 1) and json.loads(out)["variant"] == "base"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--scenario", "nope"), "unknown scenario 'nope'"),
+        (("--client", "1.2.3.4:5"), "--client picks a connection in a capture"),
+        (("--pcap", "missing.pcap"), "missing.pcap: no such file"),
+        (("--pcap", "x.pcap", "--scenario", "active-close"), "--pcap checks a capture"),
+        (("--variant", "nope", "--pcap", "x.pcap"), "unknown variant 'nope'"),
+    ],
+)
+def test_cli_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    code, out = invoke("conform", *args)
+    assert code == 2 and message in out and "Traceback" not in out
