@@ -55,7 +55,7 @@ from .pcapread import Wire, read_segments
 from .product import CHANNELS, SIDES, Label, PState, step_label
 from .properties import Step as TraceStep
 from .properties import Trace
-from .scenarios import Recording
+from .scenarios import SCENARIOS, Recording
 from .segments import ACK, FIN, RST, SYN, Segment, classify
 from .spec import Spec, Transition
 
@@ -163,25 +163,27 @@ class Run:
     states: dict[str, list[str]] = field(default_factory=lambda: {"A": [], "B": []})
     #: A capture brought by a user: calls, losses and deliveries were not observed.
     free: bool = False
+    #: Each side's sampled state in every round of ``ss`` (no repeats merged).
+    timeline: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    #: Model parameters the run's settings fix (``tcp_fin_timeout`` is FIN_TIMEOUT).
+    params: dict[str, float] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
 
 
-def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment | None:
+def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment:
     """The model's segment for ``wire``: flags, and relative numbers folded onto the
     model's three points (0: the SYN; 1: after the SYN, up to the FIN; 2: after the FIN).
 
     ``own_fin`` / ``peer_fin``: where the sender's / receiver's FIN sits in its sequence
     space (``None``: no FIN).  Data moves the real numbers inside the span between SYN
-    and FIN, which the model keeps as one point.  ``None`` for a segment carrying data.
+    and FIN, which the model keeps as one point; a segment carrying data is ``+DATA``.
 
     >>> abstract(Wire(0.0, "a", "b", "ACK", 1, 11, 0), own_fin=None, peer_fin=None)
-    Segment(flags=2, seq=1, ack=1)
+    Segment(flags=2, seq=1, ack=1, data=False)
     >>> abstract(Wire(0.0, "a", "b", "RST", 2, 0, 0), own_fin=1, peer_fin=1).describe()
     'RST seq=2'
     """
-    if wire.length:
-        return None
     flags = 0
     for name in wire.flags.split("+"):
         flags |= _BITS.get(name, 0)
@@ -192,7 +194,7 @@ def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment |
         return 2 if fin is not None and number > fin else 1
 
     ack = level(wire.ack, peer_fin) if flags & ACK else 0
-    return Segment(flags, level(wire.seq, own_fin), ack)
+    return Segment(flags, level(wire.seq, own_fin), ack, data=wire.length > 0)
 
 
 def _fin_positions(packets: Mapping[str, Sequence[Wire]]) -> dict[str, int | None]:
@@ -280,6 +282,9 @@ class Verdict:
     incomplete: bool = False
     #: The run's instant of each step of ``trace`` (the start's first).
     times: list[float] = field(default_factory=list)
+    #: The count parameters' values on the path shown (the variant's own where the path
+    #: allows them, else the least it allows).
+    chosen: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -601,8 +606,6 @@ class _Search:
 def _app_may(local: Local, event: str) -> bool:
     if event in ("active OPEN", "passive OPEN"):
         return not local.opened
-    if event == "SEND":
-        return local.opened and not local.closed and local.state == "LISTEN"
     return local.opened and not local.closed
 
 
@@ -709,7 +712,15 @@ def check_run(
         len(parent),
         incomplete,
         times,
+        _chosen(counts, wanted, shown.bounds) if shown is not None else {},
     )
+
+
+def _chosen(counts: Sequence[str], wanted: Sequence[int], bounds: Bounds) -> dict[str, int]:
+    return {
+        name: want if lo <= want <= hi else lo
+        for name, want, (lo, hi) in zip(counts, wanted, bounds, strict=True)
+    }
 
 
 def _union(boxes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -824,8 +835,16 @@ def run_from_recording(rec: Recording) -> Run:
     when = {c: [round(w.t - rec.wall0, 6) for w in ws] for c, ws in arrived.items()}
     packets = make_packets(shift, lost, when)
     observed = {side: _observations(rec, side, packets) for side in SIDES}
-    states = {side: _sampled(rec, side) for side in SIDES}
-    return Run(rec.name, packets, observed, states, source=f"scenario {rec.name}")
+    timeline = {side: _timeline(rec, side) for side in SIDES}
+    states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
+    sysctls = SCENARIOS[rec.name][1] if rec.name in SCENARIOS else {}
+    params = {}
+    if "net.ipv4.tcp_fin_timeout" in sysctls:
+        params["FIN_TIMEOUT"] = float(sysctls["net.ipv4.tcp_fin_timeout"])
+    return Run(
+        rec.name, packets, observed, states, timeline=timeline, params=params,
+        source=f"scenario {rec.name}",
+    )  # fmt: skip
 
 
 def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str, set[int]]:
@@ -881,8 +900,10 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
             if ok:
                 out.append(Obs(end, side, "expect", expect="synchronized", text=shown))
         elif op == "send":
-            expect = "may-send" if ok else "closed"
-            out.append(Obs(start, side, "expect", expect=expect, text=shown))
+            if ok:  # one segment per call: the scenarios write a few bytes at a time
+                out.append(Obs(start, side, "call", event="SEND", text=shown))
+            else:
+                out.append(Obs(start, side, "expect", expect="closed", text=shown))
         elif op == "recv":
             if ok and not call.get("timeout"):
                 got = int(call.get("received", 0))
@@ -919,21 +940,20 @@ def _bytes_in(packets: Sequence[Packet], before: float) -> int:
     return top
 
 
-def _sampled(rec: Recording, side: str) -> list[str]:
-    """The side's sampled connection states in order, repeats merged; a round of ``ss``
-    that saw no connection there counts as CLOSED."""
+def _timeline(rec: Recording, side: str) -> list[tuple[float, str]]:
+    """The side's connection state in every round of ``ss``: CLOSED when the round saw
+    no connection there (the listener is left out)."""
     by_round: dict[float, list[str]] = {}
     for s in rec.samples:
         if s.side == side and s.state != "LISTEN":
             by_round.setdefault(s.t, []).append(s.state)
-    out: list[str] = []
-    for t, who in rec.rounds:
-        if who != side:
-            continue
-        for state in by_round.get(t, ["CLOSED"]):
-            if not out or out[-1] != state:
-                out.append(state)
-    return out
+    return [
+        (t, state) for t, who in rec.rounds if who == side for state in by_round.get(t, ["CLOSED"])
+    ]
+
+
+def _merged(states: Sequence[str]) -> list[str]:
+    return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
 
 
 # --------------------------------------------------------- runs from captures ---

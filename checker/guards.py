@@ -5,8 +5,8 @@ A guard is a conjunction (``and``) of atoms:
 ``passive`` / ``active``
     the connection was (not) initiated by a passive OPEN -- RFC 9293 §3.5 (MUST-11)
     requires this to be remembered for SYN-RECEIVED;
-``orphaned``
-    the application has closed its socket (Linux's orphan timers apply only then);
+``orphaned`` / ``attached``
+    the application has (not) closed its socket (Linux's orphan timers apply only then);
 ``syn-acked`` / ``syn-unacked``
     our SYN has (not) been acknowledged (SND.UNA > ISS);
 ``retries < P`` / ``retries >= P``
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 __all__ = ["TRUE", "Atom", "Guard", "GuardSyntaxError", "parse_guard"]
 
-_FLAGS = ("passive", "active", "orphaned", "syn-acked", "syn-unacked")
+_FLAGS = ("passive", "active", "orphaned", "attached", "syn-acked", "syn-unacked")
 _RETRIES = re.compile(r"^retries\s*(<|>=)\s*([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -57,6 +57,8 @@ class Atom:
             return not passive
         if self.kind == "orphaned":
             return orphaned
+        if self.kind == "attached":
+            return not orphaned
         if self.kind == "syn-acked":
             return una >= 1
         if self.kind == "syn-unacked":

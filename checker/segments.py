@@ -73,6 +73,9 @@ SEGMENT_EVENTS: dict[str, str] = {
     "rcv FIN": "the peer's FIN, new, whose ACK does not acknowledge our FIN",
     "rcv FIN+ACK of FIN": "the peer's FIN, new, whose ACK acknowledges our FIN",
     "rcv old FIN": "a retransmission of a FIN already received",
+    "rcv DATA": "a segment carrying new data, whose ACK acknowledges nothing new",
+    "rcv DATA+ACK of SYN": "a segment carrying new data whose ACK newly acknowledges our SYN",
+    "rcv DATA+ACK of FIN": "a segment carrying new data whose ACK newly acknowledges our FIN",
     "rcv RST": "an acceptable RST (in the window; in SYN-SENT, acknowledging our SYN)",
     "rcv bad RST": (
         "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)"
@@ -83,42 +86,47 @@ SEGMENT_EVENTS: dict[str, str] = {
 OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST"})
 
 #: What a transition may send.  A RST's numbers depend on why it is sent (see :func:`build`).
-SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK")
+SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK", "DATA")
 
 _FLAG_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (ACK, "ACK"))
 
 
 @dataclass(frozen=True, order=True)
 class Segment:
-    """A segment: flags, relative sequence number, relative acknowledgment (0 if no ACK)."""
+    """A segment: flags, relative sequence number, relative acknowledgment (0 if no ACK),
+    and whether it carries data (``+DATA``: some octets between the SYN and the FIN; the
+    model keeps no count of them, only that the segment has text)."""
 
     flags: int
     seq: int
     ack: int = 0
+    data: bool = False
 
     @property
     def code(self) -> int:
         """A small integer identifying the segment (the explorer's compact form)."""
-        return self.flags | (self.seq << 4) | (self.ack << 6)
+        return self.flags | (self.seq << 4) | (self.ack << 6) | (int(self.data) << 8)
 
     @staticmethod
     def from_code(code: int) -> Segment:
         """Inverse of :attr:`code`.
 
         >>> Segment.from_code(Segment(SYN | ACK, 0, 1).code)
-        Segment(flags=3, seq=0, ack=1)
+        Segment(flags=3, seq=0, ack=1, data=False)
         """
-        return Segment(code & 0xF, (code >> 4) & 3, (code >> 6) & 3)
+        return Segment(code & 0xF, (code >> 4) & 3, (code >> 6) & 3, bool(code >> 8))
 
     @property
     def length(self) -> int:
-        """SEG.LEN: SYN and FIN occupy one sequence number each."""
+        """SEG.LEN of the control: SYN and FIN occupy one sequence number each (data
+        moves the real numbers only inside the span the model keeps as one point)."""
         return (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
 
     @property
     def name(self) -> str:
-        """Flags in the usual order: ``SYN+ACK``, ``FIN+ACK``, ``RST+ACK``..."""
-        return "+".join(label for bit, label in _FLAG_ORDER if self.flags & bit)
+        """Flags in the usual order: ``SYN+ACK``, ``FIN+ACK``, ``RST+ACK``, ``ACK+DATA``..."""
+        name = "+".join(label for bit, label in _FLAG_ORDER if self.flags & bit)
+        return name + "+DATA" if self.data else name
 
     def describe(self) -> str:
         """Name with the relative numbers, e.g. ``FIN+ACK seq=1 ack=2``."""
@@ -156,7 +164,11 @@ def classify(seg: Segment, sent: int, received: int, una: int) -> str | None:
             return "rcv FIN+ACK of FIN"
         return "rcv FIN"
     if received > 0 and seg.seq < received:
-        return "rcv old ACK"
+        return "rcv old ACK"  # data sent before the peer's FIN, too: nothing new
+    if seg.data and received > 0:
+        if sent > 0 and seg.ack > una:
+            return "rcv DATA+ACK of FIN" if seg.ack == 2 else "rcv DATA+ACK of SYN"
+        return "rcv DATA"
     if sent > 0 and seg.ack > una:
         return "rcv ACK of FIN" if seg.ack == 2 else "rcv ACK of SYN"
     return "rcv ACK"
@@ -196,6 +208,8 @@ def build(token: str, *, snd_nxt: int, rcv_nxt: int, trigger: Segment | None) ->
         if trigger is not None:
             return reply_rst(trigger)
         return Segment(RST, snd_nxt, 0)
+    if token == "DATA":
+        return Segment(ACK, snd_nxt, rcv_nxt, data=True)
     if token == "RST+ACK":
         # A reset that also acknowledges what has been received (Linux's active reset,
         # tcp_send_active_reset); the receiver checks only its sequence number (§3.10.7).

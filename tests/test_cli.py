@@ -41,7 +41,7 @@ def test_spec_json_contract() -> None:
     for t in data["transitions"]:
         assert {"from", "to", "event", "kind", "send", "ref"} <= set(t)
         assert t["kind"] in ("user", "segment", "timeout")
-        assert all(seg in ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST") for seg in t["send"])
+        assert all(seg in ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "DATA") for seg in t["send"])
     note2 = [
         t
         for t in data["transitions"]

@@ -1,0 +1,205 @@
+"""The measured instants of a conforming run against the model's timing.
+
+Once :func:`checker.conform.check_run` has found the path a kernel's run takes through
+the model, every timer on that path can be held against the clock:
+
+* a timer expiry that sends something (a retransmission) happened when the run shows
+  it: its interval from the send it repeats is compared with the timer's duration
+  (``RTO * 2^retries``...) for the retry count at the time;
+* a stay that ends with a silent expiry (an orphan giving up, an orphaned FIN-WAIT-2
+  timing out) is seen only through ``ss``: the endpoint was last sampled in the state
+  at one instant and gone at the next sample.  The model's answer is :func:`duration
+  <checker.bound.duration_bound>` -- ``tcpcheck bound STATE`` with the peer gone, which
+  for these deterministic timers is the exact stay -- counted from the instant the path
+  entered the state.
+
+The kernel's RTO is not a parameter one sets (it follows the measured round-trip time,
+floored at ``tcp_rto_min_us``), so it is *fitted*: the first retransmission's interval
+fixes RTO, and every other instant must then agree.  ``tcp_fin_timeout`` sets
+FIN_TIMEOUT; the retry bounds are the values the run implies.  Kernel timers run on
+jiffies (4 ms at HZ = 250) and are allowed some slack: an instant agrees when it is
+within :data:`TOLERANCE` of the model's.
+
+Examples
+--------
+>>> within(0.118, 0.1148), within(0.060, 0.1148)
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .bound import duration_bound
+from .conform import Run, Verdict
+from .segments import FIN, SYN
+from .spec import load_spec
+
+__all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
+
+#: (relative, absolute seconds): how far a measured instant may lie from the model's.
+TOLERANCE = (0.15, 0.012)
+
+
+def within(measured: float, expected: float) -> bool:
+    """Whether ``measured`` agrees with ``expected`` (see :data:`TOLERANCE`)."""
+    rel, absolute = TOLERANCE
+    return abs(measured - expected) <= rel * expected + absolute
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One instant of the run against the model: ``low``..``high`` is what was
+    measured (equal when a segment shows it), ``expected`` the model's value."""
+
+    side: str
+    what: str
+    model: str
+    expected: float
+    low: float
+    high: float
+    ok: bool
+    fitted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.side,
+            "what": self.what,
+            "model": self.model,
+            "expected": round(self.expected, 6),
+            "measured": [round(self.low, 6), round(self.high, 6)],
+            "agrees": self.ok,
+            "fitted": self.fitted,
+        }
+
+    def measured_text(self) -> str:
+        if self.high - self.low < 1e-9:
+            return f"{self.low:.4f} s"
+        return f"{self.low:.4f}..{self.high:.4f} s"
+
+
+@dataclass(frozen=True)
+class TimingReport:
+    """Every timed instant of one conforming run, and the parameter values used."""
+
+    params: dict[str, float]
+    rows: tuple[Timing, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agrees": self.ok,
+            "parameters": {k: round(v, 6) for k, v in sorted(self.params.items())},
+            "instants": [r.to_json() for r in self.rows],
+        }
+
+
+def check_instants(
+    verdict: Verdict,
+    run: Run,
+    variant: str | None,
+    spec_file: Path | None = None,
+) -> TimingReport:
+    """The run's timers against the timed model of ``variant`` (see the module
+    docstring); ``verdict`` must be a conforming one."""
+    plain = load_spec(spec_file, variant)
+    params: dict[str, float] = {**dict(run.params)}
+    params.update({k: float(v) for k, v in verdict.chosen.items()})
+    steps = verdict.trace.steps
+    times = verdict.times
+    # Retransmissions: each interval from the send it repeats.
+    resent = []
+    for i, step in enumerate(steps):
+        label = step.label
+        timer = plain.timer_for_event(label.event) if label.kind == "timeout" else None
+        if timer is None or not label.sent:
+            continue
+        j = _armed_at(steps, i, label.actor)
+        if j is not None:
+            retries = steps[j].state.local(label.actor).retries
+            state = steps[i - 1].state.local(label.actor).state if i else "CLOSED"
+            resent.append((label, state, timer, retries, times[i + 1] - times[j + 1]))
+    rows: list[Timing] = []
+    for label, state, timer, retries, interval in resent:
+        what = f"{label.event} in {state} after {retries} retransmission(s)"
+        if "RTO" not in params and "RTO" in timer.duration.names():
+            # The kernel's RTO follows the round-trip time: this first interval fixes it.
+            scale = timer.duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
+            params["RTO"] = interval / scale
+            model = (
+                f"{timer.duration} with retries = {retries}: fixes RTO = {interval / scale:.4f} s"
+            )
+            rows.append(Timing(label.actor, what, model, interval, interval, interval, True, True))
+            continue
+        expected = timer.duration.evaluate({**plain.values, **params, "retries": retries})
+        model = f"{timer.duration} with retries = {retries}: {expected:.4f} s"
+        ok = within(interval, expected)
+        rows.append(Timing(label.actor, what, model, expected, interval, interval, ok))
+    # Silent exits: the stay, against `tcpcheck bound STATE` with the peer gone.
+    spec = load_spec(spec_file, variant, {k: v for k, v in params.items() if k in plain.values})
+    for i, step in enumerate(steps):
+        label = step.label
+        if label.kind != "timeout" or label.sent or label.actor == "net":
+            continue
+        side = label.actor
+        before = steps[i - 1].state.local(side).state if i else "CLOSED"
+        after = step.state.local(side).state
+        if before == after:
+            continue
+        seen = _bracket(run.timeline.get(side, []), before)
+        if seen is None:
+            continue
+        entered = _entered(steps, times, i, side, before)
+        bound = duration_bound(spec, side, before, free=())
+        if bound.value is None:
+            continue
+        expected = entered + float(bound.value)
+        low, high = seen
+        ok = low - _slack(expected) <= expected <= high + _slack(expected)
+        rows.append(
+            Timing(side, f"leaves {before} ({label.event}): entered at {entered:.4f} s",
+                   f"entry + tcpcheck bound {before} = {entered:.4f} + {float(bound.value):.4f} s",
+                   expected, low, high, ok)
+        )  # fmt: skip
+    return TimingReport(params, tuple(rows))
+
+
+def _slack(expected: float) -> float:
+    rel, absolute = TOLERANCE
+    return rel * expected + absolute
+
+
+def _armed_at(steps: Sequence[Any], i: int, side: str) -> int | None:
+    """The step that armed the timer expiring at step ``i``: the last earlier step of
+    ``side`` that sent a SYN or a FIN (the send this expiry repeats)."""
+    for j in range(i - 1, -1, -1):
+        label = steps[j].label
+        if label.actor == side and any(s.flags & (SYN | FIN) for s in label.sent):
+            return j
+    return None
+
+
+def _entered(steps: Sequence[Any], times: Sequence[float], i: int, side: str, state: str) -> float:
+    """When the path's ``side`` entered ``state`` (the last entry before step ``i``)."""
+    for j in range(i - 1, -1, -1):
+        prev = steps[j - 1].state.local(side).state if j else "CLOSED"
+        if steps[j].state.local(side).state == state and prev != state:
+            return times[j + 1]
+    return times[0]
+
+
+def _bracket(timeline: Sequence[tuple[float, str]], state: str) -> tuple[float, float] | None:
+    """(last sample in ``state``, first later sample elsewhere), or ``None``."""
+    last = None
+    for k, (_t, s) in enumerate(timeline):
+        if s == state:
+            last = k
+    if last is None or last + 1 >= len(timeline):
+        return None
+    return timeline[last][0], timeline[last + 1][0]
