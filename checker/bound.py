@@ -150,7 +150,8 @@ def default_free(spec: Spec, peer: str, fixed: Sequence[str] = ()) -> tuple[str,
     with a live peer, for the flights), less those fixed on the command line."""
     names: set[str] = set()
     for timer in spec.timers:
-        names.update(n for n in timer.duration.names() if n != "retries")
+        for duration in timer.durations():
+            names.update(n for n in duration.names() if n != "retries")
     if peer == "live":
         names.add("MSL")
     units = {p.name: p.unit for p in spec.parameters}

@@ -1320,7 +1320,13 @@ def conform_cmd(
                 text = json.dumps(rec.to_json(), indent=1, sort_keys=True)
                 (where / "recording.json").write_text(text + "\n")
             runs.append(run_from_recording(rec))
+    from .instants import check_instants
+
     verdicts = [check_run(spec, run, variant=variant, defaults=defaults) for run in runs]
+    timings = [
+        check_instants(v, run, chosen, spec_file) if v.conforms else None
+        for v, run in zip(verdicts, runs, strict=True)
+    ]
     if charts is not None:
         from .mermaid import render_mermaid
 
@@ -1328,22 +1334,36 @@ def conform_cmd(
         for v in verdicts:
             text = v.mismatch.chart if v.mismatch else render_mermaid(v.trace, v.times)
             (charts / f"{v.name.split()[0]}.mmd").write_text(text)
-    ok = all(v.conforms for v in verdicts)
+    rows = []
+    for v, timing in zip(verdicts, timings, strict=True):
+        row = v.to_json()
+        row["timing"] = timing.to_json() if timing is not None else None
+        row["conforms"] = v.conforms and timing is not None and timing.ok
+        rows.append(row)
+    ok = all(row["conforms"] for row in rows)
     if as_json:
-        doc = {"variant": variant, "scenarios": [v.to_json() for v in verdicts], "conforms": ok}
+        doc = {"variant": variant, "scenarios": rows, "conforms": ok}
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        _print_conformance(verdicts, defaults)
+        _print_conformance(verdicts, timings, defaults)
     if not ok:
         sys.exit(1)
 
 
-def _print_conformance(verdicts: Sequence[Any], defaults: dict[str, float]) -> None:
+def _agreeing(rows: Sequence[Any]) -> str:
+    return f"{sum(r.ok for r in rows)}/{len(rows)} agree" if rows else "none timed"
+
+
+def _print_conformance(
+    verdicts: Sequence[Any], timings: Sequence[Any], defaults: dict[str, float]
+) -> None:
     from .msc import render_text
 
     out = _out()
-    table = Table("run", "conforms", "losses", "retry bounds the run implies", "search states")
-    for v in verdicts:
+    table = Table(
+        "run", "path", "losses", "retry bounds the run implies", "instants", "search states"
+    )
+    for v, timing in zip(verdicts, timings, strict=True):
         implied = []
         for name, ranges in v.parameters.items():
             shown = ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in ranges)
@@ -1351,12 +1371,24 @@ def _print_conformance(verdicts: Sequence[Any], defaults: dict[str, float]) -> N
                 implied.append(f"{name} ∈ {{{shown}}} (variant: {defaults[name]:g})")
         table.add_row(
             v.name,
-            "yes" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
+            "matches" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
             str(v.losses) if v.conforms else "-",
             "; ".join(implied) or ("any" if v.conforms else "-"),
+            "-" if timing is None else _agreeing(timing.rows),
             f"{v.explored:,}",
         )
     out.print(table)
+    for v, timing in zip(verdicts, timings, strict=True):
+        if timing is None or not timing.rows:
+            continue
+        shown = ", ".join(f"{k} = {x:g}" for k, x in sorted(timing.params.items()))
+        out.print(f"\n[bold]{v.name}[/]: instants against the timed model ({shown})")
+        for r in timing.rows:
+            mark = "fitted" if r.fitted else ("agrees" if r.ok else "DIFFERS")
+            out.print(
+                f"  {r.side}: {r.what}: measured {r.measured_text()}; model {r.model}  [{mark}]",
+                markup=False,
+            )
     for v in verdicts:
         m = v.mismatch
         if m is None:

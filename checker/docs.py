@@ -46,7 +46,7 @@ from .explore import explore
 from .mermaid import render_mermaid
 from .product_diagram import product_dot
 from .properties import Property, Verdict, load_properties
-from .spec import Spec, Transition, load_spec
+from .spec import Spec, Timer, Transition, load_spec
 from .synth import folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
@@ -140,7 +140,7 @@ def _specification(
     lines += _table(
         ["timer", "event", "runs in", "duration", "untimed firing", "reference"],
         [
-            [t.name, t.event, ", ".join(t.states), f"`{t.duration_text}`", t.untimed, t.ref]
+            [t.name, t.event, ", ".join(t.states), _durations_text(t), t.untimed, t.ref]
             for t in base.timers
         ],
     )
@@ -210,13 +210,28 @@ def _specification(
                     f"a timer {t.name} ({t.event}, in {', '.join(t.states)}, lasting "
                     f"`{t.duration_text}`; {t.ref})"
                 )
-            elif t.untimed != old.untimed:
-                timers.append(f"timer {t.name} fires {t.untimed} in the untimed graph")
+            else:
+                if t.untimed != old.untimed:
+                    timers.append(f"timer {t.name} fires {t.untimed} in the untimed graph")
+                for state in t.states:
+                    new, was = t.duration_text_in(state), old.duration_text_in(state)
+                    if new != was:
+                        timers.append(
+                            f"timer {t.name} lasts `{new}` in {state} (base: `{was}`; {t.ref})"
+                        )
         if params or timers:
             lines += ["Other differences: " + "; ".join([*params, *timers]) + ".", ""]
         if not (added or dropped or params or timers):
             lines += ["No difference in rules or parameters.", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _durations_text(t: Timer) -> str:
+    """``RTO * 2^retries``, then each state where the timer lasts otherwise."""
+    text = f"`{t.duration_text}`"
+    for state, _expr, other in t.by_state:
+        text += f"; in {state}: `{other}`"
+    return text
 
 
 def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:

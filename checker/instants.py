@@ -4,8 +4,9 @@ Once :func:`checker.conform.check_run` has found the path a kernel's run takes t
 the model, every timer on that path can be held against the clock:
 
 * a timer expiry that sends something (a retransmission) happened when the run shows
-  it: its interval from the send it repeats is compared with the timer's duration
-  (``RTO * 2^retries``...) for the retry count at the time;
+  it: its interval from the step that started the timer (entering the state, or the
+  previous expiry) is compared with the timer's duration there (``RTO * 2^retries``...)
+  for the retry count at the time;
 * a stay that ends with a silent expiry (an orphan giving up, an orphaned FIN-WAIT-2
   timing out) is seen only through ``ss``: the endpoint was last sampled in the state
   at one instant and gone at the next sample.  The model's answer is :func:`duration
@@ -35,8 +36,7 @@ from typing import Any
 
 from .bound import duration_bound
 from .conform import Run, Verdict
-from .segments import FIN, SYN
-from .spec import load_spec
+from .spec import Spec, load_spec
 
 __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
 
@@ -120,7 +120,7 @@ def check_instants(
         timer = plain.timer_for_event(label.event) if label.kind == "timeout" else None
         if timer is None or not label.sent:
             continue
-        j = _armed_at(steps, i, label.actor)
+        j = _armed_at(plain, steps, i, label.actor)
         if j is not None:
             retries = steps[j].state.local(label.actor).retries
             state = steps[i - 1].state.local(label.actor).state if i else "CLOSED"
@@ -128,17 +128,16 @@ def check_instants(
     rows: list[Timing] = []
     for label, state, timer, retries, interval in resent:
         what = f"{label.event} in {state} after {retries} retransmission(s)"
-        if "RTO" not in params and "RTO" in timer.duration.names():
+        duration, text = timer.duration_in(state), timer.duration_text_in(state)
+        if "RTO" not in params and "RTO" in duration.names():
             # The kernel's RTO follows the round-trip time: this first interval fixes it.
-            scale = timer.duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
+            scale = duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
             params["RTO"] = interval / scale
-            model = (
-                f"{timer.duration} with retries = {retries}: fixes RTO = {interval / scale:.4f} s"
-            )
+            model = f"{text} with retries = {retries}: fixes RTO = {interval / scale:.4f} s"
             rows.append(Timing(label.actor, what, model, interval, interval, interval, True, True))
             continue
-        expected = timer.duration.evaluate({**plain.values, **params, "retries": retries})
-        model = f"{timer.duration} with retries = {retries}: {expected:.4f} s"
+        expected = duration.evaluate({**plain.values, **params, "retries": retries})
+        model = f"{text} with retries = {retries}: {expected:.4f} s"
         ok = within(interval, expected)
         rows.append(Timing(label.actor, what, model, expected, interval, interval, ok))
     # Silent exits: the stay, against `tcpcheck bound STATE` with the peer gone.
@@ -161,7 +160,8 @@ def check_instants(
             continue
         expected = entered + float(bound.value)
         low, high = seen
-        ok = low - _slack(expected) <= expected <= high + _slack(expected)
+        slack = _slack(float(bound.value))  # the bound's own error, not the entry's
+        ok = low - slack <= expected <= high + slack
         rows.append(
             Timing(side, f"leaves {before} ({label.event}): entered at {entered:.4f} s",
                    f"entry + tcpcheck bound {before} = {entered:.4f} + {float(bound.value):.4f} s",
@@ -175,12 +175,22 @@ def _slack(expected: float) -> float:
     return rel * expected + absolute
 
 
-def _armed_at(steps: Sequence[Any], i: int, side: str) -> int | None:
-    """The step that armed the timer expiring at step ``i``: the last earlier step of
-    ``side`` that sent a SYN or a FIN (the send this expiry repeats)."""
+def _armed_at(spec: Spec, steps: Sequence[Any], i: int, side: str) -> int | None:
+    """The step that (re)started the timer expiring at step ``i``, as the timed model
+    restarts it (:mod:`checker.zonegraph`): the last earlier step of
+    ``side`` that changed its state, was a timer expiry, or a rule marked ``restart``
+    or ``retransmit``."""
     for j in range(i - 1, -1, -1):
         label = steps[j].label
-        if label.actor == side and any(s.flags & (SYN | FIN) for s in label.sent):
+        if label.actor != side:
+            continue
+        before = steps[j - 1].state.local(side).state if j else "CLOSED"
+        rule = spec.transitions[label.rule] if label.rule is not None else None
+        if (
+            steps[j].state.local(side).state != before
+            or label.kind == "timeout"
+            or (rule is not None and (rule.restart or rule.retransmit))
+        ):
             return j
     return None
 

@@ -63,7 +63,7 @@ _KEYS = {
     "parameter": {"value", "unit", "description", "ref"},
     "state": {"name", "description", "sent", "received"},
     "event": {"name", "kind", "description", "total"},
-    "timer": {"name", "event", "description", "states", "duration", "untimed", "ref"},
+    "timer": {"name", "event", "description", "states", "duration", "durations", "untimed", "ref"},
     "transition": {
         "from",
         "to",
@@ -129,6 +129,25 @@ class Timer:
     duration_text: str
     untimed: str
     ref: str
+    #: (state, duration, its text): where the timer lasts otherwise than ``duration``.
+    by_state: tuple[tuple[str, Expr, str], ...] = ()
+
+    def duration_in(self, state: str) -> Expr:
+        """The duration of the timer armed in ``state``."""
+        for name, expr, _text in self.by_state:
+            if name == state:
+                return expr
+        return self.duration
+
+    def duration_text_in(self, state: str) -> str:
+        for name, _expr, text in self.by_state:
+            if name == state:
+                return text
+        return self.duration_text
+
+    def durations(self) -> tuple[Expr, ...]:
+        """Every duration the timer can have."""
+        return (self.duration, *(expr for _s, expr, _t in self.by_state))
 
 
 @dataclass(frozen=True)
@@ -280,6 +299,7 @@ class Spec:
                     "event": t.event,
                     "states": list(t.states),
                     "duration": t.duration_text,
+                    "durations": {name: text for name, _e, text in t.by_state},
                     "untimed": t.untimed,
                     "ref": t.ref,
                 }
@@ -743,15 +763,20 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             )
         tstates = [_name_of(src, s, state_names, "state") for s in _str_list(src, body, "states")]
         dtext = _req_str(src, body, "duration")
-        try:
-            duration = parse(dtext)
-        except ExprSyntaxError as exc:
-            raise src.error(f"cannot read duration {dtext!r}: {exc}") from None
-        for dep in sorted(duration.names() - {"retries"}):
-            if dep not in values:
+        duration = _duration_expr(src, dtext, values)
+        by_state = []
+        table = body.get("durations", {})
+        if not isinstance(table, dict):
+            raise src.error("'durations' must be a table: state name = duration")
+        for sname, text in sorted(table.items()):
+            if sname not in tstates:
                 raise src.error(
-                    f"duration refers to unknown parameter '{dep}'", did_you_mean(dep, values)
+                    f"'durations' names state '{sname}', where the timer does not run",
+                    did_you_mean(sname, tstates),
                 )
+            if not isinstance(text, str):
+                raise src.error(f"the duration in {sname} must be a string")
+            by_state.append((sname, _duration_expr(src, text, values), text))
         timers.append(
             Timer(
                 tname,
@@ -762,6 +787,7 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
                 dtext,
                 untimed,
                 _req_str(src, body, "ref"),
+                tuple(by_state),
             )
         )
 
@@ -911,6 +937,19 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
         files=tuple(raw.files),
         _by_pair={k: tuple(v) for k, v in by_pair.items()},
     )
+
+
+def _duration_expr(src: _Src, text: str, values: Mapping[str, float]) -> Expr:
+    try:
+        duration = parse(text)
+    except ExprSyntaxError as exc:
+        raise src.error(f"cannot read duration {text!r}: {exc}") from None
+    for dep in sorted(duration.names() - {"retries"}):
+        if dep not in values:
+            raise src.error(
+                f"duration refers to unknown parameter '{dep}'", did_you_mean(dep, values)
+            )
+    return duration
 
 
 def load_spec(

@@ -443,9 +443,10 @@ def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:
     env = parameter_env(spec, free=free)
     forms = [env.get("MSL")]
     for timer in spec.timers:
-        if any(n != "retries" and n not in env for n in timer.duration.names()):
-            return None
-        forms += [fold_duration(timer.duration, env, r) for r in range(spec.retry_cap + 1)]
+        for duration in timer.durations():
+            if any(n != "retries" and n not in env for n in duration.names()):
+                return None
+            forms += [fold_duration(duration, env, r) for r in range(spec.retry_cap + 1)]
     for form in forms:
         if form is None or form.const != 0 or any(n not in free for n in form.names()):
             return None

@@ -295,10 +295,11 @@ def explore_zones(
     capacity = config.capacity
 
     timers = spec.timers
-    durations: dict[tuple[int, int], Linear] = {}
+    durations: dict[tuple[int, str, int], Linear] = {}
     for k, timer in enumerate(timers):
-        for r in range(spec.retry_cap + 1):
-            durations[k, r] = _duration(timer.duration, env, r, bool(free))
+        for state in timer.states:
+            for r in range(spec.retry_cap + 1):
+                durations[k, state, r] = _duration(timer.duration_in(state), env, r, bool(free))
     msl = env["MSL"]
     if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
@@ -320,7 +321,7 @@ def explore_zones(
             for k, timer in enumerate(timers):
                 if timer.event in steps:
                     r = min(local.retries, spec.retry_cap)
-                    out.append((k, steps[timer.event], durations[k, r]))
+                    out.append((k, steps[timer.event], durations[k, local.state, r]))
             got = running_memo[local] = tuple(out)
         return got
 

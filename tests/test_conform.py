@@ -25,6 +25,7 @@ from checker.conform import (
     run_from_recording,
 )
 from checker.errors import UsageError
+from checker.instants import TimingReport, check_instants, within
 from checker.pcapread import Wire, read_segments
 from checker.scenarios import SCENARIOS, Recording
 from checker.segments import RST, Segment
@@ -257,3 +258,48 @@ def test_cli_checks_a_capture_against_another_variant() -> None:
 def test_cli_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
     code, out = invoke("conform", *args)
     assert code == 2 and message in out and "Traceback" not in out
+
+
+# ----------------------------------------------------------------- instants ---
+def timing(spec: Spec, name: str, overlay: Path | None = None) -> TimingReport:
+    run = run_from_recording(recording(name))
+    v = check(spec, run)
+    assert v.conforms
+    return check_instants(v, run, None if overlay else "linux", overlay)
+
+
+def test_the_retransmissions_and_the_give_up_agree_with_the_timed_model(spec: Spec) -> None:
+    report = timing(spec, "last-ack-gives-up")
+    assert report.ok and report.params["ORPHAN_RETRIES"] == 4
+    fitted, *resent, gave_up = report.rows
+    assert fitted.fitted and 0.05 < report.params["RTO"] < 0.07  # tcp_rto_min_us = 50 ms
+    assert [r.what for r in resent] == [
+        f"timeout RETX in LAST-ACK after {k} retransmission(s)" for k in (1, 2, 3)
+    ]
+    assert gave_up.what.startswith("leaves LAST-ACK (timeout RETX)")
+    assert "tcpcheck bound LAST-ACK" in gave_up.model
+    # The model's stay: 16 RTO (probe, then 1, 2, 4, 8 RTO), about 0.92 s.
+    assert gave_up.low <= gave_up.expected <= gave_up.high + 0.03
+
+
+def test_the_orphaned_fin_wait_2_leaves_after_tcp_fin_timeout(spec: Spec) -> None:
+    report = timing(spec, "server-never-closes")
+    (row,) = report.rows
+    assert report.params["FIN_TIMEOUT"] == 1.0 and row.ok
+    assert row.what.startswith("leaves FIN-WAIT-2 (timeout FIN-WAIT-2)")
+
+
+def test_without_the_tail_loss_probe_the_instants_differ(spec: Spec, tmp_path: Path) -> None:
+    """The RFC's backoff (RTO, 2 RTO, 4 RTO...) is not what Linux does for a FIN: the
+    same run against the linux overlay without its per-state durations fails."""
+    text = (Path(__file__).parent.parent / "spec" / "variants" / "linux.toml").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("durations = ")]
+    overlay = tmp_path / "linux-rfc-backoff.toml"
+    overlay.write_text("\n".join(lines).replace('name = "linux"', 'name = "linux-rfc"') + "\n")
+    report = timing(spec, "last-ack-gives-up", overlay)
+    assert not report.ok
+    assert [r.ok for r in report.rows] == [True, False, False, False, False]
+
+
+def test_within() -> None:
+    assert within(0.060, 0.0577) and not within(0.060, 0.1155)

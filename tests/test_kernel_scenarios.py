@@ -4,8 +4,12 @@ root or the tools; CI runs as root and setup.sh installs the tools)."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
 from checker.conform import check_run, load_for_conformance, run_from_recording
 from checker.netlab import missing
 from checker.scenarios import SCENARIOS, Recording
@@ -104,3 +108,12 @@ def test_the_kernel_conforms_to_the_linux_variant(name: str) -> None:
         defaults=load_spec(variant="linux").values,
     )
     assert verdict.conforms, verdict.mismatch
+
+
+def test_the_conform_command_on_this_kernel() -> None:
+    """`tcpcheck conform` end to end: the scenario run, checked, as JSON."""
+    result = CliRunner().invoke(cli, ["conform", "--scenario", "connect-refused", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    (row,) = doc["scenarios"]
+    assert doc["conforms"] and row["name"] == "connect-refused" and row["mismatch"] is None
