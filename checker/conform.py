@@ -167,6 +167,8 @@ class Run:
     timeline: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     #: Model parameters the run's settings fix (``tcp_fin_timeout`` is FIN_TIMEOUT).
     params: dict[str, float] = field(default_factory=dict)
+    #: The sysctls the run was made with.
+    sysctls: dict[str, str] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
 
@@ -843,7 +845,7 @@ def run_from_recording(rec: Recording) -> Run:
         params["FIN_TIMEOUT"] = float(sysctls["net.ipv4.tcp_fin_timeout"])
     return Run(
         rec.name, packets, observed, states, timeline=timeline, params=params,
-        source=f"scenario {rec.name}",
+        sysctls=dict(sysctls), source=f"scenario {rec.name}",
     )  # fmt: skip
 
 

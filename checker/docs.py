@@ -77,7 +77,15 @@ def _rule_row(t: Transition) -> list[str]:
     target = "(same)" if t.target == t.source else t.target
     sends = ", ".join(t.send) or "—"
     guard = str(t.guard) if t.guard else ""
-    flags = [f for f, on in (("retransmits", t.retransmit), ("restarts timer", t.restart)) if on]
+    flags = [
+        f
+        for f, on in (
+            ("retransmits", t.retransmit),
+            ("restarts timer", t.restart),
+            ("timer runs on", t.keeps_timer),
+        )
+        if on
+    ]
     note = "; ".join([*flags, *([t.error] if t.error else []), *([t.note] if t.note else [])])
     return [t.event, guard, target, sends, t.ref, note]
 

@@ -16,7 +16,8 @@ the model, every timer on that path can be held against the clock:
 
 The kernel's RTO is not a parameter one sets (it follows the measured round-trip time,
 floored at ``tcp_rto_min_us``), so it is *fitted*: the first retransmission's interval
-fixes RTO, and every other instant must then agree.  ``tcp_fin_timeout`` sets
+fixes RTO -- which must be at least ``tcp_rto_min_us``, Linux's floor -- and every
+other instant must then agree.  ``tcp_fin_timeout`` sets
 FIN_TIMEOUT; the retry bounds are the values the run implies.  Kernel timers run on
 jiffies (4 ms at HZ = 250) and are allowed some slack: an instant agrees when it is
 within :data:`TOLERANCE` of the model's.
@@ -42,6 +43,8 @@ __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
 
 #: (relative, absolute seconds): how far a measured instant may lie from the model's.
 TOLERANCE = (0.15, 0.012)
+#: Linux's floor for the RTO when tcp_rto_min_us is not set (TCP_RTO_MIN, 200 ms).
+RTO_MIN_US = 200_000
 
 
 def within(measured: float, expected: float) -> bool:
@@ -130,11 +133,17 @@ def check_instants(
         what = f"{label.event} in {state} after {retries} retransmission(s)"
         duration, text = timer.duration_in(state), timer.duration_text_in(state)
         if "RTO" not in params and "RTO" in duration.names():
-            # The kernel's RTO follows the round-trip time: this first interval fixes it.
+            # The kernel's RTO follows the round-trip time: this first interval fixes it,
+            # and it can be no less than tcp_rto_min (Linux floors the RTO there).
             scale = duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
-            params["RTO"] = interval / scale
-            model = f"{text} with retries = {retries}: fixes RTO = {interval / scale:.4f} s"
-            rows.append(Timing(label.actor, what, model, interval, interval, interval, True, True))
+            rto = params["RTO"] = interval / scale
+            floor = float(run.sysctls.get("net.ipv4.tcp_rto_min_us", RTO_MIN_US)) / 1e6
+            model = (
+                f"{text} with retries = {retries}: fixes RTO = {rto:.4f} s, "
+                f"at least tcp_rto_min = {floor:g} s"
+            )
+            ok = rto >= floor - TOLERANCE[1]
+            rows.append(Timing(label.actor, what, model, floor, interval, interval, ok, True))
             continue
         expected = duration.evaluate({**plain.values, **params, "retries": retries})
         model = f"{text} with retries = {retries}: {expected:.4f} s"
@@ -178,16 +187,17 @@ def _slack(expected: float) -> float:
 def _armed_at(spec: Spec, steps: Sequence[Any], i: int, side: str) -> int | None:
     """The step that (re)started the timer expiring at step ``i``, as the timed model
     restarts it (:mod:`checker.zonegraph`): the last earlier step of
-    ``side`` that changed its state, was a timer expiry, or a rule marked ``restart``
-    or ``retransmit``."""
+    ``side`` that changed its state (unless the rule keeps the timer running), was a
+    timer expiry, or a rule marked ``restart`` or ``retransmit``."""
     for j in range(i - 1, -1, -1):
         label = steps[j].label
         if label.actor != side:
             continue
         before = steps[j - 1].state.local(side).state if j else "CLOSED"
         rule = spec.transitions[label.rule] if label.rule is not None else None
+        left = steps[j].state.local(side).state != before
         if (
-            steps[j].state.local(side).state != before
+            (left and not (rule is not None and rule.keeps_timer))
             or label.kind == "timeout"
             or (rule is not None and (rule.restart or rule.retransmit))
         ):

@@ -72,6 +72,7 @@ _KEYS = {
         "guard",
         "retransmit",
         "restart",
+        "keep_timer",
         "error",
         "ref",
         "note",
@@ -170,6 +171,10 @@ class Transition:
     file: str
     entry: str
     variant: str | None = None
+    #: The state changes but the retransmission timer runs on, with its retry count: the
+    #: segment it guards is still unacknowledged (RFC 6298 §5.3 restarts it only on an
+    #: ACK of new data).
+    keeps_timer: bool = False
 
     @property
     def label(self) -> str:
@@ -197,6 +202,8 @@ class Transition:
             data["retransmit"] = True
         if self.restart:
             data["restart"] = True
+        if self.keeps_timer:
+            data["keep_timer"] = True
         if self.note:
             data["note"] = self.note
         if self.variant:
@@ -837,6 +844,13 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
             target = (
                 s if target_name == "same" else _name_of(src, target_name, state_names, "state")
             )
+            if _opt_bool(src, body, "keep_timer") and not any(
+                s in t.states and target in t.states and s != target for t in timers
+            ):
+                raise src.error(
+                    f"'keep_timer' needs a timer running in both {s} and {target}",
+                    "drop keep_timer: the timer stops or restarts anyway",
+                )
             for e in evs:
                 _name_of(src, e, event_kind, "event")
                 kind = event_kind[e]
@@ -864,6 +878,7 @@ def _build(raw: _Raw, variant: Variant | None) -> Spec:
                         figure5=figure5,
                         file=src.file,
                         entry=src.entry,
+                        keeps_timer=_opt_bool(src, body, "keep_timer"),
                         variant=origin,
                     )
                 )

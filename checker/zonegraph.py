@@ -640,7 +640,7 @@ def _sources(
         side = label.actor
         rule = spec.transitions[label.rule] if label.rule is not None else None
         if (
-            mv.left(side)
+            (mv.left(side) and not (rule is not None and rule.keeps_timer))
             or label.kind == "timeout"
             or (rule is not None and (rule.restart or rule.retransmit))
             or mv.before.inc != mv.after.inc

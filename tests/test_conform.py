@@ -303,3 +303,21 @@ def test_without_the_tail_loss_probe_the_instants_differ(spec: Spec, tmp_path: P
 
 def test_within() -> None:
     assert within(0.060, 0.0577) and not within(0.060, 0.1155)
+
+
+def test_the_fins_timer_runs_on_into_closing(spec: Spec, tmp_path: Path) -> None:
+    """Linux keeps the FIN's retransmission timer running from FIN-WAIT-1 into CLOSING
+    (as RFC 6298 §5.3 says: no new data was acknowledged).  The fitted RTO is then the
+    interval from the FIN's first send, above tcp_rto_min; restarting the timer in
+    CLOSING, as the model once did, fits an RTO below the kernel's floor."""
+    (row,) = timing(spec, "simultaneous-close").rows
+    assert row.fitted and row.ok and "in CLOSING" in row.what and row.low >= 0.2
+    text = (Path(__file__).parent.parent / "spec" / "variants" / "linux.toml").read_text()
+    overlay = tmp_path / "linux-restart.toml"
+    overlay.write_text(
+        text.replace('name = "linux"', 'name = "linux-restart"')
+        + '\n[[transitions]]\nfrom = "FIN-WAIT-1"\nevent = "rcv FIN"\nto = "CLOSING"\n'
+        'send = ["ACK"]\nref = "the timer restarts in CLOSING"\n'
+    )
+    (row,) = timing(spec, "simultaneous-close", overlay).rows
+    assert not row.ok and row.low < 0.2

@@ -75,8 +75,8 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
     "simultaneous close": (
         None,
         ProductConfig(b=AppConfig("passive", "first")),
-        17092,
-        89042,
+        17266,
+        90284,
         25,
         12,
         0,
@@ -95,8 +95,8 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
     "close or abort at any moment": (
         None,
         ProductConfig(a=AppConfig("active", "any", True), b=AppConfig("passive", "any", True)),
-        27926,
-        150902,
+        28178,
+        152614,
         25,
         6,
         0,

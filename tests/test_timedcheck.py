@@ -239,3 +239,16 @@ def test_synth_tabulates_loss_budgets() -> None:
     assert (row["losses"], row["constraint"], row["status"]) == (0, "TIME_WAIT >= 2", "exact")
     got = CliRunner().invoke(cli, [*args[:-3], "--losses", "one"])
     assert got.exit_code == 2 and "--losses expects counts" in got.output
+
+
+def test_a_rule_that_keeps_the_timer_keeps_its_retry_count() -> None:
+    """FIN-WAIT-1 -> CLOSING on the peer's FIN: our FIN is still unacknowledged, its
+    retransmission timer and backoff run on (RFC 6298 §5.3)."""
+    from checker.endpoint import Local, receive
+    from checker.segments import ACK, FIN, Segment
+
+    spec = load_spec()
+    fin_wait_1 = Local("FIN-WAIT-1", passive=False, una=1, retries=1, opened=True, closed=True)
+    st = receive(spec, fin_wait_1, Segment(FIN | ACK, 1, 1))
+    assert st is not None and st.rule.keeps_timer
+    assert (st.target.state, st.target.retries) == ("CLOSING", 1)
