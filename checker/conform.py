@@ -169,6 +169,8 @@ class Run:
     params: dict[str, float] = field(default_factory=dict)
     #: The sysctls the run was made with.
     sysctls: dict[str, str] = field(default_factory=dict)
+    #: Each side's ``ss`` timer fields: (when, state, ``timer:(...)``).
+    clocks: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
 
@@ -846,6 +848,10 @@ def run_from_recording(rec: Recording) -> Run:
     return Run(
         rec.name, packets, observed, states, timeline=timeline, params=params,
         sysctls=dict(sysctls), source=f"scenario {rec.name}",
+        clocks={
+            side: [(x.t, x.state, x.timer) for x in rec.samples if x.side == side and x.timer]
+            for side in SIDES
+        },
     )  # fmt: skip
 
 

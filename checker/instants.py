@@ -12,7 +12,11 @@ the model, every timer on that path can be held against the clock:
   at one instant and gone at the next sample.  The model's answer is :func:`duration
   <checker.bound.duration_bound>` -- ``tcpcheck bound STATE`` with the peer gone, which
   for these deterministic timers is the exact stay -- counted from the instant the path
-  entered the state.
+  entered the state;
+* a timer ``ss`` shows running (``timer:(timewait,59sec,0)`` in TIME-WAIT, or in an
+  orphaned FIN-WAIT-2): the time left in the first sample after the path entered the
+  state, plus the time since then, is the timer's whole length -- TIME-WAIT's 60 s is
+  checked this way without waiting it out.
 
 The kernel's RTO is not a parameter one sets (it follows the measured round-trip time,
 floored at ``tcp_rto_min_us``), so it is *fitted*: the first retransmission's interval
@@ -37,12 +41,15 @@ from typing import Any
 
 from .bound import duration_bound
 from .conform import Run, Verdict
+from .netlab import parse_timer
 from .spec import Spec, load_spec
 
 __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
 
 #: (relative, absolute seconds): how far a measured instant may lie from the model's.
 TOLERANCE = (0.15, 0.012)
+#: How late a side's ``ss`` may run after its sampling round's instant.
+SS_SLACK = 0.05
 #: Linux's floor for the RTO when tcp_rto_min_us is not set (TCP_RTO_MIN, 200 ms).
 RTO_MIN_US = 200_000
 
@@ -176,6 +183,30 @@ def check_instants(
                    f"entry + tcpcheck bound {before} = {entered:.4f} + {float(bound.value):.4f} s",
                    expected, low, high, ok)
         )  # fmt: skip
+    # Timers ss shows running: the time left in the first sample after the path entered
+    # the state, plus the time since the entry, is the timer's whole length.
+    values = {**plain.values, **params}
+    end = len(steps)
+    for side in ("A", "B"):
+        done: set[str] = set()
+        for t, state, field_text in run.clocks.get(side, []):
+            parsed = parse_timer(field_text)
+            if state in done or parsed is None or parsed[0] != "timewait":
+                continue
+            timer = next((x for x in plain.timers if state in x.states), None)
+            entered = _entered(steps, times, end, side, state)
+            if timer is None or t < entered:
+                continue
+            done.add(state)
+            duration = timer.duration_in(state)
+            expected = duration.evaluate({**values, "retries": 0})
+            low, high = t - entered + parsed[1], t - entered + parsed[2]
+            ok = low - SS_SLACK <= expected <= high + SS_SLACK
+            rows.append(
+                Timing(side, f"{timer.event} in {state}: ss {field_text} at {t:.4f} s, "
+                       f"entered at {entered:.4f} s",
+                       f"{timer.duration_text_in(state)} = {expected:g} s", expected, low, high, ok)
+            )  # fmt: skip
     return TimingReport(params, tuple(rows))
 
 
