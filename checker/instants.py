@@ -48,7 +48,7 @@ __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
 
 #: (relative, absolute seconds): how far a measured instant may lie from the model's.
 TOLERANCE = (0.15, 0.012)
-#: How late a side's ``ss`` may run after its sampling round's instant.
+#: How late a side's ``ss`` may run after the last sampling round began.
 SS_SLACK = 0.05
 #: Linux's floor for the RTO when tcp_rto_min_us is not set (TCP_RTO_MIN, 200 ms).
 RTO_MIN_US = 200_000
@@ -158,6 +158,8 @@ def check_instants(
         rows.append(Timing(label.actor, what, model, expected, interval, interval, ok))
     # Silent exits: the stay, against `tcpcheck bound STATE` with the peer gone.
     spec = load_spec(spec_file, variant, {k: v for k, v in params.items() if k in plain.values})
+    # A side's ss ran some time after its round began, before the next round began.
+    rounds = sorted({t for line in run.timeline.values() for t, _s in line})
     for i, step in enumerate(steps):
         label = step.label
         if label.kind != "timeout" or label.sent or label.actor == "net":
@@ -167,7 +169,7 @@ def check_instants(
         after = step.state.local(side).state
         if before == after:
             continue
-        seen = _bracket(run.timeline.get(side, []), before)
+        seen = _bracket(run.timeline.get(side, []), before, rounds)
         if seen is None:
             continue
         entered = _entered(steps, times, i, side, before)
@@ -200,8 +202,9 @@ def check_instants(
             done.add(state)
             duration = timer.duration_in(state)
             expected = duration.evaluate({**values, "retries": 0})
-            low, high = t - entered + parsed[1], t - entered + parsed[2]
-            ok = low - SS_SLACK <= expected <= high + SS_SLACK
+            low = t - entered + parsed[1]
+            high = _next_round(rounds, t) - entered + parsed[2]
+            ok = low - TOLERANCE[1] <= expected <= high + TOLERANCE[1]
             rows.append(
                 Timing(side, f"{timer.event} in {state}: ss {field_text} at {t:.4f} s, "
                        f"entered at {entered:.4f} s",
@@ -245,12 +248,22 @@ def _entered(steps: Sequence[Any], times: Sequence[float], i: int, side: str, st
     return times[0]
 
 
-def _bracket(timeline: Sequence[tuple[float, str]], state: str) -> tuple[float, float] | None:
-    """(last sample in ``state``, first later sample elsewhere), or ``None``."""
+def _bracket(
+    timeline: Sequence[tuple[float, str]], state: str, rounds: Sequence[float]
+) -> tuple[float, float] | None:
+    """When ``state`` ended, from the samples: after the round that last saw it began,
+    before the round after the one that first saw it gone; ``None`` if never left."""
     last = None
     for k, (_t, s) in enumerate(timeline):
         if s == state:
             last = k
     if last is None or last + 1 >= len(timeline):
         return None
-    return timeline[last][0], timeline[last + 1][0]
+    return timeline[last][0], _next_round(rounds, timeline[last + 1][0])
+
+
+def _next_round(rounds: Sequence[float], t: float) -> float:
+    """The start of the round after the one that began at ``t`` (``ss`` of that round
+    had run by then)."""
+    later = [r for r in rounds if r > t]
+    return later[0] if later else t + SS_SLACK

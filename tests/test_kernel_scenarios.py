@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 from checker.conform import check_run, load_for_conformance, run_from_recording
+from checker.instants import check_instants
 from checker.netlab import missing
 from checker.scenarios import SCENARIOS, Recording
 from checker.scenarios import record as record_afresh
@@ -102,12 +103,13 @@ def test_every_scenario_is_tested() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_kernel_conforms_to_the_linux_variant(name: str) -> None:
+    run = run_from_recording(record(name))
     verdict = check_run(
-        load_for_conformance("linux"),
-        run_from_recording(record(name)),
-        defaults=load_spec(variant="linux").values,
+        load_for_conformance("linux"), run, defaults=load_spec(variant="linux").values
     )
     assert verdict.conforms, verdict.mismatch
+    timing = check_instants(verdict, run, "linux")
+    assert timing.ok, [r for r in timing.rows if not r.ok]
 
 
 def test_the_conform_command_on_this_kernel() -> None:
