@@ -1384,7 +1384,11 @@ def _print_conformance(
         shown = ", ".join(f"{k} = {x:g}" for k, x in sorted(timing.params.items()))
         out.print(f"\n[bold]{v.name}[/]: instants against the timed model ({shown})")
         for r in timing.rows:
-            mark = "fitted" if r.fitted else ("agrees" if r.ok else "DIFFERS")
+            mark = (
+                ("fitted" if r.ok else "fitted, DIFFERS")
+                if r.fitted
+                else ("agrees" if r.ok else "DIFFERS")
+            )
             out.print(
                 f"  {r.side}: {r.what}: measured {r.measured_text()}; model {r.model}  [{mark}]",
                 markup=False,
