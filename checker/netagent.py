@@ -23,6 +23,7 @@ import select
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 __all__ = ["main", "run_one"]
@@ -79,10 +80,15 @@ def main() -> None:
     socks: dict[str, socket.socket] = {}
     for line in sys.stdin:
         cmd = json.loads(line)
+        # When the call began and ended on the machine's monotonic clock (namespaces
+        # share it): the harness orders calls and captures by these.
+        began = time.monotonic()
         if cmd.get("op") == "exit":
-            print(json.dumps({"ok": True}), flush=True)
+            print(json.dumps({"ok": True, "began": began, "ended": began}), flush=True)
             return
-        print(json.dumps(run_one(cmd, socks)), flush=True)
+        result = run_one(cmd, socks)
+        result.update(began=began, ended=time.monotonic())
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

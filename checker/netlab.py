@@ -154,8 +154,13 @@ class Agent:
         if not line:
             raise RuntimeError(f"the {self.side} socket program died running {op}")
         result: dict[str, Any] = json.loads(line)
-        # ``start``: when the call was made; ``t``: when it returned (seconds since t0).
-        entry = {"start": start, "t": round(time.monotonic() - t0, 6), "op": op}
+        # ``start``: when the call began; ``t``: when it returned (seconds since t0), as
+        # the socket program saw it (its first command waits for the program to start).
+        began, ended = result.pop("began", None), result.pop("ended", None)
+        end = round(time.monotonic() - t0, 6)
+        if began is not None and ended is not None:
+            start, end = round(began - t0, 6), round(ended - t0, 6)
+        entry = {"start": start, "t": end, "op": op}
         self.log.append({**entry, **args, **result})
         return result
 
