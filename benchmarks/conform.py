@@ -16,8 +16,9 @@ import json
 import time
 from pathlib import Path
 
-from checker.conform import check_run, load_for_conformance, run_from_recording
+from checker.conform import check_run, load_for_conformance
 from checker.instants import check_instants
+from checker.runs import run_from_recording
 from checker.scenarios import Recording
 from checker.spec import load_spec
 

@@ -1285,8 +1285,9 @@ def conform_cmd(
       tcpcheck conform --scenario last-ack-gives-up --json
       tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
     """
-    from .conform import check_run, load_for_conformance, run_from_pcap, run_from_recording
+    from .conform import check_run, load_for_conformance
     from .netlab import missing
+    from .runs import run_from_pcap, run_from_recording
     from .scenarios import SCENARIOS, record
 
     chosen = None if variant == "base" else variant

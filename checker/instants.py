@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from .bound import duration_bound
-from .conform import Run, Verdict
+from .conform import Verdict
 from .netlab import parse_timer
+from .runs import Run
 from .spec import Spec, load_spec
 
 __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]

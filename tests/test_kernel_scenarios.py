@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
-from checker.conform import check_run, load_for_conformance, run_from_recording
+from checker.conform import check_run, load_for_conformance
 from checker.instants import check_instants
 from checker.netlab import missing
+from checker.runs import run_from_recording
 from checker.scenarios import SCENARIOS, Recording
 from checker.scenarios import record as record_afresh
 from checker.spec import load_spec
