@@ -56,6 +56,19 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
     return params
 
 
+def spec_file_option(
+    help: str = "Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
+) -> Callable[[F], F]:
+    """``--spec FILE``: a spec or an overlay instead of the bundled one."""
+    return click.option(
+        "--spec",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help=help,
+    )
+
+
 def spec_options(func: F) -> F:
     """``--spec``, ``--variant`` and ``--param``, shared by every command."""
     func = click.option(
@@ -68,14 +81,7 @@ def spec_options(func: F) -> F:
     func = click.option(
         "--variant", metavar="NAME", help="Apply a variant overlay (see `tcpcheck variants`)."
     )(func)
-    func = click.option(
-        "--spec",
-        "spec_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        metavar="FILE",
-        help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
-    )(func)
-    return func
+    return spec_file_option()(func)
 
 
 def suite_options(verb: str) -> Callable[[F], F]:
@@ -89,13 +95,7 @@ def suite_options(verb: str) -> Callable[[F], F]:
             metavar="FILE",
             help="A property suite instead of the bundled one.",
         )(func)
-        return click.option(
-            "--spec",
-            "spec_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            metavar="FILE",
-            help=f"{verb} this spec (or overlay) instead of the bundled one.",
-        )(func)
+        return spec_file_option(f"{verb} this spec (or overlay) instead of the bundled one.")(func)
 
     return add
 
@@ -314,13 +314,7 @@ def spec_cmd(
 
 
 @cli.command("variants")
-@click.option(
-    "--spec",
-    "spec_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="List the variants beside this spec instead.",
-)
+@spec_file_option("List the variants beside this spec instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
     """List the variants that can be applied with --variant.
@@ -1236,13 +1230,7 @@ def docs_cmd(
     metavar="NAME",
     help="The variant the runs are checked against ('base' for RFC 9293 itself).",
 )
-@click.option(
-    "--spec",
-    "spec_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
-)
+@spec_file_option()
 @click.option(
     "--keep-captures",
     "keep",
@@ -1358,6 +1346,7 @@ def _agreeing(rows: Sequence[Any]) -> str:
 def _print_conformance(
     verdicts: Sequence[Any], timings: Sequence[Any], defaults: dict[str, float]
 ) -> None:
+    from .conform import COUNT_LIMIT
     from .msc import render_text
 
     out = _out()
@@ -1368,7 +1357,7 @@ def _print_conformance(
         implied = []
         for name, ranges in v.parameters.items():
             shown = ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in ranges)
-            if ranges and ranges != [(0, 16)]:
+            if ranges and ranges != [(0, COUNT_LIMIT)]:
                 implied.append(f"{name} ∈ {{{shown}}} (variant: {defaults[name]:g})")
         table.add_row(
             v.name,

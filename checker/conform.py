@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .endpoint import Local, initial_local, step
+from .endpoint import Local, app_may, initial_local, step
 from .mermaid import render_mermaid
 from .product import SIDES, Label, PState, step_label
 from .properties import Step as TraceStep
@@ -161,6 +161,8 @@ class _Search:
         self.packets = [run.packets.get(c, []) for c in CHANNEL_ORDER]
         self.observed = [run.observed.get(s, []) for s in SIDES]
         self.states = [run.states.get(s, []) for s in SIDES]
+        #: Per channel, how many packets the receiver saw arrive (all must be consumed).
+        self.arrivals = [sum(p.arrived is not None for p in ps) for ps in self.packets]
 
     # -- the model's rules, with the count parameters as ranges ----------------------
     def rules_under(
@@ -335,7 +337,7 @@ class _Search:
             yield None, f"{local.state} has no rule for {ob.event}", f"{name}: {ob.text}"
         for rule, bounds in rules:
             if rule.error:
-                if ob.text.startswith(("close", "exit")):
+                if ob.op in ("close", "exit"):
                     # close() on a connection already gone only frees the descriptor.
                     moved = n._replace(obs=(pointers[0], pointers[1]), bounds=bounds)
                     yield None, moved, f"{name}: {ob.text} (no connection left)"
@@ -356,7 +358,7 @@ class _Search:
     ) -> Iterator[tuple[Label | None, _Node | str, str]]:
         name = SIDES[side]
         for ev in self.spec.events:
-            if ev.kind != "user" or not _app_may(local, ev.name):
+            if ev.kind != "user" or not app_may(local, ev.name):
                 continue
             for rule, bounds in self.rules_under(local, ev.name, n.bounds):
                 if rule.error:
@@ -440,22 +442,14 @@ class _Search:
         for i in range(2):
             if n.sent[i] < len(self.packets[i]):
                 return False
-            if not self.run.free:
-                arrived = [p for p in self.packets[i] if p.arrived is not None]
-                if n.gone[i] < len(arrived):
-                    return False
+            if not self.run.free and n.gone[i] < self.arrivals[i]:
+                return False
             if n.obs[i] < len(self.observed[i]) or n.seen[i] < len(self.states[i]):
                 return False
         return True
 
     def progress(self, n: _Node) -> int:
         return sum(n.sent) + sum(n.gone) + sum(n.obs) + sum(n.seen)
-
-
-def _app_may(local: Local, event: str) -> bool:
-    if event in ("active OPEN", "passive OPEN"):
-        return not local.opened
-    return local.opened and not local.closed
 
 
 def count_parameters(spec: Spec) -> list[str]:
@@ -621,8 +615,7 @@ def _mismatch(
         if best.sent[c] < len(search.packets[c]):
             p = search.packets[c][best.sent[c]]
             sender = chan.split("->")[0]
-            why = " (it carries data, which the model does not)" if p.segment is None else ""
-            pending.append((p.sent, f"{sender}: send {p.text()}{why} (t={p.sent:.4f})"))
+            pending.append((p.sent, f"{sender}: send {p.text()} (t={p.sent:.4f})"))
     for side, name in enumerate(SIDES):
         states = search.states[side]
         if best.seen[side] < len(states):

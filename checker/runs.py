@@ -63,15 +63,15 @@ CHANNEL_ORDER = ("A->B", "B->A")
 class Packet:
     """One segment of the run, the ``index``-th in its channel (``A->B`` or ``B->A``).
 
-    ``segment`` is the model's segment, or ``None`` when the wire segment carries data
-    (the model transfers none).  ``lost``: ``None`` when unknown (a capture brought by
-    a user).  ``arrived``: when the receiver saw it (``None``: not seen there).
+    ``segment`` is the model's segment (:func:`abstract`).  ``lost``: ``None`` when
+    unknown (a capture brought by a user).  ``arrived``: when the receiver saw it
+    (``None``: not seen there).
     """
 
     channel: str
     index: int
     wire: Wire
-    segment: Segment | None
+    segment: Segment
     sent: float
     lost: bool | None = False
     arrived: float | None = None
@@ -101,6 +101,8 @@ class Obs:
     event: str | None = None
     expect: str = ""
     text: str = ""
+    #: The socket call (``close``, ``connect``...) behind a ``call`` or ``expect``.
+    op: str = ""
 
 
 #: What a call's outcome says about its endpoint's state.
@@ -286,31 +288,31 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
         failed = call.get("errno", "")
         shown = f"{op}() = {'ok' if ok else failed or call.get('error', 'error')}"
         if op == "listen":
-            out.append(Obs(start, side, "call", event="passive OPEN", text=shown))
+            out.append(Obs(start, side, "call", event="passive OPEN", text=shown, op=op))
         elif op == "connect":
             opened = True
-            out.append(Obs(start, side, "call", event="active OPEN", text=shown))
+            out.append(Obs(start, side, "call", event="active OPEN", text=shown, op=op))
             expect = "synchronized" if ok else "closed"
-            out.append(Obs(end, side, "expect", expect=expect, text=shown))
+            out.append(Obs(end, side, "expect", expect=expect, text=shown, op=op))
         elif op == "accept":
             opened = opened or ok
             if ok:
-                out.append(Obs(end, side, "expect", expect="synchronized", text=shown))
+                out.append(Obs(end, side, "expect", expect="synchronized", text=shown, op=op))
         elif op == "send":
             if ok:  # one segment per call: the scenarios write a few bytes at a time
-                out.append(Obs(start, side, "call", event="SEND", text=shown))
+                out.append(Obs(start, side, "call", event="SEND", text=shown, op=op))
             else:
-                out.append(Obs(start, side, "expect", expect="closed", text=shown))
+                out.append(Obs(start, side, "expect", expect="closed", text=shown, op=op))
         elif op == "recv":
             if ok and not call.get("timeout"):
                 got = int(call.get("received", 0))
                 read += got
                 if got == 0:
-                    out.append(Obs(end, side, "expect", expect="fin-received", text=shown))
+                    out.append(Obs(end, side, "expect", expect="fin-received", text=shown, op=op))
         elif op == "linger0":
             linger0 = ok
         elif op == "shutdown":
-            out.append(Obs(start, side, "call", event="CLOSE", text=shown))
+            out.append(Obs(start, side, "call", event="CLOSE", text=shown, op=op))
         elif op in ("close", "exit") and opened and not closed:
             closed = True
             unread = _bytes_in(packets[in_chan], start) - read
@@ -323,7 +325,7 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
             else:
                 why, event = "", "CLOSE"
             text = f"{shown} {why}".rstrip()
-            out.append(Obs(start, side, "call", event=event, text=text))
+            out.append(Obs(start, side, "call", event=event, text=text, op=op))
     out.sort(key=lambda o: (o.t, _ORDER[o.kind]))
     return out
 
