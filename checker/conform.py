@@ -171,32 +171,17 @@ class _Search:
         """The rules for ``event`` in ``local`` that hold for some parameter values in
         ``bounds``, each with the narrowed ranges under which it holds."""
         out = []
+        given = dict(zip(self.counts, bounds, strict=True))
         for rule in self.spec.rules(local.state, event):
-            ranges = list(bounds)
-            ok = True
-            for atom in rule.guard.atoms:
-                if atom.param is None:
-                    ok = atom.holds(
-                        passive=local.passive,
-                        orphaned=local.closed,
-                        una=local.una,
-                        retries=local.retries,
-                        params={},
-                    )
-                else:
-                    i = self.counts.index(atom.param)
-                    lo, hi = ranges[i]
-                    # retries < P  <=>  P >= retries + 1;  retries >= P  <=>  P <= retries
-                    if atom.kind == "<":
-                        lo = max(lo, local.retries + 1)
-                    else:
-                        hi = min(hi, local.retries)
-                    ranges[i] = (lo, hi)
-                    ok = lo <= hi
-                if not ok:
-                    break
-            if ok:
-                out.append((rule, tuple(ranges)))
+            ranges = rule.guard.narrow(
+                passive=local.passive,
+                orphaned=local.closed,
+                una=local.una,
+                retries=local.retries,
+                ranges=given,
+            )
+            if ranges is not None:
+                out.append((rule, tuple(ranges[name] for name in self.counts)))
         return out
 
     def quiescent(self, s: PState, bounds: Bounds) -> bool:

@@ -88,6 +88,42 @@ class Guard:
     def parameters(self) -> set[str]:
         return {a.param for a in self.atoms if a.param is not None}
 
+    def narrow(
+        self,
+        *,
+        passive: bool,
+        orphaned: bool,
+        una: int,
+        retries: int,
+        ranges: Mapping[str, tuple[int, int]],
+    ) -> dict[str, tuple[int, int]] | None:
+        """The guard with its retry bounds unknown: ``ranges`` (lo, hi) of each bound
+        parameter narrowed to the values for which it holds, or ``None`` if none do.
+
+        >>> g = parse_guard("retries < FIN_RETRIES and syn-acked")
+        >>> g.narrow(passive=False, orphaned=True, una=1, retries=2,
+        ...          ranges={"FIN_RETRIES": (0, 16)})
+        {'FIN_RETRIES': (3, 16)}
+        """
+        out = dict(ranges)
+        for a in self.atoms:
+            if a.param is None:
+                if not a.holds(
+                    passive=passive, orphaned=orphaned, una=una, retries=retries, params={}
+                ):
+                    return None
+                continue
+            lo, hi = out[a.param]
+            # retries < P  <=>  P >= retries + 1;   retries >= P  <=>  P <= retries
+            if a.kind == "<":
+                lo = max(lo, retries + 1)
+            else:
+                hi = min(hi, retries)
+            if lo > hi:
+                return None
+            out[a.param] = (lo, hi)
+        return out
+
     def __bool__(self) -> bool:
         return bool(self.atoms)
 
