@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from checker.check import run_suite, suite_variants
-from checker.properties import load_properties
-from checker.spec import load_spec
+from checker.check.properties import load_properties
+from checker.model.spec import load_spec
+from checker.suite import run_suite, suite_variants
 
 
 def main() -> None:

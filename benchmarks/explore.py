@@ -18,9 +18,9 @@ import gc
 import time
 import tracemalloc
 
-from checker.config import ProductConfig
-from checker.explore import explore
-from checker.spec import load_spec
+from checker.model.spec import load_spec
+from checker.product.config import ProductConfig
+from checker.product.explore import explore
 
 CONFIGS: list[tuple[str, str | None, ProductConfig]] = [
     ("default (unordered, capacity 2, loss any)", None, ProductConfig()),

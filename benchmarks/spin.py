@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from checker.config import ProductConfig
-from checker.crosscheck import crosscheck
-from checker.properties import load_properties
-from checker.spec import load_spec
+from checker.check.properties import load_properties
+from checker.export.crosscheck import crosscheck
+from checker.model.spec import load_spec
+from checker.product.config import ProductConfig
 
 CONFIGS = {
     "default": ProductConfig(),

@@ -14,12 +14,12 @@ import argparse
 import time
 from typing import Any
 
-from checker.bound import duration_bound
-from checker.check import run_suite
-from checker.config import ProductConfig
-from checker.properties import load_properties
-from checker.spec import Spec, load_spec
-from checker.synth import synthesize
+from checker.check.properties import load_properties
+from checker.model.spec import Spec, load_spec
+from checker.product.config import ProductConfig
+from checker.suite import run_suite
+from checker.timed.bound import duration_bound
+from checker.timed.synth import synthesize
 
 #: (property, variant, parameters)
 POINTS: list[tuple[str, str | None, dict[str, float]]] = [

@@ -15,11 +15,11 @@ Examples
 314
 """
 
-from .config import AppConfig, ProductConfig
 from .errors import ModelError, SpecError, TcpcheckError, UsageError
-from .explore import Exploration, explore
-from .product import Label, Product, PState
-from .spec import Spec, list_variants, load_spec
+from .model.spec import Spec, list_variants, load_spec
+from .product.config import AppConfig, ProductConfig
+from .product.explore import Exploration, explore
+from .product.reference import Label, Product, PState
 
 __version__ = "0.1.0"
 

@@ -38,16 +38,16 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from .chart import chart_dot, chart_svg
-from .check import run_suite, suite_variants
-from .config import ProductConfig
-from .diagram import differences, endpoint_dot, render, rule_text
-from .explore import explore
-from .mermaid import render_mermaid
-from .product_diagram import product_dot
-from .properties import Property, Verdict, load_properties
-from .spec import Spec, Timer, Transition, load_spec
-from .synth import folklore, synthesize
+from .check.properties import Property, Verdict, load_properties
+from .model.spec import Spec, Timer, Transition, load_spec
+from .product.config import ProductConfig
+from .product.explore import explore
+from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
+from .render.mermaid_chart import render_mermaid
+from .render.product_diagram import product_dot
+from .render.svg_chart import chart_dot, chart_svg
+from .suite import run_suite, suite_variants
+from .timed.synth import folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
 

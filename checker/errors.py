@@ -3,7 +3,7 @@
 A :class:`TcpcheckError` is a user-facing problem: the CLI prints its message (one
 paragraph naming the file, the entry and the fix) and exits with status 2, never with a
 traceback.  Limits reached during a search are *not* errors: they give results marked
-incomplete (see :mod:`checker.explore`).
+incomplete (see :mod:`checker.product.explore`).
 
 Examples
 --------

@@ -1,7 +1,7 @@
 """Scripted runs through the reference product automaton, for tests that read like protocol runs.
 
->>> from checker.spec import load_spec
->>> from checker.config import ProductConfig
+>>> from checker.model.spec import load_spec
+>>> from checker.product.config import ProductConfig
 >>> run = Run(load_spec(), ProductConfig())
 >>> _ = run.do("A", "active OPEN").do("B", "passive OPEN").do("B", "rcv SYN")
 >>> run.states("B")
@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-from checker.config import ProductConfig
-from checker.product import Label, Product, PState
-from checker.spec import Spec
+from checker.model.spec import Spec
+from checker.product.config import ProductConfig
+from checker.product.reference import Label, Product, PState
 
 
 class ScriptError(AssertionError):

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.bound import duration_bound
 from checker.cli import cli
-from checker.config import ProductConfig
-from checker.spec import load_spec
+from checker.model.spec import load_spec
+from checker.product.config import ProductConfig
+from checker.timed.bound import duration_bound
 
 
 def test_syn_sent_is_127_seconds_with_six_retries() -> None:

@@ -9,13 +9,20 @@ from collections import Counter
 
 import pytest
 
-from checker.chart import chart_dot, chart_svg
-from checker.check import run_suite
-from checker.config import ProductConfig
-from checker.explore import Exploration, explore
-from checker.mermaid import DELIVERED, DROPPED, IN_FLIGHT, LOST, flights, render_mermaid
-from checker.properties import Step, Trace, load_properties, trace_of
-from checker.spec import Spec, load_spec
+from checker.check.properties import Step, Trace, load_properties, trace_of
+from checker.model.spec import Spec, load_spec
+from checker.product.config import ProductConfig
+from checker.product.explore import Exploration, explore
+from checker.render.mermaid_chart import (
+    DELIVERED,
+    DROPPED,
+    IN_FLIGHT,
+    LOST,
+    flights,
+    render_mermaid,
+)
+from checker.render.svg_chart import chart_dot, chart_svg
+from checker.suite import run_suite
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 

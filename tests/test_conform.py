@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
-from checker.conform import Verdict, check_run, load_for_conformance
 from checker.errors import UsageError
-from checker.instants import TimingReport, check_instants, within
-from checker.pcapread import Wire, read_segments
-from checker.runs import Run, abstract, run_from_pcap, run_from_recording
-from checker.scenarios import SCENARIOS, Recording
-from checker.segments import RST, Segment
-from checker.spec import Spec, load_spec
+from checker.kernel.conform import Verdict, check_run, load_for_conformance
+from checker.kernel.instants import TimingReport, check_instants, within
+from checker.kernel.pcap import Wire, read_segments
+from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
+from checker.kernel.scenarios import SCENARIOS, Recording
+from checker.model.segments import RST, Segment
+from checker.model.spec import Spec, load_spec
 
 DATA = Path(__file__).parent / "data"
 ALL = (0, 16)

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from checker.diagram import endpoint_dot, render
-from checker.spec import list_variants, load_spec
+from checker.model.spec import list_variants, load_spec
+from checker.render.endpoint_diagram import endpoint_dot, render
 
 EDGE = re.compile(
     r'^\s*"?([A-Z0-9-]+) ?"? -> "?([A-Z0-9-]+) ?"? \[.*comment="rules: ([0-9 ]*)"', re.M

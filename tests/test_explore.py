@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.config import AppConfig, ProductConfig
-from checker.explore import Exploration, explore
-from checker.product import Label, Product, PState
-from checker.spec import Spec, load_spec
+from checker.model.spec import Spec, load_spec
+from checker.product.config import AppConfig, ProductConfig
+from checker.product.explore import Exploration, explore
+from checker.product.reference import Label, Product, PState
 
 # name: (variant, config, states, transitions, depth, deadlocks, capacity deadlocks)
 PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.netlab import Lab, missing
-from checker.pcapread import read_segments
+from checker.kernel.lab import Lab, missing
+from checker.kernel.pcap import read_segments
 
 pytestmark = pytest.mark.skipif(bool(missing()), reason=f"needs {', '.join(missing())}")
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
-from checker.config import ProductConfig
-from checker.diagram import render
 from checker.errors import UsageError
-from checker.explore import explore
-from checker.product_diagram import product_dot
-from checker.spec import load_spec
+from checker.model.spec import load_spec
+from checker.product.config import ProductConfig
+from checker.product.explore import explore
+from checker.render.endpoint_diagram import render
+from checker.render.product_diagram import product_dot
 
 SMALL = ProductConfig(loss="none", ordering="fifo", capacity=1)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from checker.check.properties import Property, load_properties
 from checker.cli import cli
-from checker.config import AppConfig, ProductConfig
-from checker.explore import explore
-from checker.promela import promela
-from checker.properties import Property, load_properties
-from checker.spec import load_spec
-from checker.spin import missing_tools, run_spin, spin_verdict
+from checker.export.promela import promela
+from checker.export.spin import missing_tools, run_spin, spin_verdict
+from checker.model.spec import load_spec
+from checker.product.config import AppConfig, ProductConfig
+from checker.product.explore import explore
 
 CONFIGS = {
     "default": ProductConfig(),
@@ -81,7 +81,7 @@ def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) ->
     untimed property under this configuration (invariants, reachability, paths,
     deadlock-freedom, eventually and leads-to with tcpcheck's fairness), and every trail
     SPIN writes replays through tcpcheck's product as a witness or counterexample."""
-    from checker.crosscheck import crosscheck
+    from checker.export.crosscheck import crosscheck
 
     (row,) = crosscheck(UNTIMED, [variant], CROSS[name])
     assert row.same_states
@@ -102,7 +102,7 @@ def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) ->
 def test_spin_agrees_with_the_suite() -> None:
     """Every untimed property under its own configuration and parameters -- the
     verdicts ``tcpcheck check`` pins -- decided by SPIN too, on the base spec."""
-    from checker.crosscheck import crosscheck_suite
+    from checker.export.crosscheck import crosscheck_suite
 
     rows = crosscheck_suite(UNTIMED, [None])
     verdicts = {c.prop: c.spin for r in rows for c in r.verdicts}
@@ -133,7 +133,7 @@ def test_export_with_a_property_runs_as_it_says(tmp_path: Path) -> None:
 
 
 def test_formulas_render_through_their_atoms() -> None:
-    from checker.formula import parse_formula
+    from checker.check.formula import parse_formula
 
     class Names:
         def local(self, side: str, test: object) -> str:
@@ -153,7 +153,7 @@ def test_formulas_render_through_their_atoms() -> None:
 def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import checker.crosscheck as cc
+    import checker.export.crosscheck as cc
 
     args = ["crosscheck", "spin", "--variant", "no-time-wait", "--ordering", "fifo", "--loss", "1"]
     got = CliRunner().invoke(cli, [*args, "--json"])
@@ -189,7 +189,7 @@ def test_a_trail_that_leaves_the_product_is_caught() -> None:
     (each move taken for the next one) does not replay."""
     import dataclasses
 
-    from checker.crosscheck import replay
+    from checker.export.crosscheck import replay
 
     prop = dataclasses.replace(PROPS["graceful-close"], config={})
     config = ProductConfig(ordering="fifo", loss="1")

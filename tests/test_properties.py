@@ -10,13 +10,13 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-from checker.check import junit_xml, run_suite
+from checker.check.formula import FormulaError, parse_formula
+from checker.check.properties import Property, Verdict, bundled_properties_path, load_properties
 from checker.cli import cli
 from checker.errors import SpecError
-from checker.formula import FormulaError, parse_formula
-from checker.msc import render_text
-from checker.properties import Property, Verdict, bundled_properties_path, load_properties
-from checker.spec import Spec, load_spec
+from checker.model.spec import Spec, load_spec
+from checker.render.text_chart import render_text
+from checker.suite import junit_xml, run_suite
 
 SUITE = load_properties(spec=load_spec())
 BY_NAME = {p.name: p for p in SUITE}
@@ -259,8 +259,8 @@ def test_formula_syntax_error_points_at_the_column() -> None:
 
 
 def test_formula_evaluates_states_and_channels(spec: Spec) -> None:
-    from checker.config import ProductConfig
-    from checker.explore import explore
+    from checker.product.config import ProductConfig
+    from checker.product.explore import explore
 
     ex = explore(spec, ProductConfig(loss="none", ordering="fifo"))
     s1 = ex.state(1)  # A sent its SYN

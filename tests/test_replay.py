@@ -9,19 +9,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.config import ProductConfig
-from checker.explore import Exploration, explore
-from checker.formula import parse_formula
-from checker.liveness import lasso_violates
-from checker.properties import (
+from checker.check.formula import parse_formula
+from checker.check.liveness import lasso_violates
+from checker.check.properties import (
     Property,
     Trace,
     check_property,
     load_properties,
     premise_and_goal,
 )
-from checker.spec import load_spec
-from checker.spin import missing_tools, spin_verdict
+from checker.export.spin import missing_tools, spin_verdict
+from checker.model.spec import load_spec
+from checker.product.config import ProductConfig
+from checker.product.explore import Exploration, explore
 
 LIVENESS = [p for p in load_properties(spec=load_spec()) if p.kind in ("eventually", "leads-to")]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from scenario import Run
 
-from checker.config import AppConfig, ProductConfig
-from checker.segments import Segment
-from checker.spec import Spec, load_spec
+from checker.model.segments import Segment
+from checker.model.spec import Spec, load_spec
+from checker.product.config import AppConfig, ProductConfig
 
 TEXTBOOK_A = [
     "CLOSED",
@@ -217,7 +217,7 @@ def test_rfc1337_ignores_rst_in_time_wait() -> None:
 
 
 def _seg(text: str) -> Segment:
-    from checker.segments import ACK, FIN, RST, SYN
+    from checker.model.segments import ACK, FIN, RST, SYN
 
     flags = {"SYN": SYN, "ACK": ACK, "FIN": FIN, "RST": RST}
     name, *fields = text.split()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.segments import ACK, FIN, RST, SYN, Segment, build, classify, reply_rst
+from checker.model.segments import ACK, FIN, RST, SYN, Segment, build, classify, reply_rst
 
 # (segment, receiver's sent, received, una) -> event
 CASES = [

@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.check import run_suite
+from checker.check.properties import load_properties
 from checker.cli import cli
 from checker.errors import UsageError
-from checker.properties import load_properties
-from checker.spec import load_spec
-from checker.synth import Synthesis, folklore, loss_budgets, region_formula, synthesize
+from checker.model.spec import load_spec
+from checker.suite import run_suite
+from checker.timed.synth import Synthesis, folklore, loss_budgets, region_formula, synthesize
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 HEADLINE = PROPS["last-ack-not-stuck"]
@@ -141,7 +141,7 @@ def test_a_limit_gives_unknown_not_a_constraint() -> None:
 def test_time_scales_so_one_parameter_may_be_one() -> None:
     """Every duration a multiple of the free parameters: the region is a cone, RTO = 1
     is explored and the constraints are homogenized back."""
-    from checker.synth import _lift, _scale_pivot
+    from checker.timed.synth import _lift, _scale_pivot
 
     base = load_spec()
     assert _scale_pivot(base, ["TIME_WAIT", "MSL", "RTO"]) == "RTO"

@@ -14,10 +14,10 @@ from fractions import Fraction
 
 import pytest
 
-from checker.check import run_suite
-from checker.msc import render_text
-from checker.properties import Verdict, load_properties
-from checker.spec import load_spec
+from checker.check.properties import Verdict, load_properties
+from checker.model.spec import load_spec
+from checker.render.text_chart import render_text
+from checker.suite import run_suite
 
 HEADLINE = [p for p in load_properties(spec=load_spec()) if p.name == "last-ack-not-stuck"]
 
@@ -156,8 +156,8 @@ def test_a_segment_of_another_incarnation_may_fall_anywhere() -> None:
     acknowledging less than the SYN with a RST (RFC 9293 §3.10.7.4, first and fifth) --
     events no segment of one incarnation causes there, which the spec has rules for so
     that reuse is modelled in full."""
-    from checker.endpoint import Local, receive, receive_foreign
-    from checker.segments import ACK, FIN, Segment
+    from checker.model.endpoint import Local, receive, receive_foreign
+    from checker.model.segments import ACK, FIN, Segment
 
     spec = load_spec()
     est = Local("ESTABLISHED", una=1, opened=True)
@@ -244,8 +244,8 @@ def test_synth_tabulates_loss_budgets() -> None:
 def test_a_rule_that_keeps_the_timer_keeps_its_retry_count() -> None:
     """FIN-WAIT-1 -> CLOSING on the peer's FIN: our FIN is still unacknowledged, its
     retransmission timer and backoff run on (RFC 6298 §5.3)."""
-    from checker.endpoint import Local, receive
-    from checker.segments import ACK, FIN, Segment
+    from checker.model.endpoint import Local, receive
+    from checker.model.segments import ACK, FIN, Segment
 
     spec = load_spec()
     fin_wait_1 = Local("FIN-WAIT-1", passive=False, una=1, retries=1, opened=True, closed=True)

@@ -1,0 +1,3 @@
+"""Untimed verdicts: state formulas, move patterns, property suites, traces, verdicts,
+and liveness under fairness.
+"""

@@ -1,0 +1,485 @@
+"""Liveness under stated fairness: ``P ~> Q`` with lasso counterexamples.
+
+A run violates ``P ~> Q`` when, after some state satisfying ``P``, it never again reaches
+``Q``.  On a finite graph such a run either *stops* -- stays forever in a state where no
+move is forced by the fairness assumptions -- or *cycles* forever inside a strongly
+connected set of ``not Q`` states that the assumptions allow it to stay in.
+
+Fairness assumptions (each can be switched off to see whether a property needs it):
+
+``timers`` (weak fairness)
+    a timer expiry that stays enabled is eventually taken: a run cannot stop, or cycle,
+    while a timer of an endpoint can fire throughout;
+``fair-apps`` (weak fairness)
+    an application call that stays enabled is eventually made;
+``fair-lossy`` (strong fairness of delivery)
+    a segment that can be delivered infinitely often is delivered infinitely often --
+    losses cannot go on forever -- and a run cannot stop with segments in flight.
+
+Fair cycles are found with the classical strongly-connected-component refinement for
+strong fairness (Emerson and Lei): a component in which some delivery group is enabled
+but never taken loses the states enabling it and is decomposed again.  The SCCs of the
+whole graph are computed once per exploration and reused by every property; each
+property then only decomposes the non-trivial components restricted to ``not Q``.
+
+The counterexample is shortest in its prefix: a breadth-first search over the graph
+paired with a one-bit monitor ("P seen, Q not since") finds the nearest state where the
+run can stop or enter a fair cycle; the cycle then visits what fairness requires.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..model.endpoint import Local
+from ..model.segments import Segment
+from ..model.spec import Spec
+from ..product.config import ProductConfig
+from ..product.explore import Exploration
+from ..product.reference import Label, PState
+from .formula import Formula
+
+if TYPE_CHECKING:
+    from .properties import Property, Trace, Verdict
+
+__all__ = [
+    "check_leads_to",
+    "delivery_group",
+    "edge_group",
+    "edge_groups",
+    "lasso_violates",
+    "local_obligations",
+    "obligations",
+    "sccs",
+]
+
+Group = tuple[str, str, str]  # (kind of fairness, actor, what)
+
+
+def local_obligations(
+    spec: Spec, config: ProductConfig, side: str, local: Local, quiet: bool
+) -> frozenset[tuple[str, Group]]:
+    """The timer and application groups enabled for endpoint ``side`` in ``local``, with
+    the assumption covering each; ``quiet``: nothing in flight and no other timer of
+    either endpoint can fire (quiescent timers are enabled only then)."""
+    from ..model.endpoint import timer_steps
+    from ..product.reference import app_steps
+
+    groups: set[tuple[str, Group]] = set()
+    for st in timer_steps(spec, local, "any"):
+        groups.add(("timers", ("weak", side, st.rule.event)))
+    if quiet:
+        for st in timer_steps(spec, local, "quiescent"):
+            groups.add(("timers", ("weak", side, st.rule.event)))
+    if app_steps(spec, config.app(side), local):
+        groups.add(("fair-apps", ("weak", side, "app")))
+    return frozenset(groups)
+
+
+def delivery_group(receiver: str, seg: Segment) -> tuple[str, Group]:
+    """The strong-fairness group of delivering ``seg`` to ``receiver``."""
+    return "fair-lossy", ("strong", receiver, seg.describe())
+
+
+def obligations(
+    exploration: Exploration, states: list[PState]
+) -> list[frozenset[tuple[str, Group]]]:
+    """Per node: the fairness groups enabled there, with the assumption covering each.
+
+    Enabledness ignores the channel capacity: a delivery is enabled while its segment is
+    in flight, a timer while its state runs it, an application call while the application
+    may make it.  A run that avoids an obligation only because a bounded channel is full
+    is an artefact of the capacity, not a behaviour fairness should admit.
+    """
+    from ..model.endpoint import timer_steps
+
+    spec = exploration.spec
+    config = exploration.config
+    memo: dict[tuple[str, Local, bool], frozenset[tuple[str, Group]]] = {}
+
+    def local_groups(side: str, local: Local, quiet: bool) -> frozenset[tuple[str, Group]]:
+        key = (side, local, quiet)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = local_obligations(spec, config, side, local, quiet)
+        return found
+
+    out = []
+    for s in states:
+        quiet = (
+            not s.ab
+            and not s.ba
+            and not timer_steps(spec, s.a, "any")
+            and not timer_steps(spec, s.b, "any")
+        )
+        groups = set(local_groups("A", s.a, quiet) | local_groups("B", s.b, quiet))
+        for seg in s.ba:
+            groups.add(delivery_group("A", seg))
+        for seg in s.ab:
+            groups.add(delivery_group("B", seg))
+        out.append(frozenset(groups))
+    return out
+
+
+def edge_group(label: Label) -> tuple[str | None, Group | None]:
+    """The fairness assumption covering a move with ``label``, and its group (``None``
+    for the network's losses and duplications: no fairness makes them happen)."""
+    if label.kind == "timeout":
+        return "timers", ("weak", label.actor, label.event)
+    if label.kind == "user":
+        return "fair-apps", ("weak", label.actor, "app")
+    if label.kind == "segment":
+        assert label.received is not None
+        return delivery_group(label.actor, label.received)
+    return None, None
+
+
+def edge_groups(exploration: Exploration) -> list[tuple[str | None, Group | None]]:
+    """Per label id: the fairness assumption covering it and its fairness group."""
+    return [edge_group(lab) for lab in exploration.labels]
+
+
+def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[list[int]]:
+    """Non-trivial strongly connected components (iterative Tarjan) of the subgraph
+    induced by ``nodes`` (all expanded nodes by default), in a deterministic order."""
+    offs, dst = exploration.offsets, exploration.dst
+    expanded = len(offs) - 1
+    inside = None if nodes is None else set(nodes)
+    order = range(expanded) if inside is None else sorted(inside)
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in order:
+        if root in index:
+            continue
+        work = [(root, offs[root] if root < expanded else 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, e = work[-1]
+            end = offs[v + 1] if v < expanded else 0
+            advanced = False
+            while e < end:
+                w = dst[e]
+                e += 1
+                if inside is not None and w not in inside:
+                    continue
+                if w not in index:
+                    work[-1] = (v, e)
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, offs[w] if w < expanded else 0))
+                    advanced = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1 or any(
+                    dst[x] == v for x in range(offs[v], offs[v + 1] if v < expanded else 0)
+                ):
+                    out.append(sorted(comp))
+    return out
+
+
+def _component_cache(exploration: Exploration) -> list[list[int]]:
+    cache = exploration.__dict__.setdefault("_analysis", {})
+    if "sccs" not in cache:
+        cache["sccs"] = sccs(exploration)
+    comps: list[list[int]] = cache["sccs"]
+    return comps
+
+
+def _fair_components(
+    exploration: Exploration,
+    candidates: list[list[int]],
+    groups: list[tuple[str | None, Group | None]],
+    active: set[str],
+    owed: list[frozenset[tuple[str, Group]]],
+) -> list[list[int]]:
+    """Refine components until each is fair under the active assumptions."""
+    offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
+    result: list[list[int]] = []
+    work = [sorted(c) for c in candidates]
+    while work:
+        comp = work.pop()
+        inside = set(comp)
+        enabled: dict[int, set[Group]] = {}
+        taken: set[Group] = set()
+        for v in comp:
+            enabled[v] = {g for a, g in owed[v] if a in active}
+            for e in range(offs[v], offs[v + 1]):
+                assumption, group = groups[lbl[e]]
+                if group is not None and assumption in active and dst[e] in inside:
+                    taken.add(group)
+        strong_enabled = {g for v in comp for g in enabled[v] if g[0] == "strong"}
+        bad = strong_enabled - taken
+        if bad:
+            keep = [v for v in comp if not (enabled[v] & bad)]
+            work.extend(sccs(exploration, keep))
+            continue
+        weak_everywhere = (
+            set.intersection(*({g for g in enabled[v] if g[0] == "weak"} for v in comp))
+            if comp
+            else set()
+        )
+        if weak_everywhere - taken:
+            continue  # a weakly fair group enabled throughout and never taken: unfair
+        result.append(comp)
+    return result
+
+
+def _cycle(
+    exploration: Exploration,
+    comp: list[int],
+    entry: int,
+    groups: list[tuple[str | None, Group | None]],
+    active: set[str],
+    owed: list[frozenset[tuple[str, Group]]],
+) -> list[int]:
+    """Edge indices of a cycle through ``entry`` inside ``comp`` that fairness accepts."""
+    offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
+    inside = set(comp)
+    group_edge: dict[Group, int] = {}
+    disabled_at: dict[Group, int] = {}
+    enabled_groups: set[Group] = set()
+    per_node: dict[int, set[Group]] = {}
+    for v in comp:
+        mine = {g for a, g in owed[v] if a in active}
+        for e in range(offs[v], offs[v + 1]):
+            assumption, group = groups[lbl[e]]
+            if (
+                group is not None
+                and assumption in active
+                and dst[e] in inside
+                and group not in group_edge
+            ):
+                group_edge[group] = e
+        per_node[v] = mine
+        enabled_groups |= mine
+    targets: list[tuple[str, int]] = []
+    for group in sorted(enabled_groups):
+        if group in group_edge:
+            targets.append(("edge", group_edge[group]))
+        else:  # weak group not taken: visit a state where it is disabled
+            disabled_at[group] = next(v for v in comp if group not in per_node[v])
+            targets.append(("node", disabled_at[group]))
+    if not targets:
+        first = next(e for e in range(offs[entry], offs[entry + 1]) if dst[e] in inside)
+        targets.append(("edge", first))
+
+    def path(a: int, b: int) -> list[int]:
+        if a == b:
+            return []
+        parents: dict[int, tuple[int, int]] = {a: (-1, -1)}
+        queue = deque([a])
+        while queue:
+            u = queue.popleft()
+            for e in range(offs[u], offs[u + 1]):
+                w = dst[e]
+                if w in inside and w not in parents:
+                    parents[w] = (u, e)
+                    if w == b:
+                        queue.clear()
+                        break
+                    queue.append(w)
+        edges = []
+        node = b
+        while node != a:
+            prev, e = parents[node]
+            edges.append(e)
+            node = prev
+        return edges[::-1]
+
+    edges: list[int] = []
+    here = entry
+    for kind, what in targets:
+        if kind == "edge":
+            src = next(v for v in comp if offs[v] <= what < offs[v + 1])
+            edges += path(here, src)
+            edges.append(what)
+            here = dst[what]
+        else:
+            edges += path(here, what)
+            here = what
+    edges += path(here, entry)
+    return edges
+
+
+def lasso_violates(
+    exploration: Exploration,
+    edges: list[int],
+    p: Formula,
+    q: Formula,
+    assumptions: tuple[str, ...],
+    *,
+    loop: int | None = None,
+    stops: bool = False,
+    blocked: bool = False,
+) -> str | None:
+    """Check a counterexample to ``p ~> q`` found by someone else: ``None`` when the run
+    -- ``edges`` from the initial state, repeating ``edges[loop:]`` forever, or staying
+    forever in its last state (``stops``) -- reaches ``p``, never ``q`` from there on,
+    and is fair under ``assumptions``; otherwise why not.  ``blocked``: the run may stop
+    where a move is owed but a full channel blocks every move (tcpcheck's ``unknown``).
+    """
+    offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
+    nodes = [0] + [dst[e] for e in edges]
+    states = [exploration.state(v) for v in nodes]
+    active = set(assumptions)
+    if loop is None and not stops:
+        return "the run neither loops nor stops"
+    if loop is not None and nodes[loop] != nodes[-1]:
+        return f"the cycle from step {loop} does not return to its first state"
+
+    def avoids_q_after(i: int) -> bool:
+        # States before the cycle are seen once; the cycle's states forever after.
+        since = i if loop is None else min(i, loop)
+        return not any(q(s) for s in states[since:])
+
+    if not any(p(s) and avoids_q_after(i) for i, s in enumerate(states)):
+        return f"no state of the run satisfies {p} with {q} never holding afterwards"
+    owed = obligations(exploration, states)
+    if stops:
+        last = nodes[-1]
+        due = {g for a, g in owed[-1] if a in active}
+        if not due:
+            return None
+        if blocked and offs[last] == offs[last + 1]:
+            return None
+        return f"the run stops where fairness owes {sorted(due)[0]}"
+    assert loop is not None
+    groups = edge_groups(exploration)
+    cycle_edges = edges[loop:]
+    taken = {g for e in cycle_edges for a, g in [groups[lbl[e]]] if g and a in active}
+    cycle_owed = [{g for a, g in owed[i] if a in active} for i in range(loop, len(nodes) - 1)]
+    strong = {g for o in cycle_owed for g in o if g[0] == "strong"} - taken
+    if strong:
+        return f"{sorted(strong)[0]} is enabled on the cycle and never taken"
+    weak = set.intersection(*cycle_owed) - taken if cycle_owed else set()
+    if weak:
+        return f"{sorted(weak)[0]} is enabled all along the cycle and never taken"
+    return None
+
+
+def check_leads_to(
+    prop: Property,
+    exploration: Exploration,
+    variant: str | None,
+    p: Formula,
+    q: Formula,
+    states: list[PState],
+    assumptions: tuple[str, ...],
+) -> Verdict:
+    """Decide ``p ~> q`` on ``exploration`` under ``assumptions``."""
+    from .properties import make_verdict, trace_of
+
+    active = set(assumptions)
+    offs, dst = exploration.offsets, exploration.dst
+    expanded = len(offs) - 1
+    groups = edge_groups(exploration)
+    not_q = [not q(s) for s in states]
+    pending0 = [p(s) and nq for s, nq in zip(states, not_q, strict=True)]
+
+    owed = obligations(exploration, states)
+
+    def may_stop(v: int) -> bool:
+        """Can a run stay in ``v`` forever without breaking an active assumption?"""
+        if v >= expanded:
+            return False  # never expanded: its moves are unknown
+        return not any(a in active for a, _g in owed[v])
+
+    def stuck(v: int) -> bool:
+        """A state with no move although fairness owes one: a full channel blocks it."""
+        return v < expanded and offs[v] == offs[v + 1] and not may_stop(v)
+
+    # Fair cycles among `not q` states: refine the whole graph's components.
+    candidates = []
+    for comp in _component_cache(exploration):
+        restricted = [v for v in comp if not_q[v]]
+        if restricted:
+            candidates += sccs(exploration, restricted)
+    fair = _fair_components(exploration, candidates, groups, active, owed)
+    in_fair: dict[int, list[int]] = {v: comp for comp in fair for v in comp}
+
+    def search(
+        allow_blocked: bool,
+    ) -> tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]] | None:
+        start = (0, 1 if pending0[0] else 0)
+        parents: dict[tuple[int, int], tuple[int, int, int]] = {start: (-1, -1, -1)}
+        queue = deque([start])
+        while queue:
+            v, ph = queue.popleft()
+            if ph == 1 and (v in in_fair or may_stop(v) or (allow_blocked and stuck(v))):
+                return v, ph, parents
+            if v >= expanded:
+                continue
+            for e in range(offs[v], offs[v + 1]):
+                w = dst[e]
+                nph = 1 if not_q[w] and (ph == 1 or pending0[w]) else 0
+                key = (w, nph)
+                if key not in parents:
+                    parents[key] = (v, ph, e)
+                    queue.append(key)
+        return None
+
+    def prefix(found: tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]]) -> list[int]:
+        v, ph, parents = found
+        edges: list[int] = []
+        key = (v, ph)
+        while True:
+            pv, pph, e = parents[key]
+            if e < 0:
+                break
+            edges.append(e)
+            key = (pv, pph)
+        return edges[::-1]
+
+    def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
+        return make_verdict(prop, exploration, variant, value, message, trace, assumptions)
+
+    used = ", ".join(assumptions) if assumptions else "no fairness"
+    start = "a run " if prop.kind == "eventually" else f"a run reaches {p} and then "
+    found = search(allow_blocked=False)
+    if found is not None:
+        v = found[0]
+        edges = prefix(found)
+        if v in in_fair:
+            loop = len(edges)
+            edges += _cycle(exploration, in_fair[v], v, groups, active, owed)
+            trace = trace_of(exploration, edges, loop=loop)
+            message = f"{start}cycles forever without {q} ({used})"
+        else:
+            trace = trace_of(exploration, edges, stops=True)
+            message = f"{start}stays forever where {q} never holds ({used})"
+        return verdict("violated", message, trace)
+    if search(allow_blocked=True) is not None:
+        return verdict(
+            "unknown",
+            "the only runs that miss the goal stop at a full channel "
+            "(raise --capacity or allow losses)",
+        )
+    if not exploration.complete:
+        return verdict("unknown", f"exploration incomplete ({exploration.limit})")
+    return verdict("holds", f"every run that reaches {p} reaches {q} ({used})")

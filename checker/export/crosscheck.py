@@ -1,0 +1,343 @@
+"""tcpcheck against SPIN: reachable states and every untimed verdict.
+
+For each variant and configuration: tcpcheck explores the product; SPIN searches the
+exported model (:mod:`checker.export.promela`); the stored-state counts must be equal (SPIN's
+transitions are tcpcheck's plus one: pan counts the initial state).  Every untimed
+property is then decided by both on that same product -- tcpcheck on its graph, SPIN
+with the property's claim (:mod:`checker.export.claims`) -- and the verdicts must be equal.
+:func:`crosscheck` decides every property under one configuration; :func:`crosscheck_suite`
+each under its own configuration and parameters, as ``tcpcheck check`` does.  Both tools'
+times are kept, SPIN's generation, compilation and search apart.
+
+Every trail SPIN writes is replayed through tcpcheck's product (:func:`replay`): each
+step must be one of tcpcheck's moves, and the run must be what SPIN's verdict claims --
+a state violating the invariant, a witness, a matched path, a deadlock outside
+``final``, or a fair lasso avoiding the goal (:func:`checker.check.liveness.lasso_violates`).
+
+Examples
+--------
+>>> number(float("inf")), number(2.0)
+('inf', 2.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..check.formula import parse_formula
+from ..check.liveness import lasso_violates
+from ..check.properties import (
+    Property,
+    check_property,
+    parse_path,
+    path_start,
+    path_step,
+    premise_and_goal,
+)
+from ..model.spec import Spec, load_spec
+from ..product.config import ProductConfig
+from ..product.explore import Exploration, explore
+from ..product.reference import CHANNELS
+from .promela import Move, promela
+from .spin import SpinRun, run_spin, spin_verdict, trail_steps
+
+__all__ = ["Compared", "CrossCheck", "crosscheck", "crosscheck_suite", "follow", "replay"]
+
+#: The property kinds both tools decide (the timed kinds are tcpcheck's alone).
+KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One property's verdict by both tools, with their times (SPIN's: generation,
+    compilation and search of every run the verdict took)."""
+
+    prop: str
+    tcpcheck: str
+    spin: str
+    tcpcheck_seconds: float
+    spin_seconds: float
+    #: ``None`` when SPIN's trail replays through tcpcheck's product as the verdict
+    #: claims (or SPIN wrote no trail), else why it does not.
+    trail: str | None = None
+    has_trail: bool = False
+    #: States SPIN stored in the search that decided (the product with the claim, and
+    #: the fairness monitor for eventually and leads-to).
+    spin_states: int = 0
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """One variant under one configuration, by both tools."""
+
+    variant: str | None
+    config: ProductConfig
+    params: tuple[tuple[str, float], ...]
+    tcpcheck_states: int
+    tcpcheck_transitions: int
+    tcpcheck_seconds: float
+    spin: SpinRun
+    verdicts: tuple[Compared, ...]
+
+    @property
+    def same_states(self) -> bool:
+        """SPIN stores the product's states; its transitions are the product's plus one
+        (pan counts the step into the initial state)."""
+        ours = (self.tcpcheck_states, self.tcpcheck_transitions + 1)
+        return (self.spin.states, self.spin.transitions) == ours
+
+    @property
+    def agree(self) -> bool:
+        same = all(c.tcpcheck == c.spin and c.trail is None for c in self.verdicts)
+        return self.same_states and same
+
+    def options(self) -> dict[str, Any]:
+        out = {"variant": self.variant or "base", **self.config.to_json()}
+        if self.params:
+            out["params"] = {k: number(v) for k, v in self.params}
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "options": self.options(),
+            "tcpcheck_states": self.tcpcheck_states,
+            "spin_states": self.spin.states,
+            "tcpcheck_transitions": self.tcpcheck_transitions,
+            "spin_transitions": self.spin.transitions,
+            "verdicts": [
+                {
+                    "property": c.prop,
+                    "tcpcheck": c.tcpcheck,
+                    "spin": c.spin,
+                    **({"trail_replays": c.trail is None} if c.has_trail else {}),
+                    **({"why": c.trail} if c.trail else {}),
+                    "spin_search_states": c.spin_states,
+                    "seconds": {
+                        "tcpcheck": round(c.tcpcheck_seconds, 3),
+                        "spin": round(c.spin_seconds, 3),
+                    },
+                }
+                for c in self.verdicts
+            ],
+            "agree": self.agree,
+            "seconds": {
+                "tcpcheck": round(self.tcpcheck_seconds, 3),
+                "spin_generate": round(self.spin.generate_seconds, 3),
+                "spin_compile": round(self.spin.compile_seconds, 3),
+                "spin_search": round(self.spin.search_seconds, 3),
+            },
+        }
+
+
+def number(v: float) -> float | str:
+    """A parameter's value for JSON (infinity as the string ``inf``)."""
+    return "inf" if v == float("inf") else v
+
+
+def compare(
+    prop: Property, spec: Spec, config: ProductConfig, ex: Exploration, variant: str | None
+) -> Compared:
+    """``prop`` decided by tcpcheck on ``ex`` and by SPIN on the model of ``spec`` under
+    ``config`` (the same product), with SPIN's trail replayed through ``ex``."""
+    here = dataclasses.replace(prop, config={})  # both tools see this very product
+    started = time.perf_counter()
+    ours = check_property(here, ex, variant).verdict
+    ours_seconds = time.perf_counter() - started
+    moves: dict[int, Move] = {}
+    theirs, run = spin_verdict(here, spec, config, moves)
+    spin_seconds = run.generate_seconds + run.compile_seconds + run.search_seconds
+    if run.trail is None:
+        return Compared(
+            prop.name, ours, theirs, ours_seconds, spin_seconds, None, False, run.states
+        )
+    why = replay(run.trail, moves, ex, here, theirs)
+    return Compared(prop.name, ours, theirs, ours_seconds, spin_seconds, why, True, run.states)
+
+
+def _row(
+    spec: Spec,
+    variant: str | None,
+    config: ProductConfig,
+    params: dict[str, float],
+    props: Sequence[Property],
+    pool: ThreadPoolExecutor,
+) -> CrossCheck:
+    started = time.perf_counter()
+    ex = explore(spec, config)
+    ours_seconds = time.perf_counter() - started
+    counted = pool.submit(run_spin, promela(spec, config))
+    # SPIN's runs are other processes: two at a time keep both cores busy.
+    decided = [pool.submit(compare, p, spec, config, ex, variant) for p in props]
+    return CrossCheck(
+        variant,
+        config,
+        tuple(sorted(params.items())),
+        ex.states,
+        ex.transitions,
+        ours_seconds,
+        counted.result(),
+        tuple(f.result() for f in decided),
+    )
+
+
+def crosscheck(
+    props: Sequence[Property],
+    variants: Sequence[str | None],
+    config: ProductConfig,
+    spec_path: str | Path | None = None,
+    params: dict[str, float] | None = None,
+    jobs: int | None = None,
+) -> list[CrossCheck]:
+    """Compare tcpcheck and SPIN on ``config`` for each variant: the states, and every
+    untimed property decided under this configuration (see the module doc)."""
+    chosen = [p for p in props if p.kind in KINDS]
+    out = []
+    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        for variant in variants:
+            spec = load_spec(spec_path, variant=variant, params=params or {})
+            out.append(_row(spec, variant, config, params or {}, chosen, pool))
+    return out
+
+
+def crosscheck_suite(
+    props: Sequence[Property],
+    variants: Sequence[str | None],
+    spec_path: str | Path | None = None,
+    jobs: int | None = None,
+) -> list[CrossCheck]:
+    """Compare tcpcheck and SPIN on every untimed property under its own configuration
+    and parameters -- what ``tcpcheck check`` decides -- one row per distinct product."""
+    groups: dict[tuple[Any, ...], list[Property]] = {}
+    for variant in variants:
+        known = {p.name for p in load_spec(spec_path, variant=variant).parameters}
+        for prop in props:
+            if prop.kind not in KINDS or prop.expected_for(variant) is None:
+                continue
+            params = tuple(sorted((k, v) for k, v in prop.params.items() if k in known))
+            groups.setdefault((variant, params, prop.product_config()), []).append(prop)
+    out = []
+    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        for (variant, params, config), members in groups.items():
+            spec = load_spec(spec_path, variant=variant, params=dict(params))
+            out.append(_row(spec, variant, config, dict(params), members, pool))
+    return out
+
+
+def follow(
+    trail: str, moves: dict[int, Move], ex: Exploration
+) -> tuple[list[int], int | None, str | None] | str:
+    """SPIN's trail as a run of tcpcheck's product: (edge indices, index of the first
+    edge of the acceptance cycle or ``None``, how a monitor ended the run -- ``stop``,
+    ``stuck``, ``deadlock`` -- or ``None``); a string saying why when a step is no move
+    of the product."""
+    steps, cycle_at = trail_steps(trail)
+    if not steps:
+        return "the trail has no steps"
+    node = 0
+    edges: list[int] = []
+    loop = None
+    ended = None
+    for i, (proc, line) in enumerate(steps, start=1):
+        if cycle_at is not None and i - 1 == cycle_at:
+            loop = len(edges)
+        move = moves.get(line)
+        if move is None:
+            return f"step {i} ({proc}) runs model line {line}, which is no move"
+        here = ex.state(node)
+        kind, where, how, what = move
+        if kind == "monitor":
+            if where in ("stop", "stuck", "deadlock"):
+                ended = where
+            continue
+        targets = []
+        for e in range(ex.offsets[node], ex.offsets[node + 1]):
+            label, m = ex.labels[ex.lbl[e]], ex.dst[e]
+            after = ex.state(m)
+            if kind == "move":
+                if label == how and after.local(where) == what:
+                    targets.append(e)
+                continue
+            side = "A" if where == "ab" else "B"
+            content = here.channel_from(side)
+            code = what if how == "code" else content[what].code if what < len(content) else -1
+            net_kind = "loss" if kind == "lose" else "dup"
+            if label.actor != "net" or label.kind != net_kind or label.channel != CHANNELS[side]:
+                continue
+            if label.segment is None or label.segment.code != code:
+                continue
+            if how == "position":
+                rest = content[:what] + content[what + 1 :]
+                if after.channel_from(side) != rest:
+                    continue
+            targets.append(e)
+        if len(targets) != 1:
+            found = "no" if not targets else f"{len(targets)}"
+            return f"step {i} ({proc}, model line {line}): {found} matching move in tcpcheck"
+        edges.append(targets[0])
+        node = ex.dst[targets[0]]
+    if cycle_at is not None and loop is None:
+        loop = len(edges)
+    return edges, loop, ended
+
+
+def replay(
+    trail: str, moves: dict[int, Move], ex: Exploration, prop: Property, verdict: str
+) -> str | None:
+    """Follow SPIN's error trail through tcpcheck's product: ``None`` when every step is
+    a move of the product and the run is what SPIN's ``verdict`` on ``prop`` claims --
+    an invariant fails or a target holds at its end, the path pattern is matched, a
+    deadlock outside ``final``, a fair lasso (or a run that may stop) avoiding the goal;
+    otherwise why not."""
+    followed = follow(trail, moves, ex)
+    if isinstance(followed, str):
+        return followed
+    edges, loop, ended = followed
+    nodes = [0] + [ex.dst[e] for e in edges]
+    end = ex.state(nodes[-1])
+    kind = prop.kind
+    if kind in ("invariant", "reachable"):
+        holds = parse_formula(prop.formula)(end)
+        if (kind == "invariant") == holds:
+            return f"the trail ends in {end.describe()}, which does not violate {prop.name}"
+        return None
+    if kind == "path":
+        side, pattern = parse_path(prop.formula)
+        controls = [ex.state(v).local(side).state for v in nodes]
+        pos = path_start(pattern, controls[0])
+        for before, now in itertools.pairwise(controls):
+            if len(pattern) in pos:
+                break
+            pos = pos if now == before else path_step(pattern, pos, now)
+        if len(pattern) not in pos:
+            return f"the trail does not take {side} through {prop.formula}"
+        return None
+    if kind == "deadlock-free":
+        last = nodes[-1]
+        if ex.offsets[last] != ex.offsets[last + 1]:
+            return f"the trail ends in {end.describe()}, where moves are possible"
+        if prop.final is not None and parse_formula(prop.final)(end):
+            return f"the trail ends in {end.describe()}, a final state"
+        blocked = last in set(ex.capacity_blocked)
+        if blocked != (verdict == "unknown"):
+            why = "a full channel blocks a move" if blocked else "no channel is full"
+            return f"the trail ends in {end.describe()}, where {why}"
+        return None
+    p, q = premise_and_goal(prop)
+    return lasso_violates(
+        ex,
+        edges,
+        p,
+        q,
+        tuple(prop.fairness),
+        loop=None if ended else loop,
+        stops=ended is not None,
+        blocked=verdict == "unknown",
+    )

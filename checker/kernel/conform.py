@@ -1,0 +1,637 @@
+"""Conformance: does the model have a run that does what a real TCP stack did?
+
+A *run* (:class:`checker.kernel.runs.Run`) is what was observed of one connection: the
+segments each side sent, in order, with the ones the network lost; and, when the run was
+recorded by the harness, each side's own view in time order -- the segments it sent and
+received, the socket calls its application made with their outcomes -- and the states
+``ss`` sampled.  :func:`check_run` searches the product of two endpoints of a
+variant (``linux`` by default) joined by FIFO channels for a path that
+
+* sends the same segments in the same order in each direction (flags, and what the
+  sequence and acknowledgment numbers cover -- the model's relative numbers),
+* loses exactly the segments that were lost, and delivers the others in order,
+* makes the recorded socket calls where each side made them, with the recorded
+  outcomes (``connect`` succeeded or was refused, ``send`` failed with EPIPE...),
+* passes through each side's sampled states in order (a subsequence: sampling every few
+  milliseconds misses short-lived states; a side whose connection vanished from ``ss``
+  was sampled as CLOSED).
+
+Each side's events must happen in the order that side saw them; the two sides are
+ordered against each other only through the segments.  Timer expiries are not observed:
+the model may fire any timer whose rule fits.  The retry bounds (``ORPHAN_RETRIES``...)
+are not taken from the spec: Linux counts a time budget rather than retransmissions, so
+the search keeps, for every count parameter, the range of values consistent with the
+path so far, and reports the range the run implies.
+
+A *capture* brought by a user (:func:`checker.kernel.runs.run_from_pcap`) says less:
+only the segments, as seen at one point.  Its socket calls are then free (any call the
+model allows), and every segment may have been lost after the capture point or delivered
+at any moment after it was sent.
+
+When no path matches, the report (:class:`Mismatch`) says where kernel and model part:
+the longest prefix the model can follow, what the kernel did next, and what the model
+could do instead -- with a sequence chart of the prefix and the kernel's next events.
+
+Examples
+--------
+>>> import json, pathlib
+>>> from checker.kernel.scenarios import Recording
+>>> from checker.kernel.runs import run_from_recording
+>>> where = pathlib.Path(__file__).parents[2] / "tests" / "data" / "recordings"
+>>> rec = Recording.from_json(json.loads((where / "active-close.json").read_text()))
+>>> verdict = check_run(load_for_conformance("linux"), run_from_recording(rec))
+>>> verdict.conforms, len(verdict.trace.steps)
+(True, 11)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..check.properties import Step as TraceStep
+from ..check.properties import Trace
+from ..model.endpoint import Local, app_may, initial_local, step
+from ..model.segments import Segment, classify
+from ..model.spec import Spec, Transition
+from ..product.reference import SIDES, Label, PState, step_label
+from ..render.mermaid_chart import render_mermaid
+from .runs import CHANNEL_ORDER, EXPECTATIONS, Obs, Packet, Run, expectation_holds
+
+__all__ = [
+    "COUNT_LIMIT",
+    "Mismatch",
+    "Verdict",
+    "check_run",
+    "count_parameters",
+    "load_for_conformance",
+]
+
+#: The largest retry count the search considers for a count parameter.
+COUNT_LIMIT = 16
+#: What a sampled "no connection" stands for in the model.
+NO_CONNECTION = frozenset({"CLOSED", "LISTEN"})
+
+
+# ---------------------------------------------------------------- the search ---
+Bounds = tuple[tuple[int, int], ...]
+
+
+class _Node(NamedTuple):
+    s: PState
+    sent: tuple[int, int]  # per channel: packets sent so far
+    gone: tuple[int, int]  # per channel: packets delivered or lost so far
+    obs: tuple[int, int]  # per side: observations consumed
+    seen: tuple[int, int]  # per side: sampled states matched
+    bounds: Bounds  # per count parameter: the (lo, hi) range still possible
+    losses: int
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where the kernel and the model part (see the module docstring)."""
+
+    step: int
+    kernel: str
+    model: tuple[str, ...]
+    why: str
+    at: str
+    chart: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "kernel": self.kernel,
+            "model_could": list(self.model),
+            "why": self.why,
+            "state": self.at,
+            "chart": self.chart,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of :func:`check_run`."""
+
+    name: str
+    conforms: bool
+    variant: str
+    trace: Trace
+    #: For each count parameter, the values (as ranges) for which a path matches.
+    parameters: dict[str, list[tuple[int, int]]]
+    #: Whether a path matches with the variant's own parameter values.
+    as_given: bool
+    losses: int
+    mismatch: Mismatch | None
+    source: str = ""
+    explored: int = 0
+    #: The search hit its limit: a negative verdict is then unknown.
+    incomplete: bool = False
+    #: The run's instant of each step of ``trace`` (the start's first).
+    times: list[float] = field(default_factory=list)
+    #: The count parameters' values on the path shown (the variant's own where the path
+    #: allows them, else the least it allows).
+    chosen: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "conforms": self.conforms,
+            "variant": self.variant,
+            "source": self.source,
+            "parameters": {k: [list(r) for r in v] for k, v in self.parameters.items()},
+            "with_variant_parameters": self.as_given,
+            "losses": self.losses,
+            "search_states": self.explored,
+            "incomplete": self.incomplete,
+            "mismatch": self.mismatch.to_json() if self.mismatch else None,
+            "trace": self.trace.to_json() if self.conforms else None,
+        }
+
+
+class _Search:
+    """The search of :func:`check_run` over one run."""
+
+    def __init__(self, spec: Spec, run: Run, counts: Sequence[str]) -> None:
+        self.spec = spec
+        self.run = run
+        self.counts = tuple(counts)
+        self.packets = [run.packets.get(c, []) for c in CHANNEL_ORDER]
+        self.observed = [run.observed.get(s, []) for s in SIDES]
+        self.states = [run.states.get(s, []) for s in SIDES]
+        #: Per channel, how many packets the receiver saw arrive (all must be consumed).
+        self.arrivals = [sum(p.arrived is not None for p in ps) for ps in self.packets]
+
+    # -- the model's rules, with the count parameters as ranges ----------------------
+    def rules_under(
+        self, local: Local, event: str, bounds: Bounds
+    ) -> list[tuple[Transition, Bounds]]:
+        """The rules for ``event`` in ``local`` that hold for some parameter values in
+        ``bounds``, each with the narrowed ranges under which it holds."""
+        out = []
+        given = dict(zip(self.counts, bounds, strict=True))
+        for rule in self.spec.rules(local.state, event):
+            ranges = rule.guard.narrow(
+                passive=local.passive,
+                orphaned=local.closed,
+                una=local.una,
+                retries=local.retries,
+                ranges=given,
+            )
+            if ranges is not None:
+                out.append((rule, tuple(ranges[name] for name in self.counts)))
+        return out
+
+    def quiescent(self, s: PState, bounds: Bounds) -> bool:
+        """No segment in flight and no ``any`` timer of either endpoint can fire."""
+        if s.ab or s.ba:
+            return False
+        for local in (s.a, s.b):
+            for timer in self.spec.timers:
+                if (
+                    timer.untimed == "any"
+                    and local.state in timer.states
+                    and self.rules_under(local, timer.event, bounds)
+                ):
+                    return False
+        return True
+
+    # -- moves --------------------------------------------------------------------
+    def _send(
+        self, n: _Node, side: int, sent: tuple[Segment, ...], obs: int
+    ) -> tuple[tuple[int, int], int, tuple[Segment, ...]] | str:
+        """Match the segments a move of ``side`` sends against the run; the new send
+        counts, observation pointer and channel, or why they do not match."""
+        c = side  # A sends on A->B (0), B on B->A (1)
+        counts = list(n.sent)
+        chan = n.s.channel_from(SIDES[side])
+        for seg in sent:
+            k = counts[c]
+            packets = self.packets[c]
+            if k >= len(packets):
+                return f"sends {seg.describe()}, but {SIDES[side]} sent nothing more"
+            p = packets[k]
+            if p.segment != seg:
+                return f"sends {seg.describe()}, but {SIDES[side]} sent {p.text()}"
+            if not self.run.free:
+                want = self.observed[side]
+                if obs >= len(want) or want[obs].kind != "send" or want[obs].index != k:
+                    nxt = want[obs].text if obs < len(want) else "nothing more"
+                    return f"sends {seg.describe()} here, but {SIDES[side]}'s next event is {nxt}"
+                obs += 1
+            counts[c] = k + 1
+            chan = (*chan, seg)
+        return (counts[0], counts[1]), obs, chan
+
+    def _after(
+        self,
+        n: _Node,
+        side: int,
+        target: Local,
+        sent: tuple[Segment, ...],
+        obs: int,
+        bounds: Bounds,
+        incoming: tuple[Segment, ...] | None = None,
+        gone: tuple[int, int] | None = None,
+    ) -> _Node | str:
+        put = self._send(n, side, sent, obs)
+        if isinstance(put, str):
+            return put
+        counts, obs, chan = put
+        s = n.s
+        if side == 0:
+            s = PState(target, s.b, chan, s.ba if incoming is None else incoming)
+        else:
+            s = PState(s.a, target, s.ab if incoming is None else incoming, chan)
+        pointers = list(n.obs)
+        pointers[side] = obs
+        return self._seen(
+            _Node(s, counts, gone or n.gone, (pointers[0], pointers[1]), n.seen, bounds, n.losses)
+        )
+
+    def _seen(self, n: _Node) -> _Node:
+        """Advance each side's sampled-state pointer over the states it is in now."""
+        seen = list(n.seen)
+        for i, local in enumerate((n.s.a, n.s.b)):
+            want = self.states[i]
+            while seen[i] < len(want) and (
+                want[seen[i]] == local.state
+                or (want[seen[i]] == "CLOSED" and local.state in NO_CONNECTION)
+            ):
+                seen[i] += 1
+        return n._replace(seen=(seen[0], seen[1]))
+
+    def moves(self, n: _Node) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        """Every model move from ``n``, with the node it leads to or why it does not fit
+        the run, and the move's text."""
+        spec = self.spec
+        free = self.run.free
+        for side, name in enumerate(SIDES):
+            local = n.s.local(name)
+            want = self.observed[side]
+            nxt = want[n.obs[side]] if n.obs[side] < len(want) else None
+            # A call, or a call's outcome.
+            if nxt is not None and nxt.kind == "expect":
+                text = f"{name}: {nxt.text}"
+                if expectation_holds(spec, nxt.expect, local):
+                    pointers = list(n.obs)
+                    pointers[side] += 1
+                    yield None, n._replace(obs=(pointers[0], pointers[1])), text
+                else:
+                    why = f"needs {EXPECTATIONS[nxt.expect]}; {name} is {local.state}"
+                    yield None, why, text
+            if nxt is not None and nxt.kind == "call":
+                yield from self._call(n, side, local, nxt)
+            # The head of the incoming channel: delivered, or lost.
+            c = 1 - side
+            if n.gone[c] < n.sent[c]:
+                yield from self._head(n, side, local, self.packets[c][n.gone[c]])
+            # Timers.
+            quiet = None
+            for timer in spec.timers:
+                if local.state not in timer.states:
+                    continue
+                if timer.untimed == "quiescent":
+                    quiet = self.quiescent(n.s, n.bounds) if quiet is None else quiet
+                    if not quiet:
+                        continue
+                for rule, bounds in self.rules_under(local, timer.event, n.bounds):
+                    st = step(spec, local, rule)
+                    label = step_label(name, st, "timeout")
+                    yield (
+                        label,
+                        self._after(n, side, st.target, st.sent, n.obs[side], bounds),
+                        label.text(),
+                    )
+            if free:
+                yield from self._free_calls(n, side, local)
+
+    def _call(
+        self, n: _Node, side: int, local: Local, ob: Obs
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        name = SIDES[side]
+        pointers = list(n.obs)
+        pointers[side] += 1
+        if ob.event is None:
+            yield None, n._replace(obs=(pointers[0], pointers[1])), f"{name}: {ob.text}"
+            return
+        rules = self.rules_under(local, ob.event, n.bounds)
+        if not rules:
+            yield None, f"{local.state} has no rule for {ob.event}", f"{name}: {ob.text}"
+        for rule, bounds in rules:
+            if rule.error:
+                if ob.op in ("close", "exit"):
+                    # close() on a connection already gone only frees the descriptor.
+                    moved = n._replace(obs=(pointers[0], pointers[1]), bounds=bounds)
+                    yield None, moved, f"{name}: {ob.text} (no connection left)"
+                else:
+                    why = f"{ob.event} in {local.state} is an error ({rule.error})"
+                    yield None, why, f"{name}: {ob.text}"
+                continue
+            st = step(self.spec, local, rule)
+            label = step_label(name, st, "user")
+            yield (
+                label,
+                self._after(n, side, st.target, st.sent, pointers[side], bounds),
+                (label.text()),
+            )
+
+    def _free_calls(
+        self, n: _Node, side: int, local: Local
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        name = SIDES[side]
+        for ev in self.spec.events:
+            if ev.kind != "user" or not app_may(local, ev.name):
+                continue
+            for rule, bounds in self.rules_under(local, ev.name, n.bounds):
+                if rule.error:
+                    continue
+                st = step(self.spec, local, rule)
+                label = step_label(name, st, "user")
+                yield (
+                    label,
+                    self._after(n, side, st.target, st.sent, n.obs[side], bounds),
+                    (label.text()),
+                )
+
+    def _head(
+        self, n: _Node, side: int, local: Local, p: Packet
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        name = SIDES[side]
+        c = 1 - side
+        incoming = n.s.channel_from(SIDES[c])
+        gone = list(n.gone)
+        gone[c] += 1
+        moved_gone = (gone[0], gone[1])
+        if p.lost is not False:  # lost, or maybe lost
+            seg = incoming[0]
+            label = Label("net", "loss", "lose", segment=seg, channel=p.channel)
+            s = n.s
+            s = (
+                PState(s.a, s.b, incoming[1:], s.ba)
+                if c == 0
+                else PState(s.a, s.b, s.ab, incoming[1:])
+            )
+            yield (
+                label,
+                self._seen(n._replace(s=s, gone=moved_gone, losses=n.losses + 1)),
+                (label.text()),
+            )
+        if p.lost is True:
+            return
+        seg = incoming[0]
+        obs = n.obs[side]
+        text = f"{name}: receive {seg.describe()}"
+        if not self.run.free:
+            want = self.observed[side]
+            if obs >= len(want) or want[obs].kind != "deliver" or want[obs].index != p.index:
+                nxt = want[obs].text if obs < len(want) else "nothing more"
+                yield None, f"{name}'s next event is {nxt}", text
+                return
+            obs += 1
+        state = self.spec.state(local.state)
+        event = classify(seg, state.sent, state.received, local.una)
+        if event is None:
+            yield None, f"{seg.describe()} acknowledges something {name} never sent", text
+            return
+        rules = self.rules_under(local, event, n.bounds)
+        if not rules:
+            yield None, f"{local.state} has no rule for '{event}'", text
+        for rule, bounds in rules:
+            st = step(self.spec, local, rule, seg)
+            label = step_label(name, st, "segment")
+            yield (
+                label,
+                self._after(n, side, st.target, st.sent, obs, bounds, incoming[1:], moved_gone),
+                label.text(),
+            )
+
+    def when(self, n: _Node, nxt: _Node, label: Label | None) -> float:
+        """When the run did what the move from ``n`` to ``nxt`` matched: the first
+        observation or segment it consumed (a timer expiry that sends nothing: never)."""
+        for side in range(2):
+            if nxt.obs[side] > n.obs[side]:
+                return self.observed[side][n.obs[side]].t
+        for c in range(2):
+            if nxt.sent[c] > n.sent[c]:
+                return self.packets[c][n.sent[c]].sent
+            if nxt.gone[c] > n.gone[c]:
+                p = self.packets[c][n.gone[c]]
+                return p.arrived if p.arrived is not None else p.sent
+        return float("inf")
+
+    # -- acceptance ---------------------------------------------------------------
+    def done(self, n: _Node) -> bool:
+        for i in range(2):
+            if n.sent[i] < len(self.packets[i]):
+                return False
+            if not self.run.free and n.gone[i] < self.arrivals[i]:
+                return False
+            if n.obs[i] < len(self.observed[i]) or n.seen[i] < len(self.states[i]):
+                return False
+        return True
+
+    def progress(self, n: _Node) -> int:
+        return sum(n.sent) + sum(n.gone) + sum(n.obs) + sum(n.seen)
+
+
+def count_parameters(spec: Spec) -> list[str]:
+    """The parameters a guard compares the retry counter with, sorted."""
+    return sorted({p for t in spec.transitions for p in t.guard.parameters()})
+
+
+def load_for_conformance(variant: str | None = "linux", spec_file: Path | None = None) -> Spec:
+    """The spec with every count parameter at :data:`COUNT_LIMIT`: the search keeps
+    their values as ranges, and the retry counter must be able to count that far."""
+    from ..model.spec import load_spec
+
+    base = load_spec(spec_file, variant)
+    counts = {name: float(COUNT_LIMIT) for name in count_parameters(base)}
+    return load_spec(spec_file, variant, counts)
+
+
+def check_run(
+    spec: Spec,
+    run: Run,
+    *,
+    variant: str = "linux",
+    defaults: Mapping[str, float] | None = None,
+    limit: int = 200_000,
+) -> Verdict:
+    """Search ``spec``'s product for every path matching ``run`` (see the module
+    docstring); ``defaults``: the variant's own values of the count parameters.
+
+    ``spec`` must have been loaded with every count parameter at :data:`COUNT_LIMIT` (see
+    :func:`load_for_conformance`) so that the retry counter can count that far.
+    """
+    defaults = defaults or {}
+    counts = count_parameters(spec)
+    search = _Search(spec, run, counts)
+    start = initial_local(spec)
+    root = search._seen(
+        _Node(
+            PState(start, start),
+            (0, 0),
+            (0, 0),
+            (0, 0),
+            (0, 0),
+            ((0, COUNT_LIMIT),) * len(counts),
+            0,
+        )
+    )
+    parent: dict[_Node, tuple[_Node, Label | None] | None] = {root: None}
+    stack = [root]
+    best = root
+    accepted: list[_Node] = []
+    while stack:
+        n = stack.pop()
+        if search.done(n):
+            # Keep searching: other paths may need other values of the count parameters.
+            accepted.append(n)
+            continue
+        if search.progress(n) > search.progress(best):
+            best = n
+        children: list[tuple[float, int, _Node]] = []
+        for label, nxt, _text in search.moves(n):
+            if isinstance(nxt, str) or nxt in parent:
+                continue
+            parent[nxt] = (n, label)
+            children.append((search.when(n, nxt, label), len(children), nxt))
+        if len(parent) > limit:
+            break
+        # The move the run made first is explored first: the path shown follows the
+        # run's own order, and unobserved timer expiries come last.
+        stack.extend(child for _t, _i, child in sorted(children, reverse=True))
+    incomplete = len(parent) > limit
+    wanted = tuple(int(min(defaults.get(name, 0), COUNT_LIMIT)) for name in counts)
+    # Show the path that loses the fewest segments (counting those never delivered: the
+    # capture of a user ends while they are in flight, or they were lost after it), one
+    # the variant's own parameter values allow if there is one.
+    accepted.sort(key=lambda n: n.losses + sum(n.sent) - sum(n.gone))
+    shown = next(
+        (
+            n
+            for n in accepted
+            if all(lo <= v <= hi for v, (lo, hi) in zip(wanted, n.bounds, strict=True))
+        ),
+        accepted[0] if accepted else None,
+    )
+    end = shown if shown is not None else best
+    trace, times = _trace(parent, end, search)
+    params = {name: _union([n.bounds[i] for n in accepted]) for i, name in enumerate(counts)}
+    as_given = shown is not None and all(
+        lo <= v <= hi for v, (lo, hi) in zip(wanted, shown.bounds, strict=True)
+    )
+    mismatch = None
+    if not accepted:
+        mismatch = _mismatch(search, best, trace, times, incomplete=incomplete)
+    return Verdict(
+        run.name,
+        bool(accepted),
+        variant,
+        trace,
+        params,
+        as_given,
+        end.losses,
+        mismatch,
+        run.source,
+        len(parent),
+        incomplete,
+        times,
+        _chosen(counts, wanted, shown.bounds) if shown is not None else {},
+    )
+
+
+def _chosen(counts: Sequence[str], wanted: Sequence[int], bounds: Bounds) -> dict[str, int]:
+    return {
+        name: want if lo <= want <= hi else lo
+        for name, want, (lo, hi) in zip(counts, wanted, bounds, strict=True)
+    }
+
+
+def _union(boxes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge integer ranges: ``[(0, 2), (3, 5), (8, 9)]`` -> ``[(0, 5), (8, 9)]``."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(set(boxes)):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _trace(
+    parent: Mapping[_Node, tuple[_Node, Label | None] | None], end: _Node, search: _Search
+) -> tuple[Trace, list[float]]:
+    """The model's path to ``end`` (moves without a label -- a call the model has no
+    event for, an outcome checked -- are left out) and an instant for each step."""
+    path: list[tuple[_Node, _Node, Label]] = []
+    n = end
+    while True:
+        link = parent[n]
+        if link is None:
+            break
+        prev, label = link
+        if label is not None:
+            path.append((prev, n, label))
+        n = prev
+    path.reverse()
+    steps = tuple(TraceStep(label, node.s) for _prev, node, label in path)
+    times = [0.0]
+    for prev, node, label in path:
+        t = search.when(prev, node, label)
+        times.append(times[-1] if t == float("inf") else max(times[-1], t))
+    return Trace(n.s, steps), times
+
+
+def _mismatch(
+    search: _Search, best: _Node, trace: Trace, times: list[float], *, incomplete: bool
+) -> Mismatch:
+    """The report for a run no path matches: the furthest node the search reached."""
+    pending: list[tuple[float, str]] = []
+    for side, name in enumerate(SIDES):
+        want = search.observed[side]
+        if best.obs[side] < len(want):
+            ob = want[best.obs[side]]
+            pending.append((ob.t, f"{name}: {ob.text} (t={ob.t:.4f})"))
+    for c, chan in enumerate(CHANNEL_ORDER):
+        if best.sent[c] < len(search.packets[c]):
+            p = search.packets[c][best.sent[c]]
+            sender = chan.split("->")[0]
+            pending.append((p.sent, f"{sender}: send {p.text()} (t={p.sent:.4f})"))
+    for side, name in enumerate(SIDES):
+        states = search.states[side]
+        if best.seen[side] < len(states):
+            pending.append(
+                (
+                    float("inf"),
+                    f"{name}: sampled in {states[best.seen[side]]}, which the model never reaches",
+                )
+            )
+    pending.sort()
+    kernel = pending[0][1] if pending else "nothing more"
+    options = []
+    reasons = []
+    for _label, nxt, text in search.moves(best):
+        options.append(text)
+        if isinstance(nxt, str):
+            reasons.append(f"{text}: {nxt}")
+    if not options:
+        options.append("nothing: no move is enabled")
+    why = "; ".join(reasons) or "every move the model can make leads away from the run later"
+    if incomplete:
+        why = "search limit reached: " + why
+    chart = render_mermaid(trace, times)
+    lines = [chart.rstrip("\n"), "    Note over A,B: kernel and model part here"]
+    for _t, text in pending[:3]:
+        lines.append(f"    Note over A,B: kernel: {text.replace(';', ',')}")
+    return Mismatch(
+        len(trace.steps),
+        kernel,
+        tuple(options),
+        why,
+        best.s.describe(),
+        "\n".join(lines) + "\n",
+    )

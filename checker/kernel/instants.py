@@ -1,0 +1,270 @@
+"""The measured instants of a conforming run against the model's timing.
+
+Once :func:`checker.kernel.conform.check_run` has found the path a kernel's run takes through
+the model, every timer on that path can be held against the clock:
+
+* a timer expiry that sends something (a retransmission) happened when the run shows
+  it: its interval from the step that started the timer (entering the state, or the
+  previous expiry) is compared with the timer's duration there (``RTO * 2^retries``...)
+  for the retry count at the time;
+* a stay that ends with a silent expiry (an orphan giving up, an orphaned FIN-WAIT-2
+  timing out) is seen only through ``ss``: the endpoint was last sampled in the state
+  at one instant and gone at the next sample.  The model's answer is :func:`duration
+  <checker.timed.bound.duration_bound>` -- ``tcpcheck bound STATE`` with the peer gone, which
+  for these deterministic timers is the exact stay -- counted from the instant the path
+  entered the state;
+* a timer ``ss`` shows running (``timer:(timewait,59sec,0)`` in TIME-WAIT, or in an
+  orphaned FIN-WAIT-2): the time left in the first sample after the path entered the
+  state, plus the time since then, is the timer's whole length -- TIME-WAIT's 60 s is
+  checked this way without waiting it out.
+
+The kernel's RTO is not a parameter one sets (it follows the measured round-trip time,
+floored at ``tcp_rto_min_us``), so it is *fitted*: the first retransmission's interval
+fixes RTO -- which must be at least ``tcp_rto_min_us``, Linux's floor -- and every
+other instant must then agree.  ``tcp_fin_timeout`` sets
+FIN_TIMEOUT; the retry bounds are the values the run implies.  Kernel timers run on
+jiffies (4 ms at HZ = 250) and are allowed some slack: an instant agrees when it is
+within :data:`TOLERANCE` of the model's.
+
+Examples
+--------
+>>> within(0.118, 0.1148), within(0.060, 0.1148)
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..model.spec import Spec, load_spec
+from ..timed.bound import duration_bound
+from .conform import Verdict
+from .lab import parse_timer
+from .runs import Run
+
+__all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]
+
+#: (relative, absolute seconds): how far a measured instant may lie from the model's.
+TOLERANCE = (0.15, 0.012)
+#: How late a side's ``ss`` may run after the last sampling round began.
+SS_SLACK = 0.05
+#: Linux's floor for the RTO when tcp_rto_min_us is not set (TCP_RTO_MIN, 200 ms).
+RTO_MIN_US = 200_000
+
+
+def within(measured: float, expected: float) -> bool:
+    """Whether ``measured`` agrees with ``expected`` (see :data:`TOLERANCE`)."""
+    rel, absolute = TOLERANCE
+    return abs(measured - expected) <= rel * expected + absolute
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One instant of the run against the model: ``low``..``high`` is what was
+    measured (equal when a segment shows it), ``expected`` the model's value."""
+
+    side: str
+    what: str
+    model: str
+    expected: float
+    low: float
+    high: float
+    ok: bool
+    fitted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.side,
+            "what": self.what,
+            "model": self.model,
+            "expected": round(self.expected, 6),
+            "measured": [round(self.low, 6), round(self.high, 6)],
+            "agrees": self.ok,
+            "fitted": self.fitted,
+        }
+
+    def measured_text(self) -> str:
+        if self.high - self.low < 1e-9:
+            return f"{self.low:.4f} s"
+        return f"{self.low:.4f}..{self.high:.4f} s"
+
+
+@dataclass(frozen=True)
+class TimingReport:
+    """Every timed instant of one conforming run, and the parameter values used."""
+
+    params: dict[str, float]
+    rows: tuple[Timing, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agrees": self.ok,
+            "parameters": {k: round(v, 6) for k, v in sorted(self.params.items())},
+            "instants": [r.to_json() for r in self.rows],
+        }
+
+
+def check_instants(
+    verdict: Verdict,
+    run: Run,
+    variant: str | None,
+    spec_file: Path | None = None,
+) -> TimingReport:
+    """The run's timers against the timed model of ``variant`` (see the module
+    docstring); ``verdict`` must be a conforming one."""
+    plain = load_spec(spec_file, variant)
+    params: dict[str, float] = {**dict(run.params)}
+    params.update({k: float(v) for k, v in verdict.chosen.items()})
+    steps = verdict.trace.steps
+    times = verdict.times
+    # Retransmissions: each interval from the send it repeats.
+    resent = []
+    for i, step in enumerate(steps):
+        label = step.label
+        timer = plain.timer_for_event(label.event) if label.kind == "timeout" else None
+        if timer is None or not label.sent:
+            continue
+        j = _armed_at(plain, steps, i, label.actor)
+        if j is not None:
+            retries = steps[j].state.local(label.actor).retries
+            state = steps[i - 1].state.local(label.actor).state if i else "CLOSED"
+            resent.append((label, state, timer, retries, times[i + 1] - times[j + 1]))
+    rows: list[Timing] = []
+    for label, state, timer, retries, interval in resent:
+        what = f"{label.event} in {state} after {retries} retransmission(s)"
+        duration, text = timer.duration_in(state), timer.duration_text_in(state)
+        if "RTO" not in params and "RTO" in duration.names():
+            # The kernel's RTO follows the round-trip time: this first interval fixes it,
+            # and it can be no less than tcp_rto_min (Linux floors the RTO there).
+            scale = duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
+            rto = params["RTO"] = interval / scale
+            model = f"{text} with retries = {retries}: fixes RTO = {rto:.4f} s"
+            ok = True
+            if not run.free:  # a capture brought by a user: its host's floor is unknown
+                floor = float(run.sysctls.get("net.ipv4.tcp_rto_min_us", RTO_MIN_US)) / 1e6
+                model += f", at least tcp_rto_min = {floor:g} s"
+                ok = rto >= floor - TOLERANCE[1]
+            rows.append(Timing(label.actor, what, model, rto, interval, interval, ok, True))
+            continue
+        expected = duration.evaluate({**plain.values, **params, "retries": retries})
+        model = f"{text} with retries = {retries}: {expected:.4f} s"
+        ok = within(interval, expected)
+        rows.append(Timing(label.actor, what, model, expected, interval, interval, ok))
+    # Silent exits: the stay, against `tcpcheck bound STATE` with the peer gone.
+    spec = load_spec(spec_file, variant, {k: v for k, v in params.items() if k in plain.values})
+    # A side's ss ran some time after its round began, before the next round began.
+    rounds = sorted({t for line in run.timeline.values() for t, _s in line})
+    for i, step in enumerate(steps):
+        label = step.label
+        if label.kind != "timeout" or label.sent or label.actor == "net":
+            continue
+        side = label.actor
+        before = steps[i - 1].state.local(side).state if i else "CLOSED"
+        after = step.state.local(side).state
+        if before == after:
+            continue
+        seen = _bracket(run.timeline.get(side, []), before, rounds)
+        if seen is None:
+            continue
+        entered = _entered(steps, times, i, side, before)
+        bound = duration_bound(spec, side, before, free=())
+        if bound.value is None:
+            continue
+        expected = entered + float(bound.value)
+        low, high = seen
+        slack = _slack(float(bound.value))  # the bound's own error, not the entry's
+        ok = low - slack <= expected <= high + slack
+        rows.append(
+            Timing(side, f"leaves {before} ({label.event}): entered at {entered:.4f} s",
+                   f"entry + tcpcheck bound {before} = {entered:.4f} + {float(bound.value):.4f} s",
+                   expected, low, high, ok)
+        )  # fmt: skip
+    # Timers ss shows running: the time left in the first sample after the path entered
+    # the state, plus the time since the entry, is the timer's whole length.
+    values = {**plain.values, **params}
+    end = len(steps)
+    for side in ("A", "B"):
+        done: set[str] = set()
+        for t, state, field_text in run.clocks.get(side, []):
+            parsed = parse_timer(field_text)
+            if state in done or parsed is None or parsed[0] != "timewait":
+                continue
+            timer = next((x for x in plain.timers if state in x.states), None)
+            entered = _entered(steps, times, end, side, state)
+            if timer is None or t < entered:
+                continue
+            done.add(state)
+            duration = timer.duration_in(state)
+            expected = duration.evaluate({**values, "retries": 0})
+            low = t - entered + parsed[1]
+            high = _next_round(rounds, t) - entered + parsed[2]
+            ok = low - TOLERANCE[1] <= expected <= high + TOLERANCE[1]
+            rows.append(
+                Timing(side, f"{timer.event} in {state}: ss {field_text} at {t:.4f} s, "
+                       f"entered at {entered:.4f} s",
+                       f"{timer.duration_text_in(state)} = {expected:g} s", expected, low, high, ok)
+            )  # fmt: skip
+    return TimingReport(params, tuple(rows))
+
+
+def _slack(expected: float) -> float:
+    rel, absolute = TOLERANCE
+    return rel * expected + absolute
+
+
+def _armed_at(spec: Spec, steps: Sequence[Any], i: int, side: str) -> int | None:
+    """The step that (re)started the timer expiring at step ``i``, as the timed model
+    restarts it (:mod:`checker.timed.zonegraph`): the last earlier step of
+    ``side`` that changed its state (unless the rule keeps the timer running), was a
+    timer expiry, or a rule marked ``restart`` or ``retransmit``."""
+    for j in range(i - 1, -1, -1):
+        label = steps[j].label
+        if label.actor != side:
+            continue
+        before = steps[j - 1].state.local(side).state if j else "CLOSED"
+        rule = spec.transitions[label.rule] if label.rule is not None else None
+        left = steps[j].state.local(side).state != before
+        if (
+            (left and not (rule is not None and rule.keeps_timer))
+            or label.kind == "timeout"
+            or (rule is not None and (rule.restart or rule.retransmit))
+        ):
+            return j
+    return None
+
+
+def _entered(steps: Sequence[Any], times: Sequence[float], i: int, side: str, state: str) -> float:
+    """When the path's ``side`` entered ``state`` (the last entry before step ``i``)."""
+    for j in range(i - 1, -1, -1):
+        prev = steps[j - 1].state.local(side).state if j else "CLOSED"
+        if steps[j].state.local(side).state == state and prev != state:
+            return times[j + 1]
+    return times[0]
+
+
+def _bracket(
+    timeline: Sequence[tuple[float, str]], state: str, rounds: Sequence[float]
+) -> tuple[float, float] | None:
+    """When ``state`` ended, from the samples: after the round that last saw it began,
+    before the round after the one that first saw it gone; ``None`` if never left."""
+    last = None
+    for k, (_t, s) in enumerate(timeline):
+        if s == state:
+            last = k
+    if last is None or last + 1 >= len(timeline):
+        return None
+    return timeline[last][0], _next_round(rounds, timeline[last + 1][0])
+
+
+def _next_round(rounds: Sequence[float], t: float) -> float:
+    """The start of the round after the one that began at ``t`` (``ss`` of that round
+    had run by then)."""
+    later = [r for r in rounds if r > t]
+    return later[0] if later else t + SS_SLACK

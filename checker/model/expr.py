@@ -1,0 +1,197 @@
+"""Arithmetic over named parameters: ``2 * MSL``, ``RTO * 2^retries``.
+
+Parameter values and timer durations in the spec are written in this tiny language and
+parsed here, safely (no ``eval``).  The timed layer turns the same trees into solver
+terms, so the grammar stays small: numbers, names, ``+ - * / ^``, unary minus and
+parentheses, with the usual precedence (``^`` binds tightest and is right-associative).
+
+Examples
+--------
+>>> e = parse("2 * MSL")
+>>> e.evaluate({"MSL": 30})
+60.0
+>>> sorted(parse("RTO * 2^retries").names())
+['RTO', 'retries']
+>>> parse("2 *")
+Traceback (most recent call last):
+...
+checker.model.expr.ExprSyntaxError: expected a number, a name or '(' at column 4
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .tokens import Token, TokenStream, tokenize
+
+__all__ = ["BinOp", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
+
+
+class ExprSyntaxError(ValueError):
+    """A syntax error, with the 1-based column where it was found."""
+
+    def __init__(self, message: str, column: int) -> None:
+        self.column = column
+        super().__init__(f"{message} at column {column}")
+
+
+class Expr:
+    """Base of the expression tree."""
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        """Evaluate over any arithmetic (floats, solver terms): names from ``env``,
+        literals through ``num``.  ``x ^ n`` with a natural ``n`` is repeated
+        multiplication, so it stays linear in ``x`` for a solver."""
+        raise NotImplementedError
+
+    def evaluate(self, env: Mapping[str, float]) -> float:
+        return float(self.fold(env))
+
+    def names(self) -> set[str]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    value: float
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return num(self.value)
+
+    def names(self) -> set[str]:
+        return set()
+
+    def __str__(self) -> str:
+        v = self.value
+        return str(int(v)) if float(v).is_integer() else repr(v)
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    name: str
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return env[self.name]
+
+    def names(self) -> set[str]:
+        return {self.name}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    operand: Expr
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        return -self.operand.fold(env, num)
+
+    def names(self) -> set[str]:
+        return self.operand.names()
+
+    def __str__(self) -> str:
+        return f"-{self.operand}"
+
+
+@dataclass(frozen=True)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        a = self.left.fold(env, num)
+        b = self.right.fold(env, num)
+        if self.op == "+":
+            return a + b
+        if self.op == "-":
+            return a - b
+        if self.op == "*":
+            return a * b
+        if self.op == "/":
+            return a / b
+        if isinstance(b, (int, float)) and float(b).is_integer() and 0 <= b <= 64:
+            result = num(1)
+            for _ in range(int(b)):
+                result = result * a
+            return result
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return float(a) ** float(b)
+        raise ValueError(f"{self}: the exponent must be a natural number")
+
+    def names(self) -> set[str]:
+        return self.left.names() | self.right.names()
+
+    def __str__(self) -> str:
+        return f"({self.left} {self.op} {self.right})"
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|[-+*/^()]))"
+)
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens = tokenize(_TOKEN, text, ExprSyntaxError)
+    return [(k, "^" if (k, v) == ("op", "**") else v, c) for k, v, c in tokens]
+
+
+class _Parser(TokenStream):
+    def __init__(self, text: str) -> None:
+        super().__init__(_tokenize(text))
+
+    def expr(self) -> Expr:
+        node = self.term()
+        while self.peek()[:2] in (("op", "+"), ("op", "-")):
+            op = self.take()[1]
+            node = BinOp(op, node, self.term())
+        return node
+
+    def term(self) -> Expr:
+        node = self.unary()
+        while self.peek()[:2] in (("op", "*"), ("op", "/")):
+            op = self.take()[1]
+            node = BinOp(op, node, self.unary())
+        return node
+
+    def unary(self) -> Expr:
+        if self.peek()[:2] == ("op", "-"):
+            self.take()
+            return Neg(self.unary())
+        return self.power()
+
+    def power(self) -> Expr:
+        base = self.atom()
+        if self.peek()[:2] == ("op", "^"):
+            self.take()
+            return BinOp("^", base, self.unary())
+        return base
+
+    def atom(self) -> Expr:
+        kind, text, column = self.take()
+        if kind == "num":
+            return Num(float(text))
+        if kind == "name":
+            return Name(text)
+        if (kind, text) == ("op", "("):
+            node = self.expr()
+            kind2, text2, column2 = self.take()
+            if (kind2, text2) != ("op", ")"):
+                raise ExprSyntaxError("expected ')'", column2)
+            return node
+        raise ExprSyntaxError("expected a number, a name or '('", column)
+
+
+def parse(text: str) -> Expr:
+    """Parse ``text``; raise :class:`ExprSyntaxError` naming the column on a mistake."""
+    parser = _Parser(text)
+    node = parser.expr()
+    kind, tok, column = parser.peek()
+    if kind != "end":
+        raise ExprSyntaxError(f"unexpected {tok!r}", column)
+    return node

@@ -1,0 +1,3 @@
+"""Composition and exploration: the configuration, the channels, the product's rules,
+the readable reference product and the packed explorer.
+"""

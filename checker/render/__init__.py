@@ -1,0 +1,3 @@
+"""Pictures and text: sequence charts (text, SVG, Mermaid), endpoint and product
+diagrams.
+"""

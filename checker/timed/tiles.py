@@ -1,0 +1,318 @@
+"""Tiles of the parameter space: zones guided by one parameter point.
+
+General parametric zones (:mod:`checker.timed.pdbm`) keep, in every cell, every bound that
+might be the least for *some* parameter values; on the bundled models those sets grow
+to thousands of incomparable bounds.  A *tile* avoids them (the inverse method of André,
+Chatain, Encrenaz and Fribourg, "An inverse method for parametric timed automata",
+2009): the exploration is guided by one point ``p`` of the parameter space.  A cell
+holds one linear bound; whenever two bounds are compared -- which is the least, whether
+a cycle is negative (the zone empty), whether one zone LU-simulates another (with LU
+bounds that are linear too) -- the answer is read off at ``p`` and the linear constraint
+that makes the same answer right is recorded.  At every point of the conjunction ``K``
+of the recorded constraints the exploration makes the same choices and builds the same
+graph of zones, so it reaches the same moves: the verdict found holds on all of ``K``.
+A zone also keeps the constraints of its own history (:attr:`TZone.k`): a violating
+move is reachable wherever its zone's history holds, a larger region than ``K``.
+:func:`checker.timed.synth.synthesize` covers the space with tiles (behavioural cartography).
+
+Ties at ``p`` (two different bounds with the same value there) are broken as they fall
+just beyond ``p`` in a fixed generic direction ``v``: every decision is the one at
+``p + eps*v`` for small ``eps > 0``, so that a tile is never a sliver on a boundary but a
+full-dimensional cell on one side of it.  Such a tile need not contain ``p`` itself; a
+tile with ``perturb=False`` decides at ``p`` exactly and does (it may be thin).
+
+A cell is ``(key, bound)``: ``bound`` is the :data:`checker.timed.pdbm.Bound` itself, ``key``
+an integer ordering bounds as at ``p + eps*v`` -- value at ``p`` (times the point's
+denominator), then slope along ``v``, then strictness (``<`` below ``<=``) -- and
+summed like the encoded bounds of :mod:`checker.timed.dbm`.
+
+Examples
+--------
+>>> from fractions import Fraction
+>>> t = Tile([Fraction(3), Fraction(5)])         # p0 = 3, p1 = 5
+>>> z = TZone.universal(1, t)
+>>> z = z.up().constrain(1, 0, t.cell((0, (1, 0), False)))   # x <= p0
+>>> z = z.constrain(1, 0, t.cell((0, (0, 1), False)))        # x <= p1: looser at p
+>>> z.m[1][0][1]                                 # so x <= p0 stays ...
+(0, (1, 0), False)
+>>> sorted(t.k)                                  # ... where p0 <= p1
+[(0, (-1, 1), False)]
+>>> z.constrain(0, 1, t.cell((-4, (0, 0), True))).empty      # x > 4: not at p0 = 3
+True
+>>> sorted(t.k)                                  # empty wherever p0 <= 4
+[(0, (-1, 1), False), (4, (-1, 0), False)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from .pdbm import Bound, PZoneSet, _trivial
+
+__all__ = ["TZone", "TZoneSet", "Tile"]
+
+#: ``(key, bound)``: see the module docstring.
+Cell = tuple[int, Bound]
+
+#: The slope's field in a key: slopes stay far below it.
+_SHIFT = 64
+
+
+class Tile:
+    """A parameter point, the direction ties are broken in, and the constraints recorded
+    while exploring there.  ``perturb=False`` decides every comparison at the point
+    itself (a tile that may be thin, but contains the point)."""
+
+    __slots__ = (
+        "_cells",
+        "_true",
+        "arity",
+        "den",
+        "direction",
+        "fresh",
+        "k",
+        "num",
+        "point",
+        "zero",
+    )
+
+    def __init__(self, point: Sequence[Fraction], perturb: bool = True) -> None:
+        self.point = tuple(point)
+        self.arity = len(point)
+        self.den = math.lcm(*(v.denominator for v in point)) if point else 1
+        self.num = tuple(int(v * self.den) for v in point)
+        # A direction no small integer combination of the coordinates is orthogonal to.
+        self.direction = tuple(1000**i if perturb else 0 for i in range(self.arity))
+        #: The tile: constraints ``0 <= e`` (``0 < e`` if strict), each true there.
+        self.k: set[Bound] = set()
+        #: The constraints recorded since the last :meth:`take` (for one zone's history).
+        self.fresh: list[Bound] = []
+        self._true: set[Bound] = set()  # constraints true for all positive parameters
+        self._cells: dict[Bound, Cell] = {}
+        self.zero: Cell = self.cell((0, (0,) * self.arity, False))
+
+    def cell(self, b: Bound) -> Cell:
+        """The cell of bound ``b``: its key orders bounds by value at the point, then by
+        slope in the tie-break direction, then non-strict above strict."""
+        got = self._cells.get(b)
+        if got is not None:
+            return got
+        const, coefs, strict = b
+        value = const * self.den + sum(c * v for c, v in zip(coefs, self.num, strict=True))
+        slope = sum(c * d for c, d in zip(coefs, self.direction, strict=True))
+        got = ((((value << _SHIFT) + slope) << 1) + (0 if strict else 1), b)
+        self._cells[b] = got
+        return got
+
+    def add(self, a: Cell, b: Cell) -> Cell:
+        """The cell of the sum of two bounds (strict if either is)."""
+        ka, kb = a[0], b[0]
+        ba, bb = a[1], b[1]
+        return (
+            ka + kb - ((ka | kb) & 1),
+            (
+                ba[0] + bb[0],
+                tuple(x + y for x, y in zip(ba[1], bb[1], strict=True)),
+                ba[2] or bb[2],
+            ),
+        )
+
+    def _record(self, e: Bound) -> None:
+        # Every zone's history gets the constraint, even when another zone recorded it.
+        if e in self.k:
+            self.fresh.append(e)
+        elif e not in self._true:
+            if _trivial(e) is True:
+                self._true.add(e)
+            else:
+                self.k.add(e)
+                self.fresh.append(e)
+
+    def take(self) -> list[Bound]:
+        """The constraints recorded since the last call."""
+        got, self.fresh = self.fresh, []
+        return got
+
+    def least(self, a: Cell, b: Cell) -> bool:
+        """Is ``a`` the lesser of two bounds (either answer is right on a tie)?  Records
+        that the chosen one is at most the other."""
+        first = a[0] <= b[0]
+        lo, hi = (a[1], b[1]) if first else (b[1], a[1])
+        if lo[1] != hi[1]:
+            self._record(_at_most(lo, hi))
+        return first
+
+    def holds(self, a: Cell, b: Cell) -> bool:
+        """Is ``a`` at most ``b``?  Records the constraint that keeps the answer."""
+        yes = a[0] <= b[0]
+        if a[1][1] != b[1][1]:
+            e = _at_most(a[1], b[1])
+            self._record(e if yes else (-e[0], tuple(-c for c in e[1]), not e[2]))
+        return yes
+
+
+def _at_most(lo: Bound, hi: Bound) -> Bound:
+    """``lo <= hi`` as encoded bounds, as a constraint ``0 <= hi - lo`` (``0 < hi - lo``
+    when only ``hi`` is strict)."""
+    return (
+        hi[0] - lo[0],
+        tuple(y - x for x, y in zip(lo[1], hi[1], strict=True)),
+        hi[2] and not lo[2],
+    )
+
+
+class TZone:
+    """A zone over clocks ``1..n`` whose cells are single parametric bounds, compared
+    at the tile's point (``None``: no bound)."""
+
+    __slots__ = ("empty", "k", "m", "tile")
+
+    def __init__(
+        self,
+        m: list[list[Cell | None]],
+        tile: Tile,
+        empty: bool = False,
+        k: frozenset[Bound] = frozenset(),
+    ) -> None:
+        self.m = m
+        self.tile = tile
+        self.empty = empty
+        #: The constraints this zone's own history rests on: wherever they hold, the
+        #: zone is the same (and as empty or not) as at the point.
+        self.k = k
+
+    def _history(self) -> frozenset[Bound]:
+        fresh = self.tile.take()
+        return self.k.union(fresh) if fresh else self.k
+
+    @classmethod
+    def universal(cls, clocks: int, tile: Tile) -> TZone:
+        n = clocks + 1
+        m: list[list[Cell | None]] = [[None] * n for _ in range(n)]
+        for j in range(n):
+            m[0][j] = tile.zero
+            m[j][j] = tile.zero
+        return cls(m, tile)
+
+    def constrain(self, i: int, j: int, b: Cell) -> TZone:
+        """The zone with ``x_i - x_j`` also bounded by ``b`` (canonical again)."""
+        if self.empty:
+            return self
+        t = self.tile
+        t.take()
+        m = self.m
+        old = m[i][j]
+        if old is not None and t.least(old, b):
+            return TZone(m, t, False, self._history())
+        back = m[j][i]
+        if back is not None and not t.holds(t.zero, t.add(back, b)):
+            return TZone(m, t, True, self._history())  # a negative cycle via the new edge
+        n = len(m)
+        out = [row[:] for row in m]
+        for k in range(n):
+            left = m[k][i]
+            if left is None:
+                continue
+            via = t.add(left, b)
+            row_j = m[j]
+            row_out = out[k]
+            for col in range(n):
+                right = row_j[col]
+                if right is None or k == col:
+                    continue
+                cand = t.add(via, right)
+                cur = row_out[col]
+                if cur is None or not t.least(cur, cand):
+                    row_out[col] = cand
+        return TZone(out, t, False, self._history())
+
+    def up(self) -> TZone:
+        if self.empty:
+            return self
+        m = [row[:] for row in self.m]
+        for i in range(1, len(m)):
+            m[i][0] = None
+        return TZone(m, self.tile, False, self.k)
+
+    def remap(self, sources: Sequence[int]) -> TZone:
+        idx = [0, *sources]
+        t = self.tile
+        m = [[self.m[a][b] for b in idx] for a in idx]
+        for x in range(1, len(idx)):
+            if idx[x] == 0:
+                m[x][x] = t.zero
+        return TZone(m, t, self.empty, self.k)
+
+
+class TZoneSet(PZoneSet):
+    """The zones seen for one discrete state, compared by LU-simulation as
+    :class:`checker.timed.dbm.ZoneSet` does, with the LU bounds parametric too: each
+    comparison is decided at the point and, when a zone is dropped, recorded."""
+
+    __slots__ = ("_lower", "_upper", "tile")
+
+    def __init__(
+        self, tile: Tile, lower: Sequence[Bound | None], upper: Sequence[Bound | None]
+    ) -> None:
+        super().__init__()
+        self.tile = tile
+        zero = tile.zero[1]
+        # lt(-L_y) per row y and le(-U_x) per column x (None: the clock is kept exact).
+        self._lower: list[Cell | None] = [
+            None if b is None else tile.cell((-b[0], tuple(-c for c in b[1]), True))
+            for b in (zero, *lower)
+        ]
+        self._upper: list[Cell | None] = [
+            None if b is None else tile.cell((-b[0], tuple(-c for c in b[1]), False))
+            for b in (zero, *upper)
+        ]
+
+    def covers(self, big: Any, small: Any) -> bool:
+        """Is ``small`` included in aLU(``big``)?  Not iff for some ``x != y``:
+        ``small[0,x] >= (<= -U_x)``, ``big[y,x] < small[y,x]`` and
+        ``big[y,x] + (< -L_y) < small[0,x]``.  Decided at the point; when it is
+        simulated, one false condition per pair is recorded."""
+        t = self.tile
+        sm, bg = small.m, big.m
+        n = len(sm)
+        row0 = sm[0]
+        for y in range(n):
+            ly = self._lower[y]
+            for x in range(n):
+                if x == y:
+                    continue
+                byx = bg[y][x]
+                if byx is None:
+                    continue
+                syx = sm[y][x]
+                if syx is not None and syx[0] <= byx[0]:
+                    continue
+                s0x = row0[x]
+                assert s0x is not None  # clocks are never negative
+                ux = self._upper[x]
+                if ux is not None and ux[0] > s0x[0]:
+                    continue
+                if ly is not None and t.add(byx, ly)[0] >= s0x[0]:
+                    continue
+                return False  # a witness pair
+        # Simulated at the point: keep every pair's reason wherever the tile reaches.
+        for y in range(n):
+            ly = self._lower[y]
+            for x in range(n):
+                byx = bg[y][x]
+                if x == y or byx is None:
+                    continue
+                syx = sm[y][x]
+                s0x = row0[x]
+                assert s0x is not None
+                ux = self._upper[x]
+                if syx is not None and syx[0] <= byx[0]:
+                    t.holds(syx, byx)
+                elif ux is not None and ux[0] > s0x[0]:
+                    t.holds(ux, s0x)
+                elif ly is not None:
+                    t.holds(s0x, t.add(byx, ly))
+        return True
