@@ -18,8 +18,10 @@ Examples
 from .errors import ModelError, SpecError, TcpcheckError, UsageError
 from .model.spec import Spec, list_variants, load_spec
 from .product.config import AppConfig, ProductConfig
-from .product.explore import Exploration, explore
-from .product.reference import Label, Product, PState
+from .product.exploration import Exploration
+from .product.explore import explore
+from .product.reference import Product
+from .product.semantics import Label, PState
 
 __version__ = "0.1.0"
 

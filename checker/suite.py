@@ -22,7 +22,8 @@ from xml.etree import ElementTree
 from .check.properties import Property, Verdict, check_property
 from .model.spec import list_variants, load_spec
 from .product.config import ProductConfig
-from .product.explore import Exploration, explore
+from .product.exploration import Exploration
+from .product.explore import explore
 from .timed.checks import check_timed
 
 __all__ = ["junit_xml", "run_suite", "suite_variants"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from checker.model.spec import Spec
 from checker.product.config import ProductConfig
-from checker.product.reference import Label, Product, PState
+from checker.product.reference import Product
+from checker.product.semantics import Label, PState
 
 
 class ScriptError(AssertionError):

@@ -12,7 +12,8 @@ import pytest
 from checker.check.properties import Step, Trace, load_properties, trace_of
 from checker.model.spec import Spec, load_spec
 from checker.product.config import ProductConfig
-from checker.product.explore import Exploration, explore
+from checker.product.exploration import Exploration
+from checker.product.explore import explore
 from checker.render.mermaid_chart import (
     DELIVERED,
     DROPPED,

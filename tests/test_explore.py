@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from checker.model.spec import Spec, load_spec
 from checker.product.config import AppConfig, ProductConfig
-from checker.product.explore import Exploration, explore
-from checker.product.reference import Label, Product, PState
+from checker.product.exploration import Exploration
+from checker.product.explore import explore
+from checker.product.reference import Product
+from checker.product.semantics import Label, PState
 
 # name: (variant, config, states, transitions, depth, deadlocks, capacity deadlocks)
 PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {

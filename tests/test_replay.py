@@ -21,7 +21,8 @@ from checker.check.properties import (
 from checker.export.spin import missing_tools, spin_verdict
 from checker.model.spec import load_spec
 from checker.product.config import ProductConfig
-from checker.product.explore import Exploration, explore
+from checker.product.exploration import Exploration
+from checker.product.explore import explore
 
 LIVENESS = [p for p in load_properties(spec=load_spec()) if p.kind in ("eventually", "leads-to")]
 

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from ..errors import did_you_mean
 from ..model.segments import ACK, FIN, RST, SYN
 from ..model.tokens import TokenStream, tokenize
-from ..product.reference import PState
+from ..product.semantics import PState
 
 __all__ = ["FLAGS", "Formula", "FormulaError", "parse_formula"]
 

@@ -37,8 +37,15 @@ from ..model.endpoint import Local
 from ..model.segments import Segment
 from ..model.spec import Spec
 from ..product.config import ProductConfig
-from ..product.explore import Exploration
-from ..product.reference import Label, PState
+from ..product.exploration import Exploration
+from ..product.semantics import (
+    Label,
+    PState,
+    app_steps,
+    eligible_timer_steps,
+    quiescent,
+    timer_pending,
+)
 from .formula import Formula
 
 if TYPE_CHECKING:
@@ -64,15 +71,9 @@ def local_obligations(
     """The timer and application groups enabled for endpoint ``side`` in ``local``, with
     the assumption covering each; ``quiet``: nothing in flight and no other timer of
     either endpoint can fire (quiescent timers are enabled only then)."""
-    from ..model.endpoint import timer_steps
-    from ..product.reference import app_steps
-
     groups: set[tuple[str, Group]] = set()
-    for st in timer_steps(spec, local, "any"):
+    for st in eligible_timer_steps(spec, local, quiet):
         groups.add(("timers", ("weak", side, st.rule.event)))
-    if quiet:
-        for st in timer_steps(spec, local, "quiescent"):
-            groups.add(("timers", ("weak", side, st.rule.event)))
     if app_steps(spec, config.app(side), local):
         groups.add(("fair-apps", ("weak", side, "app")))
     return frozenset(groups)
@@ -93,8 +94,6 @@ def obligations(
     may make it.  A run that avoids an obligation only because a bounded channel is full
     is an artefact of the capacity, not a behaviour fairness should admit.
     """
-    from ..model.endpoint import timer_steps
-
     spec = exploration.spec
     config = exploration.config
     memo: dict[tuple[str, Local, bool], frozenset[tuple[str, Group]]] = {}
@@ -108,12 +107,7 @@ def obligations(
 
     out = []
     for s in states:
-        quiet = (
-            not s.ab
-            and not s.ba
-            and not timer_steps(spec, s.a, "any")
-            and not timer_steps(spec, s.b, "any")
-        )
+        quiet = quiescent(bool(s.ab or s.ba), (timer_pending(spec, loc) for loc in (s.a, s.b)))
         groups = set(local_groups("A", s.a, quiet) | local_groups("B", s.b, quiet))
         for seg in s.ba:
             groups.add(delivery_group("A", seg))

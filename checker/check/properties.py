@@ -36,8 +36,8 @@ from typing import Any, Protocol
 from ..errors import SpecError, UsageError, did_you_mean
 from ..model.spec import Spec, bundled_spec_dir
 from ..product.config import AppConfig, ProductConfig
-from ..product.explore import Exploration
-from ..product.reference import Label, PState
+from ..product.exploration import Exploration
+from ..product.semantics import Label, PState
 from .formula import Formula, FormulaError, parse_formula
 from .patterns import TIMED_KINDS, parse_move_pattern
 

@@ -22,7 +22,8 @@ from .. import __version__
 from ..errors import TcpcheckError, UsageError, unknown_name
 from ..model.spec import Spec, list_variants, load_spec
 from ..product.config import CLOSE_MODES, ORDERINGS, OVERFLOWS, AppConfig, ProductConfig
-from ..product.explore import Exploration, explore
+from ..product.exploration import Exploration
+from ..product.explore import explore
 
 if TYPE_CHECKING:
     from ..check.properties import Property

@@ -64,7 +64,7 @@ from ..check.properties import Property, parse_path, path_start, path_step, prem
 from ..errors import ModelError
 from ..model.endpoint import initial_local
 from ..model.segments import Segment
-from ..product.reference import Label, PState
+from ..product.semantics import Label, PState
 from .promela import Claim, Model, Move, _any
 
 __all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach", "claim_for"]

@@ -44,8 +44,9 @@ from ..check.properties import (
 )
 from ..model.spec import Spec, load_spec
 from ..product.config import ProductConfig
-from ..product.explore import Exploration, explore
-from ..product.reference import CHANNELS
+from ..product.exploration import Exploration
+from ..product.explore import explore
+from ..product.semantics import CHANNELS
 from .promela import Move, promela
 from .spin import SpinRun, run_spin, spin_verdict, trail_steps
 

@@ -1,7 +1,7 @@
 """Promela export of a product configuration, for cross-checking with SPIN.
 
 The model is generated from the same tables the explorer fills from the spec
-(:class:`checker.product.explore._Core`), so it is the product, not a second reading of the RFC:
+(:class:`checker.product.tables.Tables`), so it is the product, not a second reading of the RFC:
 
 - ``a`` and ``b`` hold the endpoints' local-state ids, numbered as the explorer numbers
   them (the initial local state is 0, so every variable starts at 0);
@@ -47,8 +47,8 @@ from ..model.endpoint import Local, closure, initial_local
 from ..model.segments import Segment
 from ..model.spec import Spec
 from ..product.config import ProductConfig
-from ..product.explore import _Core, _segment_order
-from ..product.reference import Label
+from ..product.semantics import Label, waits_for_quiescence
+from ..product.tables import Tables, segment_order
 
 __all__ = ["Claim", "Model", "Move", "promela", "promela_with_moves"]
 
@@ -152,7 +152,7 @@ class Model:
 
     spec: Spec
     config: ProductConfig
-    core: _Core
+    core: Tables
     codes: list[int]
     sid: dict[int, int]  # segment code -> id in the model (0 is an empty FIFO slot)
     quiet: bool  # the spec has quiescent timers: QUIET is defined
@@ -228,21 +228,25 @@ def promela_with_moves(
 ) -> tuple[str, dict[int, Move]]:
     """:func:`promela`, and what each move's line does (for replaying trails)."""
     claim = claim or Claim()
-    core = _Core(spec, config)
+    core = Tables(spec, config)
     core.lid(initial_local(spec))  # id 0, as in explore()
     endpoint = closure(spec)
     for loc in sorted(endpoint.locals):
         core.lid(loc)
     n_loc = len(core.locals)
-    codes = sorted((s.code for s in endpoint.segments), key=_segment_order)
+    codes = sorted((s.code for s in endpoint.segments), key=segment_order)
     sid = {c: i + 1 for i, c in enumerate(codes)}  # 0 is an empty FIFO slot
-    cap = config.capacity
-    fifo = config.ordering == "fifo"
-    drop = config.overflow == "drop"
-    loss_budget = config.loss_budget  # None: any number of losses, no counter
-    dup_budget = config.dup_budget
-    quiet = any(t.untimed == "quiescent" for t in spec.timers)
+    # The channel's rules (checker.product.network), written as Promela below.
+    net = core.network
+    cap = net.capacity
+    fifo = net.fifo
+    drop = net.drops_overflow
+    loss_budget = net.loss  # None: any number of losses, no counter
+    dup_budget = net.duplication
+    quiet = waits_for_quiescence(spec)
     model = Model(spec, config, core, codes, sid, quiet)
+    # QUIET is semantics.quiescent written in Promela: nothing in flight, and no local
+    # state with a pending timer (semantics.timer_pending, via the tables).
     any_timer = [i for i in range(n_loc) if core.has_any_timer(i)]
     live = claim.guard()
     w = _Writer()
@@ -350,7 +354,7 @@ def promela_with_moves(
                 g, st = push(out, core.outs[oid])
                 alts.append((new, [], g, [f"{me} = {new}", *st], lab))
             if quiet and lid not in any_timer:
-                for lab, new, oid in core.timer_moves(side, lid, "quiescent"):
+                for lab, new, oid in core.quiet_table(side, lid):
                     g, st = push(out, core.outs[oid])
                     alts.append((new, ["QUIET"], g, [f"{me} = {new}", *st], lab))
             for c in codes:

@@ -53,10 +53,19 @@ from typing import Any, NamedTuple
 
 from ..check.properties import Step as TraceStep
 from ..check.properties import Trace
-from ..model.endpoint import Local, app_may, initial_local, step
+from ..model.endpoint import Local, initial_local, step
 from ..model.segments import Segment, classify
 from ..model.spec import Spec, Transition
-from ..product.reference import SIDES, Label, PState, step_label
+from ..product.semantics import (
+    SIDES,
+    Label,
+    PState,
+    app_calls,
+    may_fire,
+    net_label,
+    quiescent,
+    step_label,
+)
 from ..render.mermaid_chart import render_mermaid
 from .runs import CHANNEL_ORDER, EXPECTATIONS, Obs, Packet, Run, expectation_holds
 
@@ -184,19 +193,20 @@ class _Search:
                 out.append((rule, tuple(ranges[name] for name in self.counts)))
         return out
 
+    def pending(self, local: Local, bounds: Bounds) -> bool:
+        """Can a timer of ``local`` fire whatever else happens, for some values of the
+        count parameters (:func:`checker.product.semantics.timer_pending`, ranged)?"""
+        return any(
+            may_fire(timer.untimed, False)
+            and local.state in timer.states
+            and self.rules_under(local, timer.event, bounds)
+            for timer in self.spec.timers
+        )
+
     def quiescent(self, s: PState, bounds: Bounds) -> bool:
-        """No segment in flight and no ``any`` timer of either endpoint can fire."""
-        if s.ab or s.ba:
-            return False
-        for local in (s.a, s.b):
-            for timer in self.spec.timers:
-                if (
-                    timer.untimed == "any"
-                    and local.state in timer.states
-                    and self.rules_under(local, timer.event, bounds)
-                ):
-                    return False
-        return True
+        """The product's quiescence (:func:`checker.product.semantics.quiescent`) with
+        the count parameters as ranges."""
+        return quiescent(bool(s.ab or s.ba), (self.pending(loc, bounds) for loc in (s.a, s.b)))
 
     # -- moves --------------------------------------------------------------------
     def _send(
@@ -293,9 +303,9 @@ class _Search:
             for timer in spec.timers:
                 if local.state not in timer.states:
                     continue
-                if timer.untimed == "quiescent":
+                if not may_fire(timer.untimed, False):
                     quiet = self.quiescent(n.s, n.bounds) if quiet is None else quiet
-                    if not quiet:
+                    if not may_fire(timer.untimed, quiet):
                         continue
                 for rule, bounds in self.rules_under(local, timer.event, n.bounds):
                     st = step(spec, local, rule)
@@ -342,10 +352,9 @@ class _Search:
         self, n: _Node, side: int, local: Local
     ) -> Iterator[tuple[Label | None, _Node | str, str]]:
         name = SIDES[side]
-        for ev in self.spec.events:
-            if ev.kind != "user" or not app_may(local, ev.name):
-                continue
-            for rule, bounds in self.rules_under(local, ev.name, n.bounds):
+        # A capture says nothing of the application: any call an application may make.
+        for call in app_calls(self.spec, None, local):
+            for rule, bounds in self.rules_under(local, call, n.bounds):
                 if rule.error:
                     continue
                 st = step(self.spec, local, rule)
@@ -367,7 +376,7 @@ class _Search:
         moved_gone = (gone[0], gone[1])
         if p.lost is not False:  # lost, or maybe lost
             seg = incoming[0]
-            label = Label("net", "loss", "lose", segment=seg, channel=p.channel)
+            label = net_label("loss", seg, SIDES[c])
             s = n.s
             s = (
                 PState(s.a, s.b, incoming[1:], s.ba)

@@ -30,7 +30,7 @@ from ..errors import UsageError
 from ..model.endpoint import Local
 from ..model.segments import ACK, FIN, RST, SYN, Segment
 from ..model.spec import Spec
-from ..product.reference import CHANNELS, SIDES
+from ..product.semantics import CHANNELS, SIDES
 from .lab import CLIENT_ADDR, SERVER_ADDR
 from .pcap import Wire, read_segments
 from .scenarios import SCENARIOS, Recording

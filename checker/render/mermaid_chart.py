@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 from ..check.properties import Trace
 from ..model.segments import Segment
-from ..product.reference import Label, PState
+from ..product.semantics import Label, PState
 
 __all__ = [
     "DELIVERED",

@@ -37,8 +37,8 @@ import graphviz
 
 from ..check.properties import Trace
 from ..errors import UsageError
-from ..product.explore import Exploration
-from ..product.reference import PState
+from ..product.exploration import Exploration
+from ..product.semantics import PState
 
 __all__ = ["VIEWS", "product_dot"]
 

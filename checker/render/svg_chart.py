@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import graphviz
 
 from ..check.properties import Trace
-from ..product.reference import Label, PState
+from ..product.semantics import Label, PState
 from .endpoint_diagram import render
 from .mermaid_chart import (
     DELIVERED,

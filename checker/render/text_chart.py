@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..check.properties import Trace
-from ..product.reference import Label, PState
+from ..product.semantics import Label, PState
 
 __all__ = ["render_text"]
 

@@ -51,7 +51,7 @@ from ..model.endpoint import Local, Step
 from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.explore import explore
-from ..product.reference import PState
+from ..product.semantics import PState
 from .linear import Linear
 from .solver import SolverLimit, decide, new_optimizer
 from .tiles import Tile

@@ -52,7 +52,8 @@ from ..model.expr import Expr
 from ..model.segments import RST, Segment
 from ..model.spec import Spec
 from ..product.config import ProductConfig
-from ..product.reference import CHANNELS, Label, app_steps, step_label
+from ..product.network import Network
+from ..product.semantics import Label, app_steps, net_label, step_label
 from .dbm import Zone, ZoneSet, le, lt
 from .linear import Linear, fold_duration, parameter_env
 from .pdbm import Bound, PZone, PZoneSet, bound
@@ -290,9 +291,9 @@ def explore_zones(
         raise UsageError("the timed layer needs a finite MSL parameter")
     if config.dup_budget:
         raise UsageError("the timed layer does not model duplication (use --dup none)")
-    budget = config.loss_budget
-    fifo = config.ordering == "fifo"
-    capacity = config.capacity
+    # The channel's rules (delivery order, room, loss budget); copies keep the order
+    # they were sent in, each with its own clock.
+    network = Network.of(config)
 
     timers = spec.timers
     durations: dict[tuple[int, str, int], Linear] = {}
@@ -458,14 +459,11 @@ def explore_zones(
                     candidates.append((_move(s, side, st, "timeout"), fires, st))
                 incoming = s.incoming(side)
                 channel = "B->A" if side == "A" else "A->B"
-                positions = range(min(len(incoming), 1)) if fifo else range(len(incoming))
-                for i in positions:
+                # Of identical copies only the oldest is offered: delivering it first loses
+                # no behaviour -- whenever a younger copy could arrive, the older one could
+                # too, and the younger one can arrive whenever the older one would have.
+                for i in network.deliverable(incoming):
                     cp = incoming[i]
-                    if cp in incoming[:i]:
-                        # Identical copies: delivering the oldest first loses no behaviour --
-                        # whenever a younger copy could arrive, the older one could too, and
-                        # the younger one can arrive whenever the older one would have.
-                        continue
                     mine = s.inc[0 if side == "A" else 1]
                     st2 = receive(spec, local, cp.seg) if cp.inc == mine else None
                     if st2 is not None:
@@ -486,14 +484,14 @@ def explore_zones(
                         if cp.inc < mine:
                             mv = Move(mv.label, mv.before, mv.after, i, True)
                         candidates.append((mv, arrives, st2))
-            if budget is None or s.lost < budget:
+            if network.may_lose(s.lost):
+                lost = s.lost + (1 if network.counts_losses else 0)
                 for side, chan in (("A", s.ab), ("B", s.ba)):
-                    for i, cp in enumerate(chan):
+                    # Every position: two identical copies have clocks of their own.
+                    for i, cp, rest in network.losses(chan, distinct=False):
                         if not cp.lossy:
                             continue
-                        label = Label("net", "loss", "lose", segment=cp.seg, channel=CHANNELS[side])
-                        rest = chan[:i] + chan[i + 1 :]
-                        lost = s.lost + (1 if budget is not None else 0)
+                        label = net_label("loss", cp.seg, side)
                         after = (
                             TState(s.a, s.b, rest, s.ba, lost, s.inc, s.watching)
                             if side == "A"
@@ -527,7 +525,7 @@ def explore_zones(
                     if silent is not None:
                         sent = ()  # the peer is gone: nothing sent arrives anywhere
                     out = after.ab if side == "A" else after.ba
-                    if len(out) + len(sent) > capacity:
+                    if not network.fits(out, sent):
                         overflow = overflow or s
                         continue
                     watched = watch is not None and watch.side == side

@@ -1,0 +1,207 @@
+"""The explored state graph in compact form: decoders and a networkx view.
+
+:func:`checker.product.explore.explore` fills it: one packed integer per state, edges in
+flat arrays (a target and a label id per transition, per-state offsets), and the tables
+that decode them.  Nothing here searches; it reads the result.
+
+Examples
+--------
+>>> from checker import load_spec, explore
+>>> from checker.product.config import ProductConfig
+>>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
+>>> ex.state(0).describe()
+'A=CLOSED B=CLOSED A->B=[-] B->A=[-]'
+>>> [label.text() for label, _ in ex.edges_from(0)]
+['A: active OPEN / snd SYN', 'B: passive OPEN']
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.endpoint import Local
+from ..model.segments import Segment
+from ..model.spec import Spec
+from .config import ProductConfig
+from .semantics import Label, PState
+
+__all__ = ["Exploration"]
+
+
+@dataclass
+class Exploration:
+    """The explored state graph in compact form, with decoders and a networkx view."""
+
+    spec: Spec
+    config: ProductConfig
+    keys: list[int]
+    offsets: array[int]
+    dst: array[int]
+    lbl: array[int]
+    labels: list[Label]
+    deadlocks: list[int]
+    capacity_blocked: list[int]
+    depth: int
+    complete: bool
+    limit: str | None
+    seconds: float
+    peak_bytes: int | None = None
+    _locals: list[Local] = field(default_factory=list, repr=False)
+    _chans: list[tuple[int, ...]] = field(default_factory=list, repr=False)
+    _shifts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
+    _index: dict[int, int] | None = field(default=None, repr=False)
+    #: Decoded once on first use: the channels' segments, every node's state.
+    _chan_segments: list[tuple[Segment, ...]] | None = field(default=None, repr=False)
+    _decoded: list[PState] | None = field(default=None, repr=False)
+
+    @property
+    def states(self) -> int:
+        return len(self.keys)
+
+    @property
+    def transitions(self) -> int:
+        return len(self.dst)
+
+    @property
+    def src(self) -> array[int]:
+        """The source column of the edge list (expanded from the per-node offsets)."""
+        out: array[int] = array("I")
+        offs = self.offsets
+        for node in range(len(offs) - 1):
+            out.extend(array("I", [node]) * (offs[node + 1] - offs[node]))
+        return out
+
+    def state(self, node: int) -> PState:
+        """Decode node ``node`` into a reference :class:`~checker.product.reference.PState`."""
+        lb, cab, cba, ls, ds, lm = self._shifts
+        key = self.keys[node]
+        cm = (1 << (cba - cab)) - 1
+        chans = self._decoded_channels()
+        return PState(
+            self._locals[key & lm],
+            self._locals[(key >> lb) & lm],
+            chans[(key >> cab) & cm],
+            chans[(key >> cba) & cm],
+            (key >> ls) & 15,
+            key >> ds,
+        )
+
+    def _decoded_channels(self) -> list[tuple[Segment, ...]]:
+        cached = self._chan_segments
+        if cached is None or len(cached) != len(self._chans):
+            cached = self._chan_segments = [
+                tuple(Segment.from_code(c) for c in ch) for ch in self._chans
+            ]
+        return cached
+
+    def decoded(self) -> list[PState]:
+        """Every node decoded, in node order (computed once, then cached)."""
+        if self._decoded is None:
+            self._decoded = [self.state(i) for i in range(self.states)]
+        return self._decoded
+
+    def node_of(self, s: PState) -> int | None:
+        """The node id of a reference state, or ``None`` if it was not reached."""
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self.keys)}
+        lb, cab, cba, ls, ds, _lm = self._shifts
+        try:
+            a = self._locals.index(s.a)
+            b = self._locals.index(s.b)
+            ab = self._chans.index(tuple(x.code for x in s.ab))
+            ba = self._chans.index(tuple(x.code for x in s.ba))
+        except ValueError:
+            return None
+        key = a | (b << lb) | (ab << cab) | (ba << cba) | (s.lost << ls) | (s.dups << ds)
+        return self._index.get(key)
+
+    def edges_from(self, node: int) -> list[tuple[Label, int]]:
+        """Outgoing ``(label, target)`` pairs of ``node``, in the order they were generated."""
+        if node + 1 >= len(self.offsets):
+            return []  # discovered but never expanded (a bounded search)
+        lo, hi = self.offsets[node], self.offsets[node + 1]
+        return [(self.labels[self.lbl[e]], self.dst[e]) for e in range(lo, hi)]
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON contract of ``tcpcheck explore --json``."""
+        return {
+            "states": self.states,
+            "transitions": self.transitions,
+            "depth": self.depth,
+            "deadlocks": len(self.deadlocks),
+            "complete": self.complete,
+            "seconds": round(self.seconds, 6),
+            "limit": self.limit,
+            "capacity_deadlocks": len(self.capacity_blocked),
+            "variant": self.spec.variant.name if self.spec.variant else None,
+            "config": self.config.to_json(),
+        }
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.DiGraph``: node ids as in the search, attributes decoded.
+
+        Node attributes: ``A``, ``B`` (control states), ``A->B``, ``B->A`` (segments in
+        flight), ``initial``, ``deadlock``.  Edge attributes: ``actor``, ``event``,
+        ``kind``, ``sent``, ``received``, ``lost``, ``rule``, and ``labels`` -- every label
+        of the parallel transitions the simple graph merges.
+        """
+        import networkx as nx
+
+        graph = nx.DiGraph(
+            spec=self.spec.name,
+            variant=self.spec.variant.name if self.spec.variant else None,
+            complete=self.complete,
+        )
+        lb, cab, cba, _ls, _ds, lm = self._shifts
+        cm = (1 << (cba - cab)) - 1
+        names = [loc.state for loc in self._locals]
+        chan_text = [" ".join(Segment.from_code(c).name for c in ch) for ch in self._chans]
+        dead = set(self.deadlocks)
+        graph.add_nodes_from(
+            (
+                i,
+                {
+                    "A": names[k & lm],
+                    "B": names[(k >> lb) & lm],
+                    "A->B": chan_text[(k >> cab) & cm],
+                    "B->A": chan_text[(k >> cba) & cm],
+                    "initial": i == 0,
+                    "deadlock": i in dead,
+                },
+            )
+            for i, k in enumerate(self.keys)
+        )
+        attrs = [_edge_attrs(lab) for lab in self.labels]
+        texts = [a["text"] for a in attrs]
+        # Filled directly into networkx's dict-of-dicts (its documented data structure):
+        # several times faster than add_edge for millions of edges.
+        adj = graph._adj
+        pred = graph._pred
+        offs, dst, lbl = self.offsets, self.dst, self.lbl
+        for u in range(len(offs) - 1):
+            row = adj[u]
+            for e in range(offs[u], offs[u + 1]):
+                v = dst[e]
+                lid = lbl[e]
+                data = row.get(v)
+                if data is None:
+                    row[v] = pred[v][u] = {**attrs[lid], "labels": [texts[lid]]}
+                else:
+                    data["labels"].append(texts[lid])
+        return graph
+
+
+def _edge_attrs(label: Label) -> dict[str, Any]:
+    return {
+        "actor": label.actor,
+        "event": label.event,
+        "kind": label.kind,
+        "rule": label.rule,
+        "sent": " ".join(s.name for s in label.sent),
+        "received": label.received.name if label.received else "",
+        "lost": label.segment.name if label.kind == "loss" and label.segment else "",
+        "channel": label.channel or "",
+        "text": label.text(),
+    }

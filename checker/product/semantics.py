@@ -1,0 +1,308 @@
+"""What a product move is: the one definition every search engine reads.
+
+The product joins two endpoints (:mod:`checker.model.endpoint`), two applications and two
+one-way channels (:mod:`checker.product.network`).  This module holds its rules:
+
+* **labels** (:class:`Label`): what a transition did, for traces, charts and fairness;
+* **product states** (:class:`PState`): both local states and both channels' contents,
+  with the losses and duplications a bounded run has used;
+* **the application policy** (:func:`app_calls`, :func:`app_steps`): which user calls an
+  application makes where, by its configured modes;
+* **timer eligibility** (:func:`may_fire`, :func:`eligible_timer_steps`) and
+  **quiescence** (:func:`quiescent`): the untimed reading of time -- a timer marked
+  ``any`` may expire at any moment; one marked ``quiescent`` (TIME-WAIT's 2·MSL) only
+  when nothing is in flight and no other timer of either endpoint can fire;
+* **an endpoint's moves** (:func:`endpoint_moves`): its application's calls, its timers
+  and the deliveries its incoming channel offers.
+
+The engines differ in how they hold a state -- dataclasses (:mod:`checker.product.reference`),
+packed integers (:mod:`checker.product.explore`), clocked copies
+(:mod:`checker.timed.zonegraph`), ranged retry bounds (:mod:`checker.kernel.conform`),
+Promela text (:mod:`checker.export.promela`), fairness obligations
+(:mod:`checker.check.liveness`) -- and that difference is real; what a move is, is here.
+
+Examples
+--------
+>>> from checker import load_spec
+>>> from checker.model.endpoint import initial_local
+>>> from checker.product.config import AppConfig
+>>> spec = load_spec()
+>>> [st.rule.event for st in app_steps(spec, AppConfig("passive"), initial_local(spec))]
+['passive OPEN']
+>>> [m.label("A").text() for m in endpoint_moves(
+...     spec, AppConfig(), Network(), initial_local(spec), (), quiet=False)]
+['A: active OPEN / snd SYN']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..errors import ModelError
+from ..model.endpoint import Local, Step, app_may, enabled_rule, receive, step, timer_steps
+from ..model.segments import Segment
+from ..model.spec import Spec
+from .config import AppConfig
+from .network import Network
+
+__all__ = [
+    "CHANNELS",
+    "SIDES",
+    "EndpointMove",
+    "Label",
+    "PState",
+    "app_calls",
+    "app_steps",
+    "delivery",
+    "eligible_timer_steps",
+    "endpoint_moves",
+    "may_fire",
+    "net_label",
+    "quiescent",
+    "quiet_only_timer_steps",
+    "step_label",
+    "timer_pending",
+    "unplaceable",
+    "waits_for_quiescence",
+]
+
+SIDES = ("A", "B")
+#: Channel name by sending side.
+CHANNELS = {"A": "A->B", "B": "B->A"}
+
+
+# ------------------------------------------------------------------- labels ---
+@dataclass(frozen=True)
+class Label:
+    """What happened on one transition of the product.
+
+    ``actor`` is ``A``, ``B`` or ``net``; ``kind`` is ``user``, ``segment``, ``timeout``,
+    ``loss`` or ``dup``; ``rule`` the index of the spec transition taken (endpoint moves).
+    """
+
+    actor: str
+    kind: str
+    event: str
+    rule: int | None = None
+    received: Segment | None = None
+    sent: tuple[Segment, ...] = ()
+    segment: Segment | None = None  # the segment lost or duplicated
+    channel: str | None = None
+    target: str | None = None  # the actor's control state after the move
+    dropped: tuple[Segment, ...] = ()  # sent into a full channel and dropped (overflow drop)
+
+    def text(self) -> str:
+        """One line, e.g. ``B: rcv FIN / snd ACK`` or ``net: lose FIN+ACK A->B``."""
+        if self.actor == "net":
+            assert self.segment is not None
+            verb = "lose" if self.kind == "loss" else "duplicate"
+            return f"net: {verb} {self.segment.name} {self.channel}"
+        text = f"{self.actor}: {self.event}"
+        if self.sent:
+            text += " / snd " + ", ".join(s.name for s in self.sent)
+        if self.dropped:
+            text += " (channel full: " + ", ".join(s.name for s in self.dropped) + " dropped)"
+        return text
+
+    def with_dropped(self, dropped: tuple[Segment, ...]) -> Label:
+        """The same move, with what a full channel dropped of its segments."""
+        return dataclasses.replace(self, dropped=dropped) if dropped else self
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "actor": self.actor,
+            "kind": self.kind,
+            "event": self.event,
+            "rule": self.rule,
+            "received": self.received.describe() if self.received else None,
+            "sent": [s.describe() for s in self.sent],
+            "lost": self.segment.describe() if self.kind == "loss" and self.segment else None,
+            "duplicated": self.segment.describe() if self.kind == "dup" and self.segment else None,
+            "channel": self.channel,
+            "overflow_dropped": [s.describe() for s in self.dropped],
+        }
+
+
+def step_label(side: str, st: Step, kind: str) -> Label:
+    """The product label of an endpoint step (``kind``: user, timeout or segment)."""
+    rule = st.rule
+    return Label(
+        side, kind, rule.event, rule.index, st.received, st.sent, None, CHANNELS[side], rule.target
+    )
+
+
+def net_label(kind: str, seg: Segment, sender: str) -> Label:
+    """The label of the network losing (``kind`` ``loss``) or duplicating (``dup``) ``seg``
+    on the channel ``sender`` sends into."""
+    event = "lose" if kind == "loss" else "duplicate"
+    return Label("net", kind, event, segment=seg, channel=CHANNELS[sender])
+
+
+# ----------------------------------------------------------- product states ---
+@dataclass(frozen=True)
+class PState:
+    """A product state.  Unordered channels keep their contents sorted (a multiset)."""
+
+    a: Local
+    b: Local
+    ab: tuple[Segment, ...] = ()
+    ba: tuple[Segment, ...] = ()
+    lost: int = 0
+    dups: int = 0
+
+    def local(self, side: str) -> Local:
+        return self.a if side == "A" else self.b
+
+    def channel_from(self, side: str) -> tuple[Segment, ...]:
+        return self.ab if side == "A" else self.ba
+
+    def describe(self) -> str:
+        ab = " ".join(s.name for s in self.ab) or "-"
+        ba = " ".join(s.name for s in self.ba) or "-"
+        return f"A={self.a.state} B={self.b.state} A->B=[{ab}] B->A=[{ba}]"
+
+
+# ---------------------------------------------------- the application policy ---
+def app_calls(spec: Spec, app: AppConfig | None, local: Local) -> list[str]:
+    """The user calls an application makes in ``local``, in the spec's event order.
+
+    Any application opens once, then may send or close/abort once
+    (:func:`checker.model.endpoint.app_may`).  A configured one (``app``) opens the way
+    it is configured to, sends only while listening (and only if allowed to), and closes
+    -- or aborts, if it may -- where its close mode says.  ``None`` is an application
+    about which nothing is known (a capture's): every call any application may make.
+    """
+    out: list[str] = []
+    for ev in spec.events:
+        name = ev.name
+        if ev.kind != "user" or not app_may(local, name):
+            continue
+        if app is None:
+            out.append(name)
+            continue
+        if name in ("active OPEN", "passive OPEN"):
+            allowed = name.split()[0] == app.open
+        elif name == "SEND":
+            allowed = app.listen_send and local.state == "LISTEN"
+        elif name in ("CLOSE", "ABORT"):
+            allowed = (name == "CLOSE" or app.abort) and app.may_close_in(local.state)
+        else:
+            allowed = False
+        if allowed:
+            out.append(name)
+    return out
+
+
+def app_steps(spec: Spec, app: AppConfig, local: Local) -> list[Step]:
+    """The calls ``app`` makes in ``local`` (:func:`app_calls`) whose rule succeeds: an
+    application never makes a call whose rule is an error response."""
+    out: list[Step] = []
+    for name in app_calls(spec, app, local):
+        rule = enabled_rule(spec, local, name)
+        if rule is not None and not rule.error:
+            out.append(step(spec, local, rule))
+    return out
+
+
+# ------------------------------------------------ timers and quiescence ---
+#: The untimed firing policies a timer may have, in the order their expiries are offered.
+POLICIES = ("any", "quiescent")
+
+
+def may_fire(policy: str, quiet: bool) -> bool:
+    """May a timer with untimed firing ``policy`` expire now in the untimed product?
+    ``any`` (the retransmission timer: a retransmission can overtake its original) at any
+    moment; ``quiescent`` only in a quiescent state (:func:`quiescent`) -- the untimed
+    reading of "this timer lasts long enough for the network to drain" (TIME-WAIT's
+    2·MSL, RFC 9293 §3.10.8)."""
+    return policy == "any" or quiet
+
+
+def quiescent(in_flight: bool, pending: Iterable[bool]) -> bool:
+    """Is the product quiescent: nothing in flight and no timer that may fire whatever
+    happens (:func:`timer_pending`) pending at either endpoint?  ``pending`` holds, per
+    endpoint, :func:`timer_pending` or an engine's own reading of it."""
+    return not in_flight and not any(pending)
+
+
+def timer_pending(spec: Spec, local: Local) -> bool:
+    """Can a timer of ``local`` expire whatever the rest of the product does?"""
+    return bool(eligible_timer_steps(spec, local, False))
+
+
+def eligible_timer_steps(spec: Spec, local: Local, quiet: bool) -> list[Step]:
+    """The expiries of ``local``'s timers that may happen now (:func:`may_fire`; ``quiet``:
+    the product is quiescent), those that may fire at any moment first."""
+    return [
+        st
+        for policy in POLICIES
+        if may_fire(policy, quiet)
+        for st in timer_steps(spec, local, policy)
+    ]
+
+
+def quiet_only_timer_steps(spec: Spec, local: Local) -> list[Step]:
+    """The expiries that may happen in a quiescent product and not otherwise."""
+    return [
+        st
+        for policy in POLICIES
+        if may_fire(policy, True) and not may_fire(policy, False)
+        for st in timer_steps(spec, local, policy)
+    ]
+
+
+def waits_for_quiescence(spec: Spec) -> bool:
+    """Does some timer of the spec fire only in a quiescent product?"""
+    return any(not may_fire(t.untimed, False) for t in spec.timers)
+
+
+# ------------------------------------------------------- an endpoint's moves ---
+@dataclass(frozen=True)
+class EndpointMove:
+    """A move of one endpoint: ``kind`` ``user``, ``timeout`` or ``segment``, the step
+    it takes, and the position in its incoming channel of the segment it consumed."""
+
+    kind: str
+    step: Step
+    consumed: int | None = None
+
+    def label(self, side: str) -> Label:
+        return step_label(side, self.step, self.kind)
+
+
+def unplaceable(local: Local, seg: Segment) -> ModelError:
+    """The error for a segment the abstraction cannot place in ``local``."""
+    return ModelError(
+        f"{local.describe()} received {seg.describe()}, which the segment abstraction "
+        "cannot place (it acknowledges something never sent)"
+    )
+
+
+def endpoint_moves(
+    spec: Spec,
+    app: AppConfig,
+    network: Network,
+    local: Local,
+    incoming: Sequence[Segment],
+    *,
+    quiet: bool,
+) -> list[EndpointMove]:
+    """Every move of an endpoint in ``local`` whose incoming channel holds ``incoming``:
+    its application's calls, the timers that may expire (``quiet``: the product is
+    quiescent), then the delivery of each segment the network may deliver next.  Where
+    its segments go (and whether they fit) is the engine's business."""
+    moves = [EndpointMove("user", st) for st in app_steps(spec, app, local)]
+    moves += [EndpointMove("timeout", st) for st in eligible_timer_steps(spec, local, quiet)]
+    moves += [delivery(spec, local, incoming, i) for i in network.deliverable(incoming)]
+    return moves
+
+
+def delivery(spec: Spec, local: Local, incoming: Sequence[Segment], i: int) -> EndpointMove:
+    """The move of an endpoint in ``local`` receiving ``incoming[i]`` (RFC 9293 §3.10.7,
+    :func:`checker.model.endpoint.receive`)."""
+    st = receive(spec, local, incoming[i])
+    if st is None:
+        raise unplaceable(local, incoming[i])
+    return EndpointMove("segment", st, i)
