@@ -50,21 +50,21 @@ from ..product.config import ProductConfig
 from ..product.explore import _Core, _segment_order
 from ..product.reference import Label
 
-__all__ = ["Claim", "Model", "Move", "promela", "promela_with_moves"]
+__all__ = ["Claim", "LineAction", "Model", "promela", "promela_with_moves"]
 
 
 #: What a line of the model does, for replaying SPIN's trails: an endpoint's move
 #: ``("move", side, label, new local)``, the network's ``("lose" | "dup", channel,
 #: segment code or FIFO position)``, or a monitor's step ``("monitor", what, None,
 #: None)`` -- not a move of the product.
-Move = tuple[str, str, Any, Any]
+LineAction = tuple[str, str, Any, Any]
 
 
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.lineno = 0
-        self.moves: dict[int, Move] = {}
+        self.moves: dict[int, LineAction] = {}
         #: Every move's guards but its room in the channel, for the moves that need room:
         #: a deadlock where one of them holds is one a full channel causes.
         self.needs_room: list[str] = []
@@ -78,7 +78,7 @@ class _Writer:
         guards: Sequence[str],
         stmts: Sequence[str],
         comment: str,
-        move: Move | None = None,
+        move: LineAction | None = None,
         indent: str = "\t",
     ) -> None:
         """One alternative of an ``if`` or ``do``: a ``d_step`` that runs ``stmts`` when
@@ -210,7 +210,9 @@ class Claim:
         Promela expression)."""
         return []
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         """Lines after the processes (monitors, the never claim), each with what it does
         when it is a step of a monitor process.  ``needs_room``: for each move that sends,
         its guards but the room in the channel."""
@@ -225,7 +227,7 @@ def promela(spec: Spec, config: ProductConfig, claim: Claim | None = None) -> st
 
 def promela_with_moves(
     spec: Spec, config: ProductConfig, claim: Claim | None = None
-) -> tuple[str, dict[int, Move]]:
+) -> tuple[str, dict[int, LineAction]]:
     """:func:`promela`, and what each move's line does (for replaying trails)."""
     claim = claim or Claim()
     core = _Core(spec, config)
