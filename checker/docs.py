@@ -38,7 +38,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from .check.properties import Property, Verdict, load_properties
+from .check.outcome import Outcome
+from .check.properties import Property, load_properties
+from .check.verdicts import Verdict
 from .model.spec import Spec, Timer, Transition, load_spec
 from .product.config import ProductConfig
 from .product.explore import explore
@@ -313,7 +315,7 @@ def _properties(
         for v in shown:
             if v.trace is None:
                 continue
-            what = "counterexample" if v.verdict == "violated" else "witness"
+            what = "counterexample" if v.verdict == Outcome.VIOLATED else "witness"
             svg = diagrams / "charts" / f"{p.name}-{_name(v.variant)}.svg"
             lines += [
                 "",

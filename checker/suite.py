@@ -9,7 +9,7 @@ Examples
 >>> from checker.model.spec import load_spec
 >>> suite = [p for p in load_properties(spec=load_spec()) if p.name == "closing-reachable"]
 >>> [v.verdict for v in run_suite(suite, variants=[None])]
-['holds']
+[<Outcome.HOLDS: 'holds'>]
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from .check.properties import Property, Verdict, check_property
+from .check.liveness import GraphFacts
+from .check.properties import Property
+from .check.untimed import check_property
+from .check.verdicts import Verdict
 from .model.spec import list_variants, load_spec
 from .product.config import ProductConfig
 from .product.exploration import Exploration
@@ -47,7 +50,7 @@ def run_suite(
 ) -> list[Verdict]:
     """Check every property on every variant it has an expectation for."""
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
-    cache: dict[tuple[Any, ...], Exploration] = {}
+    cache: dict[tuple[Any, ...], tuple[Exploration, GraphFacts]] = {}
     known_params: dict[str | None, set[str]] = {}
     verdicts: list[Verdict] = []
     off = tuple(fairness_off)
@@ -72,13 +75,12 @@ def run_suite(
                     on_verdict(verdict)
                 continue
             key = (variant, tuple(sorted(merged.items())), config)
-            exploration = cache.get(key)
-            if exploration is None:
+            if key not in cache:
                 spec = load_spec(spec_path, variant=variant, params=merged)
-                exploration = cache[key] = explore(
-                    spec, config, max_states=max_states, max_seconds=max_seconds
-                )
-            verdict = check_property(prop, exploration, variant, off)
+                exploration = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
+                cache[key] = exploration, GraphFacts(exploration)
+            exploration, facts = cache[key]
+            verdict = check_property(prop, exploration, variant, off, facts)
             verdicts.append(verdict)
             if on_verdict is not None:
                 on_verdict(verdict)

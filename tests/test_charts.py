@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from checker.check.properties import Step, Trace, load_properties, trace_of
+from checker.check.properties import load_properties
+from checker.check.traces import Trace, TraceStep, trace_of
 from checker.model.spec import Spec, load_spec
 from checker.product.config import ProductConfig
 from checker.product.exploration import Exploration
@@ -223,7 +224,7 @@ def test_mermaid_run_that_stops_forever() -> None:
 def test_mermaid_escapes_what_it_would_misread(textbook: Trace) -> None:
     first = textbook.steps[0]
     odd = dataclasses.replace(first.label, event="OPEN; #1: <now>")
-    trace = Trace(textbook.initial, (Step(odd, first.state),))
+    trace = Trace(textbook.initial, (TraceStep(odd, first.state),))
     assert "    Note over A: OPEN#59; #35;1#58; #60;now#62; → SYN-SENT\n" in render_mermaid(trace)
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 from checker.errors import UsageError
-from checker.kernel.conform import Verdict, check_run, load_for_conformance
+from checker.kernel.conform import Conformance, check_run, load_for_conformance
 from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
@@ -37,7 +37,7 @@ def recording(name: str) -> Recording:
     return Recording.from_json(json.loads((DATA / "recordings" / f"{name}.json").read_text()))
 
 
-def check(spec: Spec, run: Run) -> Verdict:
+def check(spec: Spec, run: Run) -> Conformance:
     return check_run(spec, run, defaults=load_spec(variant="linux").values)
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from checker.check.outcome import Outcome
 from checker.check.properties import Property, load_properties
 from checker.cli import cli
-from checker.export.promela import promela
+from checker.export.promela import LineAction, promela
 from checker.export.spin import missing_tools, run_spin, spin_verdict
 from checker.model.spec import load_spec
 from checker.product.config import AppConfig, ProductConfig
@@ -91,7 +92,7 @@ def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) ->
     kinds = {PROPS[c.prop].kind for c in row.verdicts}
     assert kinds == {"invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to"}
     if name == "capacity 1, no loss":  # both tools tell a full channel from a real end
-        assert {c.prop for c in row.verdicts if c.spin == "unknown"} >= {
+        assert {c.prop for c in row.verdicts if c.spin == Outcome.UNKNOWN} >= {
             "no-deadlock",
             "close-wait-leads-to-closed",
         }
@@ -170,11 +171,13 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     replayed = [v["trail_replays"] for v in row["verdicts"] if "trail_replays" in v]
     assert replayed and all(replayed)
 
-    def flipped(prop: Property, spec: object, config: object, moves: object) -> tuple[str, object]:
+    def flipped(
+        prop: Property, spec: object, config: object, moves: object
+    ) -> tuple[Outcome, object]:
         from types import SimpleNamespace
 
         # A SPIN that never finds anything.
-        return "holds", SimpleNamespace(
+        return Outcome.HOLDS, SimpleNamespace(
             trail=None, generate_seconds=0.0, compile_seconds=0.0, search_seconds=0.0, states=1
         )
 
@@ -194,12 +197,12 @@ def test_a_trail_that_leaves_the_product_is_caught() -> None:
     prop = dataclasses.replace(PROPS["graceful-close"], config={})
     config = ProductConfig(ordering="fifo", loss="1")
     spec = load_spec(variant="no-time-wait")
-    moves: dict[int, object] = {}
+    moves: dict[int, LineAction] = {}
     verdict, run = spin_verdict(prop, spec, config, moves)
-    assert verdict == "violated" and run.trail is not None
+    assert verdict == Outcome.VIOLATED and run.trail is not None
     ex = explore(spec, config)
-    assert replay(run.trail, moves, ex, prop, verdict) is None  # type: ignore[arg-type]
+    assert replay(run.trail, moves, ex, prop, verdict) is None
     lines = sorted(moves)
     shifted = {a: moves[b] for a, b in itertools.pairwise(lines)}
-    why = replay(run.trail, shifted, ex, prop, verdict)  # type: ignore[arg-type]
+    why = replay(run.trail, shifted, ex, prop, verdict)
     assert why is not None and ("matching move" in why or "no move" in why)

@@ -11,10 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from checker.check.formula import FormulaError, parse_formula
-from checker.check.properties import Property, Verdict, bundled_properties_path, load_properties
+from checker.check.liveness import GraphFacts
+from checker.check.outcome import Outcome
+from checker.check.properties import Property, bundled_properties_path, load_properties
+from checker.check.untimed import check_property
+from checker.check.verdicts import Verdict
 from checker.cli import cli
 from checker.errors import SpecError
 from checker.model.spec import Spec, load_spec
+from checker.product.explore import explore
 from checker.render.text_chart import render_text
 from checker.suite import junit_xml, run_suite
 
@@ -131,7 +136,7 @@ def test_dropping_fair_lossy_channels_gives_a_lasso_of_endless_losses() -> None:
     (v,) = run_suite(
         [BY_NAME["both-eventually-closed"]], variants=[None], fairness_off=["fair-lossy"]
     )
-    assert v.verdict == "violated" and v.assumptions == ("fair-apps", "timers")
+    assert v.verdict == Outcome.VIOLATED and v.assumptions == ("fair-apps", "timers")
     assert v.trace is not None and v.trace.loop == 2
     assert labels(v) == [
         "A: active OPEN / snd SYN",
@@ -155,8 +160,8 @@ def test_dropping_fair_lossy_channels_gives_a_lasso_of_endless_losses() -> None:
 def test_liveness_needs_its_fairness_assumption(name: str, variant: str | None, off: str) -> None:
     (with_it,) = run_suite([BY_NAME[name]], variants=[variant])
     (without,) = run_suite([BY_NAME[name]], variants=[variant], fairness_off=[off])
-    assert with_it.verdict == "holds"
-    assert without.verdict == "violated"
+    assert with_it.verdict == Outcome.HOLDS
+    assert without.verdict == Outcome.VIOLATED
     assert off not in without.assumptions
 
 
@@ -238,9 +243,32 @@ def test_junit_report(tmp_path: Path) -> None:
 
 def test_junit_marks_mismatches() -> None:
     prop = BY_NAME["closing-reachable"]
-    wrong = Property(**{**prop.__dict__, "expected": {"default": "violated"}})
+    wrong = Property(**{**prop.__dict__, "expected": {"default": Outcome.VIOLATED}})
     xml = junit_xml(run_suite([wrong], variants=[None]))
     assert 'failures="1"' in xml and "verdict holds, expected violated" in xml
+
+
+def test_expected_verdicts_are_outcomes_that_print_as_words() -> None:
+    """The suite's expectations are read into the verdict vocabulary; a verdict shows
+    and serialises as its plain word."""
+    prop = BY_NAME["closing-reachable"]
+    assert all(type(e) is Outcome for e in prop.expected.values())
+    (v,) = run_suite([prop], variants=[None])
+    assert v.verdict is Outcome.HOLDS and f"{v.verdict}: {v.expected}" == "holds: holds"
+    assert json.dumps(v.to_json()["verdict"]) == '"holds"'
+
+
+def test_liveness_properties_share_the_components_of_one_exploration() -> None:
+    """The SCCs of the whole graph are computed once, for every property decided on it,
+    and sharing them changes no verdict."""
+    prop, other = BY_NAME["both-eventually-closed"], BY_NAME["close-wait-leads-to-closed"]
+    ex = explore(load_spec(), prop.product_config())
+    facts = GraphFacts(ex)
+    shared = [check_property(p, ex, None, facts=facts).verdict for p in (prop, other)]
+    components = facts.components()
+    assert check_property(other, ex, None, facts=facts).verdict == shared[1]
+    assert facts.components() is components
+    assert shared == [check_property(p, ex, None).verdict for p in (prop, other)]
 
 
 def test_unknown_property_lists_the_valid_ones() -> None:

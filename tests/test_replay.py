@@ -11,13 +11,10 @@ from hypothesis import strategies as st
 
 from checker.check.formula import parse_formula
 from checker.check.liveness import lasso_violates
-from checker.check.properties import (
-    Property,
-    Trace,
-    check_property,
-    load_properties,
-    premise_and_goal,
-)
+from checker.check.outcome import Outcome
+from checker.check.properties import Property, load_properties, premise_and_goal
+from checker.check.traces import Trace
+from checker.check.untimed import check_property
 from checker.export.spin import missing_tools, spin_verdict
 from checker.model.spec import load_spec
 from checker.product.config import ProductConfig
@@ -46,7 +43,7 @@ VIOLATED = [
     (p, v)
     for p in LIVENESS
     for v in (None, "linux", "no-time-wait", "rfc1337", "short-time-wait")
-    if p.expected_for(v) == "violated"
+    if p.expected_for(v) == Outcome.VIOLATED
 ]
 
 
@@ -61,7 +58,7 @@ def test_the_lasso_checker_accepts_tcpchecks_own_counterexamples(
     spec = load_spec(variant=variant, params={k: v for k, v in prop.params.items() if k in known})
     ex = explore(spec, prop.product_config())
     verdict = check_property(prop, ex, variant)
-    assert verdict.verdict == "violated" and verdict.trace is not None
+    assert verdict.verdict == Outcome.VIOLATED and verdict.trace is not None
     edges = edges_of(ex, verdict.trace)
     p, q = premise_and_goal(prop)
     fair = prop.fairness

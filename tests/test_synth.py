@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checker.check.outcome import Outcome
 from checker.check.properties import load_properties
 from checker.cli import cli
 from checker.errors import UsageError
@@ -70,7 +71,7 @@ def test_region_agrees_with_the_concrete_verdict(synthesized: Synthesis, tw: Fra
     assert synthesized.clauses is not None
     region = region_formula(synthesized.clauses, synthesized.free)
     inside = z3.simplify(z3.substitute(region, (z3.Real("TIME_WAIT"), z3.RealVal(tw))))
-    expected = "holds" if z3.is_true(inside) else "violated"
+    expected = Outcome.HOLDS if z3.is_true(inside) else Outcome.VIOLATED
     # The concrete checker reads a decimal as the fraction it spells (0.1 is 1/10).
     params = {**FIXED, "TIME_WAIT": float(tw)}
     assert run_suite([HEADLINE], variants=[None], params=params)[0].verdict == expected
@@ -108,7 +109,7 @@ def test_three_parameter_region_agrees_with_the_concrete_verdict(
     inside = z3.simplify(
         z3.substitute(region, *((z3.Real(n), z3.RealVal(v)) for n, v in point.items()))
     )
-    expected = "holds" if z3.is_true(inside) else "violated"
+    expected = Outcome.HOLDS if z3.is_true(inside) else Outcome.VIOLATED
     params = {**SMALL, **{n: float(v) for n, v in point.items()}}
     assert run_suite([HEADLINE], variants=[None], params=params)[0].verdict == expected
 
@@ -183,8 +184,9 @@ def test_old_duplicates_region_and_the_textbook_rule() -> None:
     assert folklore(result) == "TIME_WAIT = 2*MSL suffices iff MSL < 0.5*RTO or MSL >= 2*RTO"
     assert result.clauses is not None
     region = region_formula(result.clauses, result.free)
-    for msl, tw, verdict in [(30, 60, "holds"), (0.75, 1.5, "violated"), (0.75, 1.6, "holds"),
-                             (1.75, 3.5, "violated"), (0.4, 0.8, "holds")]:  # fmt: skip
+    holds, violated = Outcome.HOLDS, Outcome.VIOLATED
+    for msl, tw, verdict in [(30, 60, holds), (0.75, 1.5, violated), (0.75, 1.6, holds),
+                             (1.75, 3.5, violated), (0.4, 0.8, holds)]:  # fmt: skip
         point = {"TIME_WAIT": tw, "MSL": msl, "RTO": 1}
         params = {**prop.params, **point}
         got = run_suite([prop], variants=["rfc1337"], params=params)[0].verdict
@@ -193,4 +195,4 @@ def test_old_duplicates_region_and_the_textbook_rule() -> None:
                 region, *((z3.Real(n), z3.RealVal(Fraction(str(v)))) for n, v in point.items())
             )
         )
-        assert (got, z3.is_true(inside)) == (verdict, verdict == "holds"), point
+        assert (got, z3.is_true(inside)) == (verdict, verdict == Outcome.HOLDS), point

@@ -14,7 +14,9 @@ from fractions import Fraction
 
 import pytest
 
-from checker.check.properties import Verdict, load_properties
+from checker.check.outcome import Outcome
+from checker.check.properties import load_properties
+from checker.check.verdicts import Verdict
 from checker.model.spec import load_spec
 from checker.render.text_chart import render_text
 from checker.suite import run_suite
@@ -29,18 +31,18 @@ def headline(**params: float) -> Verdict:
 @pytest.mark.parametrize(
     ("params", "verdict"),
     [
-        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 60}, "holds"),
-        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 10}, "violated"),
-        ({"MSL": 30, "RTO": 45, "TIME_WAIT": 60}, "violated"),  # retransmission too late
-        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 31}, "holds"),  # TIME_WAIT = RTO + MSL
-        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 30.9}, "violated"),
-        ({"MSL": 30, "RTO": 30, "TIME_WAIT": 60}, "holds"),  # 2 MSL suffices: RTO <= MSL
-        ({"MSL": 30, "RTO": 30.5, "TIME_WAIT": 60}, "violated"),
-        ({"MSL": 62.9, "RTO": 1, "TIME_WAIT": 1000}, "holds"),
-        ({"MSL": 63, "RTO": 1, "TIME_WAIT": 1000}, "violated"),  # 2 MSL = 126 RTO: B gives up
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 60}, Outcome.HOLDS),
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 10}, Outcome.VIOLATED),
+        ({"MSL": 30, "RTO": 45, "TIME_WAIT": 60}, Outcome.VIOLATED),  # retransmission too late
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 31}, Outcome.HOLDS),  # TIME_WAIT = RTO + MSL
+        ({"MSL": 30, "RTO": 1, "TIME_WAIT": 30.9}, Outcome.VIOLATED),
+        ({"MSL": 30, "RTO": 30, "TIME_WAIT": 60}, Outcome.HOLDS),  # 2 MSL suffices: RTO <= MSL
+        ({"MSL": 30, "RTO": 30.5, "TIME_WAIT": 60}, Outcome.VIOLATED),
+        ({"MSL": 62.9, "RTO": 1, "TIME_WAIT": 1000}, Outcome.HOLDS),
+        ({"MSL": 63, "RTO": 1, "TIME_WAIT": 1000}, Outcome.VIOLATED),  # 2 MSL = 126 RTO: B gives up
     ],
 )
-def test_headline_on_both_sides_of_the_boundary(params: dict[str, float], verdict: str) -> None:
+def test_headline_on_both_sides_of_the_boundary(params: dict[str, float], verdict: Outcome) -> None:
     assert headline(**params).verdict == verdict
 
 
@@ -87,7 +89,7 @@ def test_too_small_a_channel_is_unknown_not_holds() -> None:
     prop = HEADLINE[0]
     small = type(prop)(**{**prop.__dict__, "config": {**prop.config, "capacity": 2}})
     v = run_suite([small], variants=[None], params={"MSL": 30, "TIME_WAIT": 60})[0]
-    assert v.verdict == "unknown"
+    assert v.verdict == Outcome.UNKNOWN
     assert "raise the capacity" in v.message
 
 
@@ -102,9 +104,15 @@ def old_duplicates(variant: str | None, **params: float) -> Verdict:
 
 @pytest.mark.parametrize(
     ("time_wait", "verdict"),
-    [(60, "holds"), (600, "holds"), (59.9, "violated"), (40, "violated"), (10, "violated")],
+    [
+        (60, Outcome.HOLDS),
+        (600, Outcome.HOLDS),
+        (59.9, Outcome.VIOLATED),
+        (40, Outcome.VIOLATED),
+        (10, Outcome.VIOLATED),
+    ],
 )
-def test_old_duplicates_need_two_msl_with_rfc1337(time_wait: float, verdict: str) -> None:
+def test_old_duplicates_need_two_msl_with_rfc1337(time_wait: float, verdict: Outcome) -> None:
     """MSL = 30: A's last re-ACK leaves when TIME-WAIT last restarts; it may reach B's new
     listener MSL later and draw a RST that lives another MSL -- 2 MSL in all, and A's new
     incarnation needs a positive time to reach ESTABLISHED, so equality is safe."""
@@ -139,7 +147,7 @@ def test_time_wait_assassination_defeats_any_time_wait() -> None:
     again; A's old ACK draws a RST that ends A's TIME-WAIT (RFC 1337's hazard H1); A's new
     incarnation is then open to the old segments still in flight."""
     v = old_duplicates(None, MSL=30, RTO=1, TIME_WAIT=600)
-    assert v.verdict == "violated"
+    assert v.verdict == Outcome.VIOLATED
     assert v.trace is not None
     texts = [s.label.text() for s in v.trace.steps]
     at = texts.index("A: rcv RST")
@@ -217,7 +225,7 @@ def test_required_time_wait_grows_with_the_loss_budget(losses: int) -> None:
         HEADLINE[0], config={**HEADLINE[0].config, "loss": str(losses)}, lose=None
     )
     required = (2**losses - 1) * 1 + 30
-    for tw, verdict in ((required, "holds"), (required - 0.1, "violated")):
+    for tw, verdict in ((required, Outcome.HOLDS), (required - 0.1, Outcome.VIOLATED)):
         params = {"MSL": 30, "RTO": 1, "TIME_WAIT": tw}
         assert run_suite([prop], variants=[None], params=params)[0].verdict == verdict, tw
 

@@ -1,3 +1,5 @@
-"""Untimed verdicts: state formulas, move patterns, property suites, traces, verdicts,
-and liveness under fairness.
+"""Untimed verdicts: state formulas (``formula``), path and move patterns (``paths``,
+``patterns``), property suites (``properties``), the verdict vocabulary (``outcome``),
+traces and verdicts (``traces``, ``verdicts``), the untimed checks (``untimed``) and
+liveness under fairness (``liveness``).
 """

@@ -19,8 +19,9 @@ Fairness assumptions (each can be switched off to see whether a property needs i
 Fair cycles are found with the classical strongly-connected-component refinement for
 strong fairness (Emerson and Lei): a component in which some delivery group is enabled
 but never taken loses the states enabling it and is decomposed again.  The SCCs of the
-whole graph are computed once per exploration and reused by every property; each
-property then only decomposes the non-trivial components restricted to ``not Q``.
+whole graph are computed once per exploration and reused by every property decided on
+it (:class:`GraphFacts`, kept by whoever shares the exploration); each property then
+only decomposes the non-trivial components restricted to ``not Q``.
 
 The counterexample is shortest in its prefix: a breadth-first search over the graph
 paired with a one-bit monitor ("P seen, Q not since") finds the nearest state where the
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from ..model.endpoint import Local
 from ..model.segments import Segment
@@ -47,11 +48,13 @@ from ..product.semantics import (
     timer_pending,
 )
 from .formula import Formula
-
-if TYPE_CHECKING:
-    from .properties import Property, Trace, Verdict
+from .outcome import Outcome
+from .properties import Property
+from .traces import Trace, trace_of
+from .verdicts import Verdict, make_verdict
 
 __all__ = [
+    "GraphFacts",
     "check_leads_to",
     "delivery_group",
     "edge_group",
@@ -197,12 +200,20 @@ def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[l
     return out
 
 
-def _component_cache(exploration: Exploration) -> list[list[int]]:
-    cache = exploration.__dict__.setdefault("_analysis", {})
-    if "sccs" not in cache:
-        cache["sccs"] = sccs(exploration)
-    comps: list[list[int]] = cache["sccs"]
-    return comps
+@dataclass(eq=False)
+class GraphFacts:
+    """What the liveness checks learn about one exploration and reuse for every property
+    decided on it: the strongly connected components of the whole graph, computed on
+    first use.  The caller that shares an exploration between properties keeps one."""
+
+    exploration: Exploration
+    _components: list[list[int]] | None = field(default=None, init=False, repr=False)
+
+    def components(self) -> list[list[int]]:
+        """:func:`sccs` of the whole graph."""
+        if self._components is None:
+            self._components = sccs(self.exploration)
+        return self._components
 
 
 def _fair_components(
@@ -385,9 +396,13 @@ def check_leads_to(
     q: Formula,
     states: list[PState],
     assumptions: tuple[str, ...],
+    facts: GraphFacts | None = None,
 ) -> Verdict:
-    """Decide ``p ~> q`` on ``exploration`` under ``assumptions``."""
-    from .properties import make_verdict, trace_of
+    """Decide ``p ~> q`` on ``exploration`` under ``assumptions`` (``facts``: what is
+    known of ``exploration`` already)."""
+    if facts is None:
+        facts = GraphFacts(exploration)
+    assert facts.exploration is exploration
 
     active = set(assumptions)
     offs, dst = exploration.offsets, exploration.dst
@@ -410,7 +425,7 @@ def check_leads_to(
 
     # Fair cycles among `not q` states: refine the whole graph's components.
     candidates = []
-    for comp in _component_cache(exploration):
+    for comp in facts.components():
         restricted = [v for v in comp if not_q[v]]
         if restricted:
             candidates += sccs(exploration, restricted)
@@ -450,7 +465,7 @@ def check_leads_to(
             key = (pv, pph)
         return edges[::-1]
 
-    def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
+    def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
         return make_verdict(prop, exploration, variant, value, message, trace, assumptions)
 
     used = ", ".join(assumptions) if assumptions else "no fairness"
@@ -467,13 +482,13 @@ def check_leads_to(
         else:
             trace = trace_of(exploration, edges, stops=True)
             message = f"{start}stays forever where {q} never holds ({used})"
-        return verdict("violated", message, trace)
+        return verdict(Outcome.VIOLATED, message, trace)
     if search(allow_blocked=True) is not None:
         return verdict(
-            "unknown",
+            Outcome.UNKNOWN,
             "the only runs that miss the goal stop at a full channel "
             "(raise --capacity or allow losses)",
         )
     if not exploration.complete:
-        return verdict("unknown", f"exploration incomplete ({exploration.limit})")
-    return verdict("holds", f"every run that reaches {p} reaches {q} ({used})")
+        return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})")
+    return verdict(Outcome.HOLDS, f"every run that reaches {p} reaches {q} ({used})")

@@ -29,14 +29,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import did_you_mean
+from ..model.endpoint import Local
+from ..product.semantics import Label
 
-if TYPE_CHECKING:
-    from ..timed.zonegraph import Move
-
-__all__ = ["TIMED_KINDS", "MovePattern", "parse_move_pattern"]
+__all__ = ["TIMED_KINDS", "Endpoints", "MatchableMove", "MovePattern", "parse_move_pattern"]
 
 TIMED_KINDS = ("timed-exit", "timed-never", "timed-invariant")
 
@@ -45,6 +44,30 @@ _PATTERN = re.compile(
     r"^\s*(?P<side>[AB])\s+(?P<verb>enters|leaves)\s+(?P<state>[A-Z][A-Z0-9-]*)"
     r"(?:\s+only\s+by\s+(?P<events>.+?))?\s*$"
 )
+
+
+class Endpoints(Protocol):
+    """A product state as a pattern reads it: each endpoint's local state."""
+
+    def local(self, side: str) -> Local: ...
+
+
+class MatchableMove(Protocol):
+    """What a pattern reads of a move (a move of the zone graph,
+    :class:`checker.timed.zonegraph.TimedMove`): its label, the states before and after
+    it, and whether the segment it consumed came from an earlier incarnation."""
+
+    @property
+    def label(self) -> Label: ...
+
+    @property
+    def before(self) -> Endpoints: ...
+
+    @property
+    def after(self) -> Endpoints: ...
+
+    @property
+    def old(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +86,7 @@ class MovePattern:
             return False
         return after == self.state if self.verb == "enters" else before == self.state
 
-    def occurs(self, move: Move) -> bool:
+    def occurs(self, move: MatchableMove) -> bool:
         """Is ``move`` one of the moves the pattern names?"""
         label = move.label
         if label.actor not in ("A", "B") or self.side not in ("*", label.actor):
@@ -74,7 +97,7 @@ class MovePattern:
             return move.old and before != after
         return self.matches(label.actor, before.state, after.state)
 
-    def violated_by(self, move: Move) -> bool:
+    def violated_by(self, move: MatchableMove) -> bool:
         """For ``leaves ... only by``: does ``move`` leave the state some other way?"""
         label = move.label
         if label.actor != self.side:

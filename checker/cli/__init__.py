@@ -834,6 +834,7 @@ def check_cmd(
       tcpcheck check --property both-eventually-closed --no-fair-lossy
       tcpcheck check --json --junit report.xml
     """
+    from ..check.outcome import Outcome
     from ..check.properties import load_properties
     from ..render.text_chart import render_text
     from ..suite import junit_xml, run_suite
@@ -880,7 +881,9 @@ def check_cmd(
         out = _out()
         table = Table("property", "variant", "kind", "verdict", "expected", "")
         for v in verdicts:
-            colour = {"holds": "green", "violated": "red", "unknown": "yellow"}[v.verdict]
+            colour = {Outcome.HOLDS: "green", Outcome.VIOLATED: "red", Outcome.UNKNOWN: "yellow"}[
+                v.verdict
+            ]
             table.add_row(
                 v.prop.name,
                 v.variant or "base",
@@ -891,11 +894,11 @@ def check_cmd(
             )
         out.print(table)
         for v in verdicts:
-            show = v.trace is not None and (v.verdict == "violated" or witnesses or not v.ok)
+            show = v.trace is not None and (v.verdict == Outcome.VIOLATED or witnesses or not v.ok)
             if not show:
                 continue
             assert v.trace is not None
-            kind = "witness" if v.verdict == "holds" else "counterexample"
+            kind = "witness" if v.verdict == Outcome.HOLDS else "counterexample"
             out.print(
                 f"\n[bold]{v.prop.name}[/bold] on {v.variant or 'base'}: {v.verdict} "
                 f"({kind}) — {v.message}",

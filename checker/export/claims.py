@@ -60,12 +60,13 @@ from dataclasses import dataclass, field
 
 from ..check.formula import Formula, parse_formula
 from ..check.liveness import Group, delivery_group, edge_group, local_obligations
-from ..check.properties import Property, parse_path, path_start, path_step, premise_and_goal
+from ..check.paths import parse_path, path_start, path_step
+from ..check.properties import Property, premise_and_goal
 from ..errors import ModelError
 from ..model.endpoint import initial_local
 from ..model.segments import Segment
 from ..product.semantics import Label, PState
-from .promela import Claim, Model, Move, _any
+from .promela import Claim, LineAction, Model, any_of
 
 __all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach", "claim_for"]
 
@@ -98,7 +99,9 @@ class Always(Claim):
     kind = "invariant"
     meaning = "an error (the claim ends) is a reachable state where the invariant fails"
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         expr = self.formula.render(model.atoms)
         stop = expr if self.kind == "reachable" else f"!({expr})"
         return _lines([f"/* {self.kind}: {self.formula.canonical} */", _until(stop)])
@@ -116,7 +119,7 @@ def _until(stop: str) -> str:
     return f"never {{\n\tdo\n\t:: {stop} -> break\n\t:: else\n\tod\n}}"
 
 
-def _lines(texts: Sequence[str]) -> list[tuple[str, Move | None]]:
+def _lines(texts: Sequence[str]) -> list[tuple[str, LineAction | None]]:
     return [(t, None) for t in texts]
 
 
@@ -132,7 +135,9 @@ class PathClaim(Claim):
     kind = "path"
     meaning = "an error (the claim ends) is a witness: a run through the pattern"
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         controls = sorted({loc.state for loc in model.locals})
         var = {
             c: model.local_in(
@@ -184,10 +189,12 @@ class DeadlockClaim(Claim):
     kind = "deadlock-free"
     meaning = "an assertion violated is a deadlock outside the final states"
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         cond = ["timeout", f"!({self.final.render(model.atoms)})"]
         if not self.blocked:
-            cond.append(f"!{_any(f'({g})' for g in needs_room)}")
+            cond.append(f"!{any_of(f'({g})' for g in needs_room)}")
         return [
             ("/* a deadlock outside: " + self.final.canonical + " */", None),
             ("active proctype Watch() {\nend: do", None),
@@ -348,7 +355,9 @@ class FairClaim(Claim):
                 index = self.groups.index(group)
         return [f"UPD({index})"]
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         accept = "(acc && fin == 0) || fin == 1" + (" || fin == 2" if self.blocked else "")
         begun = "cyc || fin == 1" + (" || fin == 2" if self.blocked else "")
         used = ", ".join(self.assumptions) or "no fairness"

@@ -33,27 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from ..check.formula import parse_formula
-from ..check.liveness import lasso_violates
-from ..check.properties import (
-    Property,
-    check_property,
-    parse_path,
-    path_start,
-    path_step,
-    premise_and_goal,
-)
+from ..check.liveness import GraphFacts, lasso_violates
+from ..check.outcome import Outcome
+from ..check.paths import parse_path, path_start, path_step
+from ..check.properties import KINDS, Property, premise_and_goal
+from ..check.untimed import check_property
 from ..model.spec import Spec, load_spec
 from ..product.config import ProductConfig
 from ..product.exploration import Exploration
 from ..product.explore import explore
 from ..product.semantics import CHANNELS
-from .promela import Move, promela
+from .promela import LineAction, promela
 from .spin import SpinRun, run_spin, spin_verdict, trail_steps
 
 __all__ = ["Compared", "CrossCheck", "crosscheck", "crosscheck_suite", "follow", "replay"]
-
-#: The property kinds both tools decide (the timed kinds are tcpcheck's alone).
-KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
 
 
 @dataclass(frozen=True)
@@ -62,8 +55,8 @@ class Compared:
     compilation and search of every run the verdict took)."""
 
     prop: str
-    tcpcheck: str
-    spin: str
+    tcpcheck: Outcome
+    spin: Outcome
     tcpcheck_seconds: float
     spin_seconds: float
     #: ``None`` when SPIN's trail replays through tcpcheck's product as the verdict
@@ -144,15 +137,21 @@ def number(v: float) -> float | str:
 
 
 def compare(
-    prop: Property, spec: Spec, config: ProductConfig, ex: Exploration, variant: str | None
+    prop: Property,
+    spec: Spec,
+    config: ProductConfig,
+    ex: Exploration,
+    variant: str | None,
+    facts: GraphFacts | None = None,
 ) -> Compared:
     """``prop`` decided by tcpcheck on ``ex`` and by SPIN on the model of ``spec`` under
-    ``config`` (the same product), with SPIN's trail replayed through ``ex``."""
+    ``config`` (the same product), with SPIN's trail replayed through ``ex``; ``facts``:
+    what tcpcheck keeps about ``ex`` between properties."""
     here = dataclasses.replace(prop, config={})  # both tools see this very product
     started = time.perf_counter()
-    ours = check_property(here, ex, variant).verdict
+    ours = check_property(here, ex, variant, facts=facts).verdict
     ours_seconds = time.perf_counter() - started
-    moves: dict[int, Move] = {}
+    moves: dict[int, LineAction] = {}
     theirs, run = spin_verdict(here, spec, config, moves)
     spin_seconds = run.generate_seconds + run.compile_seconds + run.search_seconds
     if run.trail is None:
@@ -176,7 +175,8 @@ def _row(
     ours_seconds = time.perf_counter() - started
     counted = pool.submit(run_spin, promela(spec, config))
     # SPIN's runs are other processes: two at a time keep both cores busy.
-    decided = [pool.submit(compare, p, spec, config, ex, variant) for p in props]
+    facts = GraphFacts(ex)
+    decided = [pool.submit(compare, p, spec, config, ex, variant, facts) for p in props]
     return CrossCheck(
         variant,
         config,
@@ -199,7 +199,7 @@ def crosscheck(
 ) -> list[CrossCheck]:
     """Compare tcpcheck and SPIN on ``config`` for each variant: the states, and every
     untimed property decided under this configuration (see the module doc)."""
-    chosen = [p for p in props if p.kind in KINDS]
+    chosen = [p for p in props if p.kind in KINDS]  # the timed kinds are tcpcheck's alone
     out = []
     with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
         for variant in variants:
@@ -233,7 +233,7 @@ def crosscheck_suite(
 
 
 def follow(
-    trail: str, moves: dict[int, Move], ex: Exploration
+    trail: str, moves: dict[int, LineAction], ex: Exploration
 ) -> tuple[list[int], int | None, str | None] | str:
     """SPIN's trail as a run of tcpcheck's product: (edge indices, index of the first
     edge of the acceptance cycle or ``None``, how a monitor ended the run -- ``stop``,
@@ -290,7 +290,7 @@ def follow(
 
 
 def replay(
-    trail: str, moves: dict[int, Move], ex: Exploration, prop: Property, verdict: str
+    trail: str, moves: dict[int, LineAction], ex: Exploration, prop: Property, verdict: Outcome
 ) -> str | None:
     """Follow SPIN's error trail through tcpcheck's product: ``None`` when every step is
     a move of the product and the run is what SPIN's ``verdict`` on ``prop`` claims --
@@ -327,7 +327,7 @@ def replay(
         if prop.final is not None and parse_formula(prop.final)(end):
             return f"the trail ends in {end.describe()}, a final state"
         blocked = last in set(ex.capacity_blocked)
-        if blocked != (verdict == "unknown"):
+        if blocked != (verdict == Outcome.UNKNOWN):
             why = "a full channel blocks a move" if blocked else "no channel is full"
             return f"the trail ends in {end.describe()}, where {why}"
         return None
@@ -340,5 +340,5 @@ def replay(
         tuple(prop.fairness),
         loop=None if ended else loop,
         stops=ended is not None,
-        blocked=verdict == "unknown",
+        blocked=verdict == Outcome.UNKNOWN,
     )

@@ -50,21 +50,21 @@ from ..product.config import ProductConfig
 from ..product.semantics import Label, waits_for_quiescence
 from ..product.tables import Tables, segment_order
 
-__all__ = ["Claim", "Model", "Move", "promela", "promela_with_moves"]
+__all__ = ["Claim", "LineAction", "Model", "any_of", "one_of", "promela", "promela_with_moves"]
 
 
 #: What a line of the model does, for replaying SPIN's trails: an endpoint's move
 #: ``("move", side, label, new local)``, the network's ``("lose" | "dup", channel,
 #: segment code or FIFO position)``, or a monitor's step ``("monitor", what, None,
 #: None)`` -- not a move of the product.
-Move = tuple[str, str, Any, Any]
+LineAction = tuple[str, str, Any, Any]
 
 
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.lineno = 0
-        self.moves: dict[int, Move] = {}
+        self.moves: dict[int, LineAction] = {}
         #: Every move's guards but its room in the channel, for the moves that need room:
         #: a deadlock where one of them holds is one a full channel causes.
         self.needs_room: list[str] = []
@@ -78,7 +78,7 @@ class _Writer:
         guards: Sequence[str],
         stmts: Sequence[str],
         comment: str,
-        move: Move | None = None,
+        move: LineAction | None = None,
         indent: str = "\t",
     ) -> None:
         """One alternative of an ``if`` or ``do``: a ``d_step`` that runs ``stmts`` when
@@ -104,13 +104,18 @@ class _Atoms:
         m = self.model
         ch = "ab" if side == "A" else "ba"
         codes = [c for c in m.codes if Segment.from_code(c).flags & bits == bits]
-        return _any(m.holds(ch, c) for c in codes)
+        return any_of(m.holds(ch, c) for c in codes)
 
     def empty(self) -> str:
         return "(ab_n == 0 && ba_n == 0)"
 
 
-def _any(terms: Iterable[str]) -> str:
+def any_of(terms: Iterable[str]) -> str:
+    """The Promela disjunction of ``terms``, simplified where a term is a constant.
+
+    >>> any_of(["a == 1", "false"]), any_of([]), any_of(["x", "true"])
+    ('(a == 1)', 'false', 'true')
+    """
     listed = list(terms)
     if "true" in listed:
         return "true"
@@ -129,7 +134,7 @@ def one_of(var: str, ids: Iterable[int]) -> str:
     """
     listed = sorted(set(ids))
     if len(listed) <= 4:
-        return _any(f"{var} == {i}" for i in listed)
+        return any_of(f"{var} == {i}" for i in listed)
     words: dict[int, int] = {}
     for i in listed:
         words[i // 31] = words.get(i // 31, 0) | 1 << (i % 31)
@@ -142,7 +147,7 @@ def one_of(var: str, ids: Iterable[int]) -> str:
         inside = f"{var} < {hi}" if w == 0 else f"{var} >= {lo} && {var} < {hi}"
         shifted = var if w == 0 else f"({var} - {lo})"
         tests.append(f"({inside} && (({mask} >> {shifted}) & 1))")
-    return _any(tests)
+    return any_of(tests)
 
 
 @dataclass
@@ -179,7 +184,7 @@ class Model:
         """Channel ``ch`` (``ab`` or ``ba``) holds segment ``code`` somewhere."""
         n = self.sid[code]
         if self.fifo:  # unused slots hold 0, no segment's id
-            return _any(f"{ch}[{i}] == {n}" for i in range(self.config.capacity))
+            return any_of(f"{ch}[{i}] == {n}" for i in range(self.config.capacity))
         return f"{ch}[{n}] > 0"
 
 
@@ -210,7 +215,9 @@ class Claim:
         Promela expression)."""
         return []
 
-    def finish(self, model: Model, needs_room: Sequence[str]) -> list[tuple[str, Move | None]]:
+    def finish(
+        self, model: Model, needs_room: Sequence[str]
+    ) -> list[tuple[str, LineAction | None]]:
         """Lines after the processes (monitors, the never claim), each with what it does
         when it is a step of a monitor process.  ``needs_room``: for each move that sends,
         its guards but the room in the channel."""
@@ -225,7 +232,7 @@ def promela(spec: Spec, config: ProductConfig, claim: Claim | None = None) -> st
 
 def promela_with_moves(
     spec: Spec, config: ProductConfig, claim: Claim | None = None
-) -> tuple[str, dict[int, Move]]:
+) -> tuple[str, dict[int, LineAction]]:
     """:func:`promela`, and what each move's line does (for replaying trails)."""
     claim = claim or Claim()
     core = Tables(spec, config)

@@ -20,7 +20,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from ..check.outcome import Outcome
+from ..check.properties import Property
+from ..model.spec import Spec
+from ..product.config import ProductConfig
+from .claims import claim_for
+from .promela import Claim, LineAction, promela_with_moves
 
 __all__ = [
     "SpinRun",
@@ -114,25 +120,25 @@ def run_spin(
 
 
 def spin_verdict(
-    prop: Any, spec: Any, config: Any, moves: dict[int, Any] | None = None
-) -> tuple[str, SpinRun]:
+    prop: Property,
+    spec: Spec,
+    config: ProductConfig,
+    moves: dict[int, LineAction] | None = None,
+) -> tuple[Outcome, SpinRun]:
     """SPIN's verdict on an untimed property under ``config`` (and the run that decided
     it), tcpcheck's three values included: ``unknown`` when the only counterexamples stop
     at a full channel (a second search that accepts those).  With ``moves`` (a dict to
     fill) the run keeps its error trail and ``moves`` receives what each line of the
     model does (:func:`checker.export.promela.promela_with_moves`)."""
-    from .claims import claim_for
-    from .promela import Claim, promela_with_moves
-
     # Formulas were validated with the suite; a state the variant lacks names no local
     # state here, and reads as false, as in tcpcheck.
-    Searched = tuple[SpinRun, dict[int, Any]]  # a run, and what each model line does
+    Searched = tuple[SpinRun, dict[int, LineAction]]  # a run, and what each model line does
 
     def search(claim: Claim) -> Searched:
         model, lines = promela_with_moves(spec, config, claim)
         return run_spin(model, trail=moves is not None, liveness=claim.liveness), lines
 
-    def decided(verdict: str, searched: Searched) -> tuple[str, SpinRun]:
+    def decided(verdict: Outcome, searched: Searched) -> tuple[Outcome, SpinRun]:
         run, lines = searched
         if moves is not None:  # what each line does in the model this run searched
             moves.clear()
@@ -143,24 +149,26 @@ def spin_verdict(
     found = first[0].errors > 0
     kind = prop.kind
     if kind == "invariant":
-        return decided("violated" if found else "holds", first)
+        return decided(Outcome.VIOLATED if found else Outcome.HOLDS, first)
     if kind in ("reachable", "path"):
-        return decided("holds" if found else "violated", first)
+        return decided(Outcome.HOLDS if found else Outcome.VIOLATED, first)
     if kind == "deadlock-free":
         if found:
-            return decided("violated", first)
+            return decided(Outcome.VIOLATED, first)
         again = search(claim_for(prop, blocked=True))
-        return decided("unknown" if again[0].errors else "holds", again)
+        return decided(Outcome.UNKNOWN if again[0].errors else Outcome.HOLDS, again)
     # Liveness: runs stuck at a full channel accepted too, so no cycle at all is
     # "holds" in one search; a cycle that is not such a run is "violated"; else ask
     # again without them.
     if not found:
-        return decided("holds", first)
+        return decided(Outcome.HOLDS, first)
     trail = first[0].trail
     if trail is not None and not _ends_stuck(trail):
-        return decided("violated", first)
+        return decided(Outcome.VIOLATED, first)
     strict = search(claim_for(prop))
-    return decided("violated", strict) if strict[0].errors else decided("unknown", first)
+    return (
+        decided(Outcome.VIOLATED, strict) if strict[0].errors else decided(Outcome.UNKNOWN, first)
+    )
 
 
 def _ends_stuck(trail: str) -> bool:

@@ -51,8 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..check.properties import Step as TraceStep
-from ..check.properties import Trace
+from ..check.traces import Trace, TraceStep
 from ..model.endpoint import Local, initial_local, step
 from ..model.segments import Segment, classify
 from ..model.spec import Spec, Transition
@@ -71,8 +70,8 @@ from .runs import CHANNEL_ORDER, EXPECTATIONS, Obs, Packet, Run, expectation_hol
 
 __all__ = [
     "COUNT_LIMIT",
+    "Conformance",
     "Mismatch",
-    "Verdict",
     "check_run",
     "count_parameters",
     "load_for_conformance",
@@ -121,7 +120,7 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Conformance:
     """The outcome of :func:`check_run`."""
 
     name: str
@@ -468,7 +467,7 @@ def check_run(
     variant: str = "linux",
     defaults: Mapping[str, float] | None = None,
     limit: int = 200_000,
-) -> Verdict:
+) -> Conformance:
     """Search ``spec``'s product for every path matching ``run`` (see the module
     docstring); ``defaults``: the variant's own values of the count parameters.
 
@@ -536,7 +535,7 @@ def check_run(
     mismatch = None
     if not accepted:
         mismatch = _mismatch(search, best, trace, times, incomplete=incomplete)
-    return Verdict(
+    return Conformance(
         run.name,
         bool(accepted),
         variant,

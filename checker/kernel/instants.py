@@ -41,7 +41,7 @@ from typing import Any
 
 from ..model.spec import Spec, load_spec
 from ..timed.bound import duration_bound
-from .conform import Verdict
+from .conform import Conformance
 from .lab import parse_timer
 from .runs import Run
 
@@ -112,7 +112,7 @@ class TimingReport:
 
 
 def check_instants(
-    verdict: Verdict,
+    verdict: Conformance,
     run: Run,
     variant: str | None,
     spec_file: Path | None = None,

@@ -18,7 +18,7 @@ Examples
 >>> from checker.model.spec import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
->>> from checker.check.properties import trace_of
+>>> from checker.check.traces import trace_of
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> print(render_mermaid(trace_of(ex, [0])), end="")
 sequenceDiagram
@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..check.properties import Trace
+from ..check.traces import Trace
 from ..model.segments import Segment
 from ..product.semantics import Label, PState
 
@@ -117,7 +117,7 @@ def flights(trace: Trace) -> list[Flight]:
     >>> from checker.model.spec import load_spec
     >>> from checker.product.config import ProductConfig
     >>> from checker.product.explore import explore
-    >>> from checker.check.properties import trace_of
+    >>> from checker.check.traces import trace_of
     >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
     >>> [(f.segment.name, f.sender, f.sent, f.end, f.fate) for f in flights(trace_of(ex, [0]))]
     [('SYN', 'A', 1, None, 'in flight')]

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import graphviz
 
-from ..check.properties import Trace
+from ..check.traces import Trace
 from ..errors import UsageError
 from ..product.exploration import Exploration
 from ..product.semantics import PState

@@ -21,7 +21,7 @@ Examples
 >>> from checker.model.spec import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
->>> from checker.check.properties import trace_of
+>>> from checker.check.traces import trace_of
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> dot = chart_dot(trace_of(ex, [0]), title="first step")
 >>> dot.splitlines()[0]
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import graphviz
 
-from ..check.properties import Trace
+from ..check.traces import Trace
 from ..product.semantics import Label, PState
 from .endpoint_diagram import render
 from .mermaid_chart import (

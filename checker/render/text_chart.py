@@ -13,7 +13,7 @@ Examples
 >>> from checker.model.spec import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
->>> from checker.check.properties import trace_of
+>>> from checker.check.traces import trace_of
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> print(render_text(trace_of(ex, [0])))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
 step  A  network  B  after: A / B
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..check.properties import Trace
+from ..check.traces import Trace
 from ..product.semantics import Label, PState
 
 __all__ = ["render_text"]

@@ -51,7 +51,7 @@ from typing import Any
 import z3
 
 from ..check.formula import parse_formula
-from ..check.properties import Trace
+from ..check.traces import Trace
 from ..errors import UsageError, unknown_name
 from ..model.endpoint import Local, initial_local
 from ..model.spec import Spec
@@ -72,7 +72,7 @@ from .checks import (
 from .linear import Linear
 from .pdbm import Bound, at_most, implies, k_formula
 from .solver import SolverLimit
-from .zonegraph import Move, Watch, ZoneGraph, explore_zones
+from .zonegraph import TimedMove, Watch, ZoneGraph, explore_zones
 
 __all__ = ["PEERS", "DurationBound", "default_free", "duration_bound"]
 
@@ -298,7 +298,7 @@ def duration_bound(
         f"{whence}; {losses}",
     )
 
-    def stays(mv: Move) -> bool:
+    def stays(mv: TimedMove) -> bool:
         return mv.before.watching
 
     def search(limit: int | None, free_now: Sequence[str] = ()) -> ZoneGraph:

@@ -43,9 +43,11 @@ from typing import Any
 import z3
 
 from ..check.formula import Formula, parse_formula
+from ..check.outcome import Outcome
 from ..check.patterns import MovePattern, parse_move_pattern
-from ..check.properties import Property, Trace, Verdict, make_verdict
-from ..check.properties import Step as TraceStep
+from ..check.properties import Property
+from ..check.traces import Trace, TraceStep
+from ..check.verdicts import Verdict, make_verdict
 from ..errors import SpecError, UsageError
 from ..model.endpoint import Local, Step
 from ..model.spec import Spec
@@ -55,7 +57,7 @@ from ..product.semantics import PState
 from .linear import Linear
 from .solver import SolverLimit, decide, new_optimizer
 from .tiles import Tile
-from .zonegraph import Guard, Move, Node, TState, ZoneGraph, explore_zones
+from .zonegraph import ClockGuard, Node, TimedMove, TState, ZoneGraph, explore_zones
 
 __all__ = [
     "Scenario",
@@ -115,7 +117,7 @@ class TimedRun:
     ``times[i + 1]``; ``times[0]`` is the start (0)."""
 
     start: TState
-    moves: tuple[Move, ...]
+    moves: tuple[TimedMove, ...]
     times: tuple[Fraction, ...]
 
 
@@ -131,7 +133,7 @@ def node_path(graph: ZoneGraph, node: int) -> list[int]:
 
 def run_trace(
     start: TState,
-    moves: Sequence[Move],
+    moves: Sequence[TimedMove],
     ordering: str,
     times: tuple[Fraction, ...] | None = None,
     loop: int | None = None,
@@ -154,14 +156,14 @@ def describe_losses(budget: int | None) -> str:
     return "any number of losses" if budget is None else f"at most {budget} loss(es)"
 
 
-Flagged = tuple[Move, Guard, tuple[int, ...]]
+Flagged = tuple[TimedMove, ClockGuard, tuple[int, ...]]
 
 
 def _steps(
     graph: ZoneGraph, node: int, last: Flagged | None
-) -> tuple[list[Node], list[tuple[Move, Guard, tuple[int, ...]]]]:
+) -> tuple[list[Node], list[tuple[TimedMove, ClockGuard, tuple[int, ...]]]]:
     path = [graph.node_list[i] for i in node_path(graph, node)]
-    steps: list[tuple[Move, Guard, tuple[int, ...]]] = []
+    steps: list[tuple[TimedMove, ClockGuard, tuple[int, ...]]] = []
     for nd in path[1:]:
         assert nd.move is not None
         steps.append((nd.move, nd.guard, nd.sources))
@@ -173,7 +175,7 @@ def _steps(
 def run_constraints(
     graph: ZoneGraph,
     start: TState,
-    steps: Sequence[tuple[Move, Guard, tuple[int, ...]]],
+    steps: Sequence[tuple[TimedMove, ClockGuard, tuple[int, ...]]],
     params: Mapping[str, Any] | None = None,
     delta: Fraction | None = None,
 ) -> tuple[list[Any], list[Any], list[list[Any]]]:
@@ -282,7 +284,7 @@ class Scenario:
     config: ProductConfig
     starts: tuple[tuple[Local, Local], ...]
     lose: MovePattern | None
-    flag: Callable[[Move], bool]
+    flag: Callable[[TimedMove], bool]
     what: str
     reuse: bool = False
 
@@ -351,7 +353,7 @@ def scenario(prop: Property, spec: Spec) -> Scenario:
         )
     formula = parse_formula(prop.formula)
 
-    def flag(mv: Move) -> bool:
+    def flag(mv: TimedMove) -> bool:
         return not formula(to_pstate(mv.after))
 
     return Scenario(config, tuple(starts), lose, flag, str(formula), prop.reuse)
@@ -407,7 +409,7 @@ def check_timed(
     if sc.reuse:
         assumptions += (REUSE_MODEL,)
 
-    def verdict(value: str, message: str, trace: Trace | None = None) -> Verdict:
+    def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
         return make_verdict(prop, graph, variant, value, message, trace, assumptions)
 
     if graph.flagged:
@@ -419,27 +421,27 @@ def check_timed(
             path, steps = _steps(graph, here, (move, guard, sources))
             trace = run_trace(path[0].state, [m for m, *_ in steps], config.ordering)
             return verdict(
-                "violated",
+                Outcome.VIOLATED,
                 f"{move.label.text()} -- a run in real time violates {what} (no instants: {exc})",
                 trace,
             )
         trace = run_trace(run.start, run.moves, config.ordering, run.times)
         when = _time_text(run.times[-1])
         return verdict(
-            "violated",
+            Outcome.VIOLATED,
             f"at t={when} {move.label.text()} -- a run in real time violates {what}",
             trace,
         )
     if graph.overflow is not None:
         return verdict(
-            "unknown",
+            Outcome.UNKNOWN,
             f"a channel needed more than {config.capacity} segments "
             f"({graph.overflow.describe()}); raise the capacity",
         )
     if graph.limit is not None:
-        return verdict("unknown", f"zone graph incomplete ({graph.limit})")
+        return verdict(Outcome.UNKNOWN, f"zone graph incomplete ({graph.limit})")
     return verdict(
-        "holds",
+        Outcome.HOLDS,
         f"no run in real time violates {what} ({graph.nodes:,} zone-graph nodes)",
     )
 

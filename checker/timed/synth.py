@@ -62,7 +62,7 @@ class Synthesis:
     variant: str | None
     free: tuple[str, ...]
     fixed: dict[str, float]
-    #: ``holds``/``unknown``: whether the constraint is exact.
+    #: ``exact``/``unknown``: whether the constraint is exact.
     status: str
     message: str
     #: The safe region as clauses of atoms ``(const, coefs, strict)`` meaning

@@ -60,7 +60,7 @@ from .pdbm import Bound, PZone, PZoneSet, bound
 from .solver import SolverLimit
 from .tiles import Tile, TZone, TZoneSet
 
-__all__ = ["Copy", "Move", "TState", "Watch", "ZoneGraph", "explore_zones"]
+__all__ = ["Copy", "TState", "TimedMove", "Watch", "ZoneGraph", "explore_zones"]
 
 
 @dataclass(frozen=True, order=True)
@@ -106,7 +106,7 @@ class Watch:
 
 
 @dataclass(frozen=True)
-class Move:
+class TimedMove:
     """One move of the timed product: its label, the consumed copy (index in its
     channel) and whether that copy came from an older incarnation of the connection."""
 
@@ -127,9 +127,9 @@ class Node:
     state: TState
     zone: Any
     parent: int
-    move: Move | None
+    move: TimedMove | None
     #: The clock constraints of the move, over the parent's clocks.
-    guard: Guard = ()
+    guard: ClockGuard = ()
     #: For each of this node's clocks, the parent's clock it continues (0: reset here).
     sources: tuple[int, ...] = ()
 
@@ -146,7 +146,7 @@ class ZoneGraph:
     node_list: list[Node]
     #: Moves a predicate flagged: (node the move starts from, move, guard, sources, the
     #: zone just before the move with its guard applied).
-    flagged: list[tuple[int, Move, Guard, tuple[int, ...], Any]]
+    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], Any]]
     complete: bool
     limit: str | None
     overflow: TState | None
@@ -171,7 +171,7 @@ class ZoneGraph:
 Clock = tuple[str, str, int]
 #: Clock constraints of a move: (clock, value, strict, lower) -- ``x >= value`` (``>``
 #: if strict) for a lower bound, ``x <= value`` (``<``) for an upper one.
-Guard = tuple[tuple[int, Linear, bool, bool], ...]
+ClockGuard = tuple[tuple[int, Linear, bool, bool], ...]
 
 
 class _Concrete:
@@ -259,7 +259,7 @@ def explore_zones(
     starts: Sequence[Start] | None = None,
     *,
     lossy: Callable[[str, Step], bool] | None = None,
-    flag: Callable[[Move], bool] | None = None,
+    flag: Callable[[TimedMove], bool] | None = None,
     watch: Watch | None = None,
     reuse: bool = False,
     silent: str | None = None,
@@ -380,7 +380,7 @@ def explore_zones(
     passed: dict[TState, Any] = {}
     queue: deque[int] = deque()
     superseded: set[int] = set()
-    flagged: list[tuple[int, Move, Guard, tuple[int, ...], Any]] = []
+    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], Any]] = []
     overflow: TState | None = None
     limit: str | None = None
 
@@ -388,8 +388,8 @@ def explore_zones(
         s: TState,
         zone: Any,
         parent: int,
-        move: Move | None,
-        guard: Guard,
+        move: TimedMove | None,
+        guard: ClockGuard,
         sources: tuple[int, ...],
     ) -> None:
         zones = passed.get(s)
@@ -436,7 +436,7 @@ def explore_zones(
                 "A->B": index.get(("copy", "A->B", 0), 0),
                 "B->A": index.get(("copy", "B->A", 0), 0),
             }
-            candidates: list[tuple[Move, Guard, Step | None]] = []
+            candidates: list[tuple[TimedMove, ClockGuard, Step | None]] = []
             for side in ("A", "B"):
                 if silent is not None and side != silent:
                     continue
@@ -455,7 +455,7 @@ def explore_zones(
                         candidates.append((mv, (), st))
                 for k, st, d in running(local):
                     clock = index["timer", side, k]
-                    fires: Guard = ((clock, d, False, True),)
+                    fires: ClockGuard = ((clock, d, False, True),)
                     candidates.append((_move(s, side, st, "timeout"), fires, st))
                 incoming = s.incoming(side)
                 channel = "B->A" if side == "A" else "A->B"
@@ -478,11 +478,11 @@ def explore_zones(
                                 f"{local.describe()} received {cp.seg.describe()}, which the "
                                 "segment abstraction cannot place"
                             )
-                    arrives: Guard = ((bases[channel] + i, zero, True, True),)
+                    arrives: ClockGuard = ((bases[channel] + i, zero, True, True),)
                     for st2 in placed:
                         mv = _move(s, side, st2, "segment", copy=i)
                         if cp.inc < mine:
-                            mv = Move(mv.label, mv.before, mv.after, i, True)
+                            mv = TimedMove(mv.label, mv.before, mv.after, i, True)
                         candidates.append((mv, arrives, st2))
             if network.may_lose(s.lost):
                 lost = s.lost + (1 if network.counts_losses else 0)
@@ -497,7 +497,7 @@ def explore_zones(
                             if side == "A"
                             else TState(s.a, s.b, s.ab, rest, lost, s.inc, s.watching)
                         )
-                        candidates.append((Move(label, s, after, i), (), None))
+                        candidates.append((TimedMove(label, s, after, i), (), None))
 
             for mv, guard, taken in candidates:
                 z = zone
@@ -550,7 +550,7 @@ def explore_zones(
                             after.inc,
                             now_watching if watched else after.watching,
                         )
-                    mv = Move(mv.label, mv.before, after, mv.copy, mv.old)
+                    mv = TimedMove(mv.label, mv.before, after, mv.copy, mv.old)
                 sources = _sources(spec, s, mv, layout(after), index)
                 if flag is not None and flag(mv):
                     flagged.append((here, mv, guard, sources, z))
@@ -603,7 +603,7 @@ def _may_reopen(local: Local, inc: int) -> bool:
 
 def _move(
     s: TState, side: str, st: Step, kind: str, copy: int | None = None, reopen: bool = False
-) -> Move:
+) -> TimedMove:
     """The move of ``side`` taking step ``st`` (the consumed copy removed; sends are added
     by the caller, which knows the channel capacity)."""
     label = step_label(side, st, kind)
@@ -617,13 +617,13 @@ def _move(
     inc = s.inc
     if reopen:
         inc = (inc[0] + 1, inc[1]) if side == "A" else (inc[0], inc[1] + 1)
-    return Move(label, s, TState(a, b, ab, ba, s.lost, inc, s.watching), copy)
+    return TimedMove(label, s, TState(a, b, ab, ba, s.lost, inc, s.watching), copy)
 
 
 def _sources(
     spec: Spec,
     s: TState,
-    mv: Move,
+    mv: TimedMove,
     new_clocks: list[Clock],
     index: dict[Clock, int],
 ) -> tuple[int, ...]:
@@ -661,5 +661,5 @@ def _sources(
     return tuple(out)
 
 
-def _lost_on(mv: Move, channel: str) -> bool:
+def _lost_on(mv: TimedMove, channel: str) -> bool:
     return mv.label.kind == "loss" and mv.label.channel == channel

@@ -1,0 +1,199 @@
+"""The untimed checks: a property decided on an explored product graph.
+
+Kinds (see :mod:`checker.check.properties` for how a suite states them):
+
+``invariant``      always P; counterexample: a shortest path to a state violating P.
+``reachable``      sometimes P; witness: a shortest path to a state satisfying P.
+``path``           ``A: S1, S2, *, S3``: some run takes endpoint A through exactly these
+                   control states (:mod:`checker.check.paths`); witness: a shortest such
+                   run.
+``deadlock-free``  no reachable state without moves except those satisfying ``final``.
+``eventually``     every run reaches Q (``true ~> Q``).
+``leads-to``       ``P ~> Q``: every run that reaches P reaches Q afterwards.
+
+Liveness (the last two) is decided under stated fairness (:mod:`checker.check.liveness`); its
+counterexample is a lasso -- a prefix and a cycle -- or a path to a state where the run
+may stop forever.  The answer is ``unknown`` when the exploration was bounded, or when the
+only counterexamples are artefacts of the channel capacity.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..product.exploration import Exploration
+from .formula import parse_formula
+from .liveness import GraphFacts, check_leads_to
+from .outcome import Outcome
+from .paths import parse_path, path_start, path_step
+from .properties import Property, premise_and_goal
+from .traces import Trace, trace_of
+from .verdicts import Verdict, make_verdict
+
+__all__ = ["check_property"]
+
+
+def check_property(
+    prop: Property,
+    exploration: Exploration,
+    variant: str | None,
+    fairness_off: Iterable[str] = (),
+    facts: GraphFacts | None = None,
+) -> Verdict:
+    """Decide ``prop`` on an explored graph (see the module docstring); ``facts``: what
+    the liveness checks keep about ``exploration`` between properties (none kept
+    otherwise)."""
+    if prop.kind == "path":
+        return _check_path(prop, exploration, variant)
+    p, q = premise_and_goal(prop)
+    n = exploration.states
+    complete = exploration.complete
+
+    def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
+        return make_verdict(prop, exploration, variant, value, message, trace)
+
+    states = exploration.decoded()
+
+    if prop.kind in ("invariant", "reachable"):
+        looking_for = prop.kind == "reachable"  # a state where q holds, or one where it fails
+        # Node ids are in breadth-first order, so the first hit has a shortest path.
+        hit = next((i for i in range(n) if q(states[i]) == looking_for), None)
+        if hit is not None:
+            parents = _bfs_parents(exploration)
+            trace = trace_of(exploration, _path(exploration, parents, hit))
+            if prop.kind == "invariant":
+                return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", trace)
+            return verdict(Outcome.HOLDS, f"witness: a shortest path to {q}", trace)
+        if not complete:
+            return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)
+        if prop.kind == "invariant":
+            return verdict(Outcome.HOLDS, f"{q} holds in all {n:,} reachable states", None)
+        return verdict(Outcome.VIOLATED, f"no reachable state satisfies {q}", None)
+
+    if prop.kind == "deadlock-free":
+        assert prop.final is not None
+        final = parse_formula(prop.final)
+        blocked = set(exploration.capacity_blocked)
+        bad = [d for d in exploration.deadlocks if not final(states[d])]
+        real = [d for d in bad if d not in blocked]
+        if real:
+            parents = _bfs_parents(exploration)
+            trace = trace_of(exploration, _path(exploration, parents, real[0]), stops=True)
+            return verdict(
+                Outcome.VIOLATED, f"{len(real):,} reachable deadlocks outside {final}", trace
+            )
+        if bad:
+            return verdict(
+                Outcome.UNKNOWN,
+                f"{len(bad):,} deadlocks outside {final}, all caused by a full "
+                "channel (raise --capacity or allow losses)",
+                None,
+            )
+        if not complete:
+            return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)
+        return verdict(Outcome.HOLDS, f"every deadlock satisfies {final}", None)
+
+    assumptions = tuple(f for f in prop.fairness if f not in set(fairness_off))
+    return check_leads_to(prop, exploration, variant, p, q, states, assumptions, facts)
+
+
+def _check_path(prop: Property, exploration: Exploration, variant: str | None) -> Verdict:
+    """A shortest run matching the path pattern: breadth-first over pairs of a node and
+    the pattern positions reached on the way to it."""
+    side, pattern = parse_path(prop.formula)
+    offs, dst = exploration.offsets, exploration.dst
+    expanded = len(offs) - 1
+    goal = len(pattern)
+
+    decoded = exploration.decoded()
+
+    def control(node: int) -> str:
+        s = decoded[node]
+        return s.a.state if side == "A" else s.b.state
+
+    start_pos = path_start(pattern, control(0))
+    start = (0, start_pos)
+    parents: dict[tuple[int, frozenset[int]], tuple[tuple[int, frozenset[int]], int] | None] = {
+        start: None
+    }
+    queue = deque([start])
+    found = None
+    while queue:
+        node, pos = queue.popleft()
+        if goal in pos:
+            found = (node, pos)
+            break
+        if node >= expanded:
+            continue
+        here = control(node)
+        for e in range(offs[node], offs[node + 1]):
+            v = dst[e]
+            there = control(v)
+            npos = pos if there == here else path_step(pattern, pos, there)
+            if npos and (v, npos) not in parents:
+                parents[(v, npos)] = ((node, pos), e)
+                queue.append((v, npos))
+    if found is not None:
+        edges: list[int] = []
+        key: tuple[int, frozenset[int]] | None = found
+        while key is not None and parents[key] is not None:
+            prev, e = parents[key]  # type: ignore[misc]
+            edges.append(e)
+            key = prev
+        trace = trace_of(exploration, edges[::-1])
+        return make_verdict(
+            prop,
+            exploration,
+            variant,
+            Outcome.HOLDS,
+            f"witness: a shortest run taking {side} through {prop.formula}",
+            trace,
+        )
+    if not exploration.complete:
+        return make_verdict(
+            prop,
+            exploration,
+            variant,
+            Outcome.UNKNOWN,
+            f"exploration incomplete ({exploration.limit})",
+        )
+    return make_verdict(
+        prop,
+        exploration,
+        variant,
+        Outcome.VIOLATED,
+        f"no run takes {side} through {', '.join(pattern)}",
+    )
+
+
+def _path(exploration: Exploration, parents: Mapping[int, tuple[int, int]], node: int) -> list[int]:
+    """Edge indices from the initial state to ``node`` along ``parents``."""
+    edges: list[int] = []
+    while node != 0:
+        prev, edge = parents[node]
+        edges.append(edge)
+        node = prev
+    edges.reverse()
+    return edges
+
+
+def _bfs_parents(
+    exploration: Exploration, allowed: Any = None, sources: Iterable[int] = (0,)
+) -> dict[int, tuple[int, int]]:
+    """Breadth-first parents (``node -> (previous, edge index)``) from ``sources``."""
+    offs, dst = exploration.offsets, exploration.dst
+    parents: dict[int, tuple[int, int]] = {s: (-1, -1) for s in sources}
+    queue = deque(parents)
+    expanded = len(offs) - 1
+    while queue:
+        u = queue.popleft()
+        if u >= expanded:
+            continue
+        for e in range(offs[u], offs[u + 1]):
+            v = dst[e]
+            if v not in parents and (allowed is None or allowed(v)):
+                parents[v] = (u, e)
+                queue.append(v)
+    return parents

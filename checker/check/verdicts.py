@@ -1,0 +1,88 @@
+"""Verdicts: what checking one property on one variant found.
+
+A :class:`Verdict` holds the answer (an :class:`~checker.check.outcome.Outcome`), the one
+the suite expects, the assumptions it was decided under, why (``message``), the witness or
+counterexample, and the size of the graph it was decided on -- the untimed product
+(:mod:`checker.check.untimed`) or the zone graph (:mod:`checker.timed.checks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..product.config import ProductConfig
+from .outcome import Outcome
+from .properties import Property
+from .traces import Trace
+
+__all__ = ["Explored", "Verdict", "make_verdict"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one property on one variant."""
+
+    prop: Property
+    variant: str | None
+    verdict: Outcome
+    expected: Outcome | None
+    assumptions: tuple[str, ...]
+    trace: Trace | None
+    message: str
+    states: int = 0
+    config: ProductConfig | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.expected is None or self.verdict == self.expected
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.prop.name,
+            "kind": self.prop.kind,
+            "variant": self.variant or "base",
+            "verdict": self.verdict,
+            "expected": self.expected,
+            "assumptions": list(self.assumptions),
+            "message": self.message,
+            "states": self.states,
+            "trace": self.trace.to_json() if self.trace else None,
+        }
+
+
+class Explored(Protocol):
+    """What a verdict reports about the graph it was decided on (an untimed
+    :class:`~checker.product.explore.Exploration` or a
+    :class:`~checker.timed.zonegraph.ZoneGraph`)."""
+
+    @property
+    def states(self) -> int: ...
+
+    @property
+    def config(self) -> ProductConfig: ...
+
+
+def make_verdict(
+    prop: Property,
+    exploration: Explored,
+    variant: str | None,
+    value: Outcome,
+    message: str,
+    trace: Trace | None = None,
+    assumptions: tuple[str, ...] = (),
+) -> Verdict:
+    """A :class:`Verdict` for ``prop`` on ``exploration``, with its expectation filled in
+    (``states`` counts the graph's states, or zone-graph nodes for a timed property)."""
+    return Verdict(
+        prop=prop,
+        variant=variant,
+        verdict=value,
+        expected=prop.expected_for(variant),
+        assumptions=assumptions,
+        trace=trace,
+        message=message,
+        states=exploration.states,
+        config=exploration.config,
+    )
