@@ -13,6 +13,32 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
+#: Markers of the tests that need more than Python, and what each needs.
+NEEDS = {
+    "kernel": "root and the namespace tools (ip, ss, nft, tcpdump): drives this machine's TCP",
+    "spin": "SPIN and a C compiler (spin, cc, tcc)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, needs in NEEDS.items():
+        config.addinivalue_line("markers", f"{name}: needs {needs}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with the reason, the marked tests whose tools this machine lacks; deselect
+    them all at once with ``-m "not kernel and not spin"``."""
+    from checker.export.spin import missing_tools
+    from checker.kernel.lab import missing
+
+    lacking = {"kernel": missing(), "spin": missing_tools()}
+    for item in items:
+        for name, tools in lacking.items():
+            if tools and item.get_closest_marker(name) is not None:
+                reason = f"needs {', '.join(tools)} ({NEEDS[name]})"
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

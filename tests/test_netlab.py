@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.kernel.lab import Lab, missing
+from checker.kernel.lab import Lab
 from checker.kernel.pcap import read_segments
 
-pytestmark = pytest.mark.skipif(bool(missing()), reason=f"needs {', '.join(missing())}")
+pytestmark = pytest.mark.kernel
 
 
 def wire(path: Path) -> list[tuple[str, str, int, int]]:

@@ -14,7 +14,7 @@ from checker.check.outcome import Outcome
 from checker.check.properties import Property, load_properties
 from checker.cli import cli
 from checker.export.promela import LineAction, promela
-from checker.export.spin import missing_tools, run_spin, spin_verdict
+from checker.export.spin import run_spin, spin_verdict
 from checker.model.spec import load_spec
 from checker.product.config import AppConfig, ProductConfig
 from checker.product.explore import explore
@@ -45,12 +45,7 @@ def test_export_is_deterministic_and_cites_the_rules(tmp_path: Path) -> None:
     assert got.exit_code == 0 and out.read_text() == text
 
 
-needs_spin = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"missing {', '.join(missing_tools())} (apt-get install spin gcc)"
-)
-
-
-@needs_spin
+@pytest.mark.spin
 @pytest.mark.parametrize("variant", [None, "linux", "no-time-wait"])
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_spin_stores_exactly_the_product_states(name: str, variant: str | None) -> None:
@@ -74,7 +69,7 @@ CROSS = {
 }
 
 
-@needs_spin
+@pytest.mark.spin
 @pytest.mark.parametrize("variant", [None, "no-time-wait", "short-time-wait"])
 @pytest.mark.parametrize("name", list(CROSS))
 def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) -> None:
@@ -99,7 +94,7 @@ def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) ->
     assert row.agree
 
 
-@needs_spin
+@pytest.mark.spin
 def test_spin_agrees_with_the_suite() -> None:
     """Every untimed property under its own configuration and parameters -- the
     verdicts ``tcpcheck check`` pins -- decided by SPIN too, on the base spec."""
@@ -111,7 +106,7 @@ def test_spin_agrees_with_the_suite() -> None:
     assert all(r.agree for r in rows)
 
 
-@needs_spin
+@pytest.mark.spin
 def test_export_with_a_property_runs_as_it_says(tmp_path: Path) -> None:
     """``export promela --property``: the product under the property's configuration
     with its claim; SPIN run as the file's first lines say finds the counterexample of
@@ -150,7 +145,7 @@ def test_formulas_render_through_their_atoms() -> None:
     assert f.render(Names()) == "(!((<A> && !(<B sends 4>))) || (<empty> || true))"  # FIN = 4
 
 
-@needs_spin
+@pytest.mark.spin
 def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
@@ -186,7 +181,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     assert differs.exit_code == 1 and "tcpcheck violated, SPIN holds" in differs.output
 
 
-@needs_spin
+@pytest.mark.spin
 def test_a_trail_that_leaves_the_product_is_caught() -> None:
     """Replay is a real check: the same trail read against a wrong map of model lines
     (each move taken for the next one) does not replay."""

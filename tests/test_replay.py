@@ -15,7 +15,7 @@ from checker.check.outcome import Outcome
 from checker.check.properties import Property, load_properties, premise_and_goal
 from checker.check.traces import Trace
 from checker.check.untimed import check_property
-from checker.export.spin import missing_tools, spin_verdict
+from checker.export.spin import spin_verdict
 from checker.model.spec import load_spec
 from checker.product.config import ProductConfig
 from checker.product.exploration import Exploration
@@ -106,17 +106,13 @@ def test_an_unfair_cycle_is_caught() -> None:
     assert why is not None and "strong" in why and "SYN" in why and "never taken" in why
 
 
-needs_spin = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"missing {', '.join(missing_tools())} (apt-get install spin gcc)"
-)
-
 SMALL = ProductConfig(ordering="fifo", loss="none", capacity=1)
 SPEC = load_spec()
 SMALL_EX = explore(SPEC, SMALL)
 STATES = sorted({s.a.state for s in SMALL_EX.decoded()} | {s.b.state for s in SMALL_EX.decoded()})
 
 
-@needs_spin
+@pytest.mark.spin
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     side=st.sampled_from(["A", "B"]),
