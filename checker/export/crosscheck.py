@@ -42,6 +42,7 @@ from ..check.properties import (
     path_step,
     premise_and_goal,
 )
+from ..model.overrides import merge_params, parameter_names
 from ..model.spec import Spec, load_spec
 from ..product.config import ProductConfig
 from ..product.explore import Exploration, explore
@@ -217,11 +218,11 @@ def crosscheck_suite(
     and parameters -- what ``tcpcheck check`` decides -- one row per distinct product."""
     groups: dict[tuple[Any, ...], list[Property]] = {}
     for variant in variants:
-        known = {p.name for p in load_spec(spec_path, variant=variant).parameters}
+        known = parameter_names(spec_path, variant, check_behaviour=True)
         for prop in props:
             if prop.kind not in KINDS or prop.expected_for(variant) is None:
                 continue
-            params = tuple(sorted((k, v) for k, v in prop.params.items() if k in known))
+            params = tuple(sorted(merge_params(prop.params, known=known).items()))
             groups.setdefault((variant, params, prop.product_config()), []).append(prop)
     out = []
     with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
