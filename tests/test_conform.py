@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from checker.cli import cli
 from checker.errors import UsageError
 from checker.kernel.conform import Verdict, check_run, load_for_conformance
+from checker.kernel.conformance import check_runs, conformance_target
 from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
@@ -244,6 +245,24 @@ def test_cli_checks_a_capture_against_another_variant() -> None:
     assert agrees == [True, False, False, False]
     code, out = invoke("conform", "--pcap", pcap, "--json")
     assert code == 0 and json.loads(out)["scenarios"][0]["timing"]["agrees"] is True
+
+
+def test_the_command_prints_the_library_report() -> None:
+    """`tcpcheck conform` only prints: its JSON is the report check_runs returns."""
+    pcap = DATA / "pcap" / "last-ack-gives-up-client.pcap"
+    report = check_runs(conformance_target("base"), [run_from_pcap(pcap)])
+    (checked,) = report.runs
+    assert checked.verdict.conforms and checked.timing is not None and not checked.timing.ok
+    assert not checked.conforms and not report.conforms
+    code, out = invoke("conform", "--pcap", str(pcap), "--variant", "base", "--json")
+    assert code == 1 and json.loads(out) == json.loads(json.dumps(report.to_json()))
+
+
+def test_the_report_names_the_retry_bounds_a_run_implies() -> None:
+    runs = [run_from_recording(recording(n)) for n in ("last-ack-gives-up", "active-close")]
+    report = check_runs(conformance_target("linux"), runs)
+    assert report.conforms and report.defaults["ORPHAN_RETRIES"] == 8
+    assert [c.implied() for c in report.runs] == [{"ORPHAN_RETRIES": [(4, 4)]}, {}]
 
 
 @pytest.mark.parametrize(
