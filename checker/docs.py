@@ -41,6 +41,7 @@ from pathlib import Path, PurePosixPath
 from .check.outcome import Outcome
 from .check.properties import Property, load_properties
 from .check.verdicts import Verdict
+from .model.overrides import merge_params
 from .model.spec import Spec, Timer, Transition, load_spec
 from .product.config import ProductConfig
 from .product.explore import explore
@@ -49,7 +50,7 @@ from .render.mermaid_chart import render_mermaid
 from .render.product_diagram import product_dot
 from .render.svg_chart import chart_dot, chart_svg
 from .suite import run_suite, suite_variants
-from .timed.synth import folklore, synthesize
+from .timed.synth import DEFAULT_FREE, folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
 
@@ -248,8 +249,8 @@ def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:
     """The region ``tcpcheck synth`` finds for the property's ``synth`` instance."""
     assert p.synth is not None
     variant = p.synth.get("variant")
-    free = list(p.synth.get("free", ["TIME_WAIT", "MSL", "RTO"]))
-    params = {**p.params, **p.synth.get("params", {})}
+    free = list(p.synth.get("free", DEFAULT_FREE))
+    params = merge_params(p.params, p.synth.get("params", {}))
     spec = load_spec(spec_file, variant=variant, params=params)
     result = synthesize(p, spec, variant, free)
     fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))

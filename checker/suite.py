@@ -23,6 +23,7 @@ from .check.liveness import GraphFacts
 from .check.properties import Property
 from .check.untimed import check_property
 from .check.verdicts import Verdict
+from .model.overrides import merge_params, parameter_names
 from .model.spec import list_variants, load_spec
 from .product.config import ProductConfig
 from .product.exploration import Exploration
@@ -51,7 +52,7 @@ def run_suite(
     """Check every property on every variant it has an expectation for."""
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
     cache: dict[tuple[Any, ...], tuple[Exploration, GraphFacts]] = {}
-    known_params: dict[str | None, set[str]] = {}
+    known_params: dict[str | None, frozenset[str]] = {}
     verdicts: list[Verdict] = []
     off = tuple(fairness_off)
     for prop in props:
@@ -59,11 +60,8 @@ def run_suite(
             if prop.expected_for(variant) is None:
                 continue
             if variant not in known_params:
-                base = load_spec(spec_path, variant=variant, check_behaviour=False)
-                known_params[variant] = {p.name for p in base.parameters}
-            known = known_params[variant]
-            merged = {k: v for k, v in prop.params.items() if k in known}
-            merged.update(params or {})
+                known_params[variant] = parameter_names(spec_path, variant)
+            merged = merge_params(prop.params, params, known=known_params[variant])
             config: ProductConfig = prop.product_config()
             if prop.timed:
                 spec = load_spec(spec_path, variant=variant, params=merged)

@@ -193,3 +193,36 @@ def test_explore_overflow_drop_has_no_capacity_deadlocks() -> None:
     data = json.loads(out)
     assert (data["states"], data["capacity_deadlocks"]) == (4354, 0)
     assert data["config"]["overflow"] == "drop"
+
+
+def test_every_product_option_reaches_the_configuration() -> None:
+    """The product options are read by the one translation a suite's ``config`` table
+    also goes through (ProductConfig.from_options): each option changes the product."""
+    import click
+
+    from checker.cli.options import product_options
+    from checker.product.config import ProductConfig
+
+    @click.command()
+    @product_options
+    def probe(**kw: object) -> None:
+        """Only its options are used."""
+
+    defaults = probe.make_context("probe", []).params  # as a command without options gets them
+    assert ProductConfig.from_options(defaults) == ProductConfig()
+    changed: dict[str, object] = {
+        "capacity": 3,
+        "ordering": "fifo",
+        "loss": "1",
+        "overflow": "drop",
+        "duplication": "1",
+        "a_close": "any",
+        "b_close": "never",
+        "a_abort": True,
+        "b_abort": True,
+        "simultaneous_open": True,
+        "listen_send": True,
+    }
+    assert set(changed) == set(defaults)
+    for key, value in changed.items():
+        assert ProductConfig.from_options({**defaults, key: value}) != ProductConfig(), key

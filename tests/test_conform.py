@@ -17,12 +17,14 @@ from click.testing import CliRunner
 from checker.cli import cli
 from checker.errors import UsageError
 from checker.kernel.conform import Conformance, check_run, load_for_conformance
+from checker.kernel.conformance import check_runs, conformance_target
 from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
 from checker.kernel.scenarios import SCENARIOS, Recording
 from checker.model.segments import RST, Segment
 from checker.model.spec import Spec, load_spec
+from checker.render.mermaid_chart import mismatch_chart
 
 DATA = Path(__file__).parent / "data"
 ALL = (0, 16)
@@ -105,7 +107,8 @@ def test_a_segment_the_model_would_not_send_is_the_divergence(spec: Spec) -> Non
     assert v.mismatch.kernel.startswith("B: close() = ok")
     assert "B: CLOSE / snd FIN+ACK: sends FIN+ACK seq=1 ack=2, but B sent" in v.mismatch.why
     assert v.mismatch.at.startswith("A=FIN-WAIT-2 B=CLOSE-WAIT")
-    assert "kernel and model part here" in v.mismatch.chart
+    chart = mismatch_chart(v.trace, v.times, v.mismatch.pending)
+    assert "kernel and model part here" in chart and "Note over A,B: kernel: B: close()" in chart
 
 
 def test_a_sampled_state_the_model_never_reaches_is_reported(spec: Spec) -> None:
@@ -244,6 +247,24 @@ def test_cli_checks_a_capture_against_another_variant() -> None:
     assert agrees == [True, False, False, False]
     code, out = invoke("conform", "--pcap", pcap, "--json")
     assert code == 0 and json.loads(out)["scenarios"][0]["timing"]["agrees"] is True
+
+
+def test_the_command_prints_the_library_report() -> None:
+    """`tcpcheck conform` only prints: its JSON is the report check_runs returns."""
+    pcap = DATA / "pcap" / "last-ack-gives-up-client.pcap"
+    report = check_runs(conformance_target("base"), [run_from_pcap(pcap)])
+    (checked,) = report.runs
+    assert checked.verdict.conforms and checked.timing is not None and not checked.timing.ok
+    assert not checked.conforms and not report.conforms
+    code, out = invoke("conform", "--pcap", str(pcap), "--variant", "base", "--json")
+    assert code == 1 and json.loads(out) == json.loads(json.dumps(report.to_json(mismatch_chart)))
+
+
+def test_the_report_names_the_retry_bounds_a_run_implies() -> None:
+    runs = [run_from_recording(recording(n)) for n in ("last-ack-gives-up", "active-close")]
+    report = check_runs(conformance_target("linux"), runs)
+    assert report.conforms and report.defaults["ORPHAN_RETRIES"] == 8
+    assert [c.implied() for c in report.runs] == [{"ORPHAN_RETRIES": [(4, 4)]}, {}]
 
 
 @pytest.mark.parametrize(

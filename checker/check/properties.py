@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import SpecError, UsageError, did_you_mean
 from ..model.spec import Spec, bundled_spec_dir
-from ..product.config import AppConfig, ProductConfig
+from ..product.config import ProductConfig
 from .formula import Formula, FormulaError, parse_formula
 from .outcome import Outcome
 from .paths import parse_path
@@ -123,23 +123,7 @@ class Property:
 
     def product_config(self, base: ProductConfig | None = None) -> ProductConfig:
         """The product configuration: ``base`` (or the default) with this property's overrides."""
-        base = base or ProductConfig()
-        c = dict(self.config)
-        b_open = "active" if c.get("simultaneous_open", base.b.open == "active") else "passive"
-        return ProductConfig(
-            a=AppConfig("active", c.get("a_close", base.a.close), c.get("a_abort", base.a.abort)),
-            b=AppConfig(
-                b_open,
-                c.get("b_close", base.b.close),
-                c.get("b_abort", base.b.abort),
-                c.get("listen_send", base.b.listen_send),
-            ),
-            capacity=c.get("capacity", base.capacity),
-            ordering=c.get("ordering", base.ordering),
-            loss=str(c.get("loss", base.loss)),
-            duplication=str(c.get("duplication", base.duplication)),
-            overflow=c.get("overflow", base.overflow),
-        )
+        return ProductConfig.from_options(self.config, base)
 
 
 def bundled_properties_path() -> Path:

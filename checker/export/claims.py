@@ -57,18 +57,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..check.formula import Formula, parse_formula
 from ..check.liveness import Group, delivery_group, edge_group, local_obligations
 from ..check.paths import parse_path, path_start, path_step
 from ..check.properties import Property, premise_and_goal
-from ..errors import ModelError
+from ..errors import ModelError, UsageError
 from ..model.endpoint import initial_local
+from ..model.overrides import merge_params, parameter_names
 from ..model.segments import Segment
+from ..model.spec import load_spec
 from ..product.semantics import Label, PState
-from .promela import Claim, LineAction, Model, any_of
+from .promela import Claim, LineAction, Model, any_of, promela
 
-__all__ = ["Always", "DeadlockClaim", "FairClaim", "PathClaim", "Reach", "claim_for"]
+__all__ = [
+    "Always",
+    "DeadlockClaim",
+    "FairClaim",
+    "PathClaim",
+    "Reach",
+    "claim_for",
+    "property_model",
+]
 
 
 def claim_for(prop: Property, blocked: bool = False) -> Claim:
@@ -89,6 +100,23 @@ def claim_for(prop: Property, blocked: bool = False) -> Claim:
         p, q = premise_and_goal(prop)
         return FairClaim(p, q, tuple(prop.fairness), blocked)
     raise ValueError(f"{prop.name}: {kind} properties are not decided by SPIN (timed)")
+
+
+def property_model(
+    prop: Property, spec_path: str | Path | None = None, variant: str | None = None
+) -> str:
+    """The Promela model SPIN decides ``prop`` on: the product under the property's own
+    configuration and parameters (those ``variant`` has), with the property's claim --
+    what ``tcpcheck export promela --property NAME`` writes."""
+    if prop.timed:
+        raise UsageError(
+            f"{prop.name} is a timed property: SPIN has no clocks; export an untimed one"
+        )
+    known = parameter_names(spec_path, variant, check_behaviour=True)
+    config = prop.product_config()
+    claim = claim_for(prop)
+    spec = load_spec(spec_path, variant=variant, params=merge_params(prop.params, known=known))
+    return promela(spec, config, claim)
 
 
 @dataclass

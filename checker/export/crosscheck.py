@@ -38,6 +38,7 @@ from ..check.outcome import Outcome
 from ..check.paths import parse_path, path_start, path_step
 from ..check.properties import KINDS, Property, premise_and_goal
 from ..check.untimed import check_property
+from ..model.overrides import merge_params, parameter_names
 from ..model.spec import Spec, load_spec
 from ..product.config import ProductConfig
 from ..product.exploration import Exploration
@@ -218,11 +219,11 @@ def crosscheck_suite(
     and parameters -- what ``tcpcheck check`` decides -- one row per distinct product."""
     groups: dict[tuple[Any, ...], list[Property]] = {}
     for variant in variants:
-        known = {p.name for p in load_spec(spec_path, variant=variant).parameters}
+        known = parameter_names(spec_path, variant, check_behaviour=True)
         for prop in props:
             if prop.kind not in KINDS or prop.expected_for(variant) is None:
                 continue
-            params = tuple(sorted((k, v) for k, v in prop.params.items() if k in known))
+            params = tuple(sorted(merge_params(prop.params, known=known).items()))
             groups.setdefault((variant, params, prop.product_config()), []).append(prop)
     out = []
     with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:

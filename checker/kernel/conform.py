@@ -46,7 +46,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -65,7 +65,6 @@ from ..product.semantics import (
     quiescent,
     step_label,
 )
-from ..render.mermaid_chart import render_mermaid
 from .runs import CHANNEL_ORDER, EXPECTATIONS, Obs, Packet, Run, expectation_holds
 
 __all__ = [
@@ -106,17 +105,25 @@ class Mismatch:
     model: tuple[str, ...]
     why: str
     at: str
-    chart: str
+    #: The kernel's next events where they part, for the chart (at most three).
+    pending: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, chart: str) -> dict[str, Any]:
+        """``chart``: the prefix and the kernel's next events, as drawn by the caller
+        (:func:`checker.render.mermaid_chart.mismatch_chart`)."""
         return {
             "step": self.step,
             "kernel": self.kernel,
             "model_could": list(self.model),
             "why": self.why,
             "state": self.at,
-            "chart": self.chart,
+            "chart": chart,
         }
+
+
+#: Draws the chart of a run that parts from the model: its trace, the instants of its
+#: steps and the kernel's next events (:func:`checker.render.mermaid_chart.mismatch_chart`).
+MismatchChart = Callable[[Trace, Sequence[float], Sequence[str]], str]
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,11 @@ class Conformance:
     #: allows them, else the least it allows).
     chosen: dict[str, int] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, chart: MismatchChart) -> dict[str, Any]:
+        """The JSON row; ``chart`` draws a mismatch (the kernel layer draws nothing)."""
+        mismatch = None
+        if self.mismatch is not None:
+            mismatch = self.mismatch.to_json(chart(self.trace, self.times, self.mismatch.pending))
         return {
             "name": self.name,
             "conforms": self.conforms,
@@ -154,7 +165,7 @@ class Conformance:
             "losses": self.losses,
             "search_states": self.explored,
             "incomplete": self.incomplete,
-            "mismatch": self.mismatch.to_json() if self.mismatch else None,
+            "mismatch": mismatch,
             "trace": self.trace.to_json() if self.conforms else None,
         }
 
@@ -631,15 +642,11 @@ def _mismatch(
     why = "; ".join(reasons) or "every move the model can make leads away from the run later"
     if incomplete:
         why = "search limit reached: " + why
-    chart = render_mermaid(trace, times)
-    lines = [chart.rstrip("\n"), "    Note over A,B: kernel and model part here"]
-    for _t, text in pending[:3]:
-        lines.append(f"    Note over A,B: kernel: {text.replace(';', ',')}")
     return Mismatch(
         len(trace.steps),
         kernel,
         tuple(options),
         why,
         best.s.describe(),
-        "\n".join(lines) + "\n",
+        tuple(text for _t, text in pending[:3]),
     )

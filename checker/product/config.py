@@ -20,6 +20,7 @@ checker.errors.UsageError: channel capacity must be at least 1 (got 0)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +158,40 @@ class ProductConfig:
             "duplication": self.duplication,
             "overflow": self.overflow,
         }
+
+    @classmethod
+    def from_options(
+        cls, options: Mapping[str, Any], base: ProductConfig | None = None
+    ) -> ProductConfig:
+        """The configuration ``options`` describe, keyed as the command line's product
+        options and a property's ``config`` table are (``a_close``, ``b_close``,
+        ``a_abort``, ``b_abort``, ``simultaneous_open``, ``listen_send``, ``capacity``,
+        ``ordering``, ``loss``, ``duplication``, ``overflow``); what is not given is
+        ``base``'s (the default's).  A opens actively; B too with ``simultaneous_open``.
+
+        >>> print(ProductConfig.from_options({"b_close": "never", "loss": 1}).describe())
+        ... # doctest: +NORMALIZE_WHITESPACE
+        A: active open, closes first; B: passive open, never closes;
+        channels: unordered, capacity 2, at most 1 lost, no duplication
+        """
+        base = base or cls()
+        c = options
+        b_open = "active" if c.get("simultaneous_open", base.b.open == "active") else "passive"
+        return cls(
+            a=AppConfig("active", c.get("a_close", base.a.close), c.get("a_abort", base.a.abort)),
+            b=AppConfig(
+                b_open,
+                c.get("b_close", base.b.close),
+                c.get("b_abort", base.b.abort),
+                c.get("listen_send", base.b.listen_send),
+            ),
+            capacity=c.get("capacity", base.capacity),
+            ordering=c.get("ordering", base.ordering),
+            # A suite's TOML may give a budget as a number (loss = 1).
+            loss=str(c.get("loss", base.loss)),
+            duplication=str(c.get("duplication", base.duplication)),
+            overflow=c.get("overflow", base.overflow),
+        )
 
 
 def _budget(what: str, text: str, *, allow_any: bool) -> int | None:

@@ -49,6 +49,7 @@ __all__ = [
     "event_text",
     "flights",
     "instant_text",
+    "mismatch_chart",
     "render_mermaid",
     "step_instants",
 ]
@@ -298,4 +299,13 @@ def render_mermaid(trace: Trace, instants: Sequence[float] | None = None) -> str
         note("A,B", f"back to the state after step {trace.loop}")
     if trace.stops:
         note("A,B", "and stays here forever")
+    return "\n".join(lines) + "\n"
+
+
+def mismatch_chart(trace: Trace, instants: Sequence[float], pending: Sequence[str]) -> str:
+    """The chart of a run that parts from the model (:mod:`checker.kernel.conform`): the
+    prefix the model can follow, where they part, and the kernel's next events."""
+    lines = [render_mermaid(trace, instants).rstrip("\n")]
+    lines.append("    Note over A,B: kernel and model part here")
+    lines += [f"    Note over A,B: kernel: {text.replace(';', ',')}" for text in pending]
     return "\n".join(lines) + "\n"

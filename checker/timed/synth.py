@@ -43,6 +43,7 @@ from .solver import SolverLimit, decide, new_solver
 from .tiles import Tile
 
 __all__ = [
+    "DEFAULT_FREE",
     "Synthesis",
     "atom_text",
     "folklore",
@@ -52,6 +53,11 @@ __all__ = [
     "region_formula",
     "synthesize",
 ]
+
+#: What synthesis leaves free unless told otherwise: the durations the TIME-WAIT rule
+#: weighs against each other (RFC 9293 §3.6.1, MUST-13: TIME-WAIT lasts 2*MSL; the
+#: retransmission timeout RTO, §3.8.1).
+DEFAULT_FREE = ("TIME_WAIT", "MSL", "RTO")
 
 
 @dataclass(frozen=True)

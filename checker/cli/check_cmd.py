@@ -1,0 +1,166 @@
+"""``tcpcheck check``: the property suite on every variant, each counterexample charted."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..errors import unknown_name
+from ..model.spec import load_spec
+from .app import cli
+from .console import out_console
+from .options import parse_params, pick_variants, suite_options
+
+__all__ = ["check_cmd"]
+
+
+@cli.command("check")
+@suite_options("Check")
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this variant ('base' for the spec itself); repeatable.",
+)
+@click.option(
+    "--property",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this property; repeatable.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a parameter for every property.",
+)
+@click.option("--no-fair-lossy", is_flag=True, help="Drop the fair-lossy channel assumption.")
+@click.option("--no-fair-apps", is_flag=True, help="Drop the fair application assumption.")
+@click.option("--no-fair-timers", is_flag=True, help="Drop weak fairness of timers.")
+@click.option("--witnesses", is_flag=True, help="Also chart the witnesses of properties that hold.")
+@click.option(
+    "--max-states", type=int, metavar="N", help="Bound each exploration (unknown verdicts)."
+)
+@click.option("--max-seconds", type=float, metavar="S", help="Bound each exploration in time.")
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write a JUnit XML report.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    variants: tuple[str, ...],
+    names: tuple[str, ...],
+    params: tuple[str, ...],
+    no_fair_lossy: bool,
+    no_fair_apps: bool,
+    no_fair_timers: bool,
+    witnesses: bool,
+    max_states: int | None,
+    max_seconds: float | None,
+    junit_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Check the property suite on every variant; chart each counterexample.
+
+    Exit status 0 when every verdict is the expected one, 1 when any differs, 2 on a
+    usage or spec error.
+
+    \b
+    Examples:
+      tcpcheck check
+      tcpcheck check --property fin-wait-2-leads-to-closed --variant linux
+      tcpcheck check --property both-eventually-closed --no-fair-lossy
+      tcpcheck check --json --junit report.xml
+    """
+    from ..check.outcome import Outcome
+    from ..check.properties import load_properties
+    from ..render.text_chart import render_text
+    from ..suite import junit_xml, run_suite
+
+    base = load_spec(spec_file)
+    props = load_properties(props_file, spec=base)
+    if names:
+        known = [p.name for p in props]
+        for name in names:
+            if name not in known:
+                raise unknown_name("property", name, known, "properties")
+        props = [p for p in props if p.name in names]
+    chosen = pick_variants(spec_file, variants)
+    off = [
+        name
+        for name, flag in (
+            ("fair-lossy", no_fair_lossy),
+            ("fair-apps", no_fair_apps),
+            ("timers", no_fair_timers),
+        )
+        if flag
+    ]
+    verdicts = run_suite(
+        props,
+        variants=chosen,
+        spec_path=spec_file,
+        params=parse_params(params),
+        fairness_off=off,
+        max_states=max_states,
+        max_seconds=max_seconds,
+    )
+    ok = all(v.ok for v in verdicts)
+    if junit_file is not None:
+        junit_file.write_text(junit_xml(verdicts), encoding="utf-8")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"ok": ok, "properties": [v.to_json() for v in verdicts]},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        out = out_console()
+        table = Table("property", "variant", "kind", "verdict", "expected", "")
+        for v in verdicts:
+            colour = {Outcome.HOLDS: "green", Outcome.VIOLATED: "red", Outcome.UNKNOWN: "yellow"}[
+                v.verdict
+            ]
+            table.add_row(
+                v.prop.name,
+                v.variant or "base",
+                v.prop.kind,
+                f"[{colour}]{v.verdict}[/{colour}]",
+                v.expected or "—",
+                "ok" if v.ok else "[bold red]MISMATCH[/bold red]",
+            )
+        out.print(table)
+        for v in verdicts:
+            show = v.trace is not None and (v.verdict == Outcome.VIOLATED or witnesses or not v.ok)
+            if not show:
+                continue
+            assert v.trace is not None
+            kind = "witness" if v.verdict == Outcome.HOLDS else "counterexample"
+            out.print(
+                f"\n[bold]{v.prop.name}[/bold] on {v.variant or 'base'}: {v.verdict} "
+                f"({kind}) — {v.message}",
+                markup=True,
+                highlight=False,
+            )
+            if v.assumptions:
+                out.print("assumes: " + ", ".join(v.assumptions), markup=False)
+            if v.config is not None:
+                out.print(v.config.describe(), markup=False)
+            out.print(render_text(v.trace), markup=False)
+        bad = [v for v in verdicts if not v.ok]
+        out.print(f"\n{len(verdicts)} checks, {len(bad)} unexpected", markup=False)
+    if not ok:
+        sys.exit(1)

@@ -1,0 +1,187 @@
+"""``tcpcheck conform``: this machine's Linux TCP stack (or a capture) against a variant.
+
+The runs are made or read and checked by :mod:`checker.kernel.conformance`; this
+command reads the options, draws the charts and prints the report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from ..errors import UsageError
+from .app import cli
+from .console import out_console
+from .options import spec_file_option
+
+if TYPE_CHECKING:
+    from ..kernel.conformance import ConformanceReport
+    from ..kernel.instants import Timing
+
+__all__ = ["conform_cmd"]
+
+
+@cli.command("conform")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this scenario (see the README's list); repeatable. Default: all.",
+)
+@click.option(
+    "--pcap",
+    "pcap",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Check one TCP connection of this capture instead of running the scenarios.",
+)
+@click.option(
+    "--client",
+    metavar="HOST:PORT",
+    help="With --pcap: the connection whose first SYN came from HOST:PORT.",
+)
+@click.option(
+    "--variant",
+    default="linux",
+    show_default=True,
+    metavar="NAME",
+    help="The variant the runs are checked against ('base' for RFC 9293 itself).",
+)
+@spec_file_option()
+@click.option(
+    "--keep-captures",
+    "keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Keep each scenario's captures and recording in DIR/NAME/.",
+)
+@click.option(
+    "--charts",
+    "charts",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write a Mermaid sequence chart of every run (matched path, or where it parts).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def conform_cmd(
+    scenarios: tuple[str, ...],
+    pcap: Path | None,
+    client: str | None,
+    variant: str,
+    spec_file: Path | None,
+    keep: Path | None,
+    charts: Path | None,
+    as_json: bool,
+) -> None:
+    """Check the machine's own Linux TCP stack (or a capture) against a variant.
+
+    Each scenario runs this kernel's TCP in two network namespaces joined by a veth
+    pair -- two socket programs driven call by call, losses made exact with nftables,
+    both sides captured with tcpdump and sampled with ss -- and the recorded run is
+    searched for in the variant's product: the same segments per direction, the same
+    losses, the same call outcomes, the sampled states in order.  The retry bounds are
+    inferred (Linux counts time, not retransmissions).  Needs root, ip, nft, tcpdump
+    and ss (bash setup.sh installs them).  Exit 0 when every run conforms, 1 when one
+    does not, 2 when a run cannot be made or read.
+
+    \b
+    Examples:
+      tcpcheck conform
+      tcpcheck conform --scenario last-ack-gives-up --json
+      tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
+    """
+    from ..kernel.conformance import check_runs, conformance_target, record_scenarios
+    from ..kernel.runs import run_from_pcap
+    from ..render.mermaid_chart import mismatch_chart, render_mermaid
+
+    target = conformance_target(variant, spec_file)
+    if pcap is not None:
+        if scenarios or keep is not None:
+            raise UsageError("--pcap checks a capture: drop --scenario and --keep-captures")
+        if not pcap.exists():
+            raise UsageError(f"{pcap}: no such file (give a pcap capture to --pcap)")
+        runs = [run_from_pcap(pcap, client)]
+    else:
+        if client is not None:
+            raise UsageError("--client picks a connection in a capture: use it with --pcap")
+        runs = record_scenarios(scenarios, keep)
+    report = check_runs(target, runs)
+    if charts is not None:
+        charts.mkdir(parents=True, exist_ok=True)
+        for checked in report.runs:
+            v = checked.verdict
+            text = (
+                mismatch_chart(v.trace, v.times, v.mismatch.pending)
+                if v.mismatch
+                else render_mermaid(v.trace, v.times)
+            )
+            (charts / f"{v.name.split()[0]}.mmd").write_text(text)
+    if as_json:
+        click.echo(json.dumps(report.to_json(mismatch_chart), indent=2, ensure_ascii=False))
+    else:
+        print_conformance(report)
+    if not report.conforms:
+        sys.exit(1)
+
+
+def _agreeing(rows: Sequence[Timing]) -> str:
+    return f"{sum(r.ok for r in rows)}/{len(rows)} agree" if rows else "none timed"
+
+
+def print_conformance(report: ConformanceReport) -> None:
+    """A row per run; then each timed run's instants, and where each other run parts
+    from the model, charted."""
+    from ..render.text_chart import render_text
+
+    out = out_console()
+    table = Table(
+        "run", "path", "losses", "retry bounds the run implies", "instants", "search states"
+    )
+    for checked in report.runs:
+        v, timing = checked.verdict, checked.timing
+        implied = []
+        for name, ranges in checked.implied().items():
+            shown = ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in ranges)
+            implied.append(f"{name} ∈ {{{shown}}} (variant: {report.defaults[name]:g})")
+        table.add_row(
+            v.name,
+            "matches" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
+            str(v.losses) if v.conforms else "-",
+            "; ".join(implied) or ("any" if v.conforms else "-"),
+            "-" if timing is None else _agreeing(timing.rows),
+            f"{v.explored:,}",
+        )
+    out.print(table)
+    for checked in report.runs:
+        v, timing = checked.verdict, checked.timing
+        if timing is None or not timing.rows:
+            continue
+        shown = ", ".join(f"{k} = {x:g}" for k, x in sorted(timing.params.items()))
+        out.print(f"\n[bold]{v.name}[/]: instants against the timed model ({shown})")
+        for r in timing.rows:
+            mark = (
+                ("fitted" if r.ok else "fitted, DIFFERS")
+                if r.fitted
+                else ("agrees" if r.ok else "DIFFERS")
+            )
+            out.print(
+                f"  {r.side}: {r.what}: measured {r.measured_text()}; model {r.model}  [{mark}]",
+                markup=False,
+            )
+    for checked in report.runs:
+        v = checked.verdict
+        m = v.mismatch
+        if m is None:
+            continue
+        out.print(f"\n[bold]{v.name}[/]: kernel and model part after {m.step} matched steps")
+        out.print(f"  the kernel: {m.kernel}", markup=False)
+        out.print(f"  the model, at {m.at}, could: {'; '.join(m.model)}", markup=False)
+        out.print(f"  why not: {m.why}", markup=False)
+        out.print(render_text(v.trace, v.times), markup=False)

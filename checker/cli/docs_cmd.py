@@ -1,0 +1,97 @@
+"""``tcpcheck docs``: the Markdown specification, the property report and the diagrams."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .app import cli
+from .console import live, out_console
+from .options import pick_variants, suite_options
+
+__all__ = ["docs_cmd"]
+
+
+@cli.command("docs")
+@suite_options("Document")
+@click.option(
+    "--out",
+    "docs_dir",
+    default="docs",
+    show_default=True,
+    metavar="DIR",
+    help="Where the Markdown goes.",
+)
+@click.option(
+    "--diagrams",
+    "diagrams_dir",
+    default="diagrams",
+    show_default=True,
+    metavar="DIR",
+    help="Where the diagrams go.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Document only this variant ('base' for the spec itself); repeatable.",
+)
+@click.option("--png", is_flag=True, help="Also write a PNG copy of every diagram and chart.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 with a summary when the files on disk differ.",
+)
+def docs_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    docs_dir: str,
+    diagrams_dir: str,
+    variants: tuple[str, ...],
+    png: bool,
+    check_only: bool,
+) -> None:
+    """Write the Markdown specification, the property report and the diagrams.
+
+    The same input gives the same bytes, so a CI job can run `tcpcheck docs --check`
+    and fail when the committed copies are stale (exit 1, with what differs).
+
+    \b
+    Examples:
+      tcpcheck docs
+      tcpcheck docs --out site/spec --diagrams site/img --variant base --variant linux
+      tcpcheck docs --check
+    """
+    from ..docs import compare, generate, write
+
+    chosen = pick_variants(spec_file, variants)
+    with live(True) as say:
+        if say is not None:
+            say("generating the specification, the report and the diagrams")
+        files = generate(
+            chosen,
+            spec_file=spec_file,
+            props_file=props_file,
+            docs_dir=docs_dir,
+            diagrams_dir=diagrams_dir,
+            png=png,
+        )
+    if check_only:
+        report = compare(files)
+        if report:
+            out_console().print(
+                f"{len(report)} line(s) of difference: run `tcpcheck docs`", markup=False
+            )
+            for line in report:
+                click.echo(line)
+            sys.exit(1)
+        out_console().print(f"up to date: {len(files)} files", markup=False)
+        return
+    write(files)
+    out_console().print(
+        f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/", markup=False
+    )

@@ -1,0 +1,211 @@
+"""``tcpcheck explore`` and ``tcpcheck graph``: the product's reachable states, counted
+or drawn."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..errors import UsageError
+from ..product.exploration import Exploration
+from ..product.explore import explore
+from .app import cli
+from .console import exploring, out_console
+from .options import (
+    find_property,
+    load,
+    parse_params,
+    product_config,
+    product_options,
+    spec_options,
+)
+
+__all__ = ["explore_cmd", "graph_cmd"]
+
+
+@cli.command("explore")
+@spec_options
+@product_options
+@click.option("--max-states", type=int, metavar="N", help="Stop after N states (incomplete).")
+@click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds (incomplete).")
+@click.option(
+    "--deadlocks",
+    "show_deadlocks",
+    type=int,
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Print at most N deadlock states.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def explore_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    max_states: int | None,
+    max_seconds: float | None,
+    show_deadlocks: int,
+    as_json: bool,
+    quiet: bool,
+    **kw: Any,
+) -> None:
+    """Explore every reachable state of two endpoints joined by two channels.
+
+    A opens actively and closes first; B listens and closes after A (change this with
+    --a-close/--b-close).  Exit status 0 when the exploration is complete, 3 when a
+    --max-states/--max-seconds bound stopped it.
+
+    \b
+    Examples:
+      tcpcheck explore
+      tcpcheck explore --ordering fifo --loss 1 --json
+      tcpcheck explore --b-close never --variant linux
+    """
+    if max_states is not None and max_states < 1:
+        raise UsageError("--max-states must be at least 1")
+    if max_seconds is not None and max_seconds <= 0:
+        raise UsageError("--max-seconds must be positive")
+    spec = load(spec_file, variant, params)
+    config = product_config(kw)
+    with exploring(not quiet and not as_json) as progress:
+        result = explore(
+            spec, config, max_states=max_states, max_seconds=max_seconds, progress=progress
+        )
+    if as_json:
+        click.echo(json.dumps(result.summary(), indent=2))
+    else:
+        print_exploration(result, show_deadlocks)
+    if not result.complete:
+        sys.exit(3)
+
+
+@cli.command("graph")
+@spec_options
+@product_options
+@click.option(
+    "--view",
+    type=click.Choice(["auto", "whole", "states", "around"]),
+    default="auto",
+    show_default=True,
+    help="whole: every state; states: folded by the pair of endpoint states; around: a "
+    "property's counterexample and its neighbours; auto: whole when it fits.",
+)
+@click.option(
+    "--property",
+    "prop_name",
+    metavar="NAME",
+    help="For --view around: the property whose counterexample (or witness) to show; "
+    "its own configuration is explored.",
+)
+@click.option(
+    "--max-nodes",
+    type=int,
+    default=60,
+    show_default=True,
+    metavar="N",
+    help="The most states drawn one by one.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write FILE.svg, FILE.png or FILE.dot (by its suffix) instead of DOT on stdout.",
+)
+def graph_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    view: str,
+    prop_name: str | None,
+    max_nodes: int,
+    out_file: Path | None,
+    **kw: Any,
+) -> None:
+    """Draw the product state graph: whole, folded, or around a counterexample.
+
+    Never a hairball: --view whole is refused past --max-nodes states; auto folds
+    instead, and the picture's title says which view it is.
+
+    \b
+    Examples:
+      tcpcheck graph --out product.svg
+      tcpcheck graph --loss none --ordering fifo --capacity 1 --view whole --out small.png
+      tcpcheck graph --view around --property graceful-close --variant linux --out cex.svg
+    """
+    from ..render.endpoint_diagram import render
+    from ..render.product_diagram import product_dot
+
+    if max_nodes < 1:
+        raise UsageError("--max-nodes must be at least 1")
+    spec = load(spec_file, variant, params)
+    config = product_config(kw)
+    trace = None
+    title = None
+    if prop_name is not None:
+        from ..suite import run_suite
+
+        prop = find_property(spec_file, None, prop_name)
+        if prop.timed:
+            raise UsageError(f"{prop_name} is timed: its runs live in the zone graph, not here")
+        (verdict,) = run_suite(
+            [prop], variants=[variant], spec_path=spec_file, params=parse_params(params)
+        )
+        if verdict.trace is None or verdict.config is None:
+            raise UsageError(f"{prop_name} has no trace to show ({verdict.verdict})")
+        trace, config = verdict.trace, verdict.config
+        title = f"{prop_name} on {variant or 'base'}: {verdict.verdict}; {config.describe()}"
+    elif view == "around":
+        raise UsageError("--view around needs --property NAME")
+    ex = explore(spec, config)
+    dot, drawn = product_dot(
+        ex, "around" if trace is not None and view == "auto" else view, trace, max_nodes, title
+    )
+    if out_file is None:
+        click.echo(dot, nl=False)
+        return
+    fmt = out_file.suffix.lstrip(".")
+    if fmt not in ("svg", "png", "dot", "pdf"):
+        raise UsageError(f"{out_file}: the suffix names the format: .svg, .png, .pdf or .dot")
+    out_file.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt))
+    out_console().print(
+        f"wrote {out_file} ({drawn} view, {ex.states:,} states explored)", markup=False
+    )
+
+
+def print_exploration(result: Exploration, show: int) -> None:
+    """The counts of an exploration, and at most ``show`` of its deadlock states."""
+    out = out_console()
+    spec = result.spec
+    out.print(
+        f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else "")
+    )
+    out.print(result.config.describe())
+    table = Table(show_header=False)
+    table.add_row("states", f"{result.states:,}")
+    table.add_row("transitions", f"{result.transitions:,}")
+    table.add_row("depth", str(result.depth))
+    dead = f"{len(result.deadlocks):,}"
+    if result.capacity_blocked:
+        dead += f" ({len(result.capacity_blocked):,} only because a channel is full)"
+    table.add_row("deadlocks", dead)
+    table.add_row(
+        "complete",
+        "yes"
+        if result.complete
+        else f"[bold red]NO[/bold red] — stopped by {result.limit}; counts are partial",
+    )
+    table.add_row("seconds", f"{result.seconds:.3f}")
+    out.print(table)
+    if result.deadlocks and show:
+        out.print("Deadlock states (no move is possible):")
+        for node in result.deadlocks[:show]:
+            out.print(f"  #{node}: {result.state(node).describe()}", markup=False)
+        if len(result.deadlocks) > show:
+            out.print(f"  … and {len(result.deadlocks) - show:,} more (--deadlocks N)")

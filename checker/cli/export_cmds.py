@@ -1,0 +1,238 @@
+"""``tcpcheck export promela`` and ``tcpcheck crosscheck spin``: the product in SPIN's
+language, and the comparison with SPIN's verdicts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.table import Table
+
+from ..errors import UsageError
+from ..model.spec import load_spec
+from ..product.config import ProductConfig
+from .app import cli
+from .console import out_console
+from .options import (
+    find_property,
+    load,
+    parse_params,
+    pick_variants,
+    product_config,
+    product_options,
+    spec_options,
+    suite_options,
+)
+
+if TYPE_CHECKING:
+    from ..export.crosscheck import CrossCheck
+
+__all__ = ["crosscheck_group", "crosscheck_spin_cmd", "export_group", "export_promela_cmd"]
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Export a configuration of the product automaton to another checker's language."""
+
+
+@export_group.command("promela")
+@spec_options
+@product_options
+@click.option(
+    "--property",
+    "prop_name",
+    metavar="NAME",
+    help="Add this untimed property's claim (never claim, watcher or fairness monitor); "
+    "the model is then the product under the property's own configuration and parameters.",
+)
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Look --property up in this suite instead of the bundled one.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.pml",
+    help="Write the model here instead of standard output.",
+)
+def export_promela_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    prop_name: str | None,
+    props_file: Path | None,
+    out_file: Path | None,
+    **kw: Any,
+) -> None:
+    """The product as a Promela model for SPIN, generated from the explorer's tables.
+
+    One proctype per endpoint (and one for the network's losses), one d_step per move,
+    each commented with the spec rule it comes from; SPIN's stored states equal
+    tcpcheck's state count.  With --property, the property's claim is part of the model
+    and its first lines say how to run SPIN and what an error means.
+
+    \b
+    Examples:
+      tcpcheck export promela -o tcp.pml
+      spin -a tcp.pml && cc -DNOREDUCE -DSAFETY -o pan pan.c && ./pan -m1000000
+      tcpcheck export promela --ordering fifo --loss 1 --variant linux -o linux.pml
+      tcpcheck export promela --property close-wait-leads-to-closed -o cw.pml
+    """
+    from ..export.claims import property_model
+    from ..export.promela import promela
+
+    config = product_config(kw)
+    if prop_name is not None:
+        if params or config != ProductConfig():
+            raise UsageError(
+                "--property exports the product under the property's own configuration "
+                "and parameters: drop the product options and --param"
+            )
+        prop = find_property(spec_file, props_file, prop_name)
+        text = property_model(prop, spec_file, variant)
+    else:
+        text = promela(load(spec_file, variant, params), config)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    out_console().print(f"wrote {out_file} ({text.count('d_step')} moves)", markup=False)
+
+
+@cli.group("crosscheck")
+def crosscheck_group() -> None:
+    """Compare tcpcheck with another model checker."""
+
+
+@crosscheck_group.command("spin")
+@suite_options("Cross-check")
+@product_options
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Only this variant ('base' for the spec itself); repeatable. Default: all.",
+)
+@click.option(
+    "--suite",
+    is_flag=True,
+    help="Each property under its own configuration and parameters, as `tcpcheck check` "
+    "decides it (product options and --param do not apply).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a spec parameter (e.g. FIN_RETRIES=inf); repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def crosscheck_spin_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    variants: tuple[str, ...],
+    suite: bool,
+    params: tuple[str, ...],
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """Explore with tcpcheck and with SPIN; compare states and every untimed verdict.
+
+    The product is exported as Promela, SPIN generates and compiles its verifier and
+    searches; the stored states must equal tcpcheck's.  Every untimed property is then
+    decided by both tools on the same product -- invariants, reachability and paths as
+    never claims, deadlock-freedom by a watcher process, eventually and leads-to as
+    acceptance cycles under tcpcheck's fairness -- the verdicts must be equal, and
+    every trail SPIN writes must replay through tcpcheck's product.  Exit 0 only when
+    everything agrees, 1 when anything differs, 2 when SPIN or a C compiler is missing.
+
+    \b
+    Examples:
+      tcpcheck crosscheck spin
+      tcpcheck crosscheck spin --ordering fifo --loss 1 --variant base --variant no-time-wait
+      tcpcheck crosscheck spin --suite --json
+    """
+    from ..check.properties import load_properties
+    from ..export.crosscheck import crosscheck, crosscheck_suite
+    from ..export.spin import missing_tools
+    from ..suite import suite_variants
+
+    missing = missing_tools()
+    if missing:
+        raise UsageError(
+            f"the cross-check needs {' and '.join(missing)}: install them "
+            "(Debian: apt-get install spin gcc tcc; bash setup.sh does it as root)"
+        )
+    chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
+    props = load_properties(props_file, spec=load_spec(spec_file))
+    config = product_config(kw)
+    if suite:
+        if params or config != ProductConfig():
+            raise UsageError(
+                "--suite checks each property under its own configuration: drop the "
+                "product options and --param, or drop --suite"
+            )
+        rows = crosscheck_suite(props, chosen, spec_file)
+    else:
+        load(spec_file, None, params)  # names the file and entry of a bad --param
+        rows = crosscheck(props, chosen, config, spec_file, parse_params(params))
+    agree = all(r.agree for r in rows)
+    if as_json:
+        doc = {"configurations": [r.to_json() for r in rows], "agree": agree}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print_crosscheck(rows)
+    if not agree:
+        sys.exit(1)
+
+
+def print_crosscheck(rows: Sequence[CrossCheck]) -> None:
+    """One line per row: both tools' counts, verdicts and times; then what differs."""
+    from ..export.crosscheck import number
+
+    out = out_console()
+    table = Table(
+        "variant", "configuration", "tcpcheck states", "SPIN states", "verdicts",
+        "tcpcheck s", "SPIN gen / cc / search s", "SPIN verdicts s", "agree",
+    )  # fmt: skip
+    for r in rows:
+        same = sum(c.tcpcheck == c.spin and c.trail is None for c in r.verdicts)
+        shown = r.config.describe()
+        if r.params:
+            shown += "; " + ", ".join(f"{k}={number(v)}" for k, v in r.params)
+        table.add_row(
+            r.variant or "base",
+            shown,
+            f"{r.tcpcheck_states:,}",
+            f"{r.spin.states:,}",
+            f"{same}/{len(r.verdicts)} equal",
+            f"{r.tcpcheck_seconds + sum(c.tcpcheck_seconds for c in r.verdicts):.2f}",
+            f"{r.spin.generate_seconds:.2f} / {r.spin.compile_seconds:.2f} / "
+            f"{r.spin.search_seconds:.2f}",
+            f"{sum(c.spin_seconds for c in r.verdicts):.1f}",
+            "yes" if r.agree else "NO",
+        )
+    out.print(table)
+    for r in rows:
+        if not r.same_states:
+            out.print(
+                f"{r.variant or 'base'}: states/transitions: tcpcheck {r.tcpcheck_states:,}/"
+                f"{r.tcpcheck_transitions:,}, SPIN {r.spin.states:,}/{r.spin.transitions:,}"
+            )
+        for c in r.verdicts:
+            if c.tcpcheck != c.spin:
+                out.print(f"{r.variant or 'base'}: {c.prop}: tcpcheck {c.tcpcheck}, SPIN {c.spin}")
+            if c.trail is not None:
+                out.print(
+                    f"{r.variant or 'base'}: {c.prop}: SPIN's trail does not replay: {c.trail}"
+                )

@@ -1,0 +1,220 @@
+"""Options several commands share, and the reading of their values.
+
+``--spec``/``--variant``/``--param`` choose the spec, ``--properties`` the property
+suite, and the product options (``--capacity``, ``--loss``, ``--a-close``...) the
+composition: they are read here into the library's values -- a loaded
+:class:`~checker.model.spec.Spec`, parameter overrides, a
+:class:`~checker.product.config.ProductConfig` -- and nothing else is decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ..errors import UsageError, unknown_name
+from ..model.spec import Spec, load_spec
+from ..product.config import CLOSE_MODES, ORDERINGS, OVERFLOWS, ProductConfig
+
+if TYPE_CHECKING:
+    from ..check.properties import Property
+
+__all__ = [
+    "find_property",
+    "load",
+    "parse_params",
+    "pick_variants",
+    "product_config",
+    "product_options",
+    "refuse_free_and_fixed",
+    "spec_file_option",
+    "spec_options",
+    "suite_options",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, float]:
+    """``--param NAME=VALUE`` values as parameter overrides."""
+    params: dict[str, float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param expects NAME=VALUE (got {item!r})")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--param {name}: {value!r} is not a number") from None
+    return params
+
+
+def spec_file_option(
+    help: str = "Load this spec (or overlay on the bundled spec) instead of the bundled TCP spec.",
+) -> Callable[[F], F]:
+    """``--spec FILE``: a spec or an overlay instead of the bundled one."""
+    return click.option(
+        "--spec",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help=help,
+    )
+
+
+def spec_options(func: F) -> F:
+    """``--spec``, ``--variant`` and ``--param``, shared by every command."""
+    func = click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a parameter, e.g. --param SYN_RETRIES=1.",
+    )(func)
+    func = click.option(
+        "--variant", metavar="NAME", help="Apply a variant overlay (see `tcpcheck variants`)."
+    )(func)
+    return spec_file_option()(func)
+
+
+def suite_options(verb: str) -> Callable[[F], F]:
+    """``--spec`` and ``--properties``, for the commands that run a property suite."""
+
+    def add(func: F) -> F:
+        func = click.option(
+            "--properties",
+            "props_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="A property suite instead of the bundled one.",
+        )(func)
+        return spec_file_option(f"{verb} this spec (or overlay) instead of the bundled one.")(func)
+
+    return add
+
+
+def load(spec_file: Path | None, variant: str | None, params: tuple[str, ...]) -> Spec:
+    """The spec ``--spec``, ``--variant`` and ``--param`` name."""
+    return load_spec(spec_file, variant=variant, params=parse_params(params))
+
+
+def product_options(func: F) -> F:
+    """Channel and application options of the product automaton."""
+    options = [
+        click.option(
+            "--capacity",
+            type=int,
+            default=2,
+            show_default=True,
+            help="Segments each one-way channel can hold.",
+        ),
+        click.option(
+            "--ordering",
+            type=click.Choice(ORDERINGS),
+            default="unordered",
+            show_default=True,
+            help="fifo keeps order; unordered lets segments overtake.",
+        ),
+        click.option(
+            "--loss",
+            default="any",
+            show_default=True,
+            metavar="none|any|K",
+            help="Segments the network may lose: none, any number, or at most K per run.",
+        ),
+        click.option(
+            "--overflow",
+            type=click.Choice(OVERFLOWS),
+            default="block",
+            show_default=True,
+            help="What a full channel does with a segment sent into it: the sender waits "
+            "(block) or the segment is dropped (drop).",
+        ),
+        click.option(
+            "--dup",
+            "duplication",
+            default="none",
+            show_default=True,
+            metavar="none|K",
+            help="Segments the network may duplicate per run.",
+        ),
+        click.option(
+            "--a-close",
+            type=click.Choice(list(CLOSE_MODES)),
+            default="first",
+            show_default=True,
+            help="When A's application closes.",
+        ),
+        click.option(
+            "--b-close",
+            type=click.Choice(list(CLOSE_MODES)),
+            default="after-peer",
+            show_default=True,
+            help="When B's application closes.",
+        ),
+        click.option(
+            "--a-abort", is_flag=True, help="A's application may ABORT instead of closing."
+        ),
+        click.option(
+            "--b-abort", is_flag=True, help="B's application may ABORT instead of closing."
+        ),
+        click.option(
+            "--simultaneous-open",
+            is_flag=True,
+            help="Both endpoints open actively (B does not listen).",
+        ),
+        click.option(
+            "--listen-send",
+            is_flag=True,
+            help="B's application may SEND while listening (LISTEN -> SYN-SENT).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def product_config(options: Mapping[str, Any]) -> ProductConfig:
+    """The configuration the product options (:func:`product_options`) give."""
+    # Said in the options' own words before ProductConfig would refuse it.
+    if options["listen_send"] and options["simultaneous_open"]:
+        raise UsageError("--listen-send needs B to listen: drop --simultaneous-open")
+    return ProductConfig.from_options(options)
+
+
+def find_property(spec_file: Path | None, props_file: Path | None, name: str) -> Property:
+    """The property ``name`` of the suite (bundled, or ``props_file``), or a usage error
+    with a hint."""
+    from ..check.properties import load_properties
+
+    by_name = {p.name: p for p in load_properties(props_file, spec=load_spec(spec_file))}
+    if name not in by_name:
+        raise unknown_name("property", name, list(by_name), "properties")
+    return by_name[name]
+
+
+def pick_variants(spec_file: Path | None, names: tuple[str, ...]) -> list[str | None] | None:
+    """``--variant`` values (``base`` is the spec itself); ``None`` when none is given."""
+    if not names:
+        return None
+    from ..suite import suite_variants
+
+    available = suite_variants(spec_file)
+    chosen: list[str | None] = []
+    for name in names:
+        value = None if name == "base" else name
+        if value not in available:
+            shown = ["base", *(v for v in available if v)]
+            raise unknown_name("variant", name, shown, "variants")
+        chosen.append(value)
+    return chosen
+
+
+def refuse_free_and_fixed(free: Collection[str], fixed: Collection[str]) -> None:
+    """A parameter left free (``--free``) cannot also have a value."""
+    for name in free:
+        if name in fixed:
+            raise UsageError(f"{name} is both free and fixed (--param {name}=...); choose one")

@@ -1,0 +1,91 @@
+"""``tcpcheck spec`` and ``tcpcheck variants``: the endpoint spec and its overlays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..model.spec import list_variants
+from .app import cli
+from .console import out_console
+from .options import load, spec_file_option, spec_options
+
+__all__ = ["spec_cmd", "variants_cmd"]
+
+
+@cli.command("spec")
+@spec_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def spec_cmd(
+    spec_file: Path | None, variant: str | None, params: tuple[str, ...], as_json: bool
+) -> None:
+    """Print the endpoint spec: states, transitions with their RFC references, timers.
+
+    \b
+    Example:
+      tcpcheck spec --variant linux --json
+    """
+    spec = load(spec_file, variant, params)
+    if as_json:
+        click.echo(json.dumps(spec.to_json(), indent=2, ensure_ascii=False))
+        return
+    out = out_console()
+    title = spec.title + (f" — variant {spec.variant.name}" if spec.variant else "")
+    out.print(f"[bold]{title}[/bold]")
+    states = Table("state", "description", title="States", title_justify="left")
+    for s in spec.states:
+        states.add_row(s.name, s.description)
+    out.print(states)
+    table = Table("from", "event", "to", "send", "ref", title="Transitions", title_justify="left")
+    for t in spec.transitions:
+        event = t.event + (f" [{t.guard}]" if t.guard else "")
+        to = "—" if t.target == t.source else t.target
+        if t.error:
+            to = f"{to} (error: {t.error})"
+        table.add_row(t.source, event, to, ", ".join(t.send), t.ref)
+    out.print(table)
+    timers = Table(
+        "timer", "runs in", "duration", "untimed", "ref", title="Timers", title_justify="left"
+    )
+    for tm in spec.timers:
+        timers.add_row(tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
+    out.print(timers)
+
+
+@cli.command("variants")
+@spec_file_option("List the variants beside this spec instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
+    """List the variants that can be applied with --variant.
+
+    \b
+    Example:
+      tcpcheck variants
+    """
+    found = list_variants(spec_file)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "variants": [
+                        {
+                            "name": v.name,
+                            "description": v.description,
+                            "ref": v.ref,
+                            "broken": v.broken,
+                        }
+                        for v in found
+                    ]
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table("variant", "description", "reference")
+    for v in found:
+        table.add_row(v.name + (" (broken)" if v.broken else ""), v.description, v.ref)
+    out_console().print(table)

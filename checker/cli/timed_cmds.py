@@ -1,0 +1,227 @@
+"""``tcpcheck synth`` and ``tcpcheck bound``: timing parameters for which a timed
+property holds, and the longest stay in a state."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from ..model.overrides import merge_params, parameter_names
+from ..model.spec import load_spec
+from .app import cli
+from .console import live, out_console
+from .options import (
+    find_property,
+    parse_params,
+    product_config,
+    product_options,
+    refuse_free_and_fixed,
+    spec_options,
+)
+
+__all__ = ["bound_cmd", "synth_cmd"]
+
+
+@cli.command("synth")
+@click.argument("prop_name", metavar="PROPERTY")
+@spec_options
+@click.option(
+    "--properties",
+    "props_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A property suite instead of the bundled one.",
+)
+@click.option(
+    "--free",
+    "free",
+    multiple=True,
+    metavar="NAME",
+    help="A parameter left free (repeatable; default TIME_WAIT, MSL and RTO).",
+)
+@click.option(
+    "--losses",
+    metavar="K[,K...]",
+    help="Synthesize once per loss budget K (any K segments may be lost) and tabulate.",
+)
+@click.option("--max-seconds", type=float, metavar="S", help="Bound the exploration in time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def synth_cmd(
+    prop_name: str,
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    props_file: Path | None,
+    free: tuple[str, ...],
+    losses: str | None,
+    max_seconds: float | None,
+    as_json: bool,
+) -> None:
+    """Synthesize the timing parameters for which a timed property holds.
+
+    The free parameters stay symbolic; the others take the spec's values (after the
+    property's own and --param overrides).  The constraint is exact when the parametric
+    exploration completes, "unknown" otherwise (exit status 3).
+
+    \b
+    Examples:
+      tcpcheck synth last-ack-not-stuck --param MSL=30
+      tcpcheck synth last-ack-not-stuck --free TIME_WAIT --free MSL --free RTO --json
+      tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
+          --free TIME_WAIT --losses 0,1,2
+    """
+    from ..timed.synth import DEFAULT_FREE, folklore, loss_budgets, synthesize
+
+    prop = find_property(spec_file, props_file, prop_name)
+    known = parameter_names(spec_file, variant)
+    merged = merge_params(prop.params, parse_params(params), known=known)
+    chosen = list(free) or [n for n in DEFAULT_FREE if n in known]
+    refuse_free_and_fixed(chosen, merged)
+    spec = load_spec(spec_file, variant=variant, params=merged)
+    if losses is not None:
+        try:
+            budgets = [int(k) for k in losses.split(",")]
+        except ValueError:
+            raise UsageError(f"--losses expects counts like 0,1,2 (got {losses!r})") from None
+        rows = loss_budgets(prop, spec, variant, chosen, budgets, max_seconds=max_seconds)
+        if as_json:
+            table = [{"losses": k, **r.to_json()} for k, r in rows]
+            click.echo(json.dumps(table, indent=2, ensure_ascii=False))
+        else:
+            out = out_console()
+            out.print(f"[bold]{prop.name}[/bold] on {variant or 'base'}, by loss budget")
+            fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(rows[0][1].fixed.items()))
+            out.print(f"free: {', '.join(chosen)}; fixed: {fixed}", markup=False)
+            for k, r in rows:
+                out.print(f"  at most {k} lost: holds iff {r.text()}  ({r.status})", markup=False)
+        if any(r.status != "exact" for _k, r in rows):
+            sys.exit(3)
+        return
+    with live(not as_json) as say:
+        progress = None
+        if say is not None:
+            show = say
+
+            def progress(tiles: int, bad: int) -> None:
+                show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
+
+        result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        out = out_console()
+        out.print(f"[bold]{prop.name}[/bold] on {variant or 'base'}: {prop.description}")
+        fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
+        out.print(f"free: {', '.join(result.free)}; fixed: {fixed}", markup=False)
+        out.print(f"holds iff: {result.text()}", markup=False)
+        textbook = folklore(result)
+        if textbook is not None:
+            out.print(textbook, markup=False)
+        out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
+    if result.status != "exact":
+        sys.exit(3)
+
+
+@cli.command("bound")
+@click.argument("state", metavar="STATE")
+@click.option(
+    "--endpoint",
+    type=click.Choice(["A", "B"]),
+    default="A",
+    show_default=True,
+    help="The endpoint whose stay is measured.",
+)
+@click.option(
+    "--peer",
+    type=click.Choice(["gone", "live"]),
+    default="gone",
+    show_default=True,
+    help="gone: nothing arrives and every entry into STATE is a start; live: the full "
+    "product from --start.",
+)
+@click.option(
+    "--start",
+    metavar="FORMULA",
+    help="With --peer live: start in the quiescent states satisfying FORMULA "
+    "(default: the initial state).",
+)
+@spec_options
+@product_options
+@click.option(
+    "--free",
+    "free",
+    multiple=True,
+    metavar="NAME",
+    help="Write the bound over this parameter (repeatable; default: the durations the "
+    "timers use, less those given with --param).",
+)
+@click.option("--no-formula", is_flag=True, help="Only the number, no symbolic bound.")
+@click.option("--max-seconds", type=float, default=120.0, show_default=True, metavar="S")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bound_cmd(
+    state: str,
+    endpoint: str,
+    peer: str,
+    start: str | None,
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    free: tuple[str, ...],
+    no_formula: bool,
+    max_seconds: float,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """The longest time an endpoint can stay in STATE, in real time.
+
+    Bounded: the supremum in seconds, a formula over the free durations and the run
+    that stays that long.  Unbounded: the run that stays forever (idle, or a cycle that
+    repeats).  Unknown (exit status 3): a limit came first.
+
+    \b
+    Examples:
+      tcpcheck bound SYN-SENT --variant linux
+      tcpcheck bound LAST-ACK --endpoint B --param FIN_RETRIES=6
+      tcpcheck bound FIN-WAIT-2 --variant linux
+      tcpcheck bound TIME-WAIT --peer live --start "A = FIN-WAIT-2 and B = CLOSE-WAIT" --loss 1
+    """
+    from ..render.text_chart import render_text
+    from ..timed.bound import default_free, duration_bound
+
+    config = product_config(kw)
+    overrides = parse_params(params)
+    spec = load_spec(spec_file, variant=variant, params=overrides)
+    refuse_free_and_fixed(free, overrides)
+    chosen: tuple[str, ...] = ()
+    if not no_formula:
+        chosen = tuple(free) or default_free(spec, peer, tuple(overrides))
+    result = duration_bound(
+        spec,
+        endpoint,
+        state,
+        peer=peer,
+        config=config,
+        start=start,
+        free=chosen,
+        max_seconds=max_seconds,
+    )
+    if as_json:
+        data = result.to_json()
+        data["variant"] = variant
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        out = out_console()
+        out.print(f"[bold]{result.headline()}[/bold] on {variant or 'base'}")
+        out.print(result.message, markup=False)
+        if result.formula_note:
+            out.print(result.formula_note, markup=False)
+        out.print("assumes: " + "; ".join(result.assumptions), markup=False)
+        if result.trace is not None:
+            out.print(render_text(result.trace), markup=False, soft_wrap=True)
+    if result.status == "unknown":
+        sys.exit(3)

@@ -1,0 +1,177 @@
+"""A conformance check from end to end: the library side of ``tcpcheck conform``.
+
+Three steps, each callable on its own:
+
+1. :func:`conformance_target` loads what runs are checked against: the variant's product
+   with every count parameter left open (:func:`checker.kernel.conform.load_for_conformance`),
+   and the variant's own parameter values, which the retry bounds a run implies are
+   shown against;
+2. the runs: :func:`record_scenarios` runs scenarios on this machine's kernel
+   (:mod:`checker.kernel.scenarios`; root and the lab's tools needed), or
+   :func:`checker.kernel.runs.run_from_pcap` reads a capture;
+3. :func:`check_runs` searches each run's path in the product
+   (:func:`checker.kernel.conform.check_run`) and, for a run that has one, holds its
+   instants against the timed model (:func:`checker.kernel.instants.check_instants`).
+   A run conforms when both agree.
+
+The result (:class:`ConformanceReport`) is data; its JSON is what ``tcpcheck conform
+--json`` prints.  A matched run's chart is the caller's to draw
+(:func:`checker.render.mermaid_chart.render_mermaid` of the verdict's trace and times);
+a run that parts from the model is drawn by the caller too, from its mismatch
+(:func:`checker.render.mermaid_chart.mismatch_chart`).
+
+Examples
+--------
+>>> import json, pathlib
+>>> from checker.kernel.runs import run_from_recording
+>>> from checker.kernel.scenarios import Recording
+>>> where = pathlib.Path(__file__).parents[2] / "tests" / "data" / "recordings"
+>>> rec = Recording.from_json(json.loads((where / "connect-refused.json").read_text()))
+>>> report = check_runs(conformance_target("linux"), [run_from_recording(rec)])
+>>> report.conforms, [(c.verdict.name, c.conforms) for c in report.runs]
+(True, [('connect-refused', True)])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError, unknown_name
+from ..model.spec import Spec, load_spec
+from .conform import COUNT_LIMIT, Conformance, MismatchChart, check_run, load_for_conformance
+from .instants import TimingReport, check_instants
+from .lab import missing
+from .runs import Run, run_from_recording
+from .scenarios import SCENARIOS, record
+
+__all__ = [
+    "Checked",
+    "ConformanceReport",
+    "Target",
+    "check_runs",
+    "conformance_target",
+    "record_scenarios",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What runs are checked against (see :func:`conformance_target`)."""
+
+    #: The variant as named by the user: ``base`` is RFC 9293 itself.
+    variant: str
+    spec_file: Path | None
+    #: The variant's spec with every count parameter at
+    #: :data:`~checker.kernel.conform.COUNT_LIMIT`.
+    spec: Spec
+    #: The variant's own parameter values.
+    defaults: dict[str, float]
+
+    @property
+    def chosen(self) -> str | None:
+        """The variant for :func:`~checker.model.spec.load_spec` (``None``: the base)."""
+        return None if self.variant == "base" else self.variant
+
+
+def conformance_target(variant: str = "linux", spec_file: Path | None = None) -> Target:
+    """The product of ``variant`` (``base``: RFC 9293) of the spec at ``spec_file`` (the
+    bundled one by default), ready for :func:`check_runs`."""
+    chosen = None if variant == "base" else variant
+    spec = load_for_conformance(chosen, spec_file)
+    return Target(variant, spec_file, spec, load_spec(spec_file, chosen).values)
+
+
+def record_scenarios(names: Sequence[str] = (), keep: Path | None = None) -> list[Run]:
+    """Run the scenarios ``names`` (all of them when empty) on this machine's kernel, in
+    order; with ``keep``, each one's captures and its recording (``recording.json``, as
+    :meth:`~checker.kernel.scenarios.Recording.from_json` reads it) stay in
+    ``keep/NAME/``.  Every name is checked, and the lab's needs, before anything runs."""
+    for name in names:
+        if name not in SCENARIOS:
+            raise unknown_name("scenario", name, sorted(SCENARIOS), "scenarios")
+    lacking = missing()
+    if lacking:
+        raise UsageError(
+            f"the conformance scenarios need {', '.join(lacking)} "
+            "(run as root; bash setup.sh installs ip, nft, tcpdump and ss)"
+        )
+    runs = []
+    for name in names or tuple(SCENARIOS):
+        where = keep / name if keep is not None else None
+        if where is not None:
+            where.mkdir(parents=True, exist_ok=True)
+        rec = record(name, where)
+        if where is not None:
+            text = json.dumps(rec.to_json(), indent=1, sort_keys=True)
+            (where / "recording.json").write_text(text + "\n")
+        runs.append(run_from_recording(rec))
+    return runs
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One run's outcome: its path in the product, and its instants against the timed
+    model when it has a path (``None`` otherwise)."""
+
+    verdict: Conformance
+    timing: TimingReport | None
+
+    @property
+    def conforms(self) -> bool:
+        return self.verdict.conforms and self.timing is not None and self.timing.ok
+
+    def implied(self) -> dict[str, list[tuple[int, int]]]:
+        """The retry bounds the run implies: each count parameter with the values (as
+        ranges) a matching path allows, when that is not every value the search tries
+        (0 to :data:`~checker.kernel.conform.COUNT_LIMIT`) nor none at all."""
+        return {
+            name: ranges
+            for name, ranges in self.verdict.parameters.items()
+            if ranges and ranges != [(0, COUNT_LIMIT)]
+        }
+
+    def to_json(self, chart: MismatchChart) -> dict[str, Any]:
+        row = self.verdict.to_json(chart)
+        row["timing"] = self.timing.to_json() if self.timing is not None else None
+        row["conforms"] = self.conforms
+        return row
+
+
+@dataclass(frozen=True)
+class ConformanceReport:
+    """Every run checked against one variant (see :func:`check_runs`)."""
+
+    variant: str
+    #: The variant's own parameter values (:attr:`Target.defaults`).
+    defaults: dict[str, float]
+    runs: tuple[Checked, ...]
+
+    @property
+    def conforms(self) -> bool:
+        return all(c.conforms for c in self.runs)
+
+    def to_json(self, chart: MismatchChart) -> dict[str, Any]:
+        """What ``conform --json`` prints; ``chart`` draws each mismatch
+        (:func:`checker.render.mermaid_chart.mismatch_chart`)."""
+        rows = [c.to_json(chart) for c in self.runs]
+        return {"variant": self.variant, "scenarios": rows, "conforms": self.conforms}
+
+
+def check_runs(target: Target, runs: Iterable[Run]) -> ConformanceReport:
+    """Each run's path in ``target``'s product, then its instants against the timed
+    model when it has one (see the module docstring)."""
+    runs = list(runs)
+    verdicts = [
+        check_run(target.spec, run, variant=target.variant, defaults=target.defaults)
+        for run in runs
+    ]
+    timings = [
+        check_instants(v, run, target.chosen, target.spec_file) if v.conforms else None
+        for v, run in zip(verdicts, runs, strict=True)
+    ]
+    checked = tuple(Checked(v, t) for v, t in zip(verdicts, timings, strict=True))
+    return ConformanceReport(target.variant, target.defaults, checked)
