@@ -20,8 +20,9 @@ from checker.kernel.conform import Conformance, check_run, load_for_conformance
 from checker.kernel.conformance import check_runs, conformance_target
 from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
+from checker.kernel.recording import Recording
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
-from checker.kernel.scenarios import SCENARIOS, Recording
+from checker.kernel.scenarios import SCENARIOS
 from checker.model.segments import RST, Segment
 from checker.model.spec import Spec, load_spec
 from checker.render.mermaid_chart import mismatch_chart

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from checker.cli import cli
 from checker.kernel.conform import check_run, load_for_conformance
 from checker.kernel.instants import check_instants
+from checker.kernel.recording import Recording
 from checker.kernel.runs import run_from_recording
-from checker.kernel.scenarios import SCENARIOS, Recording
+from checker.kernel.scenarios import SCENARIOS
 from checker.kernel.scenarios import record as record_afresh
 from checker.model.spec import load_spec
 

@@ -35,7 +35,7 @@ could do instead -- with a sequence chart of the prefix and the kernel's next ev
 Examples
 --------
 >>> import json, pathlib
->>> from checker.kernel.scenarios import Recording
+>>> from checker.kernel.recording import Recording
 >>> from checker.kernel.runs import run_from_recording
 >>> where = pathlib.Path(__file__).parents[2] / "tests" / "data" / "recordings"
 >>> rec = Recording.from_json(json.loads((where / "active-close.json").read_text()))

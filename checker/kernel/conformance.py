@@ -24,7 +24,7 @@ Examples
 --------
 >>> import json, pathlib
 >>> from checker.kernel.runs import run_from_recording
->>> from checker.kernel.scenarios import Recording
+>>> from checker.kernel.recording import Recording
 >>> where = pathlib.Path(__file__).parents[2] / "tests" / "data" / "recordings"
 >>> rec = Recording.from_json(json.loads((where / "connect-refused.json").read_text()))
 >>> report = check_runs(conformance_target("linux"), [run_from_recording(rec)])

@@ -42,7 +42,7 @@ from typing import Any
 from ..model.spec import Spec, load_spec
 from ..timed.bound import duration_bound
 from .conform import Conformance
-from .lab import parse_timer
+from .recording import parse_timer
 from .runs import Run
 
 __all__ = ["TOLERANCE", "Timing", "TimingReport", "check_instants", "within"]

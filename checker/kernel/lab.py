@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,10 +32,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Lab", "SsSample", "missing", "parse_ss", "parse_timer"]
+from .recording import CLIENT_ADDR, SERVER_ADDR, SsSample, parse_ss
 
-CLIENT_ADDR = "10.77.0.1"
-SERVER_ADDR = "10.77.0.2"
+__all__ = ["Lab", "missing"]
 
 
 def missing() -> list[str]:
@@ -47,93 +45,6 @@ def missing() -> list[str]:
     for tool in ("ip", "nft", "tcpdump", "ss"):
         if shutil.which(tool) is None:
             out.append(tool)
-    return out
-
-
-@dataclass(frozen=True)
-class SsSample:
-    """One socket in one ``ss -tan -o`` sample: when, which side, its state and timer."""
-
-    t: float
-    side: str
-    state: str
-    local: str
-    peer: str
-    timer: str
-
-
-_SS_STATES = {
-    "SYN-SENT": "SYN-SENT",
-    "SYN-RECV": "SYN-RECEIVED",
-    "ESTAB": "ESTABLISHED",
-    "FIN-WAIT-1": "FIN-WAIT-1",
-    "FIN-WAIT-2": "FIN-WAIT-2",
-    "CLOSE-WAIT": "CLOSE-WAIT",
-    "CLOSING": "CLOSING",
-    "LAST-ACK": "LAST-ACK",
-    "TIME-WAIT": "TIME-WAIT",
-    "LISTEN": "LISTEN",
-}
-
-
-_TIMER = re.compile(r"^timer:\(([a-z_-]+),([^,]*),(\d+)\)$")
-_REMAINING = re.compile(r"^(?:(\d+)min)?(?:(\d+)(sec|\.))?(?:(\d{3})ms)?$")
-
-
-def parse_timer(field: str) -> tuple[str, float, float] | None:
-    """``ss -o``'s ``timer:(KIND,REMAINING,RETRIES)`` as (kind, least, most seconds left).
-
-    ``ss`` prints the time left in pieces and drops the smaller ones as the larger grow:
-    ``1min`` (at least a minute: the seconds dropped), ``59sec`` (the milliseconds
-    dropped), ``004ms``, and -- the trap -- ``1.500ms`` for 1.5 *seconds* (below 10 s
-    the seconds are followed by a dot and the milliseconds).  The range says what the
-    printed value allows.
-
-    >>> parse_timer("timer:(timewait,59sec,0)")
-    ('timewait', 59.0, 60.0)
-    >>> parse_timer("timer:(on,1.500ms,0)")
-    ('on', 1.5, 1.501)
-    >>> parse_timer("timer:(timewait,1sec,0)")  # below 10 s, no milliseconds: exact
-    ('timewait', 1.0, 1.001)
-    >>> parse_timer("timer:(timewait,1min,0)")
-    ('timewait', 60.0, 61.0)
-    >>> parse_timer("timer:(on,044ms,0)")
-    ('on', 0.044, 0.045)
-    >>> parse_timer("timer:(on,,3)") is None
-    True
-    """
-    m = _TIMER.match(field)
-    if m is None or not m.group(2):
-        return None
-    parts = _REMAINING.match(m.group(2))
-    if parts is None:
-        return None
-    minutes, secs, _mark, msecs = parts.groups()
-    value = int(minutes or 0) * 60 + int(secs or 0) + int(msecs or 0) / 1000
-    if minutes and int(minutes) > 9:
-        step = 60.0  # the seconds are dropped too
-    elif minutes or (secs and int(secs) > 9):
-        step = 1.0  # the milliseconds are dropped
-    else:
-        step = 0.001
-    return m.group(1), round(value, 3), round(value + step, 3)
-
-
-def parse_ss(text: str, t: float, side: str) -> list[SsSample]:
-    """The sockets of one ``ss -tan -o`` output, states in RFC 9293's names.
-
-    >>> out = "State Recv-Q Send-Q Local Peer\\nFIN-WAIT-2 0 0 10.77.0.1:40000 "
-    >>> out += "10.77.0.2:80 timer:(timewait,59sec,0)"
-    >>> parse_ss(out, 0.0, "A")[0].state
-    'FIN-WAIT-2'
-    """
-    out = []
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) < 5 or parts[0] not in _SS_STATES:
-            continue
-        timer = next((p for p in parts[5:] if p.startswith("timer:")), "")
-        out.append(SsSample(t, side, _SS_STATES[parts[0]], parts[3], parts[4], timer))
     return out
 
 

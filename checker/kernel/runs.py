@@ -31,9 +31,8 @@ from ..model.endpoint import Local
 from ..model.segments import ACK, FIN, RST, SYN, Segment
 from ..model.spec import Spec
 from ..product.semantics import CHANNELS, SIDES
-from .lab import CLIENT_ADDR, SERVER_ADDR
 from .pcap import Wire, read_segments
-from .scenarios import SCENARIOS, Recording
+from .recording import CLIENT_ADDR, SERVER_ADDR, SYSCTLS, Recording
 
 __all__ = [
     "CHANNEL_ORDER",
@@ -232,7 +231,7 @@ def run_from_recording(rec: Recording) -> Run:
     observed = {side: _observations(rec, side, packets) for side in SIDES}
     timeline = {side: _timeline(rec, side) for side in SIDES}
     states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
-    sysctls = SCENARIOS[rec.name][1] if rec.name in SCENARIOS else {}
+    sysctls = SYSCTLS.get(rec.name, {})
     params = {}
     if "net.ipv4.tcp_fin_timeout" in sysctls:
         params["FIN_TIMEOUT"] = float(sysctls["net.ipv4.tcp_fin_timeout"])
