@@ -39,7 +39,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from .check.properties import Property, Verdict, load_properties
-from .model.spec import Spec, Timer, Transition, load_spec
+from .model.load import load_spec
+from .model.spec import Spec, Timer, Transition
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text

@@ -6,7 +6,7 @@ product configuration reuses one explored graph (and its SCC decomposition).
 Examples
 --------
 >>> from checker.check.properties import load_properties
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> suite = [p for p in load_properties(spec=load_spec()) if p.name == "closing-reachable"]
 >>> [v.verdict for v in run_suite(suite, variants=[None])]
 ['holds']
@@ -20,7 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from .check.properties import Property, Verdict, check_property
-from .model.spec import list_variants, load_spec
+from .model.load import list_variants, load_spec
 from .product.config import ProductConfig
 from .product.explore import Exploration, explore
 from .timed.checks import check_timed

@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 
 from checker.check.properties import Step, Trace, load_properties, trace_of
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.product.config import ProductConfig
 from checker.product.explore import Exploration, explore
 from checker.render.mermaid_chart import (

@@ -21,8 +21,9 @@ from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
 from checker.kernel.scenarios import SCENARIOS, Recording
+from checker.model.load import load_spec
 from checker.model.segments import RST, Segment
-from checker.model.spec import Spec, load_spec
+from checker.model.spec import Spec
 
 DATA = Path(__file__).parent / "data"
 ALL = (0, 16)

@@ -16,7 +16,7 @@ from checker.kernel.lab import missing
 from checker.kernel.runs import run_from_recording
 from checker.kernel.scenarios import SCENARIOS, Recording
 from checker.kernel.scenarios import record as record_afresh
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 
 pytestmark = pytest.mark.skipif(bool(missing()), reason=f"needs {', '.join(missing())}")
 

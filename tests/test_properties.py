@@ -14,7 +14,8 @@ from checker.check.formula import FormulaError, parse_formula
 from checker.check.properties import Property, Verdict, bundled_properties_path, load_properties
 from checker.cli import cli
 from checker.errors import SpecError
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.render.text_chart import render_text
 from checker.suite import junit_xml, run_suite
 

@@ -19,7 +19,7 @@ from checker.check.properties import (
     premise_and_goal,
 )
 from checker.export.spin import missing_tools, spin_verdict
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 from checker.product.explore import Exploration, explore
 

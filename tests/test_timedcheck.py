@@ -15,7 +15,7 @@ from fractions import Fraction
 import pytest
 
 from checker.check.properties import Verdict, load_properties
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.render.text_chart import render_text
 from checker.suite import run_suite
 

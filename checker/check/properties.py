@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import SpecError, UsageError, did_you_mean
-from ..model.spec import Spec, bundled_spec_dir
+from ..model.load import bundled_spec_dir
+from ..model.spec import Spec
 from ..product.config import AppConfig, ProductConfig
 from ..product.explore import Exploration
 from ..product.reference import Label, PState

@@ -20,7 +20,8 @@ from rich.table import Table
 
 from .. import __version__
 from ..errors import TcpcheckError, UsageError, unknown_name
-from ..model.spec import Spec, list_variants, load_spec
+from ..model.load import list_variants, load_spec
+from ..model.spec import Spec
 from ..product.config import CLOSE_MODES, ORDERINGS, OVERFLOWS, AppConfig, ProductConfig
 from ..product.explore import Exploration, explore
 

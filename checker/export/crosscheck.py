@@ -42,7 +42,8 @@ from ..check.properties import (
     path_step,
     premise_and_goal,
 )
-from ..model.spec import Spec, load_spec
+from ..model.load import load_spec
+from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.explore import Exploration, explore
 from ..product.reference import CHANNELS

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model.spec import Spec, load_spec
+from ..model.load import load_spec
+from ..model.spec import Spec
 from ..timed.bound import duration_bound
 from .conform import Verdict
 from .lab import parse_timer

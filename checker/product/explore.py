@@ -17,7 +17,7 @@ target, label id); the networkx view is built from them afterwards, not inside t
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> ex.states, ex.transitions, ex.complete

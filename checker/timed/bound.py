@@ -34,7 +34,7 @@ forever would have to pass through zones with ever larger watch values, infinite
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> b = duration_bound(load_spec(variant="linux", params={"RTO": 1}), "A", "SYN-SENT")
 >>> b.status, b.value, b.attained
 ('bounded', Fraction(127, 1), True)

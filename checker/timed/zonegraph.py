@@ -27,7 +27,7 @@ answer ``unknown``: a blocked timer would otherwise stop time and hide runs.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
 >>> a = Local("FIN-WAIT-2", una=2, opened=True, closed=True)
