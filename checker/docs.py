@@ -48,6 +48,7 @@ from .render.mermaid_chart import render_mermaid
 from .render.product_diagram import product_dot
 from .render.svg_chart import chart_dot, chart_svg
 from .suite import run_suite, suite_variants
+from .timed.solver import DEFAULT_LIMITS, SolverLimits
 from .timed.synth import folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
@@ -243,14 +244,16 @@ def _durations_text(t: Timer) -> str:
     return text
 
 
-def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:
+def _synthesized(
+    p: Property, spec_file: str | Path | None, limits: SolverLimits = DEFAULT_LIMITS
+) -> list[str]:
     """The region ``tcpcheck synth`` finds for the property's ``synth`` instance."""
     assert p.synth is not None
     variant = p.synth.get("variant")
     free = list(p.synth.get("free", ["TIME_WAIT", "MSL", "RTO"]))
     params = {**p.params, **p.synth.get("params", {})}
     spec = load_spec(spec_file, variant=variant, params=params)
-    result = synthesize(p, spec, variant, free)
+    result = synthesize(p, spec, variant, free, limits=limits)
     fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
     lines = [
         f"- synthesized on {_name(variant)} (`tcpcheck synth {p.name}"
@@ -272,6 +275,7 @@ def _properties(
     docs: PurePosixPath,
     diagrams: PurePosixPath,
     spec_file: str | Path | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> str:
     by = {(v.prop.name, v.variant): v for v in verdicts}
     lines = [HEADER, "", "# Properties: the report", ""]
@@ -302,7 +306,7 @@ def _properties(
             lines.append(f"- may lose: `{p.lose}`")
         lines.append(f"- reference: {p.ref}")
         if p.synth is not None:
-            lines += _synthesized(p, spec_file)
+            lines += _synthesized(p, spec_file, limits)
         shown = [by[p.name, n] for n in names if (p.name, n) in by]
         if shown:
             lines += ["- assumptions:"] + [f"  - {a}" for a in shown[0].assumptions[1:]]
@@ -340,10 +344,12 @@ def generate(
     diagrams_dir: str = "diagrams",
     properties: bool = True,
     png: bool = False,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> dict[PurePosixPath, bytes]:
     """Every generated file, by path (relative to where ``docs_dir`` and
     ``diagrams_dir`` are).  ``variants``: which to draw and check (default: all, the
-    base spec first); ``properties=False`` skips the property report."""
+    base spec first); ``properties=False`` skips the property report; ``limits`` bound
+    the Z3 calls of the timed properties and the synthesized regions."""
     base = load_spec(spec_file)
     names: list[str | None] = (
         list(variants) if variants is not None else list(suite_variants(spec_file))
@@ -369,8 +375,8 @@ def generate(
     out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
     if properties:
         props = load_properties(props_file, spec=base)
-        verdicts = run_suite(props, variants=names, spec_path=spec_file)
-        report = _properties(props, verdicts, names, docs, diagrams, spec_file)
+        verdicts = run_suite(props, variants=names, spec_path=spec_file, limits=limits)
+        report = _properties(props, verdicts, names, docs, diagrams, spec_file, limits)
         out[docs / "properties.md"] = report.encode()
         for v in verdicts:
             if v.trace is not None:

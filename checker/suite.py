@@ -24,6 +24,7 @@ from .model.load import list_variants, load_spec
 from .product.config import ProductConfig
 from .product.explore import Exploration, explore
 from .timed.checks import check_timed
+from .timed.solver import DEFAULT_LIMITS, SolverLimits
 
 __all__ = ["junit_xml", "run_suite", "suite_variants"]
 
@@ -43,8 +44,10 @@ def run_suite(
     max_states: int | None = None,
     max_seconds: float | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> list[Verdict]:
-    """Check every property on every variant it has an expectation for."""
+    """Check every property on every variant it has an expectation for (the timed ones
+    with Z3 under ``limits``)."""
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
     cache: dict[tuple[Any, ...], Exploration] = {}
     known_params: dict[str | None, set[str]] = {}
@@ -64,7 +67,12 @@ def run_suite(
             if prop.timed:
                 spec = load_spec(spec_path, variant=variant, params=merged)
                 verdict = check_timed(
-                    prop, spec, variant, max_nodes=max_states, max_seconds=max_seconds
+                    prop,
+                    spec,
+                    variant,
+                    max_nodes=max_states,
+                    max_seconds=max_seconds,
+                    limits=limits,
                 )
                 verdicts.append(verdict)
                 if on_verdict is not None:

@@ -28,6 +28,7 @@ from ..product.explore import Exploration, explore
 if TYPE_CHECKING:
     from ..check.properties import Property
     from ..export.crosscheck import CrossCheck
+    from ..timed.solver import SolverLimits
 
 __all__ = ["cli", "main"]
 
@@ -260,7 +261,8 @@ class _Group(click.Group):
     metavar="N",
     help="Resource limit of each Z3 call (0: none; reproducible across machines).",
 )
-def cli(z3_timeout: int, z3_rlimit: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, z3_timeout: int, z3_rlimit: int) -> None:
     """Model checker and specification generator for TCP connection management.
 
     \b
@@ -270,9 +272,17 @@ def cli(z3_timeout: int, z3_rlimit: int) -> None:
       tcpcheck explore --variant linux --ordering fifo --loss 1
       tcpcheck variants                  the overlays shipped with the spec
     """
-    from ..timed.solver import configure
+    from ..timed.solver import SolverLimits
 
-    configure(timeout_ms=z3_timeout, rlimit=z3_rlimit)
+    ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
+
+
+def _limits() -> SolverLimits:
+    """The Z3 limits of this command: the global --z3-timeout and --z3-rlimit."""
+    from ..timed.solver import DEFAULT_LIMITS, SolverLimits
+
+    got = click.get_current_context().find_object(SolverLimits)
+    return got if got is not None else DEFAULT_LIMITS
 
 
 @cli.command("spec")
@@ -864,6 +874,7 @@ def check_cmd(
         fairness_off=off,
         max_states=max_states,
         max_seconds=max_seconds,
+        limits=_limits(),
     )
     ok = all(v.ok for v in verdicts)
     if junit_file is not None:
@@ -979,7 +990,9 @@ def synth_cmd(
             budgets = [int(k) for k in losses.split(",")]
         except ValueError:
             raise UsageError(f"--losses expects counts like 0,1,2 (got {losses!r})") from None
-        rows = loss_budgets(prop, spec, variant, chosen, budgets, max_seconds=max_seconds)
+        rows = loss_budgets(
+            prop, spec, variant, chosen, budgets, max_seconds=max_seconds, limits=_limits()
+        )
         if as_json:
             table = [{"losses": k, **r.to_json()} for k, r in rows]
             click.echo(json.dumps(table, indent=2, ensure_ascii=False))
@@ -1001,7 +1014,15 @@ def synth_cmd(
             def progress(tiles: int, bad: int) -> None:
                 show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
 
-        result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds, progress=progress)
+        result = synthesize(
+            prop,
+            spec,
+            variant,
+            chosen,
+            max_seconds=max_seconds,
+            progress=progress,
+            limits=_limits(),
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -1102,6 +1123,7 @@ def bound_cmd(
         start=start,
         free=chosen,
         max_seconds=max_seconds,
+        limits=_limits(),
     )
     if as_json:
         data = result.to_json()
@@ -1190,6 +1212,7 @@ def docs_cmd(
             docs_dir=docs_dir,
             diagrams_dir=diagrams_dir,
             png=png,
+            limits=_limits(),
         )
     if check_only:
         report = compare(files)
@@ -1314,7 +1337,7 @@ def conform_cmd(
 
     verdicts = [check_run(spec, run, variant=variant, defaults=defaults) for run in runs]
     timings = [
-        check_instants(v, run, chosen, spec_file) if v.conforms else None
+        check_instants(v, run, chosen, spec_file, _limits()) if v.conforms else None
         for v, run in zip(verdicts, runs, strict=True)
     ]
     if charts is not None:

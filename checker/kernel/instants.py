@@ -42,6 +42,7 @@ from typing import Any
 from ..model.load import load_spec
 from ..model.spec import Spec
 from ..timed.bound import duration_bound
+from ..timed.solver import DEFAULT_LIMITS, SolverLimits
 from .conform import Verdict
 from .lab import parse_timer
 from .runs import Run
@@ -117,6 +118,7 @@ def check_instants(
     run: Run,
     variant: str | None,
     spec_file: Path | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> TimingReport:
     """The run's timers against the timed model of ``variant`` (see the module
     docstring); ``verdict`` must be a conforming one."""
@@ -175,7 +177,7 @@ def check_instants(
         if seen is None:
             continue
         entered = _entered(steps, times, i, side, before)
-        bound = duration_bound(spec, side, before, free=())
+        bound = duration_bound(spec, side, before, free=(), limits=limits)
         if bound.value is None:
             continue
         expected = entered + float(bound.value)
