@@ -12,7 +12,7 @@ import argparse
 import time
 
 from checker.check.properties import load_properties
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.suite import run_suite, suite_variants
 
 

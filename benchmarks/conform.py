@@ -20,7 +20,7 @@ from checker.kernel.conform import check_run, load_for_conformance
 from checker.kernel.instants import check_instants
 from checker.kernel.recording import Recording
 from checker.kernel.runs import run_from_recording
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 
 RECORDINGS = Path(__file__).parent.parent / "tests" / "data" / "recordings"
 

@@ -18,7 +18,7 @@ import gc
 import time
 import tracemalloc
 
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 from checker.product.explore import explore
 

@@ -17,7 +17,7 @@ import time
 
 from checker.check.properties import load_properties
 from checker.export.crosscheck import crosscheck
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 
 CONFIGS = {

@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from checker.check.properties import load_properties
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.product.config import ProductConfig
 from checker.suite import run_suite
 from checker.timed.bound import duration_bound

@@ -16,7 +16,8 @@ Examples
 """
 
 from .errors import ModelError, SpecError, TcpcheckError, UsageError
-from .model.spec import Spec, list_variants, load_spec
+from .model.load import list_variants, load_spec
+from .model.spec import Spec
 from .product.config import AppConfig, ProductConfig
 from .product.exploration import Exploration
 from .product.explore import explore

@@ -41,8 +41,9 @@ from pathlib import Path, PurePosixPath
 from .check.outcome import Outcome
 from .check.properties import Property, load_properties
 from .check.verdicts import Verdict
+from .model.load import load_spec
 from .model.overrides import merge_params
-from .model.spec import Spec, Timer, Transition, load_spec
+from .model.spec import Spec, Timer, Transition
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
@@ -50,6 +51,7 @@ from .render.mermaid_chart import render_mermaid
 from .render.product_diagram import product_dot
 from .render.svg_chart import chart_dot, chart_svg
 from .suite import run_suite, suite_variants
+from .timed.solver import DEFAULT_LIMITS, SolverLimits
 from .timed.synth import DEFAULT_FREE, folklore, synthesize
 
 __all__ = ["compare", "generate", "write"]
@@ -245,14 +247,16 @@ def _durations_text(t: Timer) -> str:
     return text
 
 
-def _synthesized(p: Property, spec_file: str | Path | None) -> list[str]:
+def _synthesized(
+    p: Property, spec_file: str | Path | None, limits: SolverLimits = DEFAULT_LIMITS
+) -> list[str]:
     """The region ``tcpcheck synth`` finds for the property's ``synth`` instance."""
     assert p.synth is not None
     variant = p.synth.get("variant")
     free = list(p.synth.get("free", DEFAULT_FREE))
     params = merge_params(p.params, p.synth.get("params", {}))
     spec = load_spec(spec_file, variant=variant, params=params)
-    result = synthesize(p, spec, variant, free)
+    result = synthesize(p, spec, variant, free, limits=limits)
     fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
     lines = [
         f"- synthesized on {_name(variant)} (`tcpcheck synth {p.name}"
@@ -274,6 +278,7 @@ def _properties(
     docs: PurePosixPath,
     diagrams: PurePosixPath,
     spec_file: str | Path | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> str:
     by = {(v.prop.name, v.variant): v for v in verdicts}
     lines = [HEADER, "", "# Properties: the report", ""]
@@ -304,7 +309,7 @@ def _properties(
             lines.append(f"- may lose: `{p.lose}`")
         lines.append(f"- reference: {p.ref}")
         if p.synth is not None:
-            lines += _synthesized(p, spec_file)
+            lines += _synthesized(p, spec_file, limits)
         shown = [by[p.name, n] for n in names if (p.name, n) in by]
         if shown:
             lines += ["- assumptions:"] + [f"  - {a}" for a in shown[0].assumptions[1:]]
@@ -342,10 +347,12 @@ def generate(
     diagrams_dir: str = "diagrams",
     properties: bool = True,
     png: bool = False,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> dict[PurePosixPath, bytes]:
     """Every generated file, by path (relative to where ``docs_dir`` and
     ``diagrams_dir`` are).  ``variants``: which to draw and check (default: all, the
-    base spec first); ``properties=False`` skips the property report."""
+    base spec first); ``properties=False`` skips the property report; ``limits`` bound
+    the Z3 calls of the timed properties and the synthesized regions."""
     base = load_spec(spec_file)
     names: list[str | None] = (
         list(variants) if variants is not None else list(suite_variants(spec_file))
@@ -371,8 +378,8 @@ def generate(
     out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
     if properties:
         props = load_properties(props_file, spec=base)
-        verdicts = run_suite(props, variants=names, spec_path=spec_file)
-        report = _properties(props, verdicts, names, docs, diagrams, spec_file)
+        verdicts = run_suite(props, variants=names, spec_path=spec_file, limits=limits)
+        report = _properties(props, verdicts, names, docs, diagrams, spec_file, limits)
         out[docs / "properties.md"] = report.encode()
         for v in verdicts:
             if v.trace is not None:

@@ -6,7 +6,7 @@ product configuration reuses one explored graph (and its SCC decomposition).
 Examples
 --------
 >>> from checker.check.properties import load_properties
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> suite = [p for p in load_properties(spec=load_spec()) if p.name == "closing-reachable"]
 >>> [v.verdict for v in run_suite(suite, variants=[None])]
 [<Outcome.HOLDS: 'holds'>]
@@ -23,12 +23,13 @@ from .check.liveness import GraphFacts
 from .check.properties import Property
 from .check.untimed import check_property
 from .check.verdicts import Verdict
+from .model.load import list_variants, load_spec
 from .model.overrides import merge_params, parameter_names
-from .model.spec import list_variants, load_spec
 from .product.config import ProductConfig
 from .product.exploration import Exploration
 from .product.explore import explore
 from .timed.checks import check_timed
+from .timed.solver import DEFAULT_LIMITS, SolverLimits
 
 __all__ = ["junit_xml", "run_suite", "suite_variants"]
 
@@ -48,8 +49,10 @@ def run_suite(
     max_states: int | None = None,
     max_seconds: float | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> list[Verdict]:
-    """Check every property on every variant it has an expectation for."""
+    """Check every property on every variant it has an expectation for (the timed ones
+    with Z3 under ``limits``)."""
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
     cache: dict[tuple[Any, ...], tuple[Exploration, GraphFacts]] = {}
     known_params: dict[str | None, frozenset[str]] = {}
@@ -66,7 +69,12 @@ def run_suite(
             if prop.timed:
                 spec = load_spec(spec_path, variant=variant, params=merged)
                 verdict = check_timed(
-                    prop, spec, variant, max_nodes=max_states, max_seconds=max_seconds
+                    prop,
+                    spec,
+                    variant,
+                    max_nodes=max_states,
+                    max_seconds=max_seconds,
+                    limits=limits,
                 )
                 verdicts.append(verdict)
                 if on_verdict is not None:

@@ -1,6 +1,6 @@
 """Scripted runs through the reference product automaton, for tests that read like protocol runs.
 
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> run = Run(load_spec(), ProductConfig())
 >>> _ = run.do("A", "active OPEN").do("B", "passive OPEN").do("B", "rcv SYN")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.cli import cli
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 from checker.timed.bound import duration_bound
 

@@ -11,7 +11,8 @@ import pytest
 
 from checker.check.properties import load_properties
 from checker.check.traces import Trace, TraceStep, trace_of
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.product.config import ProductConfig
 from checker.product.exploration import Exploration
 from checker.product.explore import explore

@@ -23,8 +23,9 @@ from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.recording import Recording
 from checker.kernel.runs import Run, abstract, run_from_pcap, run_from_recording
 from checker.kernel.scenarios import SCENARIOS
+from checker.model.load import load_spec
 from checker.model.segments import RST, Segment
-from checker.model.spec import Spec, load_spec
+from checker.model.spec import Spec
 from checker.render.mermaid_chart import mismatch_chart
 
 DATA = Path(__file__).parent / "data"

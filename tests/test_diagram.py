@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from checker.model.spec import list_variants, load_spec
+from checker.model.load import list_variants, load_spec
 from checker.render.endpoint_diagram import endpoint_dot, render
 
 EDGE = re.compile(

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 from checker.docs import compare, generate, write
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

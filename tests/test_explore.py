@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.product.config import AppConfig, ProductConfig
 from checker.product.exploration import Exploration
 from checker.product.explore import explore

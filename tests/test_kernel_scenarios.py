@@ -16,7 +16,7 @@ from checker.kernel.recording import Recording
 from checker.kernel.runs import run_from_recording
 from checker.kernel.scenarios import SCENARIOS
 from checker.kernel.scenarios import record as record_afresh
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 
 pytestmark = pytest.mark.kernel
 

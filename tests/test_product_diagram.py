@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 from checker.errors import UsageError
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 from checker.product.explore import explore
 from checker.render.endpoint_diagram import render

@@ -15,7 +15,7 @@ from checker.check.properties import Property, load_properties
 from checker.cli import cli
 from checker.export.promela import LineAction, promela
 from checker.export.spin import run_spin, spin_verdict
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import AppConfig, ProductConfig
 from checker.product.explore import explore
 

@@ -18,7 +18,8 @@ from checker.check.untimed import check_property
 from checker.check.verdicts import Verdict
 from checker.cli import cli
 from checker.errors import SpecError
-from checker.model.spec import Spec, load_spec
+from checker.model.load import load_spec
+from checker.model.spec import Spec
 from checker.product.explore import explore
 from checker.render.text_chart import render_text
 from checker.suite import junit_xml, run_suite

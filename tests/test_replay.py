@@ -16,7 +16,7 @@ from checker.check.properties import Property, load_properties, premise_and_goal
 from checker.check.traces import Trace
 from checker.check.untimed import check_property
 from checker.export.spin import spin_verdict
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.product.config import ProductConfig
 from checker.product.exploration import Exploration
 from checker.product.explore import explore

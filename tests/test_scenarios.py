@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from scenario import Run
 
+from checker.model.load import load_spec
 from checker.model.segments import Segment
-from checker.model.spec import Spec, load_spec
+from checker.model.spec import Spec
 from checker.product.config import AppConfig, ProductConfig
 
 TEXTBOOK_A = [

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 from checker.errors import SpecError, UsageError
-from checker.model.spec import bundled_spec_path, list_variants, load_spec
+from checker.model.load import bundled_spec_path, list_variants, load_spec
 
 BUNDLED = bundled_spec_path().read_text(encoding="utf-8")
 

@@ -23,7 +23,7 @@ from checker.check.outcome import Outcome
 from checker.check.properties import load_properties
 from checker.cli import cli
 from checker.errors import UsageError
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.suite import run_suite
 from checker.timed.synth import Synthesis, folklore, loss_budgets, region_formula, synthesize
 

@@ -17,7 +17,7 @@ import pytest
 from checker.check.outcome import Outcome
 from checker.check.properties import load_properties
 from checker.check.verdicts import Verdict
-from checker.model.spec import load_spec
+from checker.model.load import load_spec
 from checker.render.text_chart import render_text
 from checker.suite import run_suite
 

@@ -52,7 +52,7 @@ def test_spec_files_ship_in_the_wheel_and_are_found_after_install(
         [
             str(env_dir / "bin" / "python"),
             "-c",
-            "import checker.model.spec as s; print(s.bundled_spec_dir())",
+            "import checker.model.load as s; print(s.bundled_spec_dir())",
         ],
         cwd=elsewhere,
         capture_output=True,

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError, UsageError, did_you_mean
-from ..model.spec import Spec, bundled_spec_dir
+from ..model.load import bundled_spec_dir
+from ..model.spec import Spec
 from ..product.config import ProductConfig
 from .formula import Formula, FormulaError, parse_formula
 from .outcome import Outcome

@@ -43,7 +43,8 @@ class _Group(click.Group):
     metavar="N",
     help="Resource limit of each Z3 call (0: none; reproducible across machines).",
 )
-def cli(z3_timeout: int, z3_rlimit: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, z3_timeout: int, z3_rlimit: int) -> None:
     """Model checker and specification generator for TCP connection management.
 
     \b
@@ -53,9 +54,10 @@ def cli(z3_timeout: int, z3_rlimit: int) -> None:
       tcpcheck explore --variant linux --ordering fifo --loss 1
       tcpcheck variants                  the overlays shipped with the spec
     """
-    from ..timed.solver import configure
+    from ..timed.solver import SolverLimits
 
-    configure(timeout_ms=z3_timeout, rlimit=z3_rlimit)
+    # The limits travel with the command (click's context), not as process state.
+    ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
 
 
 def main() -> None:

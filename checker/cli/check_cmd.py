@@ -10,10 +10,10 @@ import click
 from rich.table import Table
 
 from ..errors import unknown_name
-from ..model.spec import load_spec
+from ..model.load import load_spec
 from .app import cli
 from .console import out_console
-from .options import parse_params, pick_variants, suite_options
+from .options import parse_params, pick_variants, solver_limits, suite_options
 
 __all__ = ["check_cmd"]
 
@@ -115,6 +115,7 @@ def check_cmd(
         fairness_off=off,
         max_states=max_states,
         max_seconds=max_seconds,
+        limits=solver_limits(),
     )
     ok = all(v.ok for v in verdicts)
     if junit_file is not None:

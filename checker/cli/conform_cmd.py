@@ -18,7 +18,7 @@ from rich.table import Table
 from ..errors import UsageError
 from .app import cli
 from .console import out_console
-from .options import spec_file_option
+from .options import solver_limits, spec_file_option
 
 if TYPE_CHECKING:
     from ..kernel.conformance import ConformanceReport
@@ -112,7 +112,7 @@ def conform_cmd(
         if client is not None:
             raise UsageError("--client picks a connection in a capture: use it with --pcap")
         runs = record_scenarios(scenarios, keep)
-    report = check_runs(target, runs)
+    report = check_runs(target, runs, solver_limits())
     if charts is not None:
         charts.mkdir(parents=True, exist_ok=True)
         for checked in report.runs:

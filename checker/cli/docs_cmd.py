@@ -9,7 +9,7 @@ import click
 
 from .app import cli
 from .console import live, out_console
-from .options import pick_variants, suite_options
+from .options import pick_variants, solver_limits, suite_options
 
 __all__ = ["docs_cmd"]
 
@@ -79,6 +79,7 @@ def docs_cmd(
             docs_dir=docs_dir,
             diagrams_dir=diagrams_dir,
             png=png,
+            limits=solver_limits(),
         )
     if check_only:
         report = compare(files)

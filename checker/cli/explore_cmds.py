@@ -22,6 +22,7 @@ from .options import (
     parse_params,
     product_config,
     product_options,
+    solver_limits,
     spec_options,
 )
 
@@ -155,7 +156,11 @@ def graph_cmd(
         if prop.timed:
             raise UsageError(f"{prop_name} is timed: its runs live in the zone graph, not here")
         (verdict,) = run_suite(
-            [prop], variants=[variant], spec_path=spec_file, params=parse_params(params)
+            [prop],
+            variants=[variant],
+            spec_path=spec_file,
+            params=parse_params(params),
+            limits=solver_limits(),
         )
         if verdict.trace is None or verdict.config is None:
             raise UsageError(f"{prop_name} has no trace to show ({verdict.verdict})")

@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from ..errors import UsageError
-from ..model.spec import load_spec
+from ..model.load import load_spec
 from ..product.config import ProductConfig
 from .app import cli
 from .console import out_console

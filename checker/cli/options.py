@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import UsageError, unknown_name
-from ..model.spec import Spec, load_spec
+from ..model.load import load_spec
+from ..model.spec import Spec
 from ..product.config import CLOSE_MODES, ORDERINGS, OVERFLOWS, ProductConfig
 
 if TYPE_CHECKING:
     from ..check.properties import Property
+    from ..timed.solver import SolverLimits
 
 __all__ = [
     "find_property",
@@ -218,3 +220,11 @@ def refuse_free_and_fixed(free: Collection[str], fixed: Collection[str]) -> None
     for name in free:
         if name in fixed:
             raise UsageError(f"{name} is both free and fixed (--param {name}=...); choose one")
+
+
+def solver_limits() -> SolverLimits:
+    """The Z3 limits of this command: the global --z3-timeout and --z3-rlimit."""
+    from ..timed.solver import DEFAULT_LIMITS, SolverLimits
+
+    got = click.get_current_context().find_object(SolverLimits)
+    return got if got is not None else DEFAULT_LIMITS

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..model.spec import list_variants
+from ..model.load import list_variants
 from .app import cli
 from .console import out_console
 from .options import load, spec_file_option, spec_options

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from ..errors import UsageError
+from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
-from ..model.spec import load_spec
 from .app import cli
 from .console import live, out_console
 from .options import (
@@ -21,6 +21,7 @@ from .options import (
     product_config,
     product_options,
     refuse_free_and_fixed,
+    solver_limits,
     spec_options,
 )
 
@@ -88,7 +89,9 @@ def synth_cmd(
             budgets = [int(k) for k in losses.split(",")]
         except ValueError:
             raise UsageError(f"--losses expects counts like 0,1,2 (got {losses!r})") from None
-        rows = loss_budgets(prop, spec, variant, chosen, budgets, max_seconds=max_seconds)
+        rows = loss_budgets(
+            prop, spec, variant, chosen, budgets, max_seconds=max_seconds, limits=solver_limits()
+        )
         if as_json:
             table = [{"losses": k, **r.to_json()} for k, r in rows]
             click.echo(json.dumps(table, indent=2, ensure_ascii=False))
@@ -110,7 +113,15 @@ def synth_cmd(
             def progress(tiles: int, bad: int) -> None:
                 show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
 
-        result = synthesize(prop, spec, variant, chosen, max_seconds=max_seconds, progress=progress)
+        result = synthesize(
+            prop,
+            spec,
+            variant,
+            chosen,
+            max_seconds=max_seconds,
+            progress=progress,
+            limits=solver_limits(),
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -209,6 +220,7 @@ def bound_cmd(
         start=start,
         free=chosen,
         max_seconds=max_seconds,
+        limits=solver_limits(),
     )
     if as_json:
         data = result.to_json()

@@ -65,9 +65,9 @@ from ..check.paths import parse_path, path_start, path_step
 from ..check.properties import Property, premise_and_goal
 from ..errors import ModelError, UsageError
 from ..model.endpoint import initial_local
+from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from ..model.segments import Segment
-from ..model.spec import load_spec
 from ..product.semantics import Label, PState
 from .promela import Claim, LineAction, Model, any_of, promela
 

@@ -38,8 +38,9 @@ from ..check.outcome import Outcome
 from ..check.paths import parse_path, path_start, path_step
 from ..check.properties import KINDS, Property, premise_and_goal
 from ..check.untimed import check_property
+from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
-from ..model.spec import Spec, load_spec
+from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.exploration import Exploration
 from ..product.explore import explore

@@ -27,7 +27,7 @@ Properties enter the model as claims (:class:`Claim`, :mod:`checker.export.claim
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> text = promela(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> text.count("active proctype")

@@ -464,7 +464,7 @@ def count_parameters(spec: Spec) -> list[str]:
 def load_for_conformance(variant: str | None = "linux", spec_file: Path | None = None) -> Spec:
     """The spec with every count parameter at :data:`COUNT_LIMIT`: the search keeps
     their values as ranges, and the retry counter must be able to count that far."""
-    from ..model.spec import load_spec
+    from ..model.load import load_spec
 
     base = load_spec(spec_file, variant)
     counts = {name: float(COUNT_LIMIT) for name in count_parameters(base)}

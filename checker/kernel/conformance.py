@@ -41,7 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, unknown_name
-from ..model.spec import Spec, load_spec
+from ..model.load import load_spec
+from ..model.spec import Spec
+from ..timed.solver import DEFAULT_LIMITS, SolverLimits
 from .conform import COUNT_LIMIT, Conformance, MismatchChart, check_run, load_for_conformance
 from .instants import TimingReport, check_instants
 from .lab import missing
@@ -73,7 +75,7 @@ class Target:
 
     @property
     def chosen(self) -> str | None:
-        """The variant for :func:`~checker.model.spec.load_spec` (``None``: the base)."""
+        """The variant for :func:`~checker.model.load.load_spec` (``None``: the base)."""
         return None if self.variant == "base" else self.variant
 
 
@@ -161,7 +163,9 @@ class ConformanceReport:
         return {"variant": self.variant, "scenarios": rows, "conforms": self.conforms}
 
 
-def check_runs(target: Target, runs: Iterable[Run]) -> ConformanceReport:
+def check_runs(
+    target: Target, runs: Iterable[Run], limits: SolverLimits = DEFAULT_LIMITS
+) -> ConformanceReport:
     """Each run's path in ``target``'s product, then its instants against the timed
     model when it has one (see the module docstring)."""
     runs = list(runs)
@@ -170,7 +174,7 @@ def check_runs(target: Target, runs: Iterable[Run]) -> ConformanceReport:
         for run in runs
     ]
     timings = [
-        check_instants(v, run, target.chosen, target.spec_file) if v.conforms else None
+        check_instants(v, run, target.chosen, target.spec_file, limits) if v.conforms else None
         for v, run in zip(verdicts, runs, strict=True)
     ]
     checked = tuple(Checked(v, t) for v, t in zip(verdicts, timings, strict=True))

@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model.spec import Spec, load_spec
+from ..model.load import load_spec
+from ..model.spec import Spec
 from ..timed.bound import duration_bound
+from ..timed.solver import DEFAULT_LIMITS, SolverLimits
 from .conform import Conformance
 from .recording import parse_timer
 from .runs import Run
@@ -116,6 +118,7 @@ def check_instants(
     run: Run,
     variant: str | None,
     spec_file: Path | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> TimingReport:
     """The run's timers against the timed model of ``variant`` (see the module
     docstring); ``verdict`` must be a conforming one."""
@@ -174,7 +177,7 @@ def check_instants(
         if seen is None:
             continue
         entered = _entered(steps, times, i, side, before)
-        bound = duration_bound(spec, side, before, free=())
+        bound = duration_bound(spec, side, before, free=(), limits=limits)
         if bound.value is None:
             continue
         expected = entered + float(bound.value)

@@ -16,7 +16,7 @@ rules match at once.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> spec = load_spec()
 >>> a = initial_local(spec)
 >>> [s.rule.event for s in user_steps(spec, a)]
@@ -30,7 +30,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import ModelError, SpecError
@@ -40,6 +40,7 @@ from .spec import Spec, Transition
 __all__ = [
     "CLOSURE_LIMIT",
     "Closure",
+    "EndpointMemo",
     "Local",
     "Step",
     "app_may",
@@ -96,6 +97,34 @@ class Closure:
     locals: frozenset[Local]
     segments: frozenset[Segment]
     steps: int
+
+
+@dataclass
+class EndpointMemo:
+    """What this module has worked out about one spec, kept with it
+    (:attr:`Spec.endpoint_memo <checker.model.spec.Spec.endpoint_memo>`).
+
+    The answers depend on the spec alone, and the explorers ask the same ones many times
+    (the product's tables, the zone graph, the load-time closure), so each is computed
+    once per spec.
+    """
+
+    #: :func:`receive`'s steps by (local state, segment).
+    received: dict[tuple[Local, Segment], Step | None] = field(default_factory=dict)
+    #: :func:`receive_foreign`'s steps by (local state, segment).
+    foreign: dict[tuple[Local, Segment], list[Step]] = field(default_factory=dict)
+    #: :func:`closure`'s result.
+    closure: Closure | None = None
+
+
+def _memo(spec: Spec) -> EndpointMemo:
+    memo = spec.endpoint_memo
+    if isinstance(memo, EndpointMemo):
+        return memo
+    # The spec is frozen; its memo slot is declared for this module to fill.
+    memo = EndpointMemo()
+    object.__setattr__(spec, "endpoint_memo", memo)
+    return memo
 
 
 def initial_local(spec: Spec) -> Local:
@@ -201,7 +230,8 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
     :func:`checker.model.segments.classify`).  Raises :class:`ModelError` when the spec has no
     rule for the event in this local state.
     """
-    memo: dict[tuple[Local, Segment], Step | None] = spec.cache.setdefault("receive", {})
+    held = spec.endpoint_memo  # the hot path: no call when the memo exists
+    memo = (held if isinstance(held, EndpointMemo) else _memo(spec)).received
     key = (local, seg)
     if key in memo:
         return memo[key]
@@ -235,7 +265,7 @@ def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
     time (TIME-WAIT, MSL) keeps old segments away.  Every placement's event needs a rule
     (a :class:`ModelError` names the missing one).  Distinct steps, in a fixed order.
     """
-    memo: dict[tuple[Local, Segment], list[Step]] = spec.cache.setdefault("foreign", {})
+    memo = _memo(spec).foreign
     key = (local, seg)
     got = memo.get(key)
     if got is not None:
@@ -298,9 +328,9 @@ def closure(spec: Spec) -> Closure:
     local state sends.  Any of them may arrive in any local state.  A missing rule is a
     :class:`SpecError` naming the state, the event and the segment.
     """
-    cached = spec.cache.get("closure")
-    if isinstance(cached, Closure):
-        return cached
+    memo = _memo(spec)
+    if memo.closure is not None:
+        return memo.closure
     start = initial_local(spec)
     seen: set[Local] = {start}
     order: list[Local] = [start]
@@ -350,5 +380,5 @@ def closure(spec: Spec) -> Closure:
                         )
         if any(done.get(loc, -1) < len(seg_order) for loc in order):
             progress = True
-    result = spec.cache["closure"] = Closure(frozenset(seen), frozenset(segments), steps)
+    result = memo.closure = Closure(frozenset(seen), frozenset(segments), steps)
     return result

@@ -5,7 +5,7 @@ user may override any with ``--param NAME=VALUE``; the user's value wins.  One s
 serves every variant, so a property's parameter that a variant does not have (Linux's
 ``ORPHAN_RETRIES`` on the base spec) is left out there rather than refused -- but a
 user's ``--param`` is taken as given: an unknown name is an error when the spec is
-loaded (:func:`checker.model.spec.load_spec`).
+loaded (:func:`checker.model.load.load_spec`).
 
 Examples
 --------
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from .spec import load_spec
+from .load import load_spec
 
 __all__ = ["merge_params", "parameter_names"]
 
@@ -38,7 +38,7 @@ def parameter_names(
     property's own parameters are filtered by (see :func:`merge_params`).
 
     ``check_behaviour`` also proves the spec's endpoint behaviour at its own values, as
-    :func:`~checker.model.spec.load_spec` does (a spec error then shows here first).
+    :func:`~checker.model.load.load_spec` does (a spec error then shows here first).
     """
     spec = load_spec(spec_path, variant=variant, check_behaviour=check_behaviour)
     return frozenset(p.name for p in spec.parameters)

@@ -23,7 +23,7 @@ A move whose segments do not fit into the outgoing channel is blocked until ther
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> p = Product(load_spec(), ProductConfig(loss="none"))
 >>> s0 = p.initial()

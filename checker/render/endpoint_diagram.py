@@ -14,7 +14,7 @@ so that a test can check the picture against the spec rule for rule.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> dot = endpoint_dot(load_spec())
 >>> '"SYN-SENT" -> ESTABLISHED' in dot
 True
@@ -67,7 +67,7 @@ _GREY = "#4d4d4d"
 def rule_text(t: Transition) -> str:
     """``event [guard] / snd SEGMENTS`` (timer events marked ◷).
 
-    >>> from checker.model.spec import load_spec
+    >>> from checker.model.load import load_spec
     >>> [rule_text(t) for t in load_spec().transitions if t.kind == "timeout"][-1]
     '◷ timeout 2MSL'
     """

@@ -15,7 +15,7 @@ a run that may stop forever says so at the end.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
 >>> from checker.check.traces import trace_of
@@ -115,7 +115,7 @@ def flights(trace: Trace) -> list[Flight]:
     channel: on a FIFO channel that is the head; on an unordered one equal copies cannot
     be told apart, so the oldest is as good as any and keeps the pairing deterministic.
 
-    >>> from checker.model.spec import load_spec
+    >>> from checker.model.load import load_spec
     >>> from checker.product.config import ProductConfig
     >>> from checker.product.explore import explore
     >>> from checker.check.traces import trace_of

@@ -16,7 +16,7 @@ already has thousands, and a hairball helps nobody.  Three views:
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
 >>> ex = explore(load_spec(), ProductConfig())

@@ -18,7 +18,7 @@ the same trace always gives the same bytes.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
 >>> from checker.check.traces import trace_of

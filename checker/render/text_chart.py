@@ -10,7 +10,7 @@ says so at the end.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> from checker.product.explore import explore
 >>> from checker.check.traces import trace_of

@@ -34,7 +34,7 @@ forever would have to pass through zones with ever larger watch values, infinite
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> b = duration_bound(load_spec(variant="linux", params={"RTO": 1}), "A", "SYN-SENT")
 >>> b.status, b.value, b.attained
 ('bounded', Fraction(127, 1), True)
@@ -69,9 +69,11 @@ from .checks import (
     timed_run,
     timed_run_where,
 )
+from .dbm import Zone
+from .domains import GraphZone
 from .linear import Linear
-from .pdbm import Bound, at_most, implies, k_formula
-from .solver import SolverLimit
+from .pdbm import Bound, ParamSolver, PZone, at_most, k_formula
+from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
 from .zonegraph import TimedMove, Watch, ZoneGraph, explore_zones
 
 __all__ = ["PEERS", "DurationBound", "default_free", "duration_bound"]
@@ -251,10 +253,12 @@ def duration_bound(
     free: Sequence[str] | None = None,
     max_nodes: int | None = 200_000,
     max_seconds: float | None = 120.0,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> DurationBound:
     """How long ``side`` can stay in ``state`` (see the module docstring).
 
     ``free`` parameters get a formula (default :func:`default_free`; ``()`` for none).
+    Every Z3 call runs under ``limits``.
     """
     if side not in ("A", "B"):
         raise UsageError(f"unknown endpoint {side!r}: use A or B")
@@ -312,6 +316,7 @@ def duration_bound(
             free=free_now,
             max_nodes=limit,
             max_seconds=max_seconds,
+            limits=limits,
         )
 
     def result(status: str, message: str, graph: ZoneGraph, **kw: Any) -> DurationBound:
@@ -420,10 +425,15 @@ def _margin(value: Fraction) -> Fraction:
     return min(Fraction(1, 1000), value / 1000) if value > 0 else Fraction(1, 1000)
 
 
+def _upper(zone: GraphZone, clock: int) -> tuple[int, bool] | None:
+    assert isinstance(zone, Zone)  # the stay itself is measured with every parameter fixed
+    return zone.upper(clock)
+
+
 def _idle(graph: ZoneGraph) -> int | None:
     """A node with the endpoint in the state where time can pass forever."""
     for i, nd in enumerate(graph.node_list):
-        if nd.state.watching and nd.zone.upper(_watch_index(graph, i)) is None:
+        if nd.state.watching and _upper(nd.zone, _watch_index(graph, i)) is None:
             return i
     return None
 
@@ -434,7 +444,7 @@ def _best(graph: ZoneGraph) -> tuple[Fraction, bool, int] | None:
     for i, nd in enumerate(graph.node_list):
         if not nd.state.watching:
             continue
-        got = nd.zone.upper(_watch_index(graph, i))
+        got = _upper(nd.zone, _watch_index(graph, i))
         if got is None:
             continue
         c, strict = got
@@ -451,7 +461,7 @@ def _longest_exit(graph: ZoneGraph, value: Fraction) -> Any:
         here, mv, _guard, _sources, zone = item
         if mv.after.watching:
             continue
-        got = zone.upper(_watch_index(graph, here))
+        got = _upper(zone, _watch_index(graph, here))
         if got is not None and Fraction(got[0], graph.scale) == value:
             return item
     return None
@@ -473,29 +483,31 @@ def _formula(search: Any, free: Sequence[str], max_nodes: int | None) -> tuple[s
     for i, nd in enumerate(graph.node_list):
         if not nd.state.watching:
             continue
-        cell = nd.zone.m[_watch_index(graph, i)][0]
+        zone = nd.zone
+        assert isinstance(zone, PZone)
+        cell = zone.m[_watch_index(graph, i)][0]
         if not cell:
-            k = " and ".join(str(c) for c in sorted(nd.zone.k)) or "always"
+            k = " and ".join(str(c) for c in sorted(zone.k)) or "always"
             return None, f"no formula: unbounded for some parameter values ({k})"
-        terms.append((cell, nd.zone.k))
-    kept = _prune_terms(terms, arity)
+        terms.append((cell, zone.k))
+    kept = _prune_terms(terms, arity, ParamSolver(graph.limits))
     text = _terms_text(kept, free, graph.scale)
     return text, f"exact, over {', '.join(free)} ({graph.nodes:,} parametric zone-graph nodes)"
 
 
-def _below(t1: Term, t2: Term, arity: int) -> bool:
+def _below(t1: Term, t2: Term, arity: int, solver: ParamSolver) -> bool:
     """Is term ``t1`` at most ``t2`` wherever ``t1`` exists (so it adds nothing)?"""
     if not all(any(at_most(b1, b2) for b1 in t1[0]) for b2 in t2[0]):
         return False
-    return t1[1] == t2[1] or not t2[1] or implies(t1[1], t2[1], arity)
+    return t1[1] == t2[1] or not t2[1] or solver.implies(t1[1], t2[1], arity)
 
 
-def _prune_terms(terms: list[Term], arity: int) -> list[Term]:
+def _prune_terms(terms: list[Term], arity: int, solver: ParamSolver) -> list[Term]:
     out: list[Term] = []
     for t in sorted(set(terms)):
-        if any(_below(t, o, arity) for o in out):
+        if any(_below(t, o, arity, solver) for o in out):
             continue
-        out = [o for o in out if not _below(o, t, arity)]
+        out = [o for o in out if not _below(o, t, arity, solver)]
         out.append(t)
     return out
 

@@ -55,7 +55,7 @@ from ..product.config import ProductConfig
 from ..product.explore import explore
 from ..product.semantics import PState
 from .linear import Linear
-from .solver import SolverLimit, decide, new_optimizer
+from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
 from .tiles import Tile
 from .zonegraph import ClockGuard, Node, TimedMove, TState, ZoneGraph, explore_zones
 
@@ -250,14 +250,14 @@ def timed_run_where(
     deltas.append(None)
     for delta in deltas:
         t, cons, resets = run_constraints(graph, start, steps, delta=delta)
-        opt = new_optimizer()
+        opt = graph.limits.new_optimizer()
         opt.set(priority="lex")
         opt.add(*cons)
         if extra is not None:
             opt.add(*extra(t, resets))
         for x in t[1:]:
             opt.minimize(x)
-        if decide(opt, "the instants of a run"):
+        if graph.limits.decide(opt, "the instants of a run"):
             model = opt.model()
             times = tuple(
                 Fraction(str(model.eval(x, model_completion=True).as_fraction())) for x in t
@@ -300,6 +300,7 @@ class Scenario:
         first_flag: bool = False,
         fixed: Mapping[str, float] | None = None,
         tile: Tile | None = None,
+        limits: SolverLimits = DEFAULT_LIMITS,
     ) -> ZoneGraph:
         """The zone graph (parametric over ``free``, or guided by ``tile``'s point) with
         the violating moves flagged (only the first one with ``first_flag``)."""
@@ -317,6 +318,7 @@ class Scenario:
             tile=tile,
             max_nodes=max_nodes,
             max_seconds=max_seconds,
+            limits=limits,
         )
 
 
@@ -391,11 +393,14 @@ def check_timed(
     *,
     max_nodes: int | None = None,
     max_seconds: float | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> Verdict:
     """Decide a timed property on ``spec`` (the variant and parameters already applied)."""
     sc = scenario(prop, spec)
     config, starts, lose, what = sc.config, sc.starts, sc.lose, sc.what
-    graph = sc.explore(spec, max_nodes=max_nodes, max_seconds=max_seconds, first_flag=True)
+    graph = sc.explore(
+        spec, max_nodes=max_nodes, max_seconds=max_seconds, first_flag=True, limits=limits
+    )
     shown_start = prop.start or "the initial state"
     budget = config.loss_budget
     losses = describe_losses(budget)

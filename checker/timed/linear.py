@@ -10,7 +10,7 @@ others (``TIME_WAIT = 2 * MSL``) follows them unless it is itself fixed or free.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> env = parameter_env(load_spec(), free=["MSL"])
 >>> str(env["TIME_WAIT"]), str(env["RTO"])
 ('2*MSL', '1')

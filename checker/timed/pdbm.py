@@ -17,6 +17,10 @@ That conjunction is ``K``; the diagonal then goes back to ``{0}``.
 A bound is ``(const, coefficients, strict)``: ``const + sum(coef * param)``, ``<`` when
 strict.  Free parameters are positive.
 
+Whether a parameter constraint can hold, or implies another, is Z3's to say; the zones of
+one exploration share one incremental solver (:class:`ParamSolver`), under the limits
+the exploration was given, with its atoms and answers cached.
+
 Examples
 --------
 >>> z = PZone.universal(1, 2)                  # one clock; parameters p0, p1
@@ -32,21 +36,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import z3
 
-from .solver import decide, new_solver
+from .solver import DEFAULT_LIMITS, SolverLimits
 
 __all__ = [
     "Bound",
+    "CoveringSet",
     "PZone",
     "PZoneSet",
+    "ParamSolver",
     "at_most",
     "atom_formula",
     "bound",
-    "implies",
     "k_formula",
+    "sign_of",
     "str_constraint",
 ]
 
@@ -101,7 +107,7 @@ def _prune(bounds: Sequence[Bound]) -> Cell:
     return tuple(sorted(out))
 
 
-def _trivial(e: Bound) -> bool | None:
+def sign_of(e: Bound) -> bool | None:
     """``0 <= e`` (``0 < e`` if strict): True/False when it holds/fails for every
     positive parameter value, None when it depends on them."""
     if all(c == 0 for c in e[1]):
@@ -132,10 +138,13 @@ def _reduce(k: Iterable[Bound]) -> frozenset[Bound]:
     return frozenset(out)
 
 
-class _Solver:
-    """One incremental Z3 solver over the parameters, with cached atoms and answers."""
+class ParamSolver:
+    """One incremental Z3 solver over the parameters, under ``limits``, with cached atoms
+    and answers (the answers are definite, so they hold under any limits; the limits say
+    only how long Z3 may take to find one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: SolverLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.solvers: dict[int, tuple[Any, list[Any]]] = {}
         self.atoms: dict[Bound, Any] = {}
         self.sat: dict[frozenset[Bound], bool] = {}
@@ -144,7 +153,7 @@ class _Solver:
     def _get(self, arity: int) -> tuple[Any, list[Any]]:
         got = self.solvers.get(arity)
         if got is None:
-            solver = new_solver()
+            solver = self.limits.new_solver()
             ps = [z3.Real(f"p{i}") for i in range(arity)]
             solver.add(*(p > 0 for p in ps))
             got = self.solvers[arity] = (solver, ps)
@@ -157,13 +166,14 @@ class _Solver:
         return got
 
     def feasible(self, k: frozenset[Bound], arity: int) -> bool:
+        """Is there a positive parameter value satisfying every constraint of ``k``?"""
         got = self.sat.get(k)
         if got is None:
             solver, ps = self._get(arity)
             solver.push()
             solver.add(*(self.atom(c, ps) for c in k))
             try:
-                got = self.sat[k] = decide(solver, "a parameter constraint")
+                got = self.sat[k] = self.limits.decide(solver, "a parameter constraint")
             finally:
                 solver.pop()
         return got
@@ -178,7 +188,7 @@ class _Solver:
             solver.add(*(self.atom(c, ps) for c in k))
             solver.add(z3.Not(z3.And(*(self.atom(c, ps) for c in goal))))
             try:
-                got = self.implied[key] = not decide(
+                got = self.implied[key] = not self.limits.decide(
                     solver, "an inclusion of parameter constraints"
                 )
             finally:
@@ -186,22 +196,9 @@ class _Solver:
         return got
 
 
-_SOLVER = _Solver()
-
-
-def _feasible(k: frozenset[Bound], arity: int) -> bool:
-    """Is there a positive parameter value satisfying every constraint of ``k``?"""
-    return _SOLVER.feasible(k, arity)
-
-
 def at_most(a: Bound, b: Bound) -> bool:
     """Is bound ``a`` at most bound ``b`` for every positive parameter value?"""
     return _le(a, b)
-
-
-def implies(k: frozenset[Bound], goal: frozenset[Bound], arity: int) -> bool:
-    """Does every positive parameter value satisfying ``k`` satisfy ``goal``?"""
-    return _SOLVER.implies(k, goal, arity)
 
 
 def atom_formula(e: Bound, ps: Sequence[Any]) -> Any:
@@ -234,27 +231,41 @@ def str_constraint(e: Bound, names: Sequence[str]) -> str:
 class PZone:
     """A parametric zone over clocks ``1..n`` (see the module docstring)."""
 
-    __slots__ = ("arity", "empty", "k", "m")
+    __slots__ = ("arity", "empty", "k", "m", "solver")
 
     def __init__(
-        self, m: list[list[Cell]], k: frozenset[Bound], arity: int, empty: bool = False
+        self,
+        m: list[list[Cell]],
+        k: frozenset[Bound],
+        arity: int,
+        solver: ParamSolver,
+        empty: bool = False,
     ) -> None:
         self.m = m
         self.k = k
         self.arity = arity
+        #: Decides the parameter constraints of this zone and of those made from it.
+        self.solver = solver
         self.empty = empty
 
     @classmethod
-    def universal(cls, clocks: int, arity: int, k: frozenset[Bound] = frozenset()) -> PZone:
+    def universal(
+        cls,
+        clocks: int,
+        arity: int,
+        k: frozenset[Bound] = frozenset(),
+        solver: ParamSolver | None = None,
+    ) -> PZone:
         """Every clock at any non-negative value, independently; the parameters as ``k``
-        allows (default: any positive values)."""
+        allows (default: any positive values).  The zones made from it decide their
+        parameter constraints with ``solver`` (default: a new one, default limits)."""
         zero: Cell = (bound(0, (0,) * arity),)
         n = clocks + 1
         m: list[list[Cell]] = [[() for _ in range(n)] for _ in range(n)]
         for j in range(n):
             m[0][j] = zero
             m[j][j] = zero
-        return cls(m, _reduce(k), arity)
+        return cls(m, _reduce(k), arity, solver or ParamSolver())
 
     def _zero(self) -> Bound:
         return bound(0, (0,) * self.arity)
@@ -284,17 +295,17 @@ class PZone:
                 cand = [_add(a, c) for a in via for c in right]
                 if k == col:
                     for e in cand:
-                        verdict = _trivial(e)
+                        verdict = sign_of(e)
                         if verdict is False:
-                            return PZone(m, self.k, self.arity, True)
+                            return PZone(m, self.k, self.arity, self.solver, True)
                         if verdict is None:
                             new_k.add(e)
                     continue
                 out[k][col] = _prune([*out[k][col], *cand])
         k_set = _reduce(new_k) if len(new_k) != len(self.k) else self.k
-        if k_set != self.k and not _feasible(k_set, self.arity):
-            return PZone(m, k_set, self.arity, True)
-        return PZone(out, k_set, self.arity)
+        if k_set != self.k and not self.solver.feasible(k_set, self.arity):
+            return PZone(m, k_set, self.arity, self.solver, True)
+        return PZone(out, k_set, self.arity, self.solver)
 
     def up(self) -> PZone:
         if self.empty:
@@ -302,7 +313,7 @@ class PZone:
         m = [row[:] for row in self.m]
         for i in range(1, len(m)):
             m[i][0] = ()
-        return PZone(m, self.k, self.arity)
+        return PZone(m, self.k, self.arity, self.solver)
 
     def remap(self, sources: Sequence[int]) -> PZone:
         idx = [0, *sources]
@@ -310,7 +321,7 @@ class PZone:
         for t, a in enumerate(idx):
             if t and a == 0:
                 m[t][t] = (self._zero(),)
-        return PZone(m, self.k, self.arity, self.empty)
+        return PZone(m, self.k, self.arity, self.solver, self.empty)
 
     def includes(self, other: PZone) -> bool:
         """A sufficient test of ``other ⊆ self`` (as sets of parameter and clock values)."""
@@ -325,26 +336,36 @@ class PZone:
                         return False
         if self.k <= other.k:
             return True
-        return _SOLVER.implies(other.k, self.k, self.arity)
+        return self.solver.implies(other.k, self.k, self.arity)
 
 
-class PZoneSet:
-    """The parametric zones seen for one discrete state (plain inclusion)."""
+class _Zoned(Protocol):
+    @property
+    def empty(self) -> bool: ...
+
+
+_Z = TypeVar("_Z", bound=_Zoned)
+
+
+class CoveringSet(Generic[_Z]):
+    """The zones seen for one discrete state, none covering another; what covering
+    means is the subclass's (:meth:`covers`)."""
 
     __slots__ = ("dropped", "zones")
 
     def __init__(self) -> None:
-        self.zones: list[tuple[Any, int]] = []
+        self.zones: list[tuple[_Z, int]] = []
+        #: Tags (see :meth:`add`) of the zones dropped by the last :meth:`add`.
         self.dropped: list[int] = []
 
     def __len__(self) -> int:
         return len(self.zones)
 
-    def covers(self, big: Any, small: Any) -> bool:
+    def covers(self, big: _Z, small: _Z) -> bool:
         """Does exploring ``big`` make exploring ``small`` unnecessary?"""
-        return bool(big.includes(small))
+        raise NotImplementedError
 
-    def add(self, zone: Any, tag: int = 0) -> bool:
+    def add(self, zone: _Z, tag: int = 0) -> bool:
         """Add ``zone`` unless a stored zone covers it; drop the stored zones it covers
         (their tags are left in :attr:`dropped`).  Returns whether it was added."""
         self.dropped = []
@@ -361,3 +382,12 @@ class PZoneSet:
         kept.append((zone, tag))
         self.zones = kept
         return True
+
+
+class PZoneSet(CoveringSet[PZone]):
+    """The parametric zones seen for one discrete state (plain inclusion)."""
+
+    __slots__ = ()
+
+    def covers(self, big: PZone, small: PZone) -> bool:
+        return big.includes(small)

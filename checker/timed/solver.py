@@ -5,17 +5,22 @@ no: a call that needs a definite answer raises :class:`SolverLimit`, and the ana
 that made it reports ``unknown`` with the reason (a timed verdict, a synthesis, a
 bound) -- never ``holds``.
 
-The limits are process-wide (``tcpcheck --z3-timeout MS --z3-rlimit N``); the resource
-limit makes a run reproducible where a timeout depends on the machine.
+The limits are a value (:class:`SolverLimits`) that each timed analysis is given and
+hands down to the solvers it makes (``tcpcheck --z3-timeout MS --z3-rlimit N`` builds one
+for the command); the resource limit makes a run reproducible where a timeout depends
+on the machine.
 
 Examples
 --------
 >>> import z3
->>> s = new_solver()
+>>> limits = SolverLimits(timeout_ms=10_000)
+>>> s = limits.new_solver()
 >>> x = z3.Real("x")
 >>> s.add(x > 1, x < 2)
->>> decide(s)
+>>> limits.decide(s)
 True
+>>> SolverLimits(rlimit=1).describe()
+'timeout 60000 ms, rlimit 1'
 """
 
 from __future__ import annotations
@@ -27,15 +32,21 @@ import z3
 
 from ..errors import TcpcheckError
 
-__all__ = ["LIMITS", "SolverLimit", "configure", "decide", "new_optimizer", "new_solver"]
+__all__ = ["DEFAULT_LIMITS", "SolverLimit", "SolverLimits"]
 
 
-@dataclass
-class Limits:
+@dataclass(frozen=True)
+class SolverLimits:
     """Per-call limits: milliseconds (0: none) and Z3 resource units (0: none)."""
 
     timeout_ms: int = 60_000
     rlimit: int = 0
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms < 0:
+            raise TcpcheckError("--z3-timeout must be at least 0 (0: no timeout)")
+        if self.rlimit < 0:
+            raise TcpcheckError("--z3-rlimit must be at least 0 (0: no limit)")
 
     def describe(self) -> str:
         parts = [f"timeout {self.timeout_ms} ms" if self.timeout_ms else "no timeout"]
@@ -43,55 +54,39 @@ class Limits:
             parts.append(f"rlimit {self.rlimit}")
         return ", ".join(parts)
 
+    def _apply(self, obj: Any) -> Any:
+        # 0 means "none" to Z3 as well, so setting both always clears an earlier limit.
+        obj.set("timeout", self.timeout_ms)
+        obj.set("rlimit", self.rlimit)
+        return obj
 
-#: The limits in force.
-LIMITS = Limits()
+    def new_solver(self) -> Any:
+        """A Z3 solver under these limits."""
+        return self._apply(z3.Solver())
+
+    def new_optimizer(self) -> Any:
+        """A Z3 optimizer under these limits."""
+        return self._apply(z3.Optimize())
+
+    def decide(self, solver: Any, what: str = "a timing constraint") -> bool:
+        """Is the solver's assertion set satisfiable?  :class:`SolverLimit` if Z3 gives up.
+
+        The limits are applied to this call: a solver kept across calls (the incremental
+        one of :mod:`checker.timed.pdbm`) answers each under the limits of its caller."""
+        self._apply(solver)
+        answer = solver.check()
+        if answer == z3.unknown:
+            raise SolverLimit(what, solver.reason_unknown(), self)
+        return bool(answer == z3.sat)
+
+
+#: The limits when none are given: a minute per call, no resource limit.
+DEFAULT_LIMITS = SolverLimits()
 
 
 class SolverLimit(TcpcheckError):
     """Z3 answered ``unknown`` where an answer was needed."""
 
-    def __init__(self, what: str, reason: str) -> None:
-        super().__init__(f"Z3 could not decide {what} ({reason}; {LIMITS.describe()})")
+    def __init__(self, what: str, reason: str, limits: SolverLimits) -> None:
+        super().__init__(f"Z3 could not decide {what} ({reason}; {limits.describe()})")
         self.reason = reason
-
-
-def configure(timeout_ms: int | None = None, rlimit: int | None = None) -> None:
-    """Set the limits for the Z3 calls that follow."""
-    if timeout_ms is not None:
-        if timeout_ms < 0:
-            raise TcpcheckError("--z3-timeout must be at least 0 (0: no timeout)")
-        LIMITS.timeout_ms = timeout_ms
-    if rlimit is not None:
-        if rlimit < 0:
-            raise TcpcheckError("--z3-rlimit must be at least 0 (0: no limit)")
-        LIMITS.rlimit = rlimit
-
-
-def _limit(obj: Any) -> Any:
-    # 0 means "none" to Z3 as well, so setting both always clears an earlier limit.
-    obj.set("timeout", LIMITS.timeout_ms)
-    obj.set("rlimit", LIMITS.rlimit)
-    return obj
-
-
-def new_solver() -> Any:
-    """A Z3 solver under the current limits."""
-    return _limit(z3.Solver())
-
-
-def new_optimizer() -> Any:
-    """A Z3 optimizer under the current limits."""
-    return _limit(z3.Optimize())
-
-
-def decide(solver: Any, what: str = "a timing constraint") -> bool:
-    """Is the solver's assertion set satisfiable?  :class:`SolverLimit` if Z3 gives up.
-
-    The limits in force now are applied to this call: a solver kept across calls (the
-    incremental one of :mod:`checker.timed.pdbm`) must not keep those of its creation."""
-    _limit(solver)
-    answer = solver.check()
-    if answer == z3.unknown:
-        raise SolverLimit(what, solver.reason_unknown())
-    return bool(answer == z3.sat)

@@ -27,7 +27,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -37,10 +37,11 @@ from ..check.properties import Property
 from ..errors import UsageError
 from ..model.spec import Spec
 from .checks import scenario
+from .domains import GraphZone
 from .linear import exact, fold_duration, parameter_env
 from .pdbm import Bound, atom_formula, k_formula
-from .solver import SolverLimit, decide, new_solver
-from .tiles import Tile
+from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
+from .tiles import Tile, TZone
 
 __all__ = [
     "DEFAULT_FREE",
@@ -76,6 +77,9 @@ class Synthesis:
     clauses: tuple[tuple[Bound, ...], ...] | None
     nodes: int
     seconds: float
+    #: The limits of the Z3 calls that found the region (and that :func:`folklore`
+    #: makes on it).
+    limits: SolverLimits = field(default=DEFAULT_LIMITS, repr=False, compare=False)
 
     def text(self) -> str:
         """The constraint in the documented syntax (``and``/``or``, one atom per term)."""
@@ -167,16 +171,18 @@ def _negate(a: Bound) -> Bound:
     return (-a[0], tuple(-c for c in a[1]), not a[2])
 
 
-def _valid(solver: Any, formula: Any) -> bool:
+def _valid(solver: Any, formula: Any, limits: SolverLimits) -> bool:
     solver.push()
     solver.add(z3.Not(formula))
     try:
-        return not decide(solver, "a step of the simplification")
+        return not limits.decide(solver, "a step of the simplification")
     finally:
         solver.pop()
 
 
-def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[Bound, ...], ...]:
+def simplify(
+    violating: Sequence[frozenset[Bound]], arity: int, limits: SolverLimits = DEFAULT_LIMITS
+) -> tuple[tuple[Bound, ...], ...]:
     """The safe region ``params > 0 and not (K1 or K2 ...)`` as few, short clauses.
 
     Each clause is the negation of one violating constraint ``K`` (a disjunction of
@@ -185,7 +191,7 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     are minimised: an atom is dropped when the region stays the same, and a clause when
     the others imply it."""
     ps = [z3.Real(f"p{i}") for i in range(arity)]
-    solver = new_solver()
+    solver = limits.new_solver()
     solver.add(*(p > 0 for p in ps))
     memo: dict[Bound, Any] = {}
 
@@ -200,27 +206,27 @@ def simplify(violating: Sequence[frozenset[Bound]], arity: int) -> tuple[tuple[B
     clauses: list[list[Bound]] = [sorted(_negate(a) for a in k) for k in ks]
     if any(not c for c in clauses):
         return ((),)  # a violation with no parameter condition: never holds
-    if _valid(solver, z3.Not(safe)):
+    if _valid(solver, z3.Not(safe), limits):
         return ((),)  # the violations cover every positive value together: never holds
-    convex = _convex(clauses, safe, solver, atom)
+    convex = _convex(clauses, safe, solver, atom, limits)
     if convex is not None:
         return convex
-    return _minimise(clauses, safe, solver, atom)
+    return _minimise(clauses, safe, solver, atom, limits)
 
 
 def _convex(
-    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any
+    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any, limits: SolverLimits
 ) -> tuple[tuple[Bound, ...], ...] | None:
     """The region as a conjunction of single atoms drawn from ``clauses``, as few as
     possible, when one exists (``None`` otherwise)."""
     candidates = sorted({a for c in clauses for a in c})
-    units = [a for a in candidates if _valid(solver, z3.Implies(safe, atom(a)))]
-    if not units or not _valid(solver, z3.Implies(z3.And(*(atom(a) for a in units)), safe)):
+    units = [a for a in candidates if _valid(solver, z3.Implies(safe, atom(a)), limits)]
+    if not units or not _valid(solver, z3.Implies(z3.And(*(atom(a) for a in units)), safe), limits):
         return None
     i = 0
     while i < len(units):
         rest = units[:i] + units[i + 1 :]
-        if rest and _valid(solver, z3.Implies(z3.And(*(atom(a) for a in rest)), safe)):
+        if rest and _valid(solver, z3.Implies(z3.And(*(atom(a) for a in rest)), safe), limits):
             units.pop(i)
         else:
             i += 1
@@ -229,7 +235,9 @@ def _convex(
     return tuple((a,) for _i, a in sorted(zip(lead, units, strict=True)))
 
 
-def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:
+def facets(
+    k: frozenset[Bound], arity: int, limits: SolverLimits = DEFAULT_LIMITS
+) -> frozenset[Bound]:
     """``k`` without the constraints the others imply (over positive parameters): of
     parallel ones only the tightest, then each one Z3 finds redundant."""
     tightest: dict[tuple[int, ...], tuple[Fraction, bool, Bound]] = {}
@@ -248,7 +256,7 @@ def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:
     if len(out) <= 1:
         return frozenset(out)
     ps = [z3.Real(f"p{i}") for i in range(arity)]
-    solver = new_solver()
+    solver = limits.new_solver()
     solver.add(*(p > 0 for p in ps))
     i = 0
     while i < len(out):
@@ -257,7 +265,7 @@ def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:
         solver.add(*(atom_formula(a, ps) for a in rest))
         solver.add(z3.Not(atom_formula(out[i], ps)))
         try:
-            redundant = not decide(solver, "a tile's constraints")
+            redundant = not limits.decide(solver, "a tile's constraints")
         finally:
             solver.pop()
         if redundant:
@@ -268,7 +276,7 @@ def facets(k: frozenset[Bound], arity: int) -> frozenset[Bound]:
 
 
 def _minimise(
-    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any
+    clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any, limits: SolverLimits
 ) -> tuple[tuple[Bound, ...], ...]:
     """Shorten CNF ``clauses`` equivalent to ``safe``: drop atoms that do not change the
     region, then clauses the others imply."""
@@ -286,7 +294,7 @@ def _minimise(
             while len(c) > 1 and j < len(c):
                 shorter = [*c[:j], *c[j + 1 :]]
                 trial = [shorter if x is c else x for x in clauses]
-                if _valid(solver, region(trial) == safe):
+                if _valid(solver, region(trial) == safe, limits):
                     c.pop(j)
                     changed = True
                 else:
@@ -295,7 +303,7 @@ def _minimise(
         while i < len(clauses):
             others = clauses[:i] + clauses[i + 1 :]
             this = z3.Or(*(atom(a) for a in clauses[i]))
-            if _valid(solver, z3.Implies(region(others), this)):
+            if _valid(solver, z3.Implies(region(others), this), limits):
                 clauses.pop(i)
                 changed = True
             else:
@@ -315,10 +323,11 @@ def synthesize(
     max_nodes: int | None = None,
     max_seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> Synthesis:
     """The region of the ``free`` parameters where the timed property ``prop`` holds
     (the other parameters as ``spec`` fixes them); ``progress(tiles, violating)`` is
-    called as tiles are found."""
+    called as tiles are found.  Every Z3 call runs under ``limits``."""
     if not prop.timed:
         raise UsageError(
             f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
@@ -352,17 +361,19 @@ def synthesize(
 
     def unknown(why: str) -> Synthesis:
         seconds = time.perf_counter() - started
-        return Synthesis(prop, variant, tuple(free), fixed, "unknown", why, None, nodes, seconds)
+        return Synthesis(
+            prop, variant, tuple(free), fixed, "unknown", why, None, nodes, seconds, limits
+        )
 
     # Behavioural cartography: explore at a point no tile covers yet; the exploration
     # records the tile around it, on which the verdict is the same; until no point is
     # left.  The tiles are finitely many (the comparisons a finite graph makes), so this
     # ends, and the violating region is exactly the union of the violating tiles.
     ps = [z3.Real(f"p{i}") for i in range(len(explored))]
-    uncovered = new_solver()
+    uncovered = limits.new_solver()
     uncovered.add(*(p > 0 for p in ps))
     try:
-        while decide(uncovered, "the search for a parameter point no tile covers"):
+        while limits.decide(uncovered, "the search for a parameter point no tile covers"):
             left = None if max_seconds is None else max_seconds - (time.perf_counter() - started)
             if left is not None and left <= 0:
                 return unknown(f"{len(tiles)} tiles so far, stopped at {max_seconds} s")
@@ -381,6 +392,7 @@ def synthesize(
                     max_nodes=max_nodes,
                     max_seconds=left,
                     fixed={pivot: 1} if pivot is not None else None,
+                    limits=limits,
                 )
                 nodes += graph.nodes
                 if graph.overflow is not None:
@@ -391,8 +403,8 @@ def synthesize(
                 if graph.limit is not None and not violated:
                     return unknown(f"zone graph incomplete ({graph.limit})")
                 # A violation needs only its own run's history; "holds" needs every choice.
-                history = graph.flagged[0][-1].k if violated else frozenset(tile.k)
-                k = facets(history, len(explored))
+                history = _history(graph.flagged[0][-1]) if violated else frozenset(tile.k)
+                k = facets(history, len(explored), limits)
                 tiles.append((violated, k))
                 if progress is not None:
                     progress(len(tiles), sum(bad for bad, _k in tiles))
@@ -400,7 +412,7 @@ def synthesize(
                 if _inside(k, point):
                     break
         violating = [_lift(k, explored, free, pivot) for bad, k in tiles if bad]
-        clauses = simplify(violating, len(free))
+        clauses = simplify(violating, len(free), limits)
     except SolverLimit as exc:
         return unknown(str(exc))
     scaled = (
@@ -420,7 +432,14 @@ def synthesize(
         clauses,
         nodes,
         time.perf_counter() - started,
+        limits,
     )
+
+
+def _history(zone: GraphZone) -> frozenset[Bound]:
+    """The constraints a violating zone's own history rests on (explored at a tile)."""
+    assert isinstance(zone, TZone)
+    return zone.k
 
 
 def _inside(k: frozenset[Bound], point: Sequence[Fraction]) -> bool:
@@ -482,6 +501,7 @@ def loss_budgets(
     budgets: Sequence[int],
     *,
     max_seconds: float | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> list[tuple[int, Synthesis]]:
     """The synthesized region for each loss budget ``k``: the network may lose at most
     ``k`` segments, any of them (the property's own ``lose`` restriction is lifted, so
@@ -491,7 +511,8 @@ def loss_budgets(
         if k < 0:
             raise UsageError(f"a loss budget is a count of segments (got {k})")
         variant_prop = replace(prop, config={**prop.config, "loss": str(k)}, lose=None)
-        out.append((k, synthesize(variant_prop, spec, variant, free, max_seconds=max_seconds)))
+        got = synthesize(variant_prop, spec, variant, free, max_seconds=max_seconds, limits=limits)
+        out.append((k, got))
     return out
 
 
@@ -533,22 +554,23 @@ def folklore(result: Synthesis) -> str | None:
     if not clauses:
         return f"TIME_WAIT = {where} always suffices here"
     ps = [z3.Real(f"p{i}") for i in range(len(rest))]
-    solver = new_solver()
+    limits = result.limits
+    solver = limits.new_solver()
     solver.add(*(p > 0 for p in ps))
 
     def atom(a: Bound) -> Any:
         return atom_formula(a, ps)
 
     safe = z3.And(*(z3.Or(*(atom(a) for a in c)) for c in clauses))
-    if not decide(solver, "the textbook choice"):
+    if not limits.decide(solver, "the textbook choice"):
         return None  # pragma: no cover - the positive orthant is never empty
-    if _valid(solver, safe):
+    if _valid(solver, safe, limits):
         return f"TIME_WAIT = {where} always suffices here"
-    if _valid(solver, z3.Not(safe)):
+    if _valid(solver, z3.Not(safe), limits):
         return f"TIME_WAIT = {where} never suffices here"
     line = _line_text(clauses, rest)
     if line is None:
-        line = clauses_text(_minimise(clauses, safe, solver, atom), rest)
+        line = clauses_text(_minimise(clauses, safe, solver, atom, limits), rest)
     return f"TIME_WAIT = {where} suffices iff {line}"
 
 

@@ -48,11 +48,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
-from .pdbm import Bound, PZoneSet, _trivial
+from .pdbm import Bound, CoveringSet, sign_of
 
-__all__ = ["TZone", "TZoneSet", "Tile"]
+__all__ = ["Cell", "TZone", "TZoneSet", "Tile"]
 
 #: ``(key, bound)``: see the module docstring.
 Cell = tuple[int, Bound]
@@ -125,7 +124,7 @@ class Tile:
         if e in self.k:
             self.fresh.append(e)
         elif e not in self._true:
-            if _trivial(e) is True:
+            if sign_of(e) is True:
                 self._true.add(e)
             else:
                 self.k.add(e)
@@ -247,7 +246,7 @@ class TZone:
         return TZone(m, t, self.empty, self.k)
 
 
-class TZoneSet(PZoneSet):
+class TZoneSet(CoveringSet[TZone]):
     """The zones seen for one discrete state, compared by LU-simulation as
     :class:`checker.timed.dbm.ZoneSet` does, with the LU bounds parametric too: each
     comparison is decided at the point and, when a zone is dropped, recorded."""
@@ -270,7 +269,7 @@ class TZoneSet(PZoneSet):
             for b in (zero, *upper)
         ]
 
-    def covers(self, big: Any, small: Any) -> bool:
+    def covers(self, big: TZone, small: TZone) -> bool:
         """Is ``small`` included in aLU(``big``)?  Not iff for some ``x != y``:
         ``small[0,x] >= (<= -U_x)``, ``big[y,x] < small[y,x]`` and
         ``big[y,x] + (< -L_y) < small[0,x]``.  Decided at the point; when it is

@@ -27,7 +27,7 @@ answer ``unknown``: a blocked timer would otherwise stop time and hide runs.
 
 Examples
 --------
->>> from checker.model.spec import load_spec
+>>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
 >>> spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
 >>> a = Local("FIN-WAIT-2", una=2, opened=True, closed=True)
@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -54,11 +53,17 @@ from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.network import Network
 from ..product.semantics import Label, app_steps, net_label, step_label
-from .dbm import Zone, ZoneSet, le, lt
+from .domains import (
+    ConcreteDomain,
+    GraphZone,
+    GuidedDomain,
+    ParametricDomain,
+    ZoneDomain,
+    ZoneStore,
+)
 from .linear import Linear, fold_duration, parameter_env
-from .pdbm import Bound, PZone, PZoneSet, bound
-from .solver import SolverLimit
-from .tiles import Tile, TZone, TZoneSet
+from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
+from .tiles import Tile
 
 __all__ = ["Copy", "TState", "TimedMove", "Watch", "ZoneGraph", "explore_zones"]
 
@@ -125,7 +130,7 @@ class Node:
     """A zone-graph node and how it was reached: parent node, move, guard and clock map."""
 
     state: TState
-    zone: Any
+    zone: GraphZone
     parent: int
     move: TimedMove | None
     #: The clock constraints of the move, over the parent's clocks.
@@ -146,7 +151,7 @@ class ZoneGraph:
     node_list: list[Node]
     #: Moves a predicate flagged: (node the move starts from, move, guard, sources, the
     #: zone just before the move with its guard applied).
-    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], Any]]
+    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], GraphZone]]
     complete: bool
     limit: str | None
     overflow: TState | None
@@ -156,6 +161,9 @@ class ZoneGraph:
     layout: Callable[[TState], list[Clock]]
     #: The upper bound of every clock of a state (``None``: unbounded), non-strict.
     invariants: Callable[[TState], list[Linear | None]]
+    #: The limits of the Z3 calls made on the graph (its parameter constraints, and the
+    #: instants of its runs: :func:`checker.timed.checks.timed_run`).
+    limits: SolverLimits
 
     @property
     def nodes(self) -> int:
@@ -172,81 +180,6 @@ Clock = tuple[str, str, int]
 #: Clock constraints of a move: (clock, value, strict, lower) -- ``x >= value`` (``>``
 #: if strict) for a lower bound, ``x <= value`` (``<``) for an upper one.
 ClockGuard = tuple[tuple[int, Linear, bool, bool], ...]
-
-
-class _Concrete:
-    """Zones over exact constants, scaled to integers by one common denominator."""
-
-    def __init__(self, constants: Sequence[Linear]) -> None:
-        self.scale = math.lcm(*(c.const.denominator for c in constants))
-
-    def value(self, v: Linear) -> int:
-        return int(v.const * self.scale)
-
-    def bound(self, v: Linear, strict: bool) -> int:
-        return lt(self.value(v)) if strict else le(self.value(v))
-
-    def universal(self, clocks: int) -> Zone:
-        return Zone.universal(clocks)
-
-    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> ZoneSet:
-        def ints(vs: Sequence[Linear | None]) -> list[int | None]:
-            return [None if v is None else self.value(v) for v in vs]
-
-        return ZoneSet(ints(lower), ints(upper))
-
-
-class _Parametric:
-    """Parametric zones (:mod:`checker.timed.pdbm`) over the free parameters."""
-
-    def __init__(
-        self, free: Sequence[str], constants: Sequence[Linear], assume: Sequence[Linear] = ()
-    ) -> None:
-        self.free = tuple(free)
-        # One common denominator for every constant and coefficient: time is counted
-        # in units of 1/scale (the parameters keep their unit, so coefficients scale too).
-        dens = [c.const.denominator for c in constants]
-        dens += [c.coef(n).denominator for c in constants for n in self.free]
-        dens += [c.coef(n).denominator for c in assume for n in self.free]
-        dens += [c.const.denominator for c in assume]
-        self.scale = math.lcm(*dens)
-        self._bounds: dict[tuple[Linear, bool], Bound] = {}
-        #: Parameter constraints ``0 <= e`` every zone starts with (the domain).
-        self.assume = frozenset(self.bound(e, False) for e in assume)
-
-    def bound(self, v: Linear, strict: bool) -> Bound:
-        got = self._bounds.get((v, strict))
-        if got is None:
-            k = self.scale
-            got = bound(int(v.const * k), [int(v.coef(n) * k) for n in self.free], strict)
-            self._bounds[v, strict] = got
-        return got
-
-    def universal(self, clocks: int) -> PZone:
-        return PZone.universal(clocks, len(self.free), self.assume)
-
-    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> PZoneSet:
-        return PZoneSet()
-
-
-class _Guided(_Parametric):
-    """Zones guided by one point of the free parameters (:mod:`checker.timed.tiles`)."""
-
-    def __init__(self, free: Sequence[str], constants: Sequence[Linear], tile: Tile) -> None:
-        super().__init__(free, constants)
-        self.tile = tile
-
-    def bound(self, v: Linear, strict: bool) -> Any:
-        return self.tile.cell(super().bound(v, strict))
-
-    def universal(self, clocks: int) -> Any:
-        return TZone.universal(clocks, self.tile)
-
-    def zone_set(self, lower: Sequence[Linear | None], upper: Sequence[Linear | None]) -> Any:
-        def bounds(vs: Sequence[Linear | None]) -> list[Bound | None]:
-            return [None if v is None else super(_Guided, self).bound(v, False) for v in vs]
-
-        return TZoneSet(self.tile, bounds(lower), bounds(upper))
 
 
 #: A start of the timed analysis: the two local states (nothing in flight, clocks at 0).
@@ -271,6 +204,7 @@ def explore_zones(
     tile: Tile | None = None,
     max_nodes: int | None = None,
     max_seconds: float | None = None,
+    limits: SolverLimits = DEFAULT_LIMITS,
 ) -> ZoneGraph:
     """Explore the zone graph of ``spec`` under ``config`` from ``starts``.
 
@@ -284,7 +218,8 @@ def explore_zones(
     ``free`` parameters stay symbolic (parametric zones, for synthesis:
     :mod:`checker.timed.synth`), within the domain ``0 <= e`` for every ``e`` of ``assume``;
     the others must be finite.  With a ``tile`` (:mod:`checker.timed.tiles`) the free
-    parameters are compared at its point, which records the tile's constraints.
+    parameters are compared at its point, which records the tile's constraints.  Z3
+    decides parametric constraints under ``limits``.
     """
     env = parameter_env(spec, free=free, fixed=fixed)
     if "MSL" not in env:
@@ -305,11 +240,14 @@ def explore_zones(
     if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
     constants = [msl, *durations.values()]
-    domain: Any = _Concrete(constants)
+    # Each kind of zone takes bounds of its own type (checker/timed/domains.py); which
+    # kind explores is chosen here, at run time, so the bound and zone types stay open:
+    # the zones reached are GraphZone, and each only ever meets its own domain's bounds.
+    domain: ZoneDomain[Any, Any] = ConcreteDomain(constants)
     if tile is not None:
-        domain = _Guided(free, constants, tile)
+        domain = GuidedDomain(free, constants, tile)
     elif free:
-        domain = _Parametric(free, constants, assume)
+        domain = ParametricDomain(free, constants, assume, limits)
     zero = Linear()
     running_memo: dict[Local, tuple[tuple[int, Step, Linear], ...]] = {}
 
@@ -347,7 +285,7 @@ def explore_zones(
         bounds += [msl] * (len(s.ab) + len(s.ba))
         return bounds
 
-    def settle(zone: Any, s: TState) -> Any:
+    def settle(zone: GraphZone, s: TState) -> GraphZone:
         """Let time pass in ``s`` as far as its invariants allow."""
         zone = zone.up()
         for i, limit_here in enumerate(invariants(s), start=1):
@@ -355,7 +293,7 @@ def explore_zones(
                 zone = zone.constrain(i, 0, domain.bound(limit_here, False))
         return zone
 
-    def zone_set(s: TState) -> Any:
+    def zone_set(s: TState) -> ZoneStore[Any]:
         """LU bounds of ``s``'s clocks: a timer is compared with its duration from both
         sides, a copy with 0 from below (it arrives after a positive delay) and MSL from
         above; the watch clock is kept exact."""
@@ -377,16 +315,16 @@ def explore_zones(
 
     started = time.perf_counter()
     nodes: list[Node] = []
-    passed: dict[TState, Any] = {}
+    passed: dict[TState, ZoneStore[Any]] = {}
     queue: deque[int] = deque()
     superseded: set[int] = set()
-    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], Any]] = []
+    flagged: list[tuple[int, TimedMove, ClockGuard, tuple[int, ...], GraphZone]] = []
     overflow: TState | None = None
     limit: str | None = None
 
     def admit(
         s: TState,
-        zone: Any,
+        zone: GraphZone,
         parent: int,
         move: TimedMove | None,
         guard: ClockGuard,
@@ -581,6 +519,7 @@ def explore_zones(
         domain.scale,
         layout,
         invariants,
+        limits,
     )
 
 

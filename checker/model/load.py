@@ -1,0 +1,138 @@
+"""Load a protocol spec (``spec/*.toml``): read, overlay a variant, type and validate.
+
+The spec is the single source of every transition (see the comment at the top of
+``spec/tcp.toml`` for the format).  Loading is strict: every mistake is found at load
+time and reported as one :class:`~checker.errors.SpecError` naming the file, the entry
+and the fix.  The steps are modules of their own: :mod:`checker.model.raw` reads the
+files and checks each entry's shape, :mod:`checker.model.overlay` merges a variant in,
+:mod:`checker.model.build` types and validates the result; then
+:func:`checker.model.endpoint.closure` explores the endpoint on its own to prove that no
+reachable state lacks a rule for a segment it can receive.
+
+Examples
+--------
+>>> spec = load_spec()
+>>> spec.name, len(spec.states)
+('tcp', 11)
+>>> load_spec(variant="no-time-wait").has_state("TIME-WAIT")
+False
+>>> "linux" in [v.name for v in list_variants()]
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import SpecError, UsageError, unknown_name
+from .build import build_spec
+from .endpoint import closure
+from .overlay import apply_overlay
+from .raw import Src, display, read_base, read_toml
+from .spec import Spec, Variant
+
+__all__ = ["bundled_spec_dir", "bundled_spec_path", "list_variants", "load_spec"]
+
+
+def bundled_spec_dir() -> Path:
+    """The directory holding the bundled ``tcp.toml`` and ``variants/``.
+
+    In a built wheel the spec files are shipped inside the package (``checker/spec``);
+    in a source checkout they live in the repository's top-level ``spec/``.
+    """
+    here = Path(__file__).resolve().parent.parent  # the package's directory
+    for candidate in (here / "spec", here.parent / "spec"):
+        if (candidate / "tcp.toml").is_file():
+            return candidate
+    raise SpecError(
+        str(here / "spec"), "", "the bundled spec files are missing", hint="reinstall tcpcheck"
+    )
+
+
+def bundled_spec_path() -> Path:
+    """The bundled base spec, ``tcp.toml``."""
+    return bundled_spec_dir() / "tcp.toml"
+
+
+def list_variants(spec_path: str | Path | None = None) -> list[Variant]:
+    """The variants shipped beside a spec (by default, the bundled one), sorted by name."""
+    base = Path(spec_path) if spec_path else bundled_spec_path()
+    folder = base.parent / "variants"
+    found: list[Variant] = []
+    if folder.is_dir():
+        for file in sorted(folder.glob("*.toml")):
+            doc = read_toml(file)
+            meta = doc.get("variant", {})
+            if not isinstance(meta, dict):
+                continue
+            found.append(
+                Variant(
+                    name=str(meta.get("name", file.stem)),
+                    description=str(meta.get("description", "")),
+                    ref=str(meta.get("ref", "")),
+                    broken=bool(meta.get("broken", False)),
+                    file=display(file),
+                )
+            )
+    return found
+
+
+def load_spec(
+    path: str | Path | None = None,
+    variant: str | None = None,
+    params: Mapping[str, float] | None = None,
+    *,
+    check_behaviour: bool = True,
+) -> Spec:
+    """Load and validate a spec.
+
+    Parameters
+    ----------
+    path
+        A spec file (``[protocol]`` ...) or an overlay (``[variant]`` ...) applied to the
+        bundled TCP spec.  ``None`` loads the bundled ``spec/tcp.toml``.
+    variant
+        The name of a variant shipped beside the base spec (``spec/variants/NAME.toml``).
+    params
+        Parameter overrides, ``{"MSL": 30}``.
+    check_behaviour
+        Also explore the endpoint on its own (:func:`checker.model.endpoint.closure`) to prove
+        that every reachable state handles every segment it can receive, deterministically.
+
+    Raises
+    ------
+    SpecError
+        For any mistake in the files; :class:`UsageError` for an unknown variant or
+        parameter.
+    """
+    given = Path(path) if path is not None else bundled_spec_path()
+    doc_is_overlay = False
+    if path is not None:
+        head = read_toml(given)
+        doc_is_overlay = "variant" in head and "protocol" not in head
+    base_path = bundled_spec_path() if doc_is_overlay else given
+    raw = read_base(base_path)
+    chosen: Variant | None = None
+    if doc_is_overlay:
+        chosen = apply_overlay(raw, given)
+    if variant is not None:
+        if chosen is not None:
+            raise UsageError(
+                f"--variant {variant} cannot be combined with the overlay {display(given)};"
+                " an overlay is already a variant"
+            )
+        options = {v.name: v for v in list_variants(base_path)}
+        if variant not in options:
+            raise unknown_name("variant", variant, sorted(options), "known variants")
+        chosen = apply_overlay(raw, base_path.parent / "variants" / f"{variant}.toml")
+    if params:
+        for pname, value in params.items():
+            if pname not in raw.parameters:
+                raise unknown_name("parameter", pname, sorted(raw.parameters), "parameters")
+            body, _src = raw.parameters[pname]
+            raw.parameters[pname] = ({**body, "value": value}, Src("--param", pname))
+    spec = build_spec(raw, chosen)
+    if check_behaviour:
+        closure(spec)
+    return spec

@@ -1,0 +1,127 @@
+"""Variants as overlays on a base spec, merged before the spec is typed.
+
+An overlay is a file with a ``[variant]`` table.  Its parameters and timers replace the
+base's by name; its transitions replace every base transition with the same source
+state and event (the parts of a multi-state or multi-event entry it does not name stay);
+``remove_states`` and ``remove_timers`` delete.  Merging works on the raw tables
+(:class:`~checker.model.raw.RawSpec`), so the merged spec is validated as a whole, as
+if it had been written in one file.
+
+Examples
+--------
+>>> from checker.model.load import bundled_spec_path
+>>> from checker.model.raw import read_base
+>>> raw = read_base(bundled_spec_path())
+>>> path = bundled_spec_path().parent / "variants" / "no-time-wait.toml"
+>>> apply_overlay(raw, path).name
+'no-time-wait'
+>>> any(body["name"] == "TIME-WAIT" for body, _src in raw.states)
+False
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from .raw import (
+    OVERLAY_KEYS,
+    RawSpec,
+    Src,
+    check_keys,
+    check_top,
+    display,
+    entry,
+    name_of,
+    opt_bool,
+    params_of,
+    read_toml,
+    req_str,
+    str_list,
+    table_list,
+    timers_of,
+)
+from .spec import Variant
+
+__all__ = ["apply_overlay"]
+
+
+def apply_overlay(raw: RawSpec, path: Path) -> Variant:
+    """Merge the overlay at ``path`` into ``raw`` (in place); its ``[variant]`` table."""
+    file = display(path)
+    doc = read_toml(path)
+    check_top(file, doc, OVERLAY_KEYS)
+    meta = doc.get("variant")
+    vsrc = Src(file, "variant")
+    if not isinstance(meta, dict):
+        raise SpecError(file, "variant", "missing [variant] table (name, description, ref)")
+    check_keys(vsrc, meta, "variant")
+    variant = Variant(
+        name=req_str(vsrc, meta, "name"),
+        description=req_str(vsrc, meta, "description"),
+        ref=req_str(vsrc, meta, "ref"),
+        broken=opt_bool(vsrc, meta, "broken"),
+        file=file,
+    )
+    raw.files.append(file)
+    state_names = [str(b.get("name")) for b, _ in raw.states]
+    for name in str_list(vsrc, meta, "remove_states", required=False):
+        name_of(vsrc, name, state_names, "state in remove_states")
+        raw.states = [(b, s) for b, s in raw.states if b.get("name") != name]
+        # Rules from the removed state go; a rule shared with other states keeps those.
+        kept: list[tuple[dict[str, Any], Src, str | None]] = []
+        for body, src, origin in raw.transitions:
+            sources = _as_list(body.get("from"))
+            rest = [s for s in sources if s != name]
+            if len(rest) == len(sources):
+                kept.append((body, src, origin))
+            elif rest:
+                kept.append(({**body, "from": rest}, src, origin))
+        raw.transitions = kept
+        for body, _src in raw.timers.values():
+            if isinstance(body.get("states"), list) and name in body["states"]:
+                body["states"] = [x for x in body["states"] if x != name]
+    for name in str_list(vsrc, meta, "remove_timers", required=False):
+        name_of(vsrc, name, raw.timers, "timer in remove_timers")
+        del raw.timers[name]
+    raw.parameters.update(params_of(file, doc))
+    raw.timers.update(timers_of(file, doc))
+
+    # Each overlay transition replaces all base transitions with its (from, event) pairs.
+    new = [
+        (b, Src(file, entry(doc, "transitions", i)), variant.name)
+        for i, b in enumerate(table_list(vsrc, doc, "transitions"))
+    ]
+    pairs = {
+        (f, e) for b, _, _ in new for f in _as_list(b.get("from")) for e in _as_list(b.get("event"))
+    }
+    kept = []
+    inserted = False
+    for body, src, origin in raw.transitions:
+        sources = _as_list(body.get("from"))
+        evs = _as_list(body.get("event"))
+        hit = [(f, e) for f in sources for e in evs if (f, e) in pairs]
+        if not hit:
+            kept.append((body, src, origin))
+            continue
+        # Keep the parts of a multi-state/multi-event entry that the overlay leaves alone.
+        rest_sources = [f for f in sources if all((f, e) not in pairs for e in evs)]
+        if rest_sources:
+            kept.append(({**body, "from": rest_sources}, src, origin))
+        partly = [f for f in sources if f not in rest_sources]
+        for f in partly:
+            left = [e for e in evs if (f, e) not in pairs]
+            if left:
+                kept.append(({**body, "from": f, "event": left}, src, origin))
+        if not inserted:
+            kept.extend(new)
+            inserted = True
+    if not inserted:
+        kept.extend(new)
+    raw.transitions = kept
+    return variant
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
