@@ -7,8 +7,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from checker.check.properties import load_properties
+from checker.check.verdicts import Verdict
+from checker.docs import synthesis_for
 from checker.model.load import load_spec
 from checker.model.spec import Spec
+from checker.suite import run_suite, suite_variants
+from checker.timed.synth import Synthesis
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -40,6 +45,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+#: Tests that run one after another on one pytest-xdist worker, by node id prefix: the
+#: kernel scenarios share the lab's namespace names and addresses; the tests reading
+#: the bundled suite's verdicts and regions (session fixtures below) share one
+#: computation of them.  Every other test goes to whichever worker is free.
+SHARED_WORKER = {
+    "kernel": ("tests/test_kernel_scenarios.py", "tests/test_netlab.py"),
+    "bundled": (
+        "tests/test_docs.py",
+        "tests/test_properties.py",
+        "tests/test_synth.py::test_old_duplicates_region",
+    ),
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Load scheduling, with the :data:`SHARED_WORKER` groups kept together."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Shared(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            for group, prefixes in SHARED_WORKER.items():
+                if nodeid.startswith(prefixes):
+                    return group
+            return nodeid
+
+    return Shared(config, log)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
@@ -69,6 +102,20 @@ def golden(request: pytest.FixtureRequest) -> object:
 @pytest.fixture(scope="session")
 def spec() -> Spec:
     return load_spec()
+
+
+@pytest.fixture(scope="session")
+def bundled_verdicts() -> list[Verdict]:
+    """The bundled suite on every variant, as ``tcpcheck check`` and ``tcpcheck docs``
+    decide it (computed once for the tests that read it)."""
+    return run_suite(load_properties(spec=load_spec()), variants=suite_variants())
+
+
+@pytest.fixture(scope="session")
+def bundled_syntheses() -> dict[str, Synthesis]:
+    """The synthesized region of every bundled property that names one, as the docs
+    print it."""
+    return {p.name: synthesis_for(p) for p in load_properties(spec=load_spec()) if p.synth}
 
 
 @pytest.fixture(scope="session")

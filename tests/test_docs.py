@@ -9,16 +9,22 @@ from pathlib import Path, PurePosixPath
 import pytest
 from click.testing import CliRunner
 
+from checker.check.verdicts import Verdict
 from checker.cli import cli
 from checker.docs import compare, generate, write
 from checker.model.load import load_spec
+from checker.timed.synth import Synthesis
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def files() -> dict[PurePosixPath, bytes]:
-    return generate()
+def files(
+    bundled_verdicts: list[Verdict], bundled_syntheses: dict[str, Synthesis]
+) -> dict[PurePosixPath, bytes]:
+    """What ``tcpcheck docs`` writes, from the suite's verdicts and regions computed once
+    for every test that reads them (``generate`` computes the same when not given them)."""
+    return generate(verdicts=bundled_verdicts, syntheses=bundled_syntheses)
 
 
 def test_the_committed_docs_and_diagrams_are_fresh(files: dict[PurePosixPath, bytes]) -> None:

@@ -170,7 +170,9 @@ def test_loss_budgets_over_three_free_parameters() -> None:
     ]
 
 
-def test_old_duplicates_region_and_the_textbook_rule() -> None:
+def test_old_duplicates_region_and_the_textbook_rule(
+    bundled_syntheses: dict[str, Synthesis],
+) -> None:
     """rfc1337's no-old-duplicates over TIME_WAIT, MSL and RTO.  TIME_WAIT = 2 MSL is
     enough only when MSL < RTO/2 (the close is over before B could retransmit) or MSL >=
     2 RTO; in between the model finds runs of ties -- an ACK taking exactly MSL arrives
@@ -178,8 +180,8 @@ def test_old_duplicates_region_and_the_textbook_rule() -> None:
     arrives as TIME-WAIT ends -- so TIME_WAIT must exceed 2 MSL.  Each side is
     confirmed by the concrete checker."""
     prop = PROPS["no-old-duplicates"]
-    spec = load_spec(variant="rfc1337", params=dict(prop.params))
-    result = synthesize(prop, spec, "rfc1337", FREE3)
+    assert prop.synth == {"variant": "rfc1337", "free": FREE3}
+    result = bundled_syntheses[prop.name]  # synthesize(prop, rfc1337 spec, "rfc1337", FREE3)
     assert result.status == "exact", result.message
     assert folklore(result) == "TIME_WAIT = 2*MSL suffices iff MSL < 0.5*RTO or MSL >= 2*RTO"
     assert result.clauses is not None

@@ -15,8 +15,11 @@ def test_spec_files_ship_in_the_wheel_and_are_found_after_install(
     root: Path, tmp_path: Path
 ) -> None:
     dist = tmp_path / "dist"
+    # The build backend is already installed with the test dependencies: no isolated
+    # environment to fetch.
+    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(root)],
+        [*build, "--outdir", str(dist), str(root)],
         check=True,
         capture_output=True,
         text=True,
@@ -26,12 +29,21 @@ def test_spec_files_ship_in_the_wheel_and_are_found_after_install(
     assert "checker/spec/tcp.toml" in names
     assert "checker/spec/variants/linux.toml" in names
 
+    # A fresh environment with the wheel alone installed; its dependencies are read from
+    # this environment's site-packages as a plain path entry (not a site directory, so
+    # the editable install's .pth is not processed and the source tree stays unseen).
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    pip = env_dir / "bin" / "pip"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    install = [sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python")]
     subprocess.run(
-        [str(pip), "install", "--quiet", str(wheel)], check=True, capture_output=True, text=True
+        [*install, "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
+    (site,) = (env_dir / "lib").glob("python*/site-packages")
+    deps = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "tcpcheck-test-deps.pth").write_text("\n".join(deps) + "\n")
     # Run from an empty directory, with nothing of the source tree importable.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
