@@ -87,6 +87,9 @@ def explore(
     # The network's budgets, read per count from Network (4 bits each in the key).
     may_lose = [net.may_lose(k) for k in range(16)]
     may_dup = [net.may_duplicate(k) for k in range(16)]
+    any_loss = net.loss is None  # no count in the key: every state may lose
+    loss_on = any(may_lose)
+    dup_on = any(may_dup)
     chan_mask = (cm << cab) | (cm << cba)
     keep_net = ~chan_mask
     both_locals = lm | (lm << lb)
@@ -271,14 +274,14 @@ def explore(
             nks += [x | rest for x in tq[0]]
             labs += tq[1]
         if chans:
-            if may_lose[(key >> ls) & 15]:
+            if any_loss or (loss_on and may_lose[(key >> ls) & 15]):
                 tl = tab_loss.get(chans)
                 if tl is None:
                     tl = tab_loss[chans] = net_table(chans, "loss")
                 rest = (key & keep_net) + lost_one
                 nks += [x | rest for x in tl[0]]
                 labs += tl[1]
-            if may_dup[key >> ds]:
+            if dup_on and may_dup[key >> ds]:
                 td = tab_dup.get(chans)
                 if td is None:
                     td = tab_dup[chans] = net_table(chans, "dup")

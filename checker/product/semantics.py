@@ -58,6 +58,7 @@ __all__ = [
     "delivery",
     "eligible_timer_steps",
     "endpoint_moves",
+    "local_moves",
     "may_fire",
     "net_label",
     "quiescent",
@@ -293,9 +294,16 @@ def endpoint_moves(
     its application's calls, the timers that may expire (``quiet``: the product is
     quiescent), then the delivery of each segment the network may deliver next.  Where
     its segments go (and whether they fit) is the engine's business."""
+    moves = local_moves(spec, app, local, quiet=quiet)
+    moves += [delivery(spec, local, incoming, i) for i in network.deliverable(incoming)]
+    return moves
+
+
+def local_moves(spec: Spec, app: AppConfig, local: Local, *, quiet: bool) -> list[EndpointMove]:
+    """The moves of :func:`endpoint_moves` that consume no segment: the application's
+    calls, then the timers that may expire."""
     moves = [EndpointMove("user", st) for st in app_steps(spec, app, local)]
     moves += [EndpointMove("timeout", st) for st in eligible_timer_steps(spec, local, quiet)]
-    moves += [delivery(spec, local, incoming, i) for i in network.deliverable(incoming)]
     return moves
 
 

@@ -28,7 +28,7 @@ from .network import Network
 from .semantics import (
     Label,
     delivery,
-    endpoint_moves,
+    local_moves,
     net_label,
     quiet_only_timer_steps,
     step_label,
@@ -60,13 +60,14 @@ class Tables:
         self.local_id: dict[Local, int] = {}
         self.chans: list[tuple[int, ...]] = [()]
         self.chan_id: dict[tuple[int, ...], int] = {(): 0}
-        self._chan_segments: list[tuple[Segment, ...]] = [()]
         self.labels: list[Label] = []
         self.label_id: dict[Label, int] = {}
         self.outs: list[tuple[int, ...]] = [()]
         self.outs_id: dict[tuple[int, ...], int] = {(): 0}
         self._net_labels: dict[tuple[str, int, str], int] = {}
         self._pending: dict[int, bool] = {}
+        self._moves: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+        self._recv: dict[tuple[str, int, int], tuple[int, int, int]] = {}
 
     def spec_initial(self) -> Local:
         return initial_local(self.spec)
@@ -84,12 +85,7 @@ class Tables:
         if i is None:
             i = self.chan_id[content] = len(self.chans)
             self.chans.append(content)
-            self._chan_segments.append(tuple(Segment.from_code(c) for c in content))
         return i
-
-    def segments(self, cid: int) -> tuple[Segment, ...]:
-        """The segments in channel ``cid``."""
-        return self._chan_segments[cid]
 
     def oid(self, segs: tuple[Segment, ...]) -> int:
         codes = tuple(s.code for s in segs)
@@ -129,36 +125,42 @@ class Tables:
 
     def endpoint_table(self, side: str, lid: int, incoming: int) -> list[tuple[int, int, int, int]]:
         """The moves of ``side`` in local state ``lid`` whose incoming channel is
-        ``incoming`` that need no quiescence (:func:`checker.product.semantics.endpoint_moves`):
-        ``(label id, new local id, outs id, incoming channel id after)``."""
+        ``incoming`` that need no quiescence: ``(label id, new local id, outs id, incoming
+        channel id after)``.  They are :func:`checker.product.semantics.endpoint_moves`,
+        put together from its two parts, each memoized on its own: the moves of the local
+        state (:meth:`moves`) and the delivery of each segment the channel offers
+        (:meth:`recv`)."""
+        out = [(lab, new, oid, incoming) for lab, new, oid in self.moves(side, lid)]
         content = self.chans[incoming]
-        out: list[tuple[int, int, int, int]] = []
-        for mv in endpoint_moves(
-            self.spec,
-            self.config.app(side),
-            self.network,
-            self.locals[lid],
-            self.segments(incoming),
-            quiet=False,
-        ):
-            lab, new, oid = self.entry(side, mv.step, mv.kind)
-            rest = incoming
-            if mv.consumed is not None:
-                i = mv.consumed
-                rest = self.cid(content[:i] + content[i + 1 :])
-            out.append((lab, new, oid, rest))
+        for i in self.network.deliverable(content):
+            lab, new, oid = self.recv(side, lid, content[i])
+            out.append((lab, new, oid, self.cid(content[:i] + content[i + 1 :])))
         return out
 
     def moves(self, side: str, lid: int) -> list[tuple[int, int, int]]:
         """(label, new local id, outs id) for the moves that consume nothing and need no
-        quiescence: application calls and timers."""
-        return [(lab, new, oid) for lab, new, oid, _rest in self.endpoint_table(side, lid, 0)]
+        quiescence (:func:`checker.product.semantics.local_moves`)."""
+        key = (side, lid)
+        found = self._moves.get(key)
+        if found is None:
+            found = self._moves[key] = [
+                self.entry(side, mv.step, mv.kind)
+                for mv in local_moves(
+                    self.spec, self.config.app(side), self.locals[lid], quiet=False
+                )
+            ]
+        return found
 
     def recv(self, side: str, lid: int, code: int) -> tuple[int, int, int]:
-        """(label, new local id, outs id) for receiving segment ``code``; raises
+        """(label, new local id, outs id) for receiving segment ``code``
+        (:func:`checker.product.semantics.delivery`); raises
         :class:`~checker.errors.ModelError` for a segment the state cannot place."""
-        mv = delivery(self.spec, self.locals[lid], (Segment.from_code(code),), 0)
-        return self.entry(side, mv.step, mv.kind)
+        key = (side, lid, code)
+        found = self._recv.get(key)
+        if found is None:
+            mv = delivery(self.spec, self.locals[lid], (Segment.from_code(code),), 0)
+            found = self._recv[key] = self.entry(side, mv.step, mv.kind)
+        return found
 
     def quiet_table(self, side: str, lid: int) -> list[tuple[int, int, int]]:
         """(label, new local id, outs id) for the expiries that wait for quiescence."""
