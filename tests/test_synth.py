@@ -25,7 +25,16 @@ from checker.cli import cli
 from checker.errors import UsageError
 from checker.model.load import load_spec
 from checker.suite import run_suite
-from checker.timed.synth import Synthesis, folklore, loss_budgets, region_formula, synthesize
+from checker.timed.synth import (
+    Synthesis,
+    SynthStatus,
+    folklore,
+    loss_budgets,
+    region_formula,
+    synthesize,
+)
+
+EXACT = SynthStatus.EXACT
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 HEADLINE = PROPS["last-ack-not-stuck"]
@@ -52,16 +61,16 @@ def test_whether_two_msl_suffices_is_read_off_the_region() -> None:
     and 2 MSL < 126 RTO.  With TIME_WAIT = 2 MSL the first reads RTO <= MSL."""
     free = ("TIME_WAIT", "MSL", "RTO")
     region = (((0, (1, -1, -1), False),), ((0, (0, -2, 126), True),))
-    syn = Synthesis(HEADLINE, None, free, {"FIN_RETRIES": 6}, "exact", "", region, 0, 0.0)
+    syn = Synthesis(HEADLINE, None, free, {"FIN_RETRIES": 6}, EXACT, "", region, 0, 0.0)
     assert syn.text() == "TIME_WAIT >= MSL + RTO and MSL < 63*RTO"
     assert folklore(syn) == "TIME_WAIT = 2*MSL suffices iff MSL >= RTO and MSL < 63*RTO"
     # MSL fixed at 30: 2 MSL = 60 against TIME_WAIT >= 31 and TIME_WAIT >= RTO + 30.
     one = Synthesis(
-        HEADLINE, None, ("TIME_WAIT",), {"MSL": 30}, "exact", "", (((-61, (1,), False),),), 0, 0.0
+        HEADLINE, None, ("TIME_WAIT",), {"MSL": 30}, EXACT, "", (((-61, (1,), False),),), 0, 0.0
     )
     assert folklore(one) == "TIME_WAIT = 2*MSL = 60 never suffices here"
     two = (((-30, (1, -1), False),),)
-    syn = Synthesis(HEADLINE, None, ("TIME_WAIT", "RTO"), {"MSL": 30}, "exact", "", two, 0, 0.0)
+    syn = Synthesis(HEADLINE, None, ("TIME_WAIT", "RTO"), {"MSL": 30}, EXACT, "", two, 0, 0.0)
     assert folklore(syn) == "TIME_WAIT = 2*MSL = 60 suffices iff RTO <= 30"
 
 

@@ -76,7 +76,7 @@ def synth_cmd(
       tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
           --free TIME_WAIT --losses 0,1,2
     """
-    from ..timed.synth import DEFAULT_FREE, folklore, loss_budgets, synthesize
+    from ..timed.synth import DEFAULT_FREE, SynthStatus, folklore, loss_budgets, synthesize
 
     prop = find_property(spec_file, props_file, prop_name)
     known = parameter_names(spec_file, variant)
@@ -102,7 +102,7 @@ def synth_cmd(
             out.print(f"free: {', '.join(chosen)}; fixed: {fixed}", markup=False)
             for k, r in rows:
                 out.print(f"  at most {k} lost: holds iff {r.text()}  ({r.status})", markup=False)
-        if any(r.status != "exact" for _k, r in rows):
+        if any(r.status != SynthStatus.EXACT for _k, r in rows):
             sys.exit(3)
         return
     with live(not as_json) as say:
@@ -134,7 +134,7 @@ def synth_cmd(
         if textbook is not None:
             out.print(textbook, markup=False)
         out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
-    if result.status != "exact":
+    if result.status != SynthStatus.EXACT:
         sys.exit(3)
 
 
@@ -202,7 +202,7 @@ def bound_cmd(
       tcpcheck bound TIME-WAIT --peer live --start "A = FIN-WAIT-2 and B = CLOSE-WAIT" --loss 1
     """
     from ..render.text_chart import render_text
-    from ..timed.bound import default_free, duration_bound
+    from ..timed.bound import BoundStatus, default_free, duration_bound
 
     config = product_config(kw)
     overrides = parse_params(params)
@@ -235,5 +235,5 @@ def bound_cmd(
         out.print("assumes: " + "; ".join(result.assumptions), markup=False)
         if result.trace is not None:
             out.print(render_text(result.trace), markup=False, soft_wrap=True)
-    if result.status == "unknown":
+    if result.status == BoundStatus.UNKNOWN:
         sys.exit(3)

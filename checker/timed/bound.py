@@ -36,7 +36,7 @@ Examples
 --------
 >>> from checker.model.load import load_spec
 >>> b = duration_bound(load_spec(variant="linux", params={"RTO": 1}), "A", "SYN-SENT")
->>> b.status, b.value, b.attained
+>>> str(b.status), b.value, b.attained
 ('bounded', Fraction(127, 1), True)
 """
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -76,9 +77,18 @@ from .pdbm import Bound, ParamSolver, PZone, at_most, k_formula
 from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
 from .zonegraph import TimedMove, Watch, ZoneGraph, explore_zones
 
-__all__ = ["PEERS", "DurationBound", "default_free", "duration_bound"]
+__all__ = ["PEERS", "BoundStatus", "DurationBound", "default_free", "duration_bound"]
 
 PEERS = ("gone", "live")
+
+
+class BoundStatus(StrEnum):
+    """What a duration bound found: a supremum, a run that stays forever, or -- a limit
+    reached -- neither."""
+
+    BOUNDED = "bounded"
+    UNBOUNDED = "unbounded"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,7 @@ class DurationBound:
     side: str
     state: str
     peer: str
-    #: ``bounded``, ``unbounded`` or ``unknown``.
-    status: str
+    status: BoundStatus
     message: str
     #: The supremum in seconds (bounded), or the longest stay seen so far (unknown).
     value: Fraction | None = None
@@ -110,12 +119,12 @@ class DurationBound:
         where = (
             f"{self.side} in {self.state} ({'peer gone' if self.peer == 'gone' else 'live peer'})"
         )
-        if self.status == "bounded":
+        if self.status == BoundStatus.BOUNDED:
             assert self.value is not None
             op = "at most" if self.attained else "less than"
             formula = f" = {self.formula}" if self.formula else ""
             return f"{where}: {op} {_seconds_text(self.value)} s{formula}"
-        if self.status == "unbounded":
+        if self.status == BoundStatus.UNBOUNDED:
             return f"{where}: unbounded"
         return f"{where}: unknown"
 
@@ -126,7 +135,7 @@ class DurationBound:
             "peer": self.peer,
             "status": self.status,
             "bound": None if self.value is None else _json_number(self.value),
-            "attained": self.attained if self.status == "bounded" else None,
+            "attained": self.attained if self.status == BoundStatus.BOUNDED else None,
             "formula": self.formula,
             "formula_note": self.formula_note,
             "free": list(self.free),
@@ -319,7 +328,7 @@ def duration_bound(
             limits=limits,
         )
 
-    def result(status: str, message: str, graph: ZoneGraph, **kw: Any) -> DurationBound:
+    def result(status: BoundStatus, message: str, graph: ZoneGraph, **kw: Any) -> DurationBound:
         return DurationBound(
             side,
             state,
@@ -343,7 +352,7 @@ def duration_bound(
         if idle is not None:
             run = timed_run(graph, idle)
             return result(
-                "unbounded",
+                BoundStatus.UNBOUNDED,
                 f"{side} can stay in {state} forever: no timer runs there and nothing "
                 "arrives, so time passes without end",
                 graph,
@@ -355,7 +364,7 @@ def duration_bound(
         if lasso is not None:
             run, loop = lasso
             return result(
-                "unbounded",
+                BoundStatus.UNBOUNDED,
                 f"{side} can stay in {state} forever: a cycle returns to the same state "
                 "with every timer as it was, taking time, and repeats",
                 graph,
@@ -370,7 +379,7 @@ def duration_bound(
                 else f"zone graph incomplete ({graph.limit})"
             )
             seen = f"; the longest stay seen is {_seconds_text(best[0])} s" if best else ""
-            return result("unknown", why + seen, graph, value=best[0] if best else None)
+            return result(BoundStatus.UNKNOWN, why + seen, graph, value=best[0] if best else None)
         limit *= 8
 
     best = _best(graph)
@@ -389,7 +398,7 @@ def duration_bound(
         except SolverLimit as exc:
             formula_note = f"no formula: {exc}"
     return result(
-        "bounded",
+        BoundStatus.BOUNDED,
         f"the longest stay is {_seconds_text(value)} s"
         + (" (approached, not reached)" if strict else "")
         + f" ({graph.nodes:,} zone-graph nodes){note}",

@@ -28,6 +28,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -45,6 +46,7 @@ from .tiles import Tile, TZone
 
 __all__ = [
     "DEFAULT_FREE",
+    "SynthStatus",
     "Synthesis",
     "atom_text",
     "folklore",
@@ -61,6 +63,13 @@ __all__ = [
 DEFAULT_FREE = ("TIME_WAIT", "MSL", "RTO")
 
 
+class SynthStatus(StrEnum):
+    """Whether a synthesized constraint is exact, or -- a limit reached -- unknown."""
+
+    EXACT = "exact"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class Synthesis:
     """The result of :func:`synthesize`."""
@@ -69,8 +78,7 @@ class Synthesis:
     variant: str | None
     free: tuple[str, ...]
     fixed: dict[str, float]
-    #: ``exact``/``unknown``: whether the constraint is exact.
-    status: str
+    status: SynthStatus
     message: str
     #: The safe region as clauses of atoms ``(const, coefs, strict)`` meaning
     #: ``const + sum(coef * free) >= 0`` (``> 0`` when strict); ``None`` when unknown.
@@ -362,7 +370,16 @@ def synthesize(
     def unknown(why: str) -> Synthesis:
         seconds = time.perf_counter() - started
         return Synthesis(
-            prop, variant, tuple(free), fixed, "unknown", why, None, nodes, seconds, limits
+            prop,
+            variant,
+            tuple(free),
+            fixed,
+            SynthStatus.UNKNOWN,
+            why,
+            None,
+            nodes,
+            seconds,
+            limits,
         )
 
     # Behavioural cartography: explore at a point no tile covers yet; the exploration
@@ -426,7 +443,7 @@ def synthesize(
         variant,
         tuple(free),
         fixed,
-        "exact",
+        SynthStatus.EXACT,
         f"{len(tiles):,} tiles of the parameter space ({len(violating):,} violating), "
         f"{nodes:,} zone-graph nodes{scaled}",
         clauses,
