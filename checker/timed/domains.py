@@ -10,7 +10,7 @@ whatever its zones are:
 * zones guided by one point of the free parameters (:mod:`checker.timed.tiles`).
 
 Each kind bounds a clock difference with a bound of its own (an encoded integer, a
-:data:`~checker.timed.pdbm.Bound`, a tile's :data:`~checker.timed.tiles.Cell`): a
+:data:`~checker.timed.pdbm.Bound`, a tile's :data:`~checker.timed.tiles.KeyedBound`): a
 :class:`ZoneDomain` makes those bounds from the model's linear expressions, and only its
 own zones take them (:class:`ZoneLike`).
 
@@ -35,7 +35,7 @@ from .dbm import Zone, ZoneSet, le, lt
 from .linear import Linear
 from .pdbm import Bound, ParamSolver, PZone, PZoneSet, bound
 from .solver import DEFAULT_LIMITS, SolverLimits
-from .tiles import Cell, Tile, TZone, TZoneSet
+from .tiles import KeyedBound, Tile, TZone, TZoneSet
 
 __all__ = [
     "ConcreteDomain",
@@ -181,7 +181,7 @@ class ParametricDomain(_ParameterBounds, ZoneDomain[Bound, PZone]):
         return PZoneSet()
 
 
-class GuidedDomain(ZoneDomain[Cell, TZone]):
+class GuidedDomain(ZoneDomain[KeyedBound, TZone]):
     """Zones guided by one point of the free parameters (:mod:`checker.timed.tiles`)."""
 
     def __init__(self, free: Sequence[str], constants: Sequence[Linear], tile: Tile) -> None:
@@ -189,7 +189,7 @@ class GuidedDomain(ZoneDomain[Cell, TZone]):
         self.scale = self._bounds.scale
         self.tile = tile
 
-    def bound(self, v: Linear, strict: bool) -> Cell:
+    def bound(self, v: Linear, strict: bool) -> KeyedBound:
         return self.tile.cell(self._bounds.bound(v, strict))
 
     def universal(self, clocks: int) -> TZone:

@@ -60,7 +60,7 @@ __all__ = [
 #: with integer numbers (the caller scales every constant by a common denominator).
 Bound = tuple[int, tuple[int, ...], bool]
 #: A cell: the bounds whose pointwise minimum bounds ``x_i - x_j`` (empty: no bound).
-Cell = tuple[Bound, ...]
+BoundSet = tuple[Bound, ...]
 
 
 def bound(const: int, coefs: Sequence[int], strict: bool = False) -> Bound:
@@ -87,7 +87,7 @@ def _le(a: Bound, b: Bound) -> bool:
     return not zero or a[2] or not b[2]
 
 
-def _prune(bounds: Sequence[Bound]) -> Cell:
+def _prune(bounds: Sequence[Bound]) -> BoundSet:
     """The bounds not dominated by another (sorted, so equal sets compare equal)."""
     # Among bounds with the same coefficients only the smallest constant counts (a strict
     # bound beats a non-strict one with the same constant): one pass collapses them.
@@ -235,7 +235,7 @@ class PZone:
 
     def __init__(
         self,
-        m: list[list[Cell]],
+        m: list[list[BoundSet]],
         k: frozenset[Bound],
         arity: int,
         solver: ParamSolver,
@@ -259,9 +259,9 @@ class PZone:
         """Every clock at any non-negative value, independently; the parameters as ``k``
         allows (default: any positive values).  The zones made from it decide their
         parameter constraints with ``solver`` (default: a new one, default limits)."""
-        zero: Cell = (bound(0, (0,) * arity),)
+        zero: BoundSet = (bound(0, (0,) * arity),)
         n = clocks + 1
-        m: list[list[Cell]] = [[() for _ in range(n)] for _ in range(n)]
+        m: list[list[BoundSet]] = [[() for _ in range(n)] for _ in range(n)]
         for j in range(n):
             m[0][j] = zero
             m[j][j] = zero

@@ -51,10 +51,10 @@ from fractions import Fraction
 
 from .pdbm import Bound, CoveringSet, sign_of
 
-__all__ = ["Cell", "TZone", "TZoneSet", "Tile"]
+__all__ = ["KeyedBound", "TZone", "TZoneSet", "Tile"]
 
 #: ``(key, bound)``: see the module docstring.
-Cell = tuple[int, Bound]
+KeyedBound = tuple[int, Bound]
 
 #: The slope's field in a key: slopes stay far below it.
 _SHIFT = 64
@@ -90,10 +90,10 @@ class Tile:
         #: The constraints recorded since the last :meth:`take` (for one zone's history).
         self.fresh: list[Bound] = []
         self._true: set[Bound] = set()  # constraints true for all positive parameters
-        self._cells: dict[Bound, Cell] = {}
-        self.zero: Cell = self.cell((0, (0,) * self.arity, False))
+        self._cells: dict[Bound, KeyedBound] = {}
+        self.zero: KeyedBound = self.cell((0, (0,) * self.arity, False))
 
-    def cell(self, b: Bound) -> Cell:
+    def cell(self, b: Bound) -> KeyedBound:
         """The cell of bound ``b``: its key orders bounds by value at the point, then by
         slope in the tie-break direction, then non-strict above strict."""
         got = self._cells.get(b)
@@ -106,7 +106,7 @@ class Tile:
         self._cells[b] = got
         return got
 
-    def add(self, a: Cell, b: Cell) -> Cell:
+    def add(self, a: KeyedBound, b: KeyedBound) -> KeyedBound:
         """The cell of the sum of two bounds (strict if either is)."""
         ka, kb = a[0], b[0]
         ba, bb = a[1], b[1]
@@ -135,7 +135,7 @@ class Tile:
         got, self.fresh = self.fresh, []
         return got
 
-    def least(self, a: Cell, b: Cell) -> bool:
+    def least(self, a: KeyedBound, b: KeyedBound) -> bool:
         """Is ``a`` the lesser of two bounds (either answer is right on a tie)?  Records
         that the chosen one is at most the other."""
         first = a[0] <= b[0]
@@ -144,7 +144,7 @@ class Tile:
             self._record(_at_most(lo, hi))
         return first
 
-    def holds(self, a: Cell, b: Cell) -> bool:
+    def holds(self, a: KeyedBound, b: KeyedBound) -> bool:
         """Is ``a`` at most ``b``?  Records the constraint that keeps the answer."""
         yes = a[0] <= b[0]
         if a[1][1] != b[1][1]:
@@ -171,7 +171,7 @@ class TZone:
 
     def __init__(
         self,
-        m: list[list[Cell | None]],
+        m: list[list[KeyedBound | None]],
         tile: Tile,
         empty: bool = False,
         k: frozenset[Bound] = frozenset(),
@@ -190,13 +190,13 @@ class TZone:
     @classmethod
     def universal(cls, clocks: int, tile: Tile) -> TZone:
         n = clocks + 1
-        m: list[list[Cell | None]] = [[None] * n for _ in range(n)]
+        m: list[list[KeyedBound | None]] = [[None] * n for _ in range(n)]
         for j in range(n):
             m[0][j] = tile.zero
             m[j][j] = tile.zero
         return cls(m, tile)
 
-    def constrain(self, i: int, j: int, b: Cell) -> TZone:
+    def constrain(self, i: int, j: int, b: KeyedBound) -> TZone:
         """The zone with ``x_i - x_j`` also bounded by ``b`` (canonical again)."""
         if self.empty:
             return self
@@ -260,11 +260,11 @@ class TZoneSet(CoveringSet[TZone]):
         self.tile = tile
         zero = tile.zero[1]
         # lt(-L_y) per row y and le(-U_x) per column x (None: the clock is kept exact).
-        self._lower: list[Cell | None] = [
+        self._lower: list[KeyedBound | None] = [
             None if b is None else tile.cell((-b[0], tuple(-c for c in b[1]), True))
             for b in (zero, *lower)
         ]
-        self._upper: list[Cell | None] = [
+        self._upper: list[KeyedBound | None] = [
             None if b is None else tile.cell((-b[0], tuple(-c for c in b[1]), False))
             for b in (zero, *upper)
         ]
