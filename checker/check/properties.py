@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import SpecError, UsageError, did_you_mean
 from ..model.load import bundled_spec_dir
 from ..model.spec import Spec
-from ..product.config import ProductConfig
+from ..product.config import OPTION_KEYS, ProductConfig
 from .formula import Formula, FormulaError, parse_formula
 from .outcome import Outcome
 from .paths import parse_path
@@ -63,19 +63,6 @@ _KEYS = {
     "synth",
 }
 _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
-_CONFIG_KEYS = {
-    "a_close",
-    "b_close",
-    "a_abort",
-    "b_abort",
-    "simultaneous_open",
-    "listen_send",
-    "capacity",
-    "overflow",
-    "ordering",
-    "loss",
-    "duplication",
-}
 
 
 @dataclass(frozen=True)
@@ -275,8 +262,10 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
         if not isinstance(config, dict):
             raise err("'config' must be a table")
         for key in config:
-            if key not in _CONFIG_KEYS:
-                raise err(f"unknown config key '{key}'", did_you_mean(key, _CONFIG_KEYS))
+            # A property's config table holds product options (a tuple: suggestions
+            # come out in the same order whatever the hash seed).
+            if key not in OPTION_KEYS:
+                raise err(f"unknown config key '{key}'", did_you_mean(key, OPTION_KEYS))
         params = body.get("params", {})
         if not isinstance(params, dict) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in params.values()

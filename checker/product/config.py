@@ -26,7 +26,15 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["CLOSE_MODES", "OPEN_MODES", "ORDERINGS", "OVERFLOWS", "AppConfig", "ProductConfig"]
+__all__ = [
+    "CLOSE_MODES",
+    "OPEN_MODES",
+    "OPTION_KEYS",
+    "ORDERINGS",
+    "OVERFLOWS",
+    "AppConfig",
+    "ProductConfig",
+]
 
 OPEN_MODES = ("active", "passive")
 #: When an application calls CLOSE (or ABORT, if it aborts).
@@ -39,6 +47,22 @@ CLOSE_MODES = {
 ORDERINGS = ("fifo", "unordered")
 #: What a full channel does with a segment sent into it.
 OVERFLOWS = ("block", "drop")
+
+#: The keys of the product options, as the command line and a property's ``config`` table
+#: give them (:meth:`ProductConfig.from_options`).
+OPTION_KEYS = (
+    "a_close",
+    "b_close",
+    "a_abort",
+    "b_abort",
+    "simultaneous_open",
+    "listen_send",
+    "capacity",
+    "overflow",
+    "ordering",
+    "loss",
+    "duplication",
+)
 
 #: States in which each close mode calls CLOSE/ABORT.
 _CLOSE_STATES: dict[str, frozenset[str] | None] = {
@@ -164,10 +188,8 @@ class ProductConfig:
         cls, options: Mapping[str, Any], base: ProductConfig | None = None
     ) -> ProductConfig:
         """The configuration ``options`` describe, keyed as the command line's product
-        options and a property's ``config`` table are (``a_close``, ``b_close``,
-        ``a_abort``, ``b_abort``, ``simultaneous_open``, ``listen_send``, ``capacity``,
-        ``ordering``, ``loss``, ``duplication``, ``overflow``); what is not given is
-        ``base``'s (the default's).  A opens actively; B too with ``simultaneous_open``.
+        options and a property's ``config`` table are (:data:`OPTION_KEYS`); what is not
+        given is ``base``'s (the default's).  A opens actively; B too with ``simultaneous_open``.
 
         >>> print(ProductConfig.from_options({"b_close": "never", "loss": 1}).describe())
         ... # doctest: +NORMALIZE_WHITESPACE
