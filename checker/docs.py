@@ -309,7 +309,12 @@ def _properties(
     )
     for p in props:
         lines += ["", f"## {p.name}", "", p.description, ""]
+        # The claim in words: what each verdict below is the verdict on.
+        claim = p.claim().replace("*", "\\*")  # a path's "*" is not emphasis
+        lines += [f"- claim: {claim} (`holds`: true; `violated`: false)"]
         lines += [f"- kind: `{p.kind}`", f"- formula: `{p.formula}`"]
+        if p.exists is not None:
+            lines.append(f"- exists: `{str(p.exists).lower()}`")
         if p.start:
             lines.append(f"- starts from: `{p.start}`")
         if p.lose:

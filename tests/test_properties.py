@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -13,7 +15,12 @@ from click.testing import CliRunner
 from checker.check.formula import FormulaError, parse_formula
 from checker.check.liveness import GraphFacts
 from checker.check.outcome import Outcome
-from checker.check.properties import Property, bundled_properties_path, load_properties
+from checker.check.properties import (
+    EXISTENTIAL,
+    Property,
+    bundled_properties_path,
+    load_properties,
+)
 from checker.check.untimed import check_property
 from checker.check.verdicts import Verdict
 from checker.cli import cli
@@ -36,11 +43,13 @@ EXPECTED = {
     "closing-reachable": ["holds"] * 5,
     "no-closing-when-b-closes-after-a": ["holds"] * 5,
     "closing-only-after-both-fins": ["holds"] * 5,
-    "only-the-first-closer-enters-time-wait": ["violated"] * 5,
-    "only-the-first-closer-enters-time-wait-a": ["violated"] * 5,
+    # "No run takes the second closer into TIME-WAIT" (exists = false): true everywhere.
+    "only-the-first-closer-enters-time-wait": ["holds"] * 5,
+    "only-the-first-closer-enters-time-wait-a": ["holds"] * 5,
     "both-enter-time-wait-in-simultaneous-close": ["holds", "holds", "violated", "holds", "holds"],
     "fin-wait-2-leads-to-closed": ["violated", "holds", "violated", "violated", "violated"],
-    "close-wait-forever-if-the-application-never-closes": ["violated"] * 5,
+    # The claim that CLOSE-WAIT ends without the application: false everywhere.
+    "close-wait-ends-even-if-the-application-never-closes": ["violated"] * 5,
     "close-wait-leads-to-closed": ["holds"] * 5,
     "both-eventually-closed": ["holds"] * 5,
     "no-deadlock": ["holds"] * 5,
@@ -76,6 +85,41 @@ def test_every_property_on_every_variant(
     got = [verdicts[(name, v)].verdict for v in VARIANTS]
     assert got == EXPECTED[name]
     assert all(verdicts[(name, v)].ok for v in VARIANTS)  # and the suite expects exactly that
+
+
+def test_every_existential_claim_states_its_polarity() -> None:
+    """A reachable or path property says whether it claims that some run does it or that
+    none does, so that its verdict is the verdict on the claim its name makes."""
+    raw = tomllib.loads(bundled_properties_path().read_text(encoding="utf-8"))["properties"]
+    unstated = [p["name"] for p in raw if p["kind"] in EXISTENTIAL and "exists" not in p]
+    assert not unstated, f"state exists = true or false for {unstated}"
+    claims = {p.name: p.claim() for p in SUITE}
+    assert claims["only-the-first-closer-enters-time-wait"].startswith("no run takes B")
+    assert claims["textbook-client-path"].startswith("some run takes A")
+
+
+def test_a_universal_claim_is_refuted_by_the_run_an_existential_one_is_shown_by() -> None:
+    """exists = false turns the run that a path search finds into a counterexample."""
+    prop = BY_NAME["textbook-client-path"]
+    none = dataclasses.replace(prop, name="no-textbook-client-path", exists=False)
+    some, never = run_suite([prop, none], variants=[None])
+    assert (some.verdict, never.verdict) == (Outcome.HOLDS, Outcome.VIOLATED)
+    assert some.trace is not None and never.trace is not None
+    assert labels(some) == labels(never)
+    assert some.message.startswith("witness:") and never.message.startswith("counterexample:")
+    on_no_time_wait = run_suite([prop, none], variants=["no-time-wait"])
+    assert [v.verdict for v in on_no_time_wait] == [Outcome.VIOLATED, Outcome.HOLDS]
+    assert all(v.trace is None for v in on_no_time_wait)
+
+
+def test_exists_belongs_only_to_existential_kinds(tmp_path: Path) -> None:
+    bad = tmp_path / "p.toml"
+    bad.write_text(
+        '[[properties]]\nname = "x"\nkind = "invariant"\nformula = "true"\nexists = false\n'
+        'description = "d"\nref = "r"\nexpected = { base = "holds" }\n'
+    )
+    with pytest.raises(SpecError, match="'exists' belongs only in a claim that a run exists"):
+        load_properties(bad)
 
 
 def labels(v: Verdict) -> list[str]:

@@ -29,6 +29,7 @@ from .paths import parse_path
 from .patterns import TIMED_KINDS, parse_move_pattern
 
 __all__ = [
+    "EXISTENTIAL",
     "FAIRNESS",
     "KINDS",
     "Property",
@@ -61,7 +62,11 @@ _KEYS = {
     "lose",
     "reuse",
     "synth",
+    "exists",
 }
+#: The kinds that claim a run exists -- or, with ``exists = false``, that none does.
+EXISTENTIAL = ("reachable", "path")
+_EXISTS_HINT = 'exists = true: "some run ..."; exists = false: "no run ..."'
 _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 
 
@@ -90,6 +95,9 @@ class Property:
     #: Timed kinds: the synthesis the generated report shows -- ``variant`` (default
     #: the base spec), ``params`` fixed beyond the property's own, ``free`` durations.
     synth: Mapping[str, Any] | None = None
+    #: ``reachable`` and ``path``: the claim is that some run does this (``True``) or
+    #: that no run does (``False``); ``None`` for the other kinds.
+    exists: bool | None = None
 
     @property
     def timed(self) -> bool:
@@ -108,6 +116,43 @@ class Property:
             out.append(None)
         out += sorted(names)
         return out
+
+    def claim(self) -> str:
+        """The claim in words -- what ``holds`` says is true -- with the configuration it
+        is checked under.
+
+        >>> by = {p.name: p for p in load_properties()}
+        >>> by["closing-reachable"].claim()
+        'some run reaches a state where A = CLOSING or B = CLOSING (with b_close = first)'
+        >>> by["only-the-first-closer-enters-time-wait"].claim()
+        'no run takes B through *, CLOSE-WAIT, *, TIME-WAIT, * (with a_close = any, b_close = any)'
+        """
+        text = self._claim()
+        if self.config:
+            text += " (with " + ", ".join(f"{k} = {v}" for k, v in self.config.items()) + ")"
+        return text
+
+    def _claim(self) -> str:
+        some = "some run" if self.exists is not False else "no run"
+        if self.kind == "reachable":
+            return f"{some} reaches a state where {self.formula}"
+        if self.kind == "path":
+            side, _, states = self.formula.partition(":")
+            return f"{some} takes {side.strip()} through {states.strip()}"
+        if self.kind == "invariant":
+            return f"every reachable state satisfies {self.formula}"
+        if self.kind == "deadlock-free":
+            return f"every run that stops, stops where {self.final}"
+        if self.kind == "eventually":
+            return f"every run eventually reaches {self.formula}"
+        if self.kind == "leads-to":
+            p, _, q = self.formula.partition("~>")
+            return f"every run that reaches {p.strip()} reaches {q.strip()} afterwards"
+        if self.kind == "timed-exit":
+            return f"in real time, {self.formula}"
+        if self.kind == "timed-never":
+            return f"in real time, never: {self.formula}"
+        return f"in real time, always {self.formula}"
 
     def product_config(self, base: ProductConfig | None = None) -> ProductConfig:
         """The product configuration: ``base`` (or the default) with this property's overrides."""
@@ -204,6 +249,17 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 raise err("'reuse' must be true or false")
         if "synth" in body:
             _check_synth(err, body["synth"], timed)
+        exists: bool | None = None
+        if kind in EXISTENTIAL:
+            # Unstated, a reachability or path claim is existential ("some run ...").
+            exists = body.get("exists", True)
+            if not isinstance(exists, bool):
+                raise err("'exists' must be true or false", _EXISTS_HINT)
+        elif "exists" in body:
+            raise err(
+                f"'exists' belongs only in a claim that a run exists (kinds "
+                f"{', '.join(EXISTENTIAL)}); a {kind} claim is about every run",
+            )
         if "start" in body:
             _check_formula(err, body["start"], names, leads_to=False, key="start")
         if "lose" in body:
@@ -294,6 +350,7 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             lose=body.get("lose"),
             reuse=bool(body.get("reuse", False)),
             synth=body.get("synth"),
+            exists=exists,
         )
         try:
             prop.product_config()

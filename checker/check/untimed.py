@@ -3,10 +3,13 @@
 Kinds (see :mod:`checker.check.properties` for how a suite states them):
 
 ``invariant``      always P; counterexample: a shortest path to a state violating P.
-``reachable``      sometimes P; witness: a shortest path to a state satisfying P.
+``reachable``      some run reaches a state satisfying P; witness: a shortest such run.
 ``path``           ``A: S1, S2, *, S3``: some run takes endpoint A through exactly these
                    control states (:mod:`checker.check.paths`); witness: a shortest such
                    run.
+
+With ``exists = false`` the last two claim the opposite -- *no* run does it -- and the
+shortest run that does is their counterexample (:func:`polarity`).
 ``deadlock-free``  no reachable state without moves except those satisfying ``final``.
 ``eventually``     every run reaches Q (``true ~> Q``).
 ``leads-to``       ``P ~> Q``: every run that reaches P reaches Q afterwards.
@@ -32,7 +35,7 @@ from .properties import Property, premise_and_goal
 from .traces import Trace, trace_of
 from .verdicts import Verdict, make_verdict
 
-__all__ = ["check_property"]
+__all__ = ["check_property", "polarity"]
 
 
 def check_property(
@@ -65,12 +68,12 @@ def check_property(
             trace = trace_of(exploration, _path(exploration, parents, hit))
             if prop.kind == "invariant":
                 return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", trace)
-            return verdict(Outcome.HOLDS, f"witness: a shortest path to {q}", trace)
+            return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", trace)
         if not complete:
             return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)
         if prop.kind == "invariant":
             return verdict(Outcome.HOLDS, f"{q} holds in all {n:,} reachable states", None)
-        return verdict(Outcome.VIOLATED, f"no reachable state satisfies {q}", None)
+        return verdict(polarity(prop, False), f"no reachable state satisfies {q}", None)
 
     if prop.kind == "deadlock-free":
         assert prop.final is not None
@@ -147,8 +150,8 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
             prop,
             exploration,
             variant,
-            Outcome.HOLDS,
-            f"witness: a shortest run taking {side} through {prop.formula}",
+            polarity(prop, True),
+            f"{_run_is(prop)} a shortest run taking {side} through {prop.formula}",
             trace,
         )
     if not exploration.complete:
@@ -163,9 +166,22 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
         prop,
         exploration,
         variant,
-        Outcome.VIOLATED,
+        polarity(prop, False),
         f"no run takes {side} through {', '.join(pattern)}",
     )
+
+
+def polarity(prop: Property, found: bool) -> Outcome:
+    """The verdict on an existential kind's claim when a run doing it was ``found`` (or
+    the whole graph has none): ``exists = true`` holds when one was found, ``exists =
+    false`` ("no run ...") when none was."""
+    return Outcome.HOLDS if found == (prop.exists is not False) else Outcome.VIOLATED
+
+
+def _run_is(prop: Property) -> str:
+    """What the run found is to an existential claim: its witness, or -- "no run ..." --
+    its counterexample."""
+    return "witness:" if prop.exists is not False else "counterexample:"
 
 
 def _path(exploration: Exploration, parents: Mapping[int, tuple[int, int]], node: int) -> list[int]:

@@ -42,6 +42,8 @@ class Verdict:
         return {
             "name": self.prop.name,
             "kind": self.prop.kind,
+            # What the verdict is the verdict on, in words.
+            "claim": self.prop.claim(),
             "variant": self.variant or "base",
             "verdict": self.verdict,
             "expected": self.expected,

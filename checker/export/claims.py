@@ -140,7 +140,10 @@ class Reach(Always):
     """Reachability of ``formula``: the claim ends in a state where it holds."""
 
     kind = "reachable"
-    meaning = "an error (the claim ends) is a witness: the formula holds in a reachable state"
+    meaning = (
+        "an error (the claim ends) is a run to a state where the formula holds: a witness "
+        "of 'some run reaches', a counterexample to 'no run reaches' (exists = false)"
+    )
 
 
 def _until(stop: str) -> str:
@@ -161,7 +164,10 @@ class PathClaim(Claim):
     side: str
     pattern: list[str]
     kind = "path"
-    meaning = "an error (the claim ends) is a witness: a run through the pattern"
+    meaning = (
+        "an error (the claim ends) is a run through the pattern: a witness of 'some run "
+        "takes', a counterexample to 'no run takes' (exists = false)"
+    )
 
     def finish(
         self, model: Model, needs_room: Sequence[str]

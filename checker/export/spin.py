@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..check.outcome import Outcome
 from ..check.properties import Property
+from ..check.untimed import polarity
 from ..model.spec import Spec
 from ..product.config import ProductConfig
 from .claims import claim_for
@@ -151,7 +152,7 @@ def spin_verdict(
     if kind == "invariant":
         return decided(Outcome.VIOLATED if found else Outcome.HOLDS, first)
     if kind in ("reachable", "path"):
-        return decided(Outcome.HOLDS if found else Outcome.VIOLATED, first)
+        return decided(polarity(prop, found), first)
     if kind == "deadlock-free":
         if found:
             return decided(Outcome.VIOLATED, first)
