@@ -25,6 +25,7 @@ from checker.render.mermaid_chart import (
     render_mermaid,
 )
 from checker.render.svg_chart import chart_dot, chart_svg
+from checker.render.text_chart import render_text
 from checker.suite import run_suite
 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
@@ -304,3 +305,34 @@ def test_chart_golden(timed_loss: Trace, golden: object) -> None:
     title = "last-ack-not-stuck (MSL=30, RTO=45, TIME_WAIT=60)"
     golden("charts/last-ack-not-stuck-timed.dot", chart_dot(timed_loss, title=title))  # type: ignore[operator]
     golden("charts/last-ack-not-stuck-timed.mmd", render_mermaid(timed_loss))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("side", ["A", "B"])
+def test_the_text_chart_marks_a_segment_a_full_channel_dropped(side: str) -> None:
+    """With overflow drop, what does not fit is drawn ending in a cross, like a loss."""
+    config = ProductConfig(overflow="drop", capacity=1, loss="none", ordering="fifo")
+    ex = explore(load_spec(), config)
+    parents: dict[int, tuple[int, int]] = {0: (-1, -1)}
+    queue = [0]
+    found: list[int] | None = None
+    for node in queue:  # breadth-first: the first dropping move on the shortest run
+        for e in range(ex.offsets[node], ex.offsets[node + 1]):
+            label = ex.labels[ex.lbl[e]]
+            if label.dropped and label.actor == side:
+                found = [e]
+                back = node
+                while back != 0:
+                    back, edge = parents[back]
+                    found.append(edge)
+                break
+            if ex.dst[e] not in parents:
+                parents[ex.dst[e]] = (node, e)
+                queue.append(ex.dst[e])
+        if found is not None:
+            break
+    assert found is not None
+    chart = render_text(trace_of(ex, found[::-1]))
+    last = chart.splitlines()[-2]
+    dropped = ex.labels[ex.lbl[found[0]]].dropped[0].name
+    assert "✕ dropped: full" in chart or "full: dropped ✕" in chart
+    assert dropped in last and ("✕" in last), chart

@@ -2,7 +2,8 @@
 
 Each step of a trace is one row.  A's column is on the left, B's on the right, the
 network in between: a segment leaves its sender as ``SYN ──▷`` (or ``◁── SYN+ACK``),
-arrives as ``──▶ SYN`` (or ``ACK ◀──``), and a lost one ends in ``✕``.  Application calls
+arrives as ``──▶ SYN`` (or ``ACK ◀──``), and a lost one ends in ``✕`` -- as does one a
+full channel dropped (``✕ dropped: full``, overflow ``drop``).  Application calls
 and timer expiries are written in the endpoint's column; each endpoint's new state is
 shown when it changes, and the last column gives both endpoints' states after every
 step.  A lasso marks where its cycle starts; a run that stops forever
@@ -52,7 +53,17 @@ def _net_cell(label: Label) -> str:
         name = label.received.name
         bar = "─" * max(3, width - len(name) - 3)
         parts.append(f"{bar}▶ {name}".rjust(width) if label.actor == "B" else f"{name} ◀{bar}")
-    for seg in label.sent:
+    # What a full channel dropped is the tail of what was sent (overflow drop).
+    kept = len(label.sent) - len(label.dropped)
+    for k, seg in enumerate(label.sent):
+        if k >= kept:
+            bar = "─" * max(3, width // 2 - len(seg.name) - 3)
+            parts.append(
+                f"{seg.name} {bar}✕ dropped: full"
+                if label.actor == "A"
+                else f"full: dropped ✕{bar} {seg.name}".rjust(width)
+            )
+            continue
         bar = "─" * max(3, width - len(seg.name) - 3)
         parts.append(
             f"{seg.name} {bar}▷" if label.actor == "A" else f"◁{bar} {seg.name}".rjust(width)
