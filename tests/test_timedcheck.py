@@ -20,6 +20,7 @@ from checker.check.verdicts import Verdict
 from checker.model.load import load_spec
 from checker.render.text_chart import render_text
 from checker.suite import run_suite
+from checker.timed.checks import check_timed
 
 HEADLINE = [p for p in load_properties(spec=load_spec()) if p.name == "last-ack-not-stuck"]
 
@@ -260,3 +261,30 @@ def test_a_rule_that_keeps_the_timer_keeps_its_retry_count() -> None:
     st = receive(spec, fin_wait_1, Segment(FIN | ACK, 1, 1))
     assert st is not None and st.rule.keeps_timer
     assert (st.target.state, st.target.retries) == ("CLOSING", 1)
+
+
+@pytest.mark.parametrize(
+    ("variant", "cause"),
+    [
+        (None, "at t=127 B: timeout RETX: B gave up after 6 retransmissions (FIN_RETRIES = 6)"),
+        (
+            "linux",
+            "at t=60.2 B: rcv RST: a RST from A, which had closed by timeout FIN-WAIT-2 at "
+            "t=60 (from FIN-WAIT-2)",
+        ),
+        (
+            "no-time-wait",
+            "at t=1.2 B: rcv RST: a RST from A, which had closed by rcv FIN at t=1 "
+            "(from FIN-WAIT-2)",
+        ),
+    ],
+)
+def test_the_headline_names_how_b_left_last_ack(variant: str | None, cause: str) -> None:
+    """With the bundled values the headline fails for a reason other than TIME-WAIT on
+    base (B gives up first); the verdict says which: a give-up, or a RST and how the peer
+    came to send it."""
+    prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    spec = load_spec(variant=variant, params=dict(prop.params))
+    verdict = check_timed(prop, spec, variant)
+    assert verdict.verdict == Outcome.VIOLATED
+    assert verdict.message.split(" -- ")[0] == cause

@@ -434,7 +434,8 @@ def check_timed(
         when = _time_text(run.times[-1])
         return verdict(
             Outcome.VIOLATED,
-            f"at t={when} {move.label.text()} -- a run in real time violates {what}",
+            f"at t={when} {move.label.text()}: {cause(spec, run)} -- a run in real time "
+            f"violates {what}",
             trace,
         )
     if graph.overflow is not None:
@@ -449,6 +450,62 @@ def check_timed(
         Outcome.HOLDS,
         f"no run in real time violates {what} ({graph.nodes:,} zone-graph nodes)",
     )
+
+
+def cause(spec: Spec, run: TimedRun) -> str:
+    """Why the last move of ``run`` happened, in words: the acknowledgment of a FIN, a
+    RST from a peer (and how the peer came to send it), a give-up after the retries, a
+    timer, an application call.
+
+    >>> from checker.model.load import load_spec
+    >>> from checker.check.properties import load_properties
+    >>> prop = {p.name: p for p in load_properties()}["last-ack-not-stuck"]
+    >>> spec = load_spec(variant="no-time-wait", params=dict(prop.params))
+    >>> check_timed(prop, spec, "no-time-wait").message.split(" -- ")[0]
+    'at t=1.2 B: rcv RST: a RST from A, which had closed by rcv FIN at t=1 (from FIN-WAIT-2)'
+    """
+    move = run.moves[-1]
+    label = move.label
+    side = label.actor
+    rule = spec.transitions[label.rule] if label.rule is not None else None
+    if label.kind == "timeout" and rule is not None:
+        counts = sorted(rule.guard.parameters())
+        if counts and move.after.local(side).state != move.before.local(side).state:
+            retries = move.before.local(side).retries
+            bound = ", ".join(f"{c} = {spec.values[c]:g}" for c in counts)
+            return f"{side} gave up after {retries} retransmissions ({bound})"
+        return f"{side}'s timer expired ({label.event})"
+    if label.kind == "user":
+        return f"{side}'s application called {label.event}"
+    received = label.received
+    if received is None:
+        return label.text()
+    if received.name.startswith("RST"):
+        peer = "B" if side == "A" else "A"
+        return f"a RST from {peer}, {_history(run, peer)}"
+    return f"{side} received {received.describe()} ({label.event})"
+
+
+def _history(run: TimedRun, side: str) -> str:
+    """How ``side`` came to be where it sent the last segment it sent in ``run``: the
+    last move that changed its state before then."""
+    sent_at = max(
+        (i for i, m in enumerate(run.moves[:-1]) if m.label.actor == side and m.label.sent),
+        default=len(run.moves) - 1,
+    )
+    for i in range(sent_at, -1, -1):
+        m = run.moves[i]
+        if m.label.actor == side and m.left(side):
+            before, after = m.before.local(side).state, m.after.local(side).state
+            when = _time_text(run.times[i + 1])
+            if after == before:
+                break
+            return f"which had {_entered(after)} by {m.label.event} at t={when} (from {before})"
+    return f"in {run.moves[sent_at].before.local(side).state} from the start"
+
+
+def _entered(state: str) -> str:
+    return "closed" if state == "CLOSED" else f"entered {state}"
 
 
 def _time_text(t: Fraction) -> str:
