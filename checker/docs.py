@@ -176,8 +176,9 @@ def _specification(
         "## Timing model",
         "",
         "Used by the timed properties, `tcpcheck synth` and `tcpcheck bound`. Times are "
-        "exact rationals in seconds. A delivered segment spends a delay in (0, MSL] in "
-        "flight; a lost one never arrives. A timer fires exactly when its duration has "
+        "exact rationals in seconds. A delivered segment spends a delay in (0, DELAY_MAX] in "
+        "flight (DELAY_MAX is the MSL unless set shorter); a lost one never arrives. A timer "
+        "fires exactly when its duration has "
         "elapsed since it was (re)started — `RTO * 2^retries` for retransmissions (RFC 6298 "
         "backoff), `TIME_WAIT` in TIME-WAIT (restarted by a retransmitted FIN) — unless the "
         "state it guards is left first; other moves may happen at the same instant, in "

@@ -17,6 +17,7 @@ import pytest
 from checker.check.outcome import Outcome
 from checker.check.properties import load_properties
 from checker.check.verdicts import Verdict
+from checker.errors import UsageError
 from checker.model.load import load_spec
 from checker.render.text_chart import render_text
 from checker.suite import run_suite
@@ -288,3 +289,25 @@ def test_the_headline_names_how_b_left_last_ack(variant: str | None, cause: str)
     verdict = check_timed(prop, spec, variant)
     assert verdict.verdict == Outcome.VIOLATED
     assert verdict.message.split(" -- ")[0] == cause
+
+
+def test_the_textbook_reading_holds_with_realistic_delays() -> None:
+    """MSL is what TIME-WAIT guards against; DELAY_MAX bounds the delays of the run
+    checked.  With the bundled values and every delay up to MSL, B gives up before a
+    re-ACK can return; with delays up to 1 s the lost final ACK is recovered: TIME-WAIT =
+    2*MSL does what the textbook says."""
+    prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    worst = load_spec(params=dict(prop.params))
+    real = load_spec(params={**prop.params, "DELAY_MAX": 1})
+    assert worst.values["DELAY_MAX"] == worst.values["MSL"] == 120
+    assert check_timed(prop, worst, None).verdict == Outcome.VIOLATED
+    verdict = check_timed(prop, real, None)
+    assert verdict.verdict == Outcome.HOLDS, verdict.message
+    assert "DELAY_MAX=1" in verdict.assumptions[1] and "MSL=120" in verdict.assumptions[1]
+
+
+def test_delay_max_cannot_exceed_msl() -> None:
+    prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    spec = load_spec(params={**prop.params, "MSL": 2, "DELAY_MAX": 3})
+    with pytest.raises(UsageError, match=r"DELAY_MAX \(3\) exceeds MSL \(2\)"):
+        check_timed(prop, spec, None)

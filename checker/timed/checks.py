@@ -235,7 +235,7 @@ def timed_run_where(
     no timing of the path satisfies them."""
     path, steps = _steps(graph, node, last)
     start = path[0].state
-    constants = [graph.msl.const] + [
+    constants = [graph.delay.const] + [
         top.const for nd in path for top in graph.invariants(nd.state) if top is not None
     ]
     smallest = min(c for c in constants if c > 0) if any(c > 0 for c in constants) else None
@@ -363,7 +363,8 @@ def scenario(prop: Property, spec: Spec) -> Scenario:
 
 #: The timing model, as stated in every timed verdict.
 TIMING_MODEL = (
-    "each delivered segment spends a delay in (0, MSL] in flight; timers fire exactly "
+    "each delivered segment spends a delay in (0, DELAY_MAX] in flight (DELAY_MAX = MSL "
+    "unless set); timers fire exactly "
     "when their duration has elapsed; application calls happen at any moment"
 )
 #: What connection reuse means, as stated in the verdicts that use it.
@@ -376,6 +377,7 @@ REUSE_MODEL = (
 #: Parameters worth quoting in a timed verdict (those the spec has).
 QUOTED = (
     "MSL",
+    "DELAY_MAX",
     "RTO",
     "TIME_WAIT",
     "FIN_TIMEOUT",

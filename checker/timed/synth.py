@@ -476,14 +476,14 @@ def _fraction(value: Any) -> Fraction:
 def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:
     """A free parameter that may be fixed to 1 without loss of generality, if any.
 
-    When every timer duration and MSL are linear in the free parameters with no constant
+    When every timer duration, MSL and DELAY_MAX are linear in the free parameters with no constant
     part, multiplying all free parameters by c > 0 multiplies every run's instants by c
     and changes no verdict: the region is a cone, and one of its parameters (RTO if it
     is free) can be set to 1.  The answer is then homogenized back (:func:`_lift`)."""
     if len(free) < 2:
         return None
     env = parameter_env(spec, free=free)
-    forms = [env.get("MSL")]
+    forms = [env.get("MSL"), env.get("DELAY_MAX", env.get("MSL"))]
     for timer in spec.timers:
         for duration in timer.durations():
             if any(n != "retries" and n not in env for n in duration.names()):

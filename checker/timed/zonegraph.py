@@ -13,9 +13,10 @@ clocks can have there (:mod:`checker.timed.dbm`).  The clocks are
 
 Timing semantics (closed bounds unless said otherwise; the README's "Timing model"):
 
-* a segment copy is delivered when its age is in ``(0, MSL]`` -- never instantly, at the
-  latest after MSL -- or lost at any moment (only copies the scenario lets the network
-  lose, and at most the loss budget); time cannot pass a copy's MSL;
+* a segment copy is delivered when its age is in ``(0, DELAY_MAX]`` -- never instantly,
+  at the latest after DELAY_MAX, which is the MSL unless a run's delays are bounded more
+  tightly -- or lost at any moment (only copies the scenario lets the network lose, and at
+  most the loss budget); time cannot pass a copy's DELAY_MAX;
 * a timer fires exactly when its duration has elapsed (``RTO * 2^retries``,
   ``TIME_WAIT``, ...); time cannot pass it, and other moves may happen at the same
   instant, before or after it;
@@ -147,7 +148,8 @@ class ZoneGraph:
     config: ProductConfig
     #: The free parameters (parametric zones) -- empty for concrete ones.
     free: tuple[str, ...]
-    msl: Linear
+    #: The longest a delivered segment spends in flight (DELAY_MAX; the MSL by default).
+    delay: Linear
     node_list: list[Node]
     #: Moves a predicate flagged: (node the move starts from, move, guard, sources, the
     #: zone just before the move with its guard applied).
@@ -239,7 +241,15 @@ def explore_zones(
     msl = env["MSL"]
     if msl.is_const and msl.const <= 0:
         raise UsageError("MSL must be positive")
-    constants = [msl, *durations.values()]
+    # A delivered segment's delay: at most DELAY_MAX, which follows MSL unless it is set.
+    delay = env.get("DELAY_MAX", msl)
+    if delay.is_const and delay.const <= 0:
+        raise UsageError("DELAY_MAX must be positive")
+    if delay.is_const and msl.is_const and delay.const > msl.const:
+        raise UsageError(
+            f"DELAY_MAX ({delay}) exceeds MSL ({msl}): no segment lives longer than MSL"
+        )
+    constants = [delay, *durations.values()]
     # Each kind of zone takes bounds of its own type (checker/timed/domains.py); which
     # kind explores is chosen here, at run time, so the bound and zone types stay open:
     # the zones reached are GraphZone, and each only ever meets its own domain's bounds.
@@ -282,7 +292,7 @@ def explore_zones(
             bounds += [d for _k, _st, d in running(s.local(side))]
         if s.watching:
             bounds.append(None)
-        bounds += [msl] * (len(s.ab) + len(s.ba))
+        bounds += [delay] * (len(s.ab) + len(s.ba))
         return bounds
 
     def settle(zone: GraphZone, s: TState) -> GraphZone:
@@ -305,7 +315,7 @@ def explore_zones(
                 upper.append(None)
             elif kind == "copy":
                 lower.append(zero)
-                upper.append(msl)
+                upper.append(delay)
         timers_lu = [d for side in ("A", "B") for _k, _st, d in running(s.local(side))]
         return domain.zone_set([*timers_lu, *lower], [*timers_lu, *upper])
 
@@ -509,7 +519,7 @@ def explore_zones(
         spec,
         config,
         tuple(free),
-        msl,
+        delay,
         nodes,
         flagged,
         limit is None and overflow is None,
