@@ -264,8 +264,7 @@ def synthesis_for(
 def _synthesized(p: Property, result: Synthesis) -> list[str]:
     """The lines of the property report on a synthesized region."""
     assert p.synth is not None
-    variant = p.synth.get("variant")
-    free = list(p.synth.get("free", DEFAULT_FREE))
+    variant, free = result.variant, result.free  # the instance synthesis_for chose
     fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
     lines = [
         f"- synthesized on {_name(variant)} (`tcpcheck synth {p.name}"

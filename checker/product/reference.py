@@ -89,11 +89,19 @@ class Product:
         return nxt, dropped
 
     # ------------------------------------------------------------ successors ---
-    def endpoint_moves(self, s: PState, side: str) -> Iterator[tuple[Label, PState]]:
-        """Application calls, timers and deliveries of one endpoint."""
-        quiet = self._quiet and quiescent(
+    def quiet(self, s: PState) -> bool:
+        """Is ``s`` quiescent, so that the timers waiting for quiescence may fire?"""
+        return self._quiet and quiescent(
             bool(s.ab or s.ba), (timer_pending(self.spec, loc) for loc in (s.a, s.b))
         )
+
+    def endpoint_moves(
+        self, s: PState, side: str, quiet: bool | None = None
+    ) -> Iterator[tuple[Label, PState]]:
+        """Application calls, timers and deliveries of one endpoint (``quiet``:
+        :meth:`quiet` of ``s``, if the caller has it already)."""
+        if quiet is None:
+            quiet = self.quiet(s)
         incoming = s.ba if side == "A" else s.ab
         for mv in endpoint_moves(
             self.spec, self.config.app(side), self.network, s.local(side), incoming, quiet=quiet
@@ -130,7 +138,8 @@ class Product:
 
     def successors(self, s: PState) -> list[tuple[Label, PState]]:
         """Every move from ``s``: A's, then B's, then the network's, in a fixed order."""
-        out = list(self.endpoint_moves(s, "A"))
-        out += self.endpoint_moves(s, "B")
+        quiet = self.quiet(s)  # a property of the state: once for both endpoints
+        out = list(self.endpoint_moves(s, "A", quiet))
+        out += self.endpoint_moves(s, "B", quiet)
         out += self.network_moves(s)
         return out

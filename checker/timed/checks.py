@@ -500,8 +500,6 @@ def _history(run: TimedRun, side: str) -> str:
         if m.label.actor == side and m.left(side):
             before, after = m.before.local(side).state, m.after.local(side).state
             when = _time_text(run.times[i + 1])
-            if after == before:
-                break
             return f"which had {_entered(after)} by {m.label.event} at t={when} (from {before})"
     return f"in {run.moves[sent_at].before.local(side).state} from the start"
 
