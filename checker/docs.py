@@ -323,8 +323,10 @@ def _properties(
         if p.synth is not None:
             lines += _synthesized(p, syntheses[p.name])
         shown = [by[p.name, n] for n in names if (p.name, n) in by]
-        if shown:
-            lines += ["- assumptions:"] + [f"  - {a}" for a in shown[0].assumptions[1:]]
+        # A timed verdict's first assumption is the timing model, stated once above.
+        assumed = shown[0].assumed()[1 if p.timed else 0 :] if shown else []
+        if assumed:
+            lines += ["- assumptions:"] + [f"  - {a}" for a in assumed]
         lines += [""]
         lines += _table(
             ["variant", "verdict", "expected", "states"],

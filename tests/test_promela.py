@@ -4,6 +4,7 @@ setup.sh installs them)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -104,6 +105,32 @@ def test_spin_agrees_with_the_suite() -> None:
     verdicts = {c.prop: c.spin for r in rows for c in r.verdicts}
     assert verdicts == {p.name: p.expected_for(None) for p in UNTIMED}
     assert all(r.agree for r in rows)
+
+
+@pytest.mark.spin
+def test_spin_agrees_that_fair_loss_covers_dropped_segments() -> None:
+    """The fairness monitor counts a segment a full channel drops as sent and owed, as
+    tcpcheck does: "both eventually closed" under ``overflow = drop`` holds with fair
+    loss and is violated without, in both tools, and SPIN's lasso replays."""
+    from checker.export.crosscheck import crosscheck_suite
+
+    prop = PROPS["both-eventually-closed"]
+    drop = {"overflow": "drop"}
+    fair = dataclasses.replace(prop, name="fair", config=drop)
+    unfair = dataclasses.replace(
+        prop,
+        name="unfair",
+        config=drop,
+        fairness=("fair-apps", "timers"),
+        expected={"default": Outcome.VIOLATED},
+    )
+    (row,) = crosscheck_suite([fair, unfair], [None])
+    got = {c.prop: (c.tcpcheck, c.spin, c.trail) for c in row.verdicts}
+    assert got == {
+        "fair": (Outcome.HOLDS,) * 2 + (None,),
+        "unfair": (Outcome.VIOLATED,) * 2 + (None,),
+    }
+    assert row.agree
 
 
 @pytest.mark.spin

@@ -196,6 +196,21 @@ def test_dropping_fair_lossy_channels_gives_a_lasso_of_endless_losses() -> None:
     assert "the cycle starts here" in render_text(v.trace)
 
 
+def test_fair_loss_covers_what_a_full_channel_drops() -> None:
+    """Fair loss reads "sent infinitely often => delivered infinitely often": a segment a
+    full channel drops forever (``overflow = drop``) was sent all the same.  Before, the
+    bundled closing claim was violated under full fairness by a run that retransmits
+    B's SYN+ACK into a full channel forever; now it holds, and still needs fair loss."""
+    prop = dataclasses.replace(BY_NAME["both-eventually-closed"], config={"overflow": "drop"})
+    (fair,) = run_suite([prop], variants=[None])
+    assert fair.verdict == Outcome.HOLDS, fair.message
+    assert "fair-lossy" in fair.assumptions
+    (unfair,) = run_suite([prop], variants=[None], fairness_off=["fair-lossy"])
+    assert unfair.verdict == Outcome.VIOLATED and unfair.trace is not None
+    assert unfair.assumptions == ("fair-apps", "timers")
+    assert fair.states == unfair.states == 1_674
+
+
 @pytest.mark.parametrize(
     ("name", "variant", "off"),
     [

@@ -106,6 +106,40 @@ def test_an_unfair_cycle_is_caught() -> None:
     assert why is not None and "strong" in why and "SYN" in why and "never taken" in why
 
 
+def test_a_cycle_that_drops_a_segment_forever_is_unfair() -> None:
+    """The run that once refuted "both eventually closed" with ``overflow = drop``: B's
+    SYN+ACK is lost, and on the cycle its retransmission meets a full channel and is
+    dropped, never delivered.  Fair loss ("sent infinitely often => delivered infinitely
+    often") rejects the lasso; without fair loss it is a counterexample."""
+    prop = next(p for p in LIVENESS if p.name == "both-eventually-closed")
+    known = {p.name for p in load_spec().parameters}
+    spec = load_spec(params={k: v for k, v in prop.params.items() if k in known})
+    ex = explore(spec, ProductConfig(overflow="drop"))
+    prefix = [
+        "A: active OPEN / snd SYN",
+        "B: passive OPEN",
+        "B: rcv SYN / snd SYN+ACK",
+        "net: lose SYN+ACK B->A",
+    ]
+    retx, rcv, ack = "A: timeout RETX / snd SYN", "B: rcv SYN / snd ACK", "A: rcv ACK of SYN"
+    cycle = [retx, rcv, ack, retx, rcv, ack, retx, retx, rcv, rcv]
+    cycle += ["B: timeout RETX / snd SYN+ACK (channel full: SYN+ACK dropped)", ack, ack]
+    node, edges = 0, []
+    for wanted in prefix + cycle:
+        (edge,) = [
+            e
+            for e in range(ex.offsets[node], ex.offsets[node + 1])
+            if ex.labels[ex.lbl[e]].text() == wanted
+        ]
+        edges.append(edge)
+        node = ex.dst[edge]
+    p, q = premise_and_goal(prop)
+    fair = ("fair-lossy", "fair-apps", "timers")
+    why = lasso_violates(ex, edges, p, q, fair, loop=len(prefix))
+    assert why is not None and "SYN+ACK" in why and "never taken" in why
+    assert lasso_violates(ex, edges, p, q, fair[1:], loop=len(prefix)) is None
+
+
 SMALL = ProductConfig(ordering="fifo", loss="none", capacity=1)
 SPEC = load_spec()
 SMALL_EX = explore(SPEC, SMALL)

@@ -13,12 +13,20 @@ Fairness assumptions (each can be switched off to see whether a property needs i
 ``fair-apps`` (weak fairness)
     an application call that stays enabled is eventually made;
 ``fair-lossy`` (strong fairness of delivery)
-    a segment that can be delivered infinitely often is delivered infinitely often --
-    losses cannot go on forever -- and a run cannot stop with segments in flight.
+    a segment sent infinitely often is delivered infinitely often -- whether the network
+    loses its copies or a full channel drops them (``--overflow drop``), this cannot go
+    on forever -- and a segment cannot stay in flight forever: a run cannot stop with
+    segments in flight, nor cycle while one sits undelivered in a channel.
+
+On a cycle of the finite graph, "sent infinitely often" means sent by some move of the
+cycle, and such a segment is then lost, dropped or in flight somewhere on the cycle
+(a channel's content falls only by delivery or loss, and the cycle returns to its
+start).  So the obligation to deliver a segment is enabled in a *state* where it is in
+flight and on a *move* that drops it into a full channel.
 
 Fair cycles are found with the classical strongly-connected-component refinement for
 strong fairness (Emerson and Lei): a component in which some delivery group is enabled
-but never taken loses the states enabling it and is decomposed again.  The SCCs of the
+but never taken loses the states and the moves enabling it and is decomposed again.  The SCCs of the
 whole graph are computed once per exploration and reused by every property decided on
 it (:class:`GraphFacts`, kept by whoever shares the exploration); each property then
 only decomposes the non-trivial components restricted to ``not Q``.
@@ -59,6 +67,7 @@ __all__ = [
     "delivery_group",
     "edge_group",
     "edge_groups",
+    "edge_owed",
     "lasso_violates",
     "local_obligations",
     "obligations",
@@ -138,9 +147,28 @@ def edge_groups(exploration: Exploration) -> list[tuple[str | None, Group | None
     return [edge_group(lab) for lab in exploration.labels]
 
 
-def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[list[int]]:
+def dropped_groups(label: Label) -> frozenset[tuple[str, Group]]:
+    """The deliveries a move with ``label`` owes because a full channel dropped what it
+    sent: the segment was sent, so fair loss owes its delivery (``fair-lossy``)."""
+    if not label.dropped:
+        return frozenset()
+    receiver = "B" if label.actor == "A" else "A"
+    return frozenset(delivery_group(receiver, seg) for seg in label.dropped)
+
+
+def edge_owed(exploration: Exploration) -> list[frozenset[tuple[str, Group]]]:
+    """Per label id: :func:`dropped_groups` (empty for almost every move)."""
+    return [dropped_groups(lab) for lab in exploration.labels]
+
+
+def sccs(
+    exploration: Exploration,
+    nodes: Iterable[int] | None = None,
+    banned: frozenset[int] = frozenset(),
+) -> list[list[int]]:
     """Non-trivial strongly connected components (iterative Tarjan) of the subgraph
-    induced by ``nodes`` (all expanded nodes by default), in a deterministic order."""
+    induced by ``nodes`` (all expanded nodes by default) without the edges ``banned``,
+    in a deterministic order."""
     offs, dst = exploration.offsets, exploration.dst
     expanded = len(offs) - 1
     inside = None if nodes is None else set(nodes)
@@ -168,6 +196,8 @@ def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[l
                 e += 1
                 if inside is not None and w not in inside:
                     continue
+                if banned and e - 1 in banned:
+                    continue
                 if w not in index:
                     work[-1] = (v, e)
                     index[w] = low[w] = counter
@@ -194,7 +224,8 @@ def sccs(exploration: Exploration, nodes: Iterable[int] | None = None) -> list[l
                     if w == v:
                         break
                 if len(comp) > 1 or any(
-                    dst[x] == v for x in range(offs[v], offs[v + 1] if v < expanded else 0)
+                    dst[x] == v and x not in banned
+                    for x in range(offs[v], offs[v + 1] if v < expanded else 0)
                 ):
                     out.append(sorted(comp))
     return out
@@ -216,37 +247,64 @@ class GraphFacts:
         return self._components
 
 
+@dataclass
+class _Component:
+    """A strongly connected set of states, with the moves among them that a fair cycle
+    may not take (they owe a delivery the component never makes)."""
+
+    nodes: list[int]
+    banned: frozenset[int] = frozenset()
+    inside: set[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.inside = set(self.nodes)
+
+    def edges(self, exploration: Exploration, v: int) -> Iterable[int]:
+        """The moves from ``v`` that stay inside and are allowed."""
+        offs, dst = exploration.offsets, exploration.dst
+        inside = self.inside
+        return (e for e in range(offs[v], offs[v + 1]) if dst[e] in inside and e not in self.banned)
+
+
 def _fair_components(
     exploration: Exploration,
     candidates: list[list[int]],
     groups: list[tuple[str | None, Group | None]],
+    sends: list[frozenset[tuple[str, Group]]],
     active: set[str],
     owed: list[frozenset[tuple[str, Group]]],
-) -> list[list[int]]:
+) -> list[_Component]:
     """Refine components until each is fair under the active assumptions."""
     offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
-    result: list[list[int]] = []
-    work = [sorted(c) for c in candidates]
+    result: list[_Component] = []
+    work = [_Component(sorted(c)) for c in candidates]
     while work:
         comp = work.pop()
-        inside = set(comp)
+        inside = comp.inside
         enabled: dict[int, set[Group]] = {}
         taken: set[Group] = set()
-        for v in comp:
+        edge_enabled: dict[int, set[Group]] = {}
+        for v in comp.nodes:
             enabled[v] = {g for a, g in owed[v] if a in active}
             for e in range(offs[v], offs[v + 1]):
+                if dst[e] not in inside or e in comp.banned:
+                    continue
                 assumption, group = groups[lbl[e]]
-                if group is not None and assumption in active and dst[e] in inside:
+                if group is not None and assumption in active:
                     taken.add(group)
-        strong_enabled = {g for v in comp for g in enabled[v] if g[0] == "strong"}
+                if sends[lbl[e]]:
+                    edge_enabled[e] = {g for a, g in sends[lbl[e]] if a in active}
+        strong_enabled = {g for v in comp.nodes for g in enabled[v] if g[0] == "strong"}
+        strong_enabled |= {g for gs in edge_enabled.values() for g in gs}
         bad = strong_enabled - taken
         if bad:
-            keep = [v for v in comp if not (enabled[v] & bad)]
-            work.extend(sccs(exploration, keep))
+            keep = [v for v in comp.nodes if not (enabled[v] & bad)]
+            banned = comp.banned | {e for e, gs in edge_enabled.items() if gs & bad}
+            work.extend(_Component(c, banned) for c in sccs(exploration, keep, banned))
             continue
         weak_everywhere = (
-            set.intersection(*({g for g in enabled[v] if g[0] == "weak"} for v in comp))
-            if comp
+            set.intersection(*({g for g in enabled[v] if g[0] == "weak"} for v in comp.nodes))
+            if comp.nodes
             else set()
         )
         if weak_everywhere - taken:
@@ -257,30 +315,27 @@ def _fair_components(
 
 def _cycle(
     exploration: Exploration,
-    comp: list[int],
+    comp: _Component,
     entry: int,
     groups: list[tuple[str | None, Group | None]],
+    sends: list[frozenset[tuple[str, Group]]],
     active: set[str],
     owed: list[frozenset[tuple[str, Group]]],
 ) -> list[int]:
     """Edge indices of a cycle through ``entry`` inside ``comp`` that fairness accepts."""
     offs, dst, lbl = exploration.offsets, exploration.dst, exploration.lbl
-    inside = set(comp)
     group_edge: dict[Group, int] = {}
     disabled_at: dict[Group, int] = {}
     enabled_groups: set[Group] = set()
     per_node: dict[int, set[Group]] = {}
-    for v in comp:
+    for v in comp.nodes:
         mine = {g for a, g in owed[v] if a in active}
-        for e in range(offs[v], offs[v + 1]):
+        for e in comp.edges(exploration, v):
             assumption, group = groups[lbl[e]]
-            if (
-                group is not None
-                and assumption in active
-                and dst[e] in inside
-                and group not in group_edge
-            ):
+            if group is not None and assumption in active and group not in group_edge:
                 group_edge[group] = e
+            # A drop the cycle may take owes the delivery: the cycle makes it too.
+            enabled_groups |= {g for a, g in sends[lbl[e]] if a in active}
         per_node[v] = mine
         enabled_groups |= mine
     targets: list[tuple[str, int]] = []
@@ -288,11 +343,10 @@ def _cycle(
         if group in group_edge:
             targets.append(("edge", group_edge[group]))
         else:  # weak group not taken: visit a state where it is disabled
-            disabled_at[group] = next(v for v in comp if group not in per_node[v])
+            disabled_at[group] = next(v for v in comp.nodes if group not in per_node[v])
             targets.append(("node", disabled_at[group]))
     if not targets:
-        first = next(e for e in range(offs[entry], offs[entry + 1]) if dst[e] in inside)
-        targets.append(("edge", first))
+        targets.append(("edge", next(iter(comp.edges(exploration, entry)))))
 
     def path(a: int, b: int) -> list[int]:
         if a == b:
@@ -301,9 +355,9 @@ def _cycle(
         queue = deque([a])
         while queue:
             u = queue.popleft()
-            for e in range(offs[u], offs[u + 1]):
+            for e in comp.edges(exploration, u):
                 w = dst[e]
-                if w in inside and w not in parents:
+                if w not in parents:
                     parents[w] = (u, e)
                     if w == b:
                         queue.clear()
@@ -321,7 +375,7 @@ def _cycle(
     here = entry
     for kind, what in targets:
         if kind == "edge":
-            src = next(v for v in comp if offs[v] <= what < offs[v + 1])
+            src = next(v for v in comp.nodes if offs[v] <= what < offs[v + 1])
             edges += path(here, src)
             edges.append(what)
             here = dst[what]
@@ -379,7 +433,9 @@ def lasso_violates(
     cycle_edges = edges[loop:]
     taken = {g for e in cycle_edges for a, g in [groups[lbl[e]]] if g and a in active}
     cycle_owed = [{g for a, g in owed[i] if a in active} for i in range(loop, len(nodes) - 1)]
-    strong = {g for o in cycle_owed for g in o if g[0] == "strong"} - taken
+    sends = edge_owed(exploration)
+    dropped = {g for e in cycle_edges for a, g in sends[lbl[e]] if a in active}
+    strong = ({g for o in cycle_owed for g in o if g[0] == "strong"} | dropped) - taken
     if strong:
         return f"{sorted(strong)[0]} is enabled on the cycle and never taken"
     weak = set.intersection(*cycle_owed) - taken if cycle_owed else set()
@@ -408,6 +464,7 @@ def check_leads_to(
     offs, dst = exploration.offsets, exploration.dst
     expanded = len(offs) - 1
     groups = edge_groups(exploration)
+    sends = edge_owed(exploration)
     not_q = [not q(s) for s in states]
     pending0 = [p(s) and nq for s, nq in zip(states, not_q, strict=True)]
 
@@ -429,8 +486,8 @@ def check_leads_to(
         restricted = [v for v in comp if not_q[v]]
         if restricted:
             candidates += sccs(exploration, restricted)
-    fair = _fair_components(exploration, candidates, groups, active, owed)
-    in_fair: dict[int, list[int]] = {v: comp for comp in fair for v in comp}
+    fair = _fair_components(exploration, candidates, groups, sends, active, owed)
+    in_fair: dict[int, _Component] = {v: comp for comp in fair for v in comp.nodes}
 
     def search(
         allow_blocked: bool,
@@ -476,7 +533,7 @@ def check_leads_to(
         edges = prefix(found)
         if v in in_fair:
             loop = len(edges)
-            edges += _cycle(exploration, in_fair[v], v, groups, active, owed)
+            edges += _cycle(exploration, in_fair[v], v, groups, sends, active, owed)
             trace = trace_of(exploration, edges, loop=loop)
             message = f"{start}cycles forever without {q} ({used})"
         else:

@@ -42,8 +42,9 @@ __all__ = [
 KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
 #: Fairness assumptions, by name, with what each means.
 FAIRNESS = {
-    "fair-lossy": "fair-lossy channels: a segment sent infinitely often is eventually delivered, "
-    "and nothing stays in flight forever",
+    "fair-lossy": "fair-lossy channels: a segment sent infinitely often is delivered infinitely "
+    "often (whether the network loses its copies or a full channel drops them), and none "
+    "stays in flight forever",
     "fair-apps": "fair applications: an application that can make its next call eventually does",
     "timers": "weak fairness of timers: a timer that stays enabled eventually fires",
 }

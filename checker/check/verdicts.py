@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from ..product.config import ProductConfig
 from .outcome import Outcome
-from .properties import Property
+from .properties import FAIRNESS, Property
 from .traces import Trace
 
 __all__ = ["Explored", "Verdict", "make_verdict"]
@@ -34,6 +34,11 @@ class Verdict:
     config: ProductConfig | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def assumed(self) -> list[str]:
+        """The assumptions in words: a fairness assumption's meaning, or the sentence a
+        timed check states (its timing model, parameters and losses)."""
+        return [FAIRNESS.get(a, a) for a in self.assumptions]
+
     @property
     def ok(self) -> bool:
         return self.expected is None or self.verdict == self.expected
@@ -48,6 +53,8 @@ class Verdict:
             "verdict": self.verdict,
             "expected": self.expected,
             "assumptions": list(self.assumptions),
+            # Each assumption's meaning: a verdict under fairness reads with its terms.
+            "assumption_meanings": {a: FAIRNESS[a] for a in self.assumptions if a in FAIRNESS},
             "message": self.message,
             "states": self.states,
             "trace": self.trace.to_json() if self.trace else None,

@@ -156,8 +156,8 @@ def check_cmd(
                 markup=True,
                 highlight=False,
             )
-            if v.assumptions:
-                out.print("assumes: " + ", ".join(v.assumptions), markup=False)
+            for a in v.assumed():
+                out.print(f"assumes {a}", markup=False)
             if v.config is not None:
                 out.print(v.config.describe(), markup=False)
             out.print(render_text(v.trace), markup=False)

@@ -19,25 +19,25 @@ exactly when tcpcheck's property check has a witness or a counterexample:
 Fairness as a monitor
 ---------------------
 SPIN's own fairness (``pan -f``) is weak fairness per process; tcpcheck's is weak for each
-timer and application, and strong for each segment's delivery (a segment that can be
-delivered infinitely often is delivered infinitely often).  Strong fairness over a dozen
-groups as an LTL premise is beyond any LTL-to-Büchi translation, so the model carries a
-monitor instead, updated in the ``d_step`` of every move:
+timer and application, and strong for each segment's delivery (a segment sent infinitely
+often is delivered infinitely often, and none stays in flight forever).  Strong fairness
+over a dozen groups as an LTL premise is beyond any LTL-to-Büchi translation, so the model
+carries a monitor instead, updated in the ``d_step`` of every move:
 
 - ``mon``: ``p`` has held and ``q`` not since (tcpcheck's one-bit monitor);
 - at some moment the monitor process guesses that the run's cycle begins (``cyc``);
-  from then on ``Ls`` holds the deliveries whose segment the network lost and that
-  have not been delivered since;
+  from then on ``Ls`` holds the deliveries whose segment the network lost, or a full
+  channel dropped, and that have not been delivered since;
 - a round has a turn per fairness group, taken in order (``k``): a turn is passed by a
   move of its group, or in a state where the group is not enabled and, for a delivery,
   not in ``Ls``.  A completed round pulses ``acc``.
 
 The never claim accepts runs where ``mon`` holds from the guess on and ``acc`` pulses
-infinitely often.  Why the rounds decide strong fairness: a segment is in flight
-somewhere on a cycle but never delivered on it only if it was lost on the cycle or never
-left the channel (its count falls only by delivery or loss, and the cycle returns to its
-start) -- so "delivered, or lost nowhere and not in flight somewhere" per segment is
-exactly strong fairness on a cycle, and the rest is weak fairness (generalized Büchi,
+infinitely often.  Why the rounds decide fair loss: a segment sent on a cycle, or in
+flight somewhere on it, but never delivered on it was lost or dropped on the cycle or
+never left the channel (its count falls only by delivery or loss, and the cycle returns
+to its start) -- so "delivered, or lost and dropped nowhere and not in flight somewhere"
+per segment is exactly fair loss on a cycle, and the rest is weak fairness (generalized Büchi,
 degeneralized by the turn counter).  On an accepting cycle a segment lost and never
 delivered stays in ``Ls`` all around it, so its turn never passes; every other turn
 passes as fairness demands: the cycle is fair and avoids ``q``.  Conversely a fair
@@ -327,7 +327,7 @@ class FairClaim(Claim):
             "byte fin = 3;  /* 3: tables not filled yet; 0: running; 1: the run stops where "
             "nothing is owed; 2: a full channel stops it */",
             "byte k;  /* the turn the round waits for */",
-            "int Ls;  /* deliveries lost since the cycle began and not delivered since */",
+            "int Ls;  /* deliveries lost or dropped since the cycle began, not made since */",
             "/* Constant tables (hidden: no part of a state), filled by the monitor's first step:",
             "   the weak groups enabled in each local state (Q: only when QUIET), and each",
             "   delivery turn's channel (1: A->B, 2: B->A) and segment id. */",

@@ -212,7 +212,7 @@ class Claim:
 
     def lose(self, model: Model, ch: str, sid: str) -> list[str]:
         """Statements run before channel ``ch`` loses the segment whose id is ``sid`` (a
-        Promela expression)."""
+        Promela expression), or when a full ``ch`` drops it."""
         return []
 
     def finish(
@@ -300,7 +300,10 @@ def promela_with_moves(
         out = []
         for c in segs:
             one = f"{ch}[{ch}_n] = {sid[c]}; {ch}_n++" if fifo else f"{ch}[{sid[c]}]++; {ch}_n++"
-            out.append(f"if :: {ch}_n < CAP -> {one} :: else -> skip fi" if drop else one)
+            # A segment a full channel drops was sent all the same: the claim may owe
+            # its delivery (fair loss), as it does for one the network loses.
+            dropped = "; ".join(claim.lose(model, ch, str(sid[c]))) or "skip"
+            out.append(f"if :: {ch}_n < CAP -> {one} :: else -> {dropped} fi" if drop else one)
         return guard, out
 
     def remove_at(ch: str, i: int) -> list[str]:
