@@ -14,29 +14,44 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 from .check.liveness import GraphFacts
+from .check.outcome import Outcome
 from .check.properties import Property
 from .check.untimed import check_property
-from .check.verdicts import Verdict
+from .check.verdicts import Verdict, make_verdict
 from .model.load import list_variants, load_spec
 from .model.overrides import merge_params, parameter_names
+from .model.spec import Spec
 from .product.config import ProductConfig
 from .product.exploration import Exploration
 from .product.explore import explore
+from .product.room import endless_sender
 from .timed.checks import check_timed
 from .timed.solver import DEFAULT_LIMITS, SolverLimits
 
-__all__ = ["junit_xml", "run_suite", "suite_variants"]
+__all__ = ["MAX_CAPACITY", "derived_capacity", "junit_xml", "run_suite", "suite_variants"]
 
 
 def suite_variants(spec_path: str | Path | None = None) -> list[str | None]:
     """The base spec (``None``) and every variant shipped beside it."""
     return [None, *(v.name for v in list_variants(spec_path))]
+
+
+#: The largest channel capacity the product's packed states encode
+#: (:class:`~checker.product.config.ProductConfig`): where raising it stops.
+MAX_CAPACITY = 8
+#: The states (or zone-graph nodes) an exploration at a raised capacity may reach unless
+#: ``--max-states`` says otherwise: each segment of room multiplies the graph, and a
+#: run of the suite must not exhaust the machine's memory (2.5 million states take
+#: about 4 GB).
+DERIVED_MAX_STATES = 2_500_000
 
 
 def run_suite(
@@ -52,12 +67,50 @@ def run_suite(
     limits: SolverLimits = DEFAULT_LIMITS,
 ) -> list[Verdict]:
     """Check every property on every variant it has an expectation for (the timed ones
-    with Z3 under ``limits``)."""
+    with Z3 under ``limits``).
+
+    The channel capacity is a bound of the model, not of TCP: when a property does not
+    set it and its verdict is ``unknown`` only because a full channel blocked a move,
+    the capacity is raised one segment at a time until the verdict is definite (see
+    :func:`derived_capacity`)."""
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
     cache: dict[tuple[Any, ...], tuple[Exploration, GraphFacts]] = {}
     known_params: dict[str | None, frozenset[str]] = {}
     verdicts: list[Verdict] = []
     off = tuple(fairness_off)
+
+    specs: dict[tuple[Any, ...], Spec] = {}
+
+    def decide(
+        prop: Property, variant: str | None, at: tuple[Any, ...], config: ProductConfig
+    ) -> Verdict:
+        spec = specs[at]
+        raised = config.capacity != prop.product_config().capacity
+        bound = max_states if max_states is not None or not raised else DERIVED_MAX_STATES
+        if prop.timed:
+            # The timed check reads the configuration from the property.
+            sized = dataclasses.replace(prop, config={**prop.config, "capacity": config.capacity})
+            verdict = check_timed(
+                sized, spec, variant, max_nodes=bound, max_seconds=max_seconds, limits=limits
+            )
+            return dataclasses.replace(verdict, prop=prop)
+        key = (at, config)
+        if key not in cache:
+            exploration = explore(spec, config, max_states=bound, max_seconds=max_seconds)
+            cache[key] = exploration, GraphFacts(exploration)
+        exploration, facts = cache[key]
+        if raised and not exploration.complete:
+            # Deciding on a cut graph at a raised capacity is work for nothing: the
+            # smaller complete graph's verdict stands (derived_capacity).
+            return make_verdict(
+                prop,
+                exploration,
+                variant,
+                Outcome.UNKNOWN,
+                f"exploration incomplete ({exploration.limit})",
+            )
+        return check_property(prop, exploration, variant, off, facts)
+
     for prop in props:
         for variant in chosen:
             if prop.expected_for(variant) is None:
@@ -65,32 +118,83 @@ def run_suite(
             if variant not in known_params:
                 known_params[variant] = parameter_names(spec_path, variant)
             merged = merge_params(prop.params, params, known=known_params[variant])
-            config: ProductConfig = prop.product_config()
-            if prop.timed:
-                spec = load_spec(spec_path, variant=variant, params=merged)
-                verdict = check_timed(
-                    prop,
-                    spec,
-                    variant,
-                    max_nodes=max_states,
-                    max_seconds=max_seconds,
-                    limits=limits,
-                )
-                verdicts.append(verdict)
-                if on_verdict is not None:
-                    on_verdict(verdict)
-                continue
-            key = (variant, tuple(sorted(merged.items())), config)
-            if key not in cache:
-                spec = load_spec(spec_path, variant=variant, params=merged)
-                exploration = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
-                cache[key] = exploration, GraphFacts(exploration)
-            exploration, facts = cache[key]
-            verdict = check_property(prop, exploration, variant, off, facts)
+            at = (variant, tuple(sorted(merged.items())))
+            if at not in specs:
+                specs[at] = load_spec(spec_path, variant=variant, params=merged)
+            verdict = derived_capacity(
+                prop, specs[at], functools.partial(decide, prop, variant, at)
+            )
             verdicts.append(verdict)
             if on_verdict is not None:
                 on_verdict(verdict)
     return verdicts
+
+
+def _settled(verdict: Verdict) -> bool:
+    """Does raising the capacity leave ``verdict`` as it is?  A run it found (a witness or
+    a counterexample, a real deadlock, a fair lasso) is a run at every larger capacity;
+    an answer about every run is exact only when no send waited for room."""
+    if verdict.needs_room is not None:
+        return False
+    if verdict.verdict == Outcome.UNKNOWN or verdict.trace is not None:
+        return True
+    return not verdict.room_waits
+
+
+def derived_capacity(
+    prop: Property, spec: Spec, decide: Callable[[ProductConfig], Verdict]
+) -> Verdict:
+    """``decide`` under the property's configuration; when the verdict is ``unknown`` only
+    because a move needed room (:attr:`Verdict.needs_room`) and the property does not set
+    the capacity itself, again with one more segment of capacity at a time until raising
+    it changes nothing (:func:`_settled`).  It stops at :data:`MAX_CAPACITY`, at a limit
+    of the larger graph (the last answer stands, with why it could not go on), or at once
+    when an endpoint can send without end (:func:`~checker.product.room.endless_sender`:
+    no capacity would do).  The verdict notes the capacity it was decided at."""
+    config = prop.product_config()
+    verdict = decide(config)
+    if verdict.needs_room is None or "capacity" in prop.config:
+        return verdict
+    first = config.capacity
+    if not prop.timed:  # in real time, delivery within DELAY_MAX bounds what is in flight
+        endless = endless_sender(spec, config)
+        if endless is not None:
+            return dataclasses.replace(
+                verdict,
+                message=f"{verdict.message}; no capacity avoids it: {endless.describe()} "
+                "(bound its retries or set a capacity in the property's config)",
+            )
+    rooms: list[str | None] = [verdict.needs_room]
+    stopped = ""
+    while not _settled(verdict):
+        if config.capacity == MAX_CAPACITY:
+            stopped = f"{MAX_CAPACITY} is the most tcpcheck encodes"
+            break
+        bigger = dataclasses.replace(config, capacity=config.capacity + 1)
+        tried = decide(bigger)
+        if tried.verdict == Outcome.UNKNOWN and tried.needs_room is None:
+            # A limit stopped the larger graph: the smaller one's answer says more.
+            stopped = (
+                f"at {bigger.capacity}: {tried.message} (raise --max-states, or set a "
+                "capacity in the property's config)"
+            )
+            break
+        config, verdict = bigger, tried
+        rooms.append(verdict.needs_room)
+    if config.capacity == first:
+        return dataclasses.replace(verdict, message=f"{verdict.message}; {stopped}")
+    why = next(r for r in reversed(rooms[:-1]) if r is not None)
+    note = f"channel capacity raised from {first} to {config.capacity}: {why}"
+    if verdict.needs_room is None and verdict.room_waits == 0:
+        note += f"; at {config.capacity} no send waits for room: exact for unbounded channels"
+    elif verdict.needs_room is None and verdict.trace is None and verdict.room_waits:
+        note += (
+            f"; at {config.capacity} a send still waits for room in {verdict.room_waits:,} "
+            f"states, so the verdict is for channels of capacity {config.capacity}"
+        )
+    if stopped:
+        note += f"; not raised further: {stopped}"
+    return dataclasses.replace(verdict, notes=(*verdict.notes, note))
 
 
 def junit_xml(verdicts: Sequence[Verdict]) -> str:

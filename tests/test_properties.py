@@ -447,3 +447,77 @@ def test_charts_match_their_golden_files(
     assert v.trace is not None
     suffix = "-without-" + "-".join(off) if off else ""
     golden(f"msc/{name}-{variant or 'base'}{suffix}.txt", render_text(v.trace) + "\n")
+
+
+@pytest.mark.parametrize("name", ["both-eventually-closed", "close-wait-leads-to-closed"])
+def test_liveness_on_a_cut_exploration_is_unknown(name: str) -> None:
+    """A state limit leaves states never expanded; liveness says unknown, naming the
+    limit (it once crashed on a never-expanded state in the SCC search)."""
+    (v,) = run_suite([BY_NAME[name]], variants=[None], max_states=500)
+    assert v.verdict == Outcome.UNKNOWN and "max-states" in v.message
+
+
+SEED_CLAIMS = Path(__file__).parent / "data" / "seed_claims.toml"
+
+
+def test_the_seeds_claims_with_one_loss_get_definite_verdicts() -> None:
+    """The folklore's claims stated plainly -- at most one loss, no capacity -- get holds
+    or violated: the suite raises the capacity while a verdict depends only on a full
+    channel, and says so.  Pinned: where it stopped and why."""
+    props = load_properties(SEED_CLAIMS, spec=load_spec())
+    verdicts = run_suite(props, variants=[None])
+    verdicts += run_suite(props[:1], variants=["linux"])
+    verdicts += run_suite(props[3:4], variants=["no-time-wait", "linux"])
+    verdicts += run_suite(props[4:], variants=["rfc1337"])
+    assert [(v.prop.name, v.variant, v.verdict) for v in verdicts if not v.ok] == []
+    assert Outcome.UNKNOWN not in {v.verdict for v in verdicts}
+    raised = {
+        (v.prop.name, v.variant): (v.config.capacity if v.config else None, v.states)
+        for v in verdicts
+        if v.notes
+    }
+    assert raised == {
+        ("close-wait-ends-after-one-loss", None): (6, 2_160_039),
+        ("no-stop-but-closed-after-one-loss", None): (6, 2_160_039),
+        ("old-duplicates-vanish-in-2msl", "rfc1337"): (3, 512),
+    }
+    by = {(v.prop.name, v.variant): v for v in verdicts}
+    close_wait = by["close-wait-ends-after-one-loss", None].notes[0]
+    # The move that needed room, the capacity decided at, and why it was not raised more.
+    assert "'A: timeout RETX / snd FIN+ACK' waits for room in A->B (capacity 4)" in close_wait
+    assert "the verdict is for channels of capacity 6" in close_wait
+    assert "at 7: exploration incomplete (max-states)" in close_wait
+    # A counterexample found at a raised capacity is a run at any larger one.
+    stops = by["no-stop-but-closed-after-one-loss", None]
+    assert stops.trace is not None and stops.trace.steps[-1].state.describe().startswith(
+        "A=CLOSED B=ESTABLISHED"
+    )
+
+
+def test_a_capacity_the_property_sets_is_kept_and_the_move_named() -> None:
+    """With the capacity set by the property, an unknown stands and names the move that
+    needed room."""
+    prop = dataclasses.replace(
+        load_properties(SEED_CLAIMS, spec=load_spec())[1], config={"loss": "1", "capacity": 2}
+    )
+    (v,) = run_suite([prop], variants=[None])
+    assert v.verdict == Outcome.UNKNOWN and v.notes == ()
+    assert v.needs_room is not None and "waits for room in" in v.needs_room
+    assert v.needs_room in v.message and v.to_json()["needs_room"] == v.needs_room
+
+
+def test_no_capacity_is_tried_when_an_endpoint_sends_without_end() -> None:
+    """Retransmission never abandoned (R2 infinite) puts unboundedly many segments in
+    flight: the suite says so at once instead of raising the capacity."""
+    prop = dataclasses.replace(
+        load_properties(SEED_CLAIMS, spec=load_spec())[1],
+        params={
+            "SYN_RETRIES": float("inf"),
+            "SYNACK_RETRIES": float("inf"),
+            "FIN_RETRIES": float("inf"),
+        },
+    )
+    (v,) = run_suite([prop], variants=[None])
+    assert v.verdict == Outcome.UNKNOWN and v.notes == ()
+    assert "no capacity avoids it: A retransmits without end" in v.message
+    assert v.config is not None and v.config.capacity == 2

@@ -92,7 +92,22 @@ def test_too_small_a_channel_is_unknown_not_holds() -> None:
     small = type(prop)(**{**prop.__dict__, "config": {**prop.config, "capacity": 2}})
     v = run_suite([small], variants=[None], params={"MSL": 30, "TIME_WAIT": 60})[0]
     assert v.verdict == Outcome.UNKNOWN
-    assert "raise the capacity" in v.message
+    # The property sets the capacity: it is kept, and the state that needed room named.
+    room = "in A=FIN-WAIT-2 B=LAST-ACK A->B=[-] B->A=[FIN+ACK FIN+ACK], a send needs room"
+    assert v.needs_room == f"{room} (capacity 2)"
+    assert v.needs_room in v.message
+
+
+def test_a_capacity_the_property_leaves_open_is_derived_in_real_time() -> None:
+    """Without a capacity in its config the timed check raises it until no send needs
+    room: the headline with MSL = 30 holds, decided at capacity 6 (five re-ACKs of the
+    retransmitted FIN in flight at once needed a sixth place)."""
+    prop = HEADLINE[0]
+    config = {k: v for k, v in prop.config.items() if k != "capacity"}
+    open_ = type(prop)(**{**prop.__dict__, "config": config})
+    v = run_suite([open_], variants=[None], params={"MSL": 30, "TIME_WAIT": 60})[0]
+    assert v.verdict == Outcome.HOLDS and v.config is not None and v.config.capacity == 6
+    assert v.notes[0].startswith("channel capacity raised from 2 to 6: in A=TIME-WAIT")
 
 
 # ------------------------------------------------------------- old duplicates ---

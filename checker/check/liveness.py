@@ -58,6 +58,7 @@ from ..product.semantics import (
 from .formula import Formula
 from .outcome import Outcome
 from .properties import Property
+from .room import room_needed
 from .traces import Trace, trace_of
 from .verdicts import Verdict, make_verdict
 
@@ -223,10 +224,9 @@ def sccs(
                     comp.append(w)
                     if w == v:
                         break
-                if len(comp) > 1 or any(
-                    dst[x] == v and x not in banned
-                    for x in range(offs[v], offs[v + 1] if v < expanded else 0)
-                ):
+                # A state never expanded (a limit stopped the search) has no known moves.
+                loops = range(offs[v], offs[v + 1]) if v < expanded else range(0)
+                if len(comp) > 1 or any(dst[x] == v and x not in banned for x in loops):
                     out.append(sorted(comp))
     return out
 
@@ -540,11 +540,17 @@ def check_leads_to(
             trace = trace_of(exploration, edges, stops=True)
             message = f"{start}stays forever where {q} never holds ({used})"
         return verdict(Outcome.VIOLATED, message, trace)
-    if search(allow_blocked=True) is not None:
-        return verdict(
+    blocked = search(allow_blocked=True)
+    if blocked is not None:
+        room = room_needed(exploration, blocked[0])
+        return make_verdict(
+            prop,
+            exploration,
+            variant,
             Outcome.UNKNOWN,
-            "the only runs that miss the goal stop at a full channel "
-            "(raise --capacity or allow losses)",
+            f"the only runs that miss the goal stop at a full channel ({room})",
+            assumptions=assumptions,
+            needs_room=room,
         )
     if not exploration.complete:
         return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})")

@@ -32,6 +32,7 @@ from .liveness import GraphFacts, check_leads_to
 from .outcome import Outcome
 from .paths import parse_path, path_start, path_step
 from .properties import Property, premise_and_goal
+from .room import room_needed
 from .traces import Trace, trace_of
 from .verdicts import Verdict, make_verdict
 
@@ -88,11 +89,14 @@ def check_property(
                 Outcome.VIOLATED, f"{len(real):,} reachable deadlocks outside {final}", trace
             )
         if bad:
-            return verdict(
+            room = room_needed(exploration, bad[0])
+            return make_verdict(
+                prop,
+                exploration,
+                variant,
                 Outcome.UNKNOWN,
-                f"{len(bad):,} deadlocks outside {final}, all caused by a full "
-                "channel (raise --capacity or allow losses)",
-                None,
+                f"{len(bad):,} deadlocks outside {final}, all caused by a full channel ({room})",
+                needs_room=room,
             )
         if not complete:
             return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)

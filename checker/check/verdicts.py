@@ -33,6 +33,11 @@ class Verdict:
     states: int = 0
     config: ProductConfig | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: An ``unknown`` caused by the channel capacity: the move that needed room, in words.
+    needs_room: str | None = None
+    #: Untimed: the states of the graph where a full channel blocked a send (0: the
+    #: verdict is the one for unbounded channels); ``None`` for the zone graph.
+    room_waits: int | None = None
 
     def assumed(self) -> list[str]:
         """The assumptions in words: a fairness assumption's meaning, or the sentence a
@@ -56,6 +61,8 @@ class Verdict:
             # Each assumption's meaning: a verdict under fairness reads with its terms.
             "assumption_meanings": {a: FAIRNESS[a] for a in self.assumptions if a in FAIRNESS},
             "message": self.message,
+            "notes": list(self.notes),
+            "needs_room": self.needs_room,
             "states": self.states,
             "trace": self.trace.to_json() if self.trace else None,
         }
@@ -81,6 +88,7 @@ def make_verdict(
     message: str,
     trace: Trace | None = None,
     assumptions: tuple[str, ...] = (),
+    needs_room: str | None = None,
 ) -> Verdict:
     """A :class:`Verdict` for ``prop`` on ``exploration``, with its expectation filled in
     (``states`` counts the graph's states, or zone-graph nodes for a timed property)."""
@@ -94,4 +102,6 @@ def make_verdict(
         message=message,
         states=exploration.states,
         config=exploration.config,
+        needs_room=needs_room,
+        room_waits=getattr(exploration, "capacity_waits", None),
     )

@@ -147,6 +147,14 @@ def check_cmd(
         for v in verdicts:
             show = v.trace is not None and (v.verdict == Outcome.VIOLATED or witnesses or not v.ok)
             if not show:
+                # No chart, but an unknown says why and a derived capacity says so.
+                if v.verdict == Outcome.UNKNOWN or v.notes:
+                    out.print(
+                        f"\n{v.prop.name} on {v.variant or 'base'}: {v.verdict} — {v.message}",
+                        markup=False,
+                    )
+                    for note in v.notes:
+                        out.print(f"note: {note}", markup=False)
                 continue
             assert v.trace is not None
             kind = "witness" if v.verdict == Outcome.HOLDS else "counterexample"
@@ -158,6 +166,8 @@ def check_cmd(
             )
             for a in v.assumed():
                 out.print(f"assumes {a}", markup=False)
+            for note in v.notes:
+                out.print(f"note: {note}", markup=False)
             if v.config is not None:
                 out.print(v.config.describe(), markup=False)
             out.print(render_text(v.trace), markup=False)

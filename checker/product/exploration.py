@@ -48,6 +48,9 @@ class Exploration:
     limit: str | None
     seconds: float
     peak_bytes: int | None = None
+    #: States where a full channel blocked some send (a ``block`` network): none means
+    #: the graph is the one of unbounded channels.
+    capacity_waits: int = 0
     _locals: list[Local] = field(default_factory=list, repr=False)
     _chans: list[tuple[int, ...]] = field(default_factory=list, repr=False)
     _shifts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
@@ -135,6 +138,7 @@ class Exploration:
             "seconds": round(self.seconds, 6),
             "limit": self.limit,
             "capacity_deadlocks": len(self.capacity_blocked),
+            "capacity_waits": self.capacity_waits,
             "variant": self.spec.variant.name if self.spec.variant else None,
             "config": self.config.to_json(),
         }

@@ -189,6 +189,7 @@ def explore(
     lbl: array[int] = array("H")  # label ids: a few thousand at most (see Tables.intern)
     deadlocks: list[int] = []
     blocked_dead: list[int] = []
+    waits = 0
     limit: str | None = None
     offsets: array[int] = array("I", [0])  # edges of node i: offsets[i]:offsets[i + 1]
     offsets_append = offsets.append
@@ -288,6 +289,8 @@ def explore(
                 rest = (key & keep_net) + dup_one
                 nks += [x | rest for x in td[0]]
                 labs += td[1]
+        if blocked:
+            waits += 1
         if not nks:
             deadlocks.append(i)
             if blocked:
@@ -328,6 +331,7 @@ def explore(
         labels=core.labels,
         deadlocks=deadlocks,
         capacity_blocked=blocked_dead,
+        capacity_waits=waits,
         depth=depth,
         complete=complete,
         limit=limit,

@@ -113,6 +113,28 @@ class Product:
             if result is not None:
                 yield mv.label(side).with_dropped(result[1]), result[0]
 
+    def waiting_for_room(self, s: PState) -> list[Label]:
+        """The endpoint moves a full channel blocks in ``s`` (a ``block`` network only):
+        what a larger capacity would let happen.
+
+        >>> from checker.model.load import load_spec
+        >>> from checker.product.config import ProductConfig
+        >>> p = Product(load_spec(), ProductConfig(capacity=1))
+        >>> (_, s1), = [m for m in p.successors(p.initial()) if m[0].actor == "A"]
+        >>> [label.text() for label in p.waiting_for_room(s1)]
+        ['A: timeout RETX / snd SYN']
+        """
+        quiet = self.quiet(s)
+        out = []
+        for side in SIDES:
+            incoming = s.ba if side == "A" else s.ab
+            for mv in endpoint_moves(
+                self.spec, self.config.app(side), self.network, s.local(side), incoming, quiet=quiet
+            ):
+                if mv.step.sent and self.network.push(s.channel_from(side), mv.step.sent) is None:
+                    out.append(mv.label(side))
+        return out
+
     def network_moves(self, s: PState) -> Iterator[tuple[Label, PState]]:
         """Losses and duplications of segments in flight."""
         net = self.network

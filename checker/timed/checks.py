@@ -441,10 +441,16 @@ def check_timed(
             trace,
         )
     if graph.overflow is not None:
-        return verdict(
+        room = f"in {graph.overflow.describe()}, a send needs room (capacity {config.capacity})"
+        return make_verdict(
+            prop,
+            graph,
+            variant,
             Outcome.UNKNOWN,
-            f"a channel needed more than {config.capacity} segments "
-            f"({graph.overflow.describe()}); raise the capacity",
+            f"a channel needed more than {config.capacity} segments ({room})",
+            None,
+            assumptions,
+            needs_room=room,
         )
     if graph.limit is not None:
         return verdict(Outcome.UNKNOWN, f"zone graph incomplete ({graph.limit})")
