@@ -273,6 +273,10 @@ def _synthesized(p: Property, result: Synthesis) -> list[str]:
         + f"`), free {', '.join(free)}, fixed {fixed}: holds iff **{result.text()}** "
         f"({result.status})",
     ]
+    if result.conditions:
+        values = ", ".join(f"{k}={v:g}" for k, v in result.values.items())
+        lines.append(f"- conditions, each with the violations it rules out, weighed at {values}:")
+        lines += [f"  {i}. {c.describe()}" for i, c in enumerate(result.conditions, 1)]
     textbook = folklore(result)
     if textbook is not None:
         lines.append(f"- {textbook}")

@@ -226,3 +226,23 @@ def test_every_product_option_reaches_the_configuration() -> None:
     assert set(changed) == set(defaults)
     for key, value in changed.items():
         assert ProductConfig.from_options({**defaults, key: value}) != ProductConfig(), key
+
+
+def test_progress_off_a_terminal_is_a_throttled_plain_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Standard error that is not a terminal (a CI log) still shows a long job's progress,
+    as plain lines at most once per period, never on standard output."""
+    from checker.cli.console import every
+
+    say = every(0.0)
+    say("covering the parameter space: 3 tiles (1 violating)")
+    say("covering the parameter space: 4 tiles (1 violating)")
+    quiet = every(3600.0)
+    quiet("not yet")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "covering the parameter space: 3 tiles (1 violating)",
+        "covering the parameter space: 4 tiles (1 violating)",
+    ]

@@ -102,6 +102,75 @@ def test_three_free_parameters_match_hand_arithmetic(three: Synthesis) -> None:
     assert "tiles of the parameter space" in three.message and "RTO = 1" in three.message
 
 
+def test_the_region_is_split_into_named_conditions(three: Synthesis) -> None:
+    """Each clause is named by the violations it alone rules out, and weighed at the
+    spec's values (TIME_WAIT = 240, MSL = 120, RTO = 1): the TIME-WAIT condition holds
+    with 119 s to spare, the retry-budget condition fails by 117 s -- B gives up first."""
+    tw, retry = three.conditions
+    assert tw.text == "TIME_WAIT >= MSL + RTO" and retry.text == "MSL < 3*RTO"
+    assert tw.rules_out == ("a RST from A, which had closed by timeout 2MSL (from TIME-WAIT)",)
+    assert retry.rules_out == ("B gave up after 2 retransmissions (FIN_RETRIES = 2)",)
+    assert (tw.holds, tw.slack, retry.holds, retry.slack) == (
+        True,
+        Fraction(119),
+        False,
+        Fraction(-117),
+    )
+    doc = three.to_json()
+    assert doc["values"] == {"TIME_WAIT": 240, "MSL": 120, "RTO": 1}
+    assert doc["conditions"][1] == {
+        "condition": "MSL < 3*RTO",
+        "rules_out": ["B gave up after 2 retransmissions (FIN_RETRIES = 2)"],
+        "holds_at_spec_values": False,
+        "slack": -117,
+    }
+    assert doc["partial"] is None
+    assert retry.describe().endswith("FAILS at the spec's values, by 117")
+
+
+def test_a_stopped_synthesis_reports_its_partial_region() -> None:
+    """A limit leaves the region unknown, but the tiles found so far -- where the claim
+    holds, where it fails and why, and the verdict at the spec's values if covered --
+    are in the text and the JSON; progress is reported as tiles are found."""
+    seen: list[tuple[int, int]] = []
+    result = synthesize(
+        HEADLINE,
+        load_spec(params=SMALL),
+        None,
+        FREE3,
+        max_seconds=1.5,  # the whole synthesis takes several seconds
+        progress=lambda tiles, bad: seen.append((tiles, bad)),
+    )
+    assert result.status == "unknown" and result.clauses is None
+    assert seen and seen == sorted(seen) and len(result.tiles) == seen[-1][0]
+    partial = result.to_json()["partial"]
+    assert partial is not None and set(partial) == {
+        "at TIME_WAIT=240, MSL=120, RTO=1",
+        "holds on",
+        "violated on",
+    }
+    assert len(partial["holds on"]) + len(partial["violated on"]) == len(result.tiles)
+    assert all(v.endswith(")") for v in partial["violated on"])  # each with its cause
+    cli_out = CliRunner().invoke(
+        cli,
+        [
+            "synth",
+            "last-ack-not-stuck",
+            "--param",
+            "FIN_RETRIES=2",
+            "--free",
+            "TIME_WAIT",
+            "--free",
+            "MSL",
+            "--free",
+            "RTO",
+            "--max-seconds",
+            "0.5",
+        ],
+    )
+    assert cli_out.exit_code == 3 and "so far holds on:" in cli_out.output
+
+
 # Points on both sides of both boundaries, and generic ones: tenths of a second.
 tenths = st.integers(min_value=1, max_value=80).map(lambda n: Fraction(n, 10))
 

@@ -2,18 +2,21 @@
 
 Tables go to standard output through rich; what is not a terminal (a CI log, a pipe)
 gets wide lines rather than tables squeezed into 80 columns.  Progress is shown on
-standard error only when it is a terminal, so ``--json`` output and logs stay clean.
+standard error: a live line on a terminal; for the long jobs (a synthesis) a plain line
+at most every few seconds otherwise (:func:`every`), so a CI log shows the job is alive.
+``--json`` output on standard output stays clean either way.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 
-__all__ = ["err_console", "exploring", "live", "out_console"]
+__all__ = ["err_console", "every", "exploring", "live", "out_console"]
 
 
 def out_console() -> Console:
@@ -45,6 +48,22 @@ def live(enabled: bool) -> Iterator[Callable[[str], None] | None]:
     ) as bar:
         task = bar.add_task("working", total=None)
         yield lambda text: bar.update(task, description=text)
+
+
+def every(seconds: float) -> Callable[[str], None]:
+    """A progress line on standard error at most once per ``seconds`` (the first after
+    ``seconds``): for standard error that is not a terminal."""
+    console = err_console()
+    last = time.monotonic()
+
+    def say(text: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= seconds:
+            last = now
+            console.print(text, markup=False)
+
+    return say
 
 
 @contextmanager

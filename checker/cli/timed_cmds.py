@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from .app import cli
-from .console import live, out_console
+from .console import every, live, out_console
 from .options import (
     find_property,
     parse_params,
@@ -106,12 +106,10 @@ def synth_cmd(
             sys.exit(3)
         return
     with live(not as_json) as say:
-        progress = None
-        if say is not None:
-            show = say
+        show = say if say is not None else every(10.0)
 
-            def progress(tiles: int, bad: int) -> None:
-                show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
+        def progress(tiles: int, bad: int) -> None:
+            show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
 
         result = synthesize(
             prop,
@@ -121,6 +119,7 @@ def synth_cmd(
             max_seconds=max_seconds,
             progress=progress,
             limits=solver_limits(),
+            interruptible=True,
         )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
@@ -130,12 +129,31 @@ def synth_cmd(
         fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
         out.print(f"free: {', '.join(result.free)}; fixed: {fixed}", markup=False)
         out.print(f"holds iff: {result.text()}", markup=False)
+        if result.conditions:
+            out.print(
+                "conditions (each clause, the violations it rules out, and how it "
+                f"fares at {_values(result.values)}):",
+                markup=False,
+            )
+            for i, c in enumerate(result.conditions, 1):
+                out.print(f"  {i}. {c.describe()}", markup=False)
+        if result.clauses is None:
+            for what, tiles in result.partial().items():
+                shown = tiles[:8] + (
+                    [f"... {len(tiles) - 8} more (--json lists all)"] if len(tiles) > 8 else []
+                )
+                out.print(f"so far {what}: " + ("; ".join(shown) or "nothing yet"), markup=False)
         textbook = folklore(result)
         if textbook is not None:
             out.print(textbook, markup=False)
         out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
     if result.status != SynthStatus.EXACT:
         sys.exit(3)
+
+
+def _values(values: dict[str, float]) -> str:
+    """``TIME_WAIT=240, MSL=120, RTO=1``: the spec's values of the free parameters."""
+    return ", ".join(f"{k}={v:g}" for k, v in values.items()) or "the spec's values"
 
 
 @cli.command("bound")

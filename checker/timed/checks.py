@@ -71,6 +71,7 @@ __all__ = [
     "timed_run",
     "timed_run_where",
     "to_pstate",
+    "violation_cause",
 ]
 
 # ----------------------------------------------------------------------- starts ---
@@ -494,6 +495,14 @@ def cause(spec: Spec, run: TimedRun) -> str:
     return f"{side} received {received.describe()} ({label.event})"
 
 
+def violation_cause(spec: Spec, graph: ZoneGraph) -> str:
+    """:func:`cause` of the first violation ``graph`` flagged, from its moves alone (no
+    instants: a synthesis explores with symbolic parameters)."""
+    here, move, guard, sources, _zone = graph.flagged[0]
+    path, steps = _steps(graph, here, (move, guard, sources))
+    return cause(spec, TimedRun(path[0].state, tuple(m for m, *_ in steps), ()))
+
+
 def _history(run: TimedRun, side: str) -> str:
     """How ``side`` came to be where it sent the last segment it sent in ``run``: the
     last move that changed its state before then."""
@@ -505,8 +514,9 @@ def _history(run: TimedRun, side: str) -> str:
         m = run.moves[i]
         if m.label.actor == side and m.left(side):
             before, after = m.before.local(side).state, m.after.local(side).state
-            when = _time_text(run.times[i + 1])
-            return f"which had {_entered(after)} by {m.label.event} at t={when} (from {before})"
+            # A run without instants (a synthesis's, at symbolic parameters) says no time.
+            when = f" at t={_time_text(run.times[i + 1])}" if run.times else ""
+            return f"which had {_entered(after)} by {m.label.event}{when} (from {before})"
     return f"in {run.moves[sent_at].before.local(side).state} from the start"
 
 

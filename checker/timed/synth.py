@@ -37,7 +37,7 @@ import z3
 from ..check.properties import Property
 from ..errors import UsageError
 from ..model.spec import Spec
-from .checks import scenario
+from .checks import scenario, violation_cause
 from .domains import GraphZone
 from .linear import exact, fold_duration, parameter_env
 from .pdbm import Bound, atom_formula, k_formula
@@ -46,13 +46,16 @@ from .tiles import Tile, TZone
 
 __all__ = [
     "DEFAULT_FREE",
+    "Condition",
     "SynthStatus",
     "Synthesis",
+    "Tiled",
     "atom_text",
     "folklore",
     "k_formula",
     "k_text",
     "loss_budgets",
+    "name_conditions",
     "region_formula",
     "synthesize",
 ]
@@ -88,12 +91,38 @@ class Synthesis:
     #: The limits of the Z3 calls that found the region (and that :func:`folklore`
     #: makes on it).
     limits: SolverLimits = field(default=DEFAULT_LIMITS, repr=False, compare=False)
+    #: The spec's values of the free parameters: where :attr:`conditions` are weighed.
+    values: dict[str, float] = field(default_factory=dict)
+    #: The region's clauses as named conditions (exact results).
+    conditions: tuple[Condition, ...] = ()
+    #: The tiles found (every one when exact; those found before a limit otherwise):
+    #: whether the property is violated there, the tile's constraint over the free
+    #: parameters, and the violating run's cause.
+    tiles: tuple[Tiled, ...] = ()
 
     def text(self) -> str:
         """The constraint in the documented syntax (``and``/``or``, one atom per term)."""
         if self.clauses is None:
             return "unknown"
         return clauses_text(self.clauses, self.free)
+
+    def partial(self) -> dict[str, list[str]]:
+        """What the tiles found so far say (for an unknown result): the verdict at the
+        spec's values if a tile covers them, the constraints on which the property holds,
+        and those on which it is violated, with the cause."""
+        here = [t for t in self.tiles if all(_weigh([a], self.free, self.values)[0] for a in t.k)]
+        at = (
+            [f"violated ({here[0].cause})" if here[0].violated else "holds"]
+            if here
+            else ["not covered yet"]
+        )
+        return {
+            f"at {', '.join(f'{k}={v:g}' for k, v in self.values.items())}": at,
+            "holds on": [k_text(t.k, self.free) for t in self.tiles if not t.violated],
+            "violated on": [
+                f"{k_text(t.k, self.free)} ({t.cause})" for t in self.tiles if t.violated
+            ],
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,8 +137,111 @@ class Synthesis:
             else [[_atom_json(a, self.free) for a in clause] for clause in self.clauses],
             "message": self.message,
             "textbook": folklore(self),
+            "values": self.values,
+            "conditions": [c.to_json() for c in self.conditions],
+            "partial": None if self.clauses is not None else self.partial(),
             "zone_graph_nodes": self.nodes,
         }
+
+
+@dataclass(frozen=True)
+class Tiled:
+    """One tile of the parameter space: its constraint over the free parameters, whether
+    the property is violated there, and how (the violating run's last move's cause)."""
+
+    violated: bool
+    k: frozenset[Bound]
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One clause of a synthesized region, named by the violations it rules out, and
+    weighed at the spec's values of the free parameters: ``slack`` is the clause's best
+    atom's left side minus its right side there, in units of the parameter written with
+    the smallest coefficient (negative, or zero for a strict atom: it fails)."""
+
+    text: str
+    rules_out: tuple[str, ...]
+    holds: bool
+    slack: Fraction | None  # None: the clause is empty (false)
+
+    def describe(self) -> str:
+        """E.g. ``MSL < 63*RTO -- rules out: B gave up after 2 retransmissions
+        (FIN_RETRIES = 2); fails at the spec's values, by 57``."""
+        why = "; ".join(self.rules_out) or "no violating run found"
+        if self.slack is None:
+            verdict = "no value satisfies it"
+        elif self.holds:
+            verdict = f"holds at the spec's values (slack {_fmt(self.slack)})"
+        else:
+            verdict = f"FAILS at the spec's values, by {_fmt(-self.slack) or '0 (strict)'}"
+        return f"{self.text} -- rules out: {why}; {verdict}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "condition": self.text,
+            "rules_out": list(self.rules_out),
+            "holds_at_spec_values": self.holds,
+            "slack": None if self.slack is None else _num(self.slack),
+        }
+
+
+def _weigh(
+    clause: Sequence[Bound], names: Sequence[str], values: dict[str, float]
+) -> tuple[bool, Fraction | None]:
+    """Whether ``clause`` holds at ``values``, and its best atom's slack there (``None``
+    for the empty clause, false everywhere)."""
+    best: tuple[bool, Fraction] | None = None
+    for const, coefs, strict in clause:
+        raw = Fraction(const) + sum(
+            (Fraction(c) * exact(values[n]) for c, n in zip(coefs, names, strict=True)),
+            Fraction(0),
+        )
+        unit = min(abs(Fraction(c)) for c in coefs if c) if any(coefs) else Fraction(1)
+        slack = raw / unit
+        ok = slack > 0 or (slack == 0 and not strict)
+        if best is None or (ok, slack) > best:
+            best = (ok, slack)
+    return best if best is not None else (False, None)
+
+
+def name_conditions(
+    clauses: Sequence[Sequence[Bound]],
+    tiles: Sequence[Tiled],
+    names: Sequence[str],
+    values: dict[str, float],
+    limits: SolverLimits = DEFAULT_LIMITS,
+) -> tuple[Condition, ...]:
+    """Each clause as a :class:`Condition`, named by the causes of the violations it
+    alone rules out: the violating tiles with a point that every other clause admits
+    (there the property fails because this clause does).  A clause that rules out
+    nothing alone is named by every violation it excludes."""
+    ps = [z3.Real(n) for n in names]
+    solver = limits.new_solver()
+    solver.add(*(p > 0 for p in ps))
+
+    def holds(*formulas: Any) -> bool:
+        solver.push()
+        solver.add(*formulas)
+        sat = limits.decide(solver, "naming a condition")
+        solver.pop()
+        return sat
+
+    bad = [t for t in tiles if t.violated and t.cause is not None]
+    tile_f = [z3.And(*(atom_formula(a, ps) for a in t.k)) for t in bad]
+    clause_f = [z3.Or(*(atom_formula(a, ps) for a in c)) for c in clauses]
+    out = []
+    for i, clause in enumerate(clauses):
+        others = [f for j, f in enumerate(clause_f) if j != i]
+        alone = {t.cause for t, f in zip(bad, tile_f, strict=True) if holds(f, *others)}
+        excluded = alone or {
+            t.cause for t, f in zip(bad, tile_f, strict=True) if not holds(f, clause_f[i])
+        }
+        ok, slack = _weigh(clause, names, values)
+        causes = tuple(sorted(c for c in excluded if c is not None))
+        out.append(Condition(clauses_text([clause], names), causes, ok, slack))
+    return tuple(out)
 
 
 def _atom_json(a: Bound, names: Sequence[str]) -> dict[str, Any]:
@@ -332,10 +464,14 @@ def synthesize(
     max_seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     limits: SolverLimits = DEFAULT_LIMITS,
+    interruptible: bool = False,
 ) -> Synthesis:
     """The region of the ``free`` parameters where the timed property ``prop`` holds
     (the other parameters as ``spec`` fixes them); ``progress(tiles, violating)`` is
-    called as tiles are found.  Every Z3 call runs under ``limits``."""
+    called as tiles are found.  Every Z3 call runs under ``limits``.  ``interruptible``:
+    an interrupt (Ctrl-C) is one more limit -- the result is unknown, with the tiles
+    found so far -- rather than an exception (the command line; not a library caller
+    such as the docs generator, which must not go on with half a region)."""
     if not prop.timed:
         raise UsageError(
             f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
@@ -365,7 +501,15 @@ def synthesize(
         if p.name not in free and (p.name not in env or env[p.name].is_const)
     }
     tiles: list[tuple[bool, frozenset[Bound]]] = []
+    causes: list[str | None] = []
     nodes = 0
+    values = {n: spec.values[n] for n in free}
+
+    def found() -> tuple[Tiled, ...]:
+        return tuple(
+            Tiled(bad, _lift(k, explored, free, pivot), why)
+            for (bad, k), why in zip(tiles, causes, strict=True)
+        )
 
     def unknown(why: str) -> Synthesis:
         seconds = time.perf_counter() - started
@@ -375,11 +519,14 @@ def synthesize(
             tuple(free),
             fixed,
             SynthStatus.UNKNOWN,
-            why,
+            f"{why}; {len(tiles):,} tiles found ({sum(b for b, _k in tiles):,} violating)",
             None,
             nodes,
             seconds,
             limits,
+            values,
+            (),
+            found(),
         )
 
     # Behavioural cartography: explore at a point no tile covers yet; the exploration
@@ -393,7 +540,7 @@ def synthesize(
         while limits.decide(uncovered, "the search for a parameter point no tile covers"):
             left = None if max_seconds is None else max_seconds - (time.perf_counter() - started)
             if left is not None and left <= 0:
-                return unknown(f"{len(tiles)} tiles so far, stopped at {max_seconds} s")
+                return unknown(f"stopped at {max_seconds} s")
             model = uncovered.model()
             point = [_fraction(model.eval(p, model_completion=True)) for p in ps]
             # A tile from just beyond the point (full-dimensional), and, if that one
@@ -423,6 +570,7 @@ def synthesize(
                 history = _history(graph.flagged[0][-1]) if violated else frozenset(tile.k)
                 k = facets(history, len(explored), limits)
                 tiles.append((violated, k))
+                causes.append(violation_cause(spec, graph) if violated else None)
                 if progress is not None:
                     progress(len(tiles), sum(bad for bad, _k in tiles))
                 uncovered.add(z3.Not(z3.And(*(atom_formula(a, ps) for a in sorted(k)))))
@@ -430,8 +578,14 @@ def synthesize(
                     break
         violating = [_lift(k, explored, free, pivot) for bad, k in tiles if bad]
         clauses = simplify(violating, len(free), limits)
+        conditions = name_conditions(clauses, found(), free, values, limits)
     except SolverLimit as exc:
         return unknown(str(exc))
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        # An interrupted synthesis still reports what its tiles say.
+        return unknown("interrupted")
     scaled = (
         f"; time scales (every duration and MSL are multiples of the free parameters), so "
         f"{pivot} = 1 was explored without loss of generality"
@@ -450,6 +604,9 @@ def synthesize(
         nodes,
         time.perf_counter() - started,
         limits,
+        values,
+        conditions,
+        found(),
     )
 
 
