@@ -163,3 +163,21 @@ def test_a_live_peer_with_endless_retries_keeps_time_wait_forever() -> None:
     assert "A: rcv old FIN / snd ACK" in [s.label.text() for s in loop]
     assert any(s.label.kind == "loss" for s in loop)
     assert b.trace.times[-1] > b.trace.times[b.trace.loop]
+
+
+def test_the_headlines_other_reading_of_stuck_is_a_bound() -> None:
+    """ "B stays in LAST-ACK longer than T": from the headline's start, with its single
+    loss and retry budget, B stays at most 127 s (= 127*RTO, then it gives up) -- the
+    reading the headline's description points to."""
+    spec = load_spec(params={"FIN_RETRIES": 6})
+    b = duration_bound(
+        spec,
+        "B",
+        "LAST-ACK",
+        peer="live",
+        config=ProductConfig(loss="1", capacity=8),
+        start="A = FIN-WAIT-2 and B = CLOSE-WAIT",
+        free=(),
+    )
+    assert (str(b.status), b.value, b.attained) == ("bounded", Fraction(127), True)
+    assert b.trace is not None and b.trace.steps[-1].label.text() == "B: timeout RETX"
