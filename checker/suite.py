@@ -24,8 +24,8 @@ from xml.etree import ElementTree
 from .check.liveness import GraphFacts
 from .check.outcome import Outcome
 from .check.properties import Property
-from .check.untimed import check_property
-from .check.verdicts import Verdict, make_verdict
+from .check.untimed import check_property, incomplete
+from .check.verdicts import Verdict
 from .model.load import list_variants, load_spec
 from .model.overrides import merge_params, parameter_names
 from .model.spec import Spec
@@ -102,13 +102,7 @@ def run_suite(
         if raised and not exploration.complete:
             # Deciding on a cut graph at a raised capacity is work for nothing: the
             # smaller complete graph's verdict stands (derived_capacity).
-            return make_verdict(
-                prop,
-                exploration,
-                variant,
-                Outcome.UNKNOWN,
-                f"exploration incomplete ({exploration.limit})",
-            )
+            return incomplete(prop, exploration, variant)
         return check_property(prop, exploration, variant, off, facts)
 
     for prop in props:

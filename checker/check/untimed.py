@@ -36,7 +36,7 @@ from .room import room_needed
 from .traces import Trace, trace_of
 from .verdicts import Verdict, make_verdict
 
-__all__ = ["check_property", "polarity"]
+__all__ = ["check_property", "incomplete", "polarity"]
 
 
 def check_property(
@@ -159,19 +159,20 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
             trace,
         )
     if not exploration.complete:
-        return make_verdict(
-            prop,
-            exploration,
-            variant,
-            Outcome.UNKNOWN,
-            f"exploration incomplete ({exploration.limit})",
-        )
+        return incomplete(prop, exploration, variant)
     return make_verdict(
         prop,
         exploration,
         variant,
         polarity(prop, False),
         f"no run takes {side} through {', '.join(pattern)}",
+    )
+
+
+def incomplete(prop: Property, exploration: Exploration, variant: str | None) -> Verdict:
+    """``unknown``: a limit stopped the exploration before the property was decided."""
+    return make_verdict(
+        prop, exploration, variant, Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})"
     )
 
 
