@@ -521,3 +521,17 @@ def test_no_capacity_is_tried_when_an_endpoint_sends_without_end() -> None:
     assert v.verdict == Outcome.UNKNOWN and v.notes == ()
     assert "no capacity avoids it: A retransmits without end" in v.message
     assert v.config is not None and v.config.capacity == 2
+
+
+def test_check_overrides_the_configuration_from_the_command_line() -> None:
+    """``--config overflow=drop`` on the command line: the issue's run, both ways."""
+    args = ["check", "--property", "both-eventually-closed", "--variant", "base"]
+    fair = CliRunner().invoke(cli, [*args, "--config", "overflow=drop", "--json"])
+    assert fair.exit_code == 0, fair.output
+    (doc,) = json.loads(fair.output)["properties"]
+    assert doc["verdict"] == "holds" and doc["states"] == 1_674
+    unfair = CliRunner().invoke(cli, [*args, "--config", "overflow=drop", "--no-fair-lossy"])
+    assert unfair.exit_code == 1 and "violated" in unfair.output
+    bad = CliRunner().invoke(cli, [*args, "--config", "overflw=drop"])
+    assert bad.exit_code == 2 and "did you mean 'overflow'" in bad.output
+    assert "Traceback" not in bad.output

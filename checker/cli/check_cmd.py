@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from ..errors import unknown_name
 from ..model.load import load_spec
 from .app import cli
 from .console import out_console
-from .options import parse_params, pick_variants, solver_limits, suite_options
+from .options import parse_config, parse_params, pick_variants, solver_limits, suite_options
 
 __all__ = ["check_cmd"]
 
@@ -41,6 +42,14 @@ __all__ = ["check_cmd"]
     metavar="NAME=VALUE",
     help="Override a parameter for every property.",
 )
+@click.option(
+    "--config",
+    "config",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a product option of every property's config, e.g. overflow=drop or "
+    "capacity=4 (a capacity given here is kept: none is derived).",
+)
 @click.option("--no-fair-lossy", is_flag=True, help="Drop the fair-lossy channel assumption.")
 @click.option("--no-fair-apps", is_flag=True, help="Drop the fair application assumption.")
 @click.option("--no-fair-timers", is_flag=True, help="Drop weak fairness of timers.")
@@ -63,6 +72,7 @@ def check_cmd(
     variants: tuple[str, ...],
     names: tuple[str, ...],
     params: tuple[str, ...],
+    config: tuple[str, ...],
     no_fair_lossy: bool,
     no_fair_apps: bool,
     no_fair_timers: bool,
@@ -82,6 +92,7 @@ def check_cmd(
       tcpcheck check
       tcpcheck check --property fin-wait-2-leads-to-closed --variant linux
       tcpcheck check --property both-eventually-closed --no-fair-lossy
+      tcpcheck check --property both-eventually-closed --config overflow=drop
       tcpcheck check --json --junit report.xml
     """
     from ..check.outcome import Outcome
@@ -97,6 +108,9 @@ def check_cmd(
             if name not in known:
                 raise unknown_name("property", name, known, "properties")
         props = [p for p in props if p.name in names]
+    override = parse_config(config)
+    if override:
+        props = [dataclasses.replace(p, config={**p.config, **override}) for p in props]
     chosen = pick_variants(spec_file, variants)
     off = [
         name

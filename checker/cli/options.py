@@ -18,7 +18,7 @@ import click
 from ..errors import UsageError, unknown_name
 from ..model.load import load_spec
 from ..model.spec import Spec
-from ..product.config import CLOSE_MODES, ORDERINGS, OVERFLOWS, ProductConfig
+from ..product.config import CLOSE_MODES, OPTION_KEYS, ORDERINGS, OVERFLOWS, ProductConfig
 
 if TYPE_CHECKING:
     from ..check.properties import Property
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "find_property",
     "load",
+    "parse_config",
     "parse_params",
     "pick_variants",
     "product_config",
@@ -52,6 +53,38 @@ def parse_params(values: tuple[str, ...]) -> dict[str, float]:
         except ValueError:
             raise UsageError(f"--param {name}: {value!r} is not a number") from None
     return params
+
+
+#: The product options that are switches (``--config a_abort=true``).
+_SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send")
+
+
+def parse_config(values: tuple[str, ...]) -> dict[str, Any]:
+    """``--config KEY=VALUE`` values as a property's ``config`` table would give them
+    (keys as :data:`~checker.product.config.OPTION_KEYS`), checked.
+
+    >>> parse_config(("overflow=drop", "capacity=4", "b_abort=true"))
+    {'overflow': 'drop', 'capacity': 4, 'b_abort': True}
+    """
+    config: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key:
+            raise UsageError(f"--config expects KEY=VALUE (got {item!r})")
+        if key not in OPTION_KEYS:
+            raise unknown_name("config key", key, OPTION_KEYS)
+        if key in _SWITCHES:
+            if value not in ("true", "false"):
+                raise UsageError(f"--config {key}: use true or false (got {value!r})")
+            config[key] = value == "true"
+        elif key == "capacity":
+            if not value.isdigit():
+                raise UsageError(f"--config capacity: {value!r} is not a whole number")
+            config[key] = int(value)
+        else:
+            config[key] = value
+    ProductConfig.from_options(config)  # a bad value is refused here, with its reason
+    return config
 
 
 def spec_file_option(
