@@ -41,6 +41,7 @@ from pathlib import Path, PurePosixPath
 from .check.outcome import Outcome
 from .check.properties import Property, load_properties
 from .check.verdicts import Verdict
+from .errors import UsageError
 from .model.load import load_spec
 from .model.overrides import merge_params
 from .model.spec import Spec, Timer, Transition
@@ -413,13 +414,22 @@ def generate(
         for v in verdicts:
             if v.trace is not None:
                 title = f"{v.prop.name} on {_name(v.variant)}: {v.verdict}"
-                stem = diagrams / "charts" / f"{v.prop.name}-{_name(v.variant)}"
+                stem = _inside(diagrams / "charts", f"{v.prop.name}-{_name(v.variant)}")
                 out[stem.with_suffix(".svg")] = chart_svg(v.trace, title=title).encode()
                 dot = chart_dot(v.trace, title=title)
                 out[stem.with_suffix(".dot")] = dot.encode()
                 if png:
                     out[stem.with_suffix(".png")] = render(dot, "png", "neato", pinned=True)
     return dict(sorted(out.items()))
+
+
+def _inside(folder: PurePosixPath, name: str) -> PurePosixPath:
+    """``folder / name``, refused unless ``name`` is one plain file name: a name from a
+    suite must not lead a writer out of its output folder (property names are checked
+    at load time too)."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise UsageError(f"refusing to write {name!r}: not a plain file name in {folder}")
+    return folder / name
 
 
 def write(files: Mapping[PurePosixPath, bytes], root: str | Path = ".") -> None:

@@ -535,3 +535,38 @@ def test_check_overrides_the_configuration_from_the_command_line() -> None:
     bad = CliRunner().invoke(cli, [*args, "--config", "overflw=drop"])
     assert bad.exit_code == 2 and "did you mean 'overflow'" in bad.output
     assert "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("name", ["../../../x", "/abs/path", ".hidden", "a/b", "x" * 101, ""])
+def test_a_property_name_that_could_leave_a_folder_is_refused(tmp_path: Path, name: str) -> None:
+    """Property names name files (charts): one that could climb out of --diagrams is an
+    input error at load time, exit 2, naming the file and the entry; nothing written."""
+    suite = tmp_path / "props.toml"
+    suite.write_text(
+        f'[[properties]]\nname = "{name}"\nkind = "invariant"\nformula = "true"\n'
+        'description = "d"\nref = "r"\nexpected = { default = "holds" }\n'
+    )
+    out = tmp_path / "site"
+    got = CliRunner().invoke(
+        cli,
+        [
+            "docs",
+            "--properties",
+            str(suite),
+            "--out",
+            str(out / "docs"),
+            "--diagrams",
+            str(out / "diagrams"),
+        ],
+    )
+    assert got.exit_code == 2 and "Traceback" not in got.output
+    assert "props.toml" in got.output and "properties[0]" in got.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["props.toml"]
+
+
+def test_a_variant_name_that_could_leave_a_folder_is_refused(tmp_path: Path) -> None:
+    overlay = tmp_path / "evil.toml"
+    overlay.write_text('[variant]\nname = "../../x"\ndescription = "d"\nref = "r"\n')
+    got = CliRunner().invoke(cli, ["explore", "--spec", str(overlay)])
+    assert got.exit_code == 2 and "evil.toml" in got.output and "variant name" in got.output
+    assert "Traceback" not in got.output
