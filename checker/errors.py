@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 __all__ = [
     "ModelError",
@@ -24,6 +25,7 @@ __all__ = [
     "TcpcheckError",
     "UsageError",
     "did_you_mean",
+    "read_text",
     "unknown_name",
 ]
 
@@ -85,3 +87,24 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def read_text(path: Path, shown: str, option: str) -> str:
+    """The UTF-8 text of an input file, or a :class:`SpecError` naming the file and what
+    is wrong: missing (``option`` is the flag that named it), unreadable, or not UTF-8
+    (with the byte offset of the first bad byte)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(shown, "", "no such file", f"check the path given to {option}") from None
+    except OSError as exc:
+        raise SpecError(shown, "", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            shown,
+            "",
+            f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
+            "save the file as UTF-8",
+        ) from None

@@ -246,3 +246,54 @@ def test_progress_off_a_terminal_is_a_throttled_plain_line(
         "covering the parameter space: 3 tiles (1 violating)",
         "covering the parameter space: 4 tiles (1 violating)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "name"), [("--properties", "props.toml"), ("--spec", "tcp.toml")]
+)
+def test_a_file_that_is_not_utf8_is_an_input_error(tmp_path: Path, option: str, name: str) -> None:
+    """Invalid UTF-8 in a spec or a suite: one message naming the file and the byte."""
+    bad = tmp_path / name
+    bad.write_bytes(b'[[properties]]\nname = "caf\xe9"\n')
+    got = CliRunner().invoke(cli, ["check", option, str(bad)])
+    assert got.exit_code == 2 and "Traceback" not in got.output
+    assert f"{name}: not UTF-8 text (byte 26: b'\\xe9')" in got.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--property", "closing-reachable", "--variant", "base", "--junit", "{x}/j.xml"],
+        ["export", "promela", "-o", "{x}/m.pml"],
+        ["graph", "--out", "{x}/g.dot"],
+        ["docs", "--out", "{x}/docs", "--diagrams", "{x}/diagrams"],
+    ],
+)
+def test_an_unwritable_output_path_is_an_input_error(tmp_path: Path, args: list[str]) -> None:
+    """An output path under a missing folder (or a file where a folder should be): one
+    message naming the path, exit 2."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    x = str(blocker / "sub")
+    got = CliRunner().invoke(cli, [a.replace("{x}", x) for a in args])
+    assert got.exit_code == 2, got.output
+    assert "Traceback" not in got.output and str(blocker) in got.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--max-seconds", "nan"],
+        ["check", "--max-states", "0"],
+        ["check", "--max-states", "-3"],
+        ["explore", "--max-seconds", "inf"],
+        ["explore", "--max-states", "0"],
+        ["synth", "last-ack-not-stuck", "--max-seconds", "0"],
+        ["bound", "SYN-SENT", "--max-seconds", "-1"],
+    ],
+)
+def test_a_limit_that_would_mean_no_limit_is_refused(args: list[str]) -> None:
+    """nan, inf, 0 and negative limits are refused (they once meant "no limit" silently)."""
+    got = CliRunner().invoke(cli, args)
+    assert got.exit_code == 2 and "Traceback" not in got.output
+    assert "--max-" in got.output

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError, UsageError, did_you_mean
+from ..errors import SpecError, UsageError, did_you_mean, read_text
 from ..model.load import bundled_spec_dir
 from ..model.spec import Spec
 from ..product.config import OPTION_KEYS, ProductConfig
@@ -196,10 +196,9 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
     """Load and validate a property suite; formulas are checked against ``spec``'s states."""
     file = Path(path) if path is not None else bundled_properties_path()
     shown = str(file)
+    text = read_text(file, shown, "--properties")
     try:
-        doc = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(shown, "", "no such file", "check the path given to --properties") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(shown, "", f"malformed TOML: {exc}") from None
     names = spec.state_names if spec is not None else None

@@ -23,6 +23,15 @@ class _Group(click.Group):
         except TcpcheckError as exc:
             err_console().print(f"tcpcheck: error: {exc}", markup=False)
             ctx.exit(exc.exit_status)
+        except OSError as exc:
+            # The file system refused a path the user gave (an output folder that does
+            # not exist, no permission, a full disk): an input error, not a bug.
+            where = exc.filename if exc.filename is not None else "a file"
+            why = exc.strerror or str(exc)
+            err_console().print(
+                f"tcpcheck: error: {where}: {why} (check the path and its folder)", markup=False
+            )
+            ctx.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,7 +14,15 @@ from ..errors import unknown_name
 from ..model.load import load_spec
 from .app import cli
 from .console import out_console
-from .options import parse_config, parse_params, pick_variants, solver_limits, suite_options
+from .options import (
+    COUNT,
+    parse_config,
+    parse_params,
+    pick_variants,
+    seconds_limit,
+    solver_limits,
+    suite_options,
+)
 
 __all__ = ["check_cmd"]
 
@@ -55,9 +63,15 @@ __all__ = ["check_cmd"]
 @click.option("--no-fair-timers", is_flag=True, help="Drop weak fairness of timers.")
 @click.option("--witnesses", is_flag=True, help="Also chart the witnesses of properties that hold.")
 @click.option(
-    "--max-states", type=int, metavar="N", help="Bound each exploration (unknown verdicts)."
+    "--max-states", type=COUNT, metavar="N", help="Bound each exploration (unknown verdicts)."
 )
-@click.option("--max-seconds", type=float, metavar="S", help="Bound each exploration in time.")
+@click.option(
+    "--max-seconds",
+    type=float,
+    callback=seconds_limit,
+    metavar="S",
+    help="Bound each exploration in time.",
+)
 @click.option(
     "--junit",
     "junit_file",

@@ -17,11 +17,13 @@ from ..product.explore import explore
 from .app import cli
 from .console import exploring, out_console
 from .options import (
+    COUNT,
     find_property,
     load,
     parse_params,
     product_config,
     product_options,
+    seconds_limit,
     solver_limits,
     spec_options,
 )
@@ -32,8 +34,14 @@ __all__ = ["explore_cmd", "graph_cmd"]
 @cli.command("explore")
 @spec_options
 @product_options
-@click.option("--max-states", type=int, metavar="N", help="Stop after N states (incomplete).")
-@click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds (incomplete).")
+@click.option("--max-states", type=COUNT, metavar="N", help="Stop after N states (incomplete).")
+@click.option(
+    "--max-seconds",
+    type=float,
+    callback=seconds_limit,
+    metavar="S",
+    help="Stop after S seconds (incomplete).",
+)
 @click.option(
     "--deadlocks",
     "show_deadlocks",
@@ -68,10 +76,6 @@ def explore_cmd(
       tcpcheck explore --ordering fifo --loss 1 --json
       tcpcheck explore --b-close never --variant linux
     """
-    if max_states is not None and max_states < 1:
-        raise UsageError("--max-states must be at least 1")
-    if max_seconds is not None and max_seconds <= 0:
-        raise UsageError("--max-seconds must be positive")
     spec = load(spec_file, variant, params)
     config = product_config(kw)
     with exploring(not quiet and not as_json) as progress:

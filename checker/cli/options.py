@@ -9,6 +9,7 @@ composition: they are read here into the library's values -- a loaded
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ..timed.solver import SolverLimits
 
 __all__ = [
+    "COUNT",
     "find_property",
     "load",
     "parse_config",
@@ -33,6 +35,7 @@ __all__ = [
     "product_config",
     "product_options",
     "refuse_free_and_fixed",
+    "seconds_limit",
     "spec_file_option",
     "spec_options",
     "suite_options",
@@ -54,6 +57,17 @@ def parse_params(values: tuple[str, ...]) -> dict[str, float]:
             raise UsageError(f"--param {name}: {value!r} is not a number") from None
     return params
 
+
+def seconds_limit(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """The callback of a ``--max-seconds`` option: a finite number of seconds above 0
+    (``nan``, ``inf``, 0 and negative values would silently mean "no limit")."""
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise click.BadParameter(f"{value!r}: a limit must be a finite number of seconds above 0")
+    return value
+
+
+#: ``--max-states`` and the like: a count of at least 1 (0 or below would mean no limit).
+COUNT = click.IntRange(min=1)
 
 #: The product options that are switches (``--config a_abort=true``).
 _SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send")

@@ -21,6 +21,7 @@ from .options import (
     product_config,
     product_options,
     refuse_free_and_fixed,
+    seconds_limit,
     solver_limits,
     spec_options,
 )
@@ -50,7 +51,13 @@ __all__ = ["bound_cmd", "synth_cmd"]
     metavar="K[,K...]",
     help="Synthesize once per loss budget K (any K segments may be lost) and tabulate.",
 )
-@click.option("--max-seconds", type=float, metavar="S", help="Bound the exploration in time.")
+@click.option(
+    "--max-seconds",
+    type=float,
+    callback=seconds_limit,
+    metavar="S",
+    help="Bound the exploration in time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def synth_cmd(
     prop_name: str,
@@ -190,7 +197,14 @@ def _values(values: dict[str, float]) -> str:
     "timers use, less those given with --param).",
 )
 @click.option("--no-formula", is_flag=True, help="Only the number, no symbolic bound.")
-@click.option("--max-seconds", type=float, default=120.0, show_default=True, metavar="S")
+@click.option(
+    "--max-seconds",
+    type=float,
+    callback=seconds_limit,
+    default=120.0,
+    show_default=True,
+    metavar="S",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bound_cmd(
     state: str,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, did_you_mean, read_text
 
 __all__ = [
     "BASE_KEYS",
@@ -104,12 +104,7 @@ def _header_lines(text: str) -> dict[str, list[int]]:
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; the result maps ``"__lines__"`` to :func:`_header_lines`."""
     shown = display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(shown, "", "no such file", hint="check the path given to --spec") from None
-    except OSError as exc:
-        raise SpecError(shown, "", f"cannot read the file: {exc.strerror}") from None
+    text = read_text(path, shown, "--spec")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
