@@ -297,3 +297,20 @@ def test_a_limit_that_would_mean_no_limit_is_refused(args: list[str]) -> None:
     got = CliRunner().invoke(cli, args)
     assert got.exit_code == 2 and "Traceback" not in got.output
     assert "--max-" in got.output
+
+
+@pytest.mark.parametrize(
+    ("param", "why"),
+    [
+        ("FIN_RETRIES=-1", "counts retransmissions"),
+        ("SYN_RETRIES=0.5", "counts retransmissions"),
+        ("RTO=0", "is a duration"),
+        ("MSL=-2", "is a duration"),
+        ("RTO=nan", "nan is not a value"),
+    ],
+)
+def test_a_parameter_value_the_model_cannot_mean_is_refused(param: str, why: str) -> None:
+    """Counts are whole numbers of at least 0 (or inf), durations above 0: RTO = 0 was
+    accepted while MSL = 0 was refused, FIN_RETRIES = -1 or 0.5 accepted."""
+    got = CliRunner().invoke(cli, ["explore", "--param", param])
+    assert got.exit_code == 2 and why in got.output and "Traceback" not in got.output

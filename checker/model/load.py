@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -131,8 +132,24 @@ def load_spec(
             if pname not in raw.parameters:
                 raise unknown_name("parameter", pname, sorted(raw.parameters), "parameters")
             body, _src = raw.parameters[pname]
+            _check_override(pname, body.get("unit"), value)
             raw.parameters[pname] = ({**body, "value": value}, Src("--param", pname))
     spec = build_spec(raw, chosen)
     if check_behaviour:
         closure(spec)
     return spec
+
+
+def _check_override(name: str, unit: object, value: float) -> None:
+    """A value given for a parameter (``--param``, a property's ``params``) that the model
+    cannot mean: a count that is not a whole number of at least 0 (or ``inf``), a
+    duration that is not above 0, or ``nan``."""
+    if math.isnan(value):
+        raise UsageError(f"parameter {name}: nan is not a value")
+    if unit == "count" and not (value == math.inf or (value >= 0 and value == int(value))):
+        raise UsageError(
+            f"parameter {name} counts retransmissions: a whole number of at least 0 or inf "
+            f"(got {value:g})"
+        )
+    if unit == "s" and not value > 0:
+        raise UsageError(f"parameter {name} is a duration: above 0 seconds (got {value:g})")
