@@ -353,3 +353,41 @@ def test_the_fins_timer_runs_on_into_closing(spec: Spec, tmp_path: Path) -> None
     )
     row = timing(spec, "simultaneous-close", overlay).rows[0]
     assert not row.ok and row.low < 0.2
+
+
+def _cut(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cut", "where"),
+    [
+        (0, "file header"),  # empty
+        (37, "record 0 (byte 24)"),  # a record header cut short
+        (100, "record 0 (byte 24)"),  # a record's data cut short
+    ],
+)
+def test_a_broken_capture_is_an_input_error(tmp_path: Path, cut: int, where: str) -> None:
+    """An empty or truncated pcap: exit 2, naming the file, the record and its offset
+    (it was a traceback and exit 1, which reads as "does not conform")."""
+    whole = (
+        Path(__file__).parent / "data" / "pcap" / "simultaneous-close-server.pcap"
+    ).read_bytes()
+    path = _cut(tmp_path, "cut.pcap", whole[:cut])
+    got = CliRunner().invoke(cli, ["conform", "--pcap", str(path)])
+    assert got.exit_code == 2, got.output
+    assert f"cut.pcap: {where}" in got.output and "Traceback" not in got.output
+
+
+def test_a_record_with_nothing_captured_is_an_input_error(tmp_path: Path) -> None:
+    whole = (
+        Path(__file__).parent / "data" / "pcap" / "simultaneous-close-server.pcap"
+    ).read_bytes()
+    # The first record's header with caplen 0, and nothing after it.
+    little = whole[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
+    zero = (0).to_bytes(4, "little" if little else "big")
+    path = _cut(tmp_path, "zero.pcap", whole[:24] + whole[24:32] + zero + zero)
+    got = CliRunner().invoke(cli, ["conform", "--pcap", str(path)])
+    assert got.exit_code == 2 and "zero.pcap: record 0 (byte 24)" in got.output

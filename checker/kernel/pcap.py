@@ -14,8 +14,11 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import dpkt  # type: ignore[import-untyped]
+
+from ..errors import SpecError
 
 __all__ = ["Wire", "read_segments"]
 
@@ -46,15 +49,53 @@ class Wire:
 
 
 def read_segments(path: Path) -> list[Wire]:
-    """Every TCP segment in the capture, in capture order, numbers relative."""
+    """Every TCP segment in the capture, in capture order, numbers relative.  A file that
+    is not a whole pcap capture (empty, truncated, a record too short for its headers)
+    is a :class:`~checker.errors.SpecError` naming the file, the record and its byte
+    offset."""
     out: list[Wire] = []
     isn: dict[tuple[str, str], int] = {}
+    shown = str(path)
     with path.open("rb") as f:
-        reader = dpkt.pcap.Reader(f)
+        try:
+            reader = dpkt.pcap.Reader(f)
+        except (ValueError, dpkt.dpkt.UnpackError) as exc:
+            raise SpecError(
+                shown,
+                "file header",
+                f"not a pcap capture ({exc or 'too short'})",
+                "capture with tcpdump -w (classic pcap format)",
+            ) from None
         link = reader.datalink()
-        for ts, buf in reader:
-            cooked = link == dpkt.pcap.DLT_LINUX_SLL
-            frame = dpkt.sll.SLL(buf) if cooked else dpkt.ethernet.Ethernet(buf)
+        f.seek(0)
+        # The byte order of the record headers, from the file's magic number.
+        little = f.read(4) in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
+        order: Literal["little", "big"] = "little" if little else "big"
+        f.seek(24)
+        records = iter(reader)
+        number = 0
+        while True:
+            start = f.tell()
+            try:
+                ts, buf = next(records)
+                end = f.tell()
+                f.seek(start + 8)
+                caplen = int.from_bytes(f.read(4), order)
+                f.seek(end)
+                if len(buf) < caplen:  # the last record was cut short
+                    raise dpkt.dpkt.NeedData(f"got {len(buf)} of {caplen} captured bytes")
+                cooked = link == dpkt.pcap.DLT_LINUX_SLL
+                frame = dpkt.sll.SLL(buf) if cooked else dpkt.ethernet.Ethernet(buf)
+            except StopIteration:
+                break
+            except (ValueError, dpkt.dpkt.UnpackError) as exc:
+                raise SpecError(
+                    shown,
+                    f"record {number} (byte {start})",
+                    f"truncated or malformed ({type(exc).__name__}: {exc or 'too short'})",
+                    "the capture was cut short: capture again, or cut the file at a record",
+                ) from None
+            number += 1
             ip = frame.data
             if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.tcp.TCP):
                 continue
