@@ -13,7 +13,6 @@ and move pattern, against the spec's state and event names when a spec is given.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 from ..errors import SpecError, UsageError, did_you_mean, read_text
 from ..model.load import bundled_spec_dir
+from ..model.raw import file_name_problem
 from ..model.spec import Spec
 from ..product.config import OPTION_KEYS, ProductConfig
 from .formula import Formula, FormulaError, parse_formula
@@ -66,8 +66,6 @@ _KEYS = {
     "synth",
     "exists",
 }
-#: What a property's name may be: it names the charts and diagrams written for it.
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 #: The kinds that claim a run exists -- or, with ``exists = false``, that none does.
 EXISTENTIAL = ("reachable", "path")
 _EXISTS_HINT = 'exists = true: "some run ..."; exists = false: "no run ..."'
@@ -225,13 +223,9 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
         for key in ("name", "kind", "description", "ref"):
             if not isinstance(body.get(key), str) or not body[key].strip():
                 raise err(f"missing '{key}' (a non-empty string)")
-        if not _SAFE_NAME.fullmatch(str(name)):
-            # The name names files (charts, diagrams): nothing that could leave a folder.
-            raise err(
-                f"property name {name!r} may hold only letters, digits, '.', '_' and '-', "
-                "start with a letter or digit, and be at most 100 characters (it names files)",
-                'e.g. name = "last-ack-not-stuck"',
-            )
+        problem = file_name_problem("property", str(name))
+        if problem is not None:
+            raise err(problem, 'e.g. name = "last-ack-not-stuck"')
         if name in seen:
             raise err(f"property '{name}' is defined twice")
         seen.add(str(name))

@@ -66,7 +66,7 @@ def read_segments(path: Path) -> list[Wire]:
                 f"not a pcap capture ({exc or 'too short'})",
                 "capture with tcpdump -w (classic pcap format)",
             ) from None
-        link = reader.datalink()
+        cooked = reader.datalink() == dpkt.pcap.DLT_LINUX_SLL
         f.seek(0)
         # The byte order of the record headers, from the file's magic number.
         little = f.read(4) in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
@@ -84,7 +84,6 @@ def read_segments(path: Path) -> list[Wire]:
                 f.seek(end)
                 if len(buf) < caplen:  # the last record was cut short
                     raise dpkt.dpkt.NeedData(f"got {len(buf)} of {caplen} captured bytes")
-                cooked = link == dpkt.pcap.DLT_LINUX_SLL
                 frame = dpkt.sll.SLL(buf) if cooked else dpkt.ethernet.Ethernet(buf)
             except StopIteration:
                 break

@@ -21,7 +21,6 @@ False
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from .raw import (
     check_top,
     display,
     entry,
+    file_name_problem,
     name_of,
     opt_bool,
     params_of,
@@ -48,10 +48,6 @@ from .spec import Variant
 __all__ = ["apply_overlay"]
 
 
-#: What a variant's name may be: it names the diagrams written for it.
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
 def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     """Merge the overlay at ``path`` into ``raw`` (in place); its ``[variant]`` table."""
     file = display(path)
@@ -62,15 +58,9 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     if not isinstance(meta, dict):
         raise SpecError(file, "variant", "missing [variant] table (name, description, ref)")
     check_keys(vsrc, meta, "variant")
-    if not _SAFE_NAME.fullmatch(req_str(vsrc, meta, "name")):
-        # The name names files (the variant's diagrams): nothing that could leave a folder.
-        raise SpecError(
-            file,
-            "variant",
-            f"variant name {meta['name']!r} may hold only letters, digits, '.', '_' and '-', "
-            "start with a letter or digit, and be at most 100 characters (it names files)",
-            'e.g. name = "linux"',
-        )
+    problem = file_name_problem("variant", req_str(vsrc, meta, "name"))
+    if problem is not None:
+        raise SpecError(file, "variant", problem, 'e.g. name = "linux"')
     variant = Variant(
         name=req_str(vsrc, meta, "name"),
         description=req_str(vsrc, meta, "description"),

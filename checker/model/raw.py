@@ -36,6 +36,7 @@ __all__ = [
     "check_top",
     "display",
     "entry",
+    "file_name_problem",
     "name_of",
     "opt_bool",
     "opt_str",
@@ -285,4 +286,25 @@ def read_base(path: Path) -> RawSpec:
         timers_of(file, doc),
         transitions,
         [file],
+    )
+
+
+#: What a name that names files (a property's charts, a variant's diagrams) may be:
+#: nothing that could lead a writer out of its output folder.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def file_name_problem(what: str, name: str) -> str | None:
+    """Why ``name`` cannot be a ``what``'s name, or ``None`` when it can.
+
+    >>> file_name_problem("property", "../../x")  # doctest: +ELLIPSIS
+    "property name '../../x' may hold only letters, digits, ... (it names files)"
+    >>> file_name_problem("variant", "linux") is None
+    True
+    """
+    if _FILE_NAME.fullmatch(name):
+        return None
+    return (
+        f"{what} name {name!r} may hold only letters, digits, '.', '_' and '-', start with "
+        "a letter or digit, and be at most 100 characters (it names files)"
     )
