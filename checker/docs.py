@@ -34,6 +34,7 @@ docs/specification.md
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -440,12 +441,39 @@ def write(files: Mapping[PurePosixPath, bytes], root: str | Path = ".") -> None:
         path.write_bytes(data)
 
 
+#: The files generation owns in a folder it writes to, by name: a file there that matches
+#: and is not generated any more is stale.  Everything else -- a README beside the docs,
+#: the rest of a folder that --out points at -- is the user's, and never looked at.
+_OWNED = ("specification.md", "properties.md", "endpoint-*.*", "product-*.*")
+#: A folder generation owns whole (every chart in it is generated).
+_CHARTS = "charts"
+_DRAWN = (".md", ".dot", ".svg", ".png")
+
+
+def _extras(files: Mapping[PurePosixPath, bytes], root: str | Path) -> list[PurePosixPath]:
+    """The files generation owns that it no longer writes: only in the folders it writes
+    to (not below them, not above: ``--out /`` or ``--out ..`` look at that one folder),
+    and only those whose names it gives."""
+    extras = []
+    for folder in sorted({rel.parent for rel in files}):
+        base = Path(root) / folder
+        if not base.is_dir():
+            continue
+        whole = folder.name == _CHARTS
+        for path in sorted(base.iterdir()):
+            rel = folder / path.name
+            if rel in files or path.suffix not in _DRAWN or not path.is_file():
+                continue
+            if whole or any(fnmatch.fnmatchcase(path.name, pattern) for pattern in _OWNED):
+                extras.append(rel)
+    return extras
+
+
 def compare(files: Mapping[PurePosixPath, bytes], root: str | Path = ".") -> list[str]:
     """How the files under ``root`` differ from ``files``: one line per missing, stale or
     extra file, with the first lines of a text diff.  Empty when they match.  Extra
-    files are those in the generated folders that generation no longer writes."""
+    files are those generation owns and no longer writes (:func:`_extras`)."""
     report: list[str] = []
-    folders = {rel.parts[0] for rel in files}
     for rel, data in files.items():
         path = Path(root) / rel
         if not path.exists():
@@ -465,12 +493,6 @@ def compare(files: Mapping[PurePosixPath, bytes], root: str | Path = ".") -> lis
                 n=1,
             )
             report += ["    " + line for line in list(diff)[:12]]
-    for folder in sorted(folders):
-        base = Path(root) / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            rel = PurePosixPath(path.relative_to(root).as_posix())
-            if rel not in files and rel.suffix in (".md", ".dot", ".svg", ".png"):
-                report.append(f"extra: {rel} (no longer generated)")
+    for rel in _extras(files, root):
+        report.append(f"extra: {rel} (no longer generated)")
     return report

@@ -70,10 +70,14 @@ def unknown_name(what: str, name: str, choices: Iterable[str], listing: str = ""
 
     >>> print(unknown_name("variant", "linx", ["linux", "rfc1337"]))
     unknown variant 'linx' (did you mean 'linux'?); known: linux, rfc1337
+    >>> print(unknown_name("variant", "linux", [], "variants of this spec"))
+    unknown variant 'linux'; there are no variants of this spec
     """
     options = list(choices)
     hint = did_you_mean(name, options)
     text = f"unknown {what} '{name}'" + (f" ({hint})" if hint else "")
+    if not options:
+        return UsageError(f"{text}; there are no {listing or what + 's'}")
     return UsageError(text + f"; {listing or 'known'}: " + ", ".join(options))
 
 

@@ -50,7 +50,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 #: the bundled suite's verdicts and regions (session fixtures below) share one
 #: computation of them.  Every other test goes to whichever worker is free.
 SHARED_WORKER = {
-    "kernel": ("tests/test_kernel_scenarios.py", "tests/test_netlab.py"),
+    "kernel": (
+        "tests/test_kernel_scenarios.py",
+        "tests/test_netlab.py",
+        "tests/test_exits.py::test_sigterm_ends_a_conformance",
+    ),
     "bundled": (
         "tests/test_docs.py",
         "tests/test_properties.py",

@@ -91,7 +91,7 @@ def test_explore_bounded_run_is_marked_incomplete() -> None:
     data = json.loads(out)
     assert data["complete"] is False and data["limit"] == "max-states" and data["states"] == 50
     code, out = run("explore", "--max-states", "50")
-    assert code == 3 and "NO — stopped by max-states; counts are partial" in out
+    assert code == 3 and "NO — stopped (max-states); counts are partial" in out
 
 
 def test_explore_text_lists_deadlocks() -> None:

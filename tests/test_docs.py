@@ -85,12 +85,15 @@ def test_check_fails_on_a_stale_tree_and_passes_on_a_fresh_one(
     page = tmp_path / "docs" / "specification.md"
     page.write_text(page.read_text() + "edited by hand\n")
     (tmp_path / "diagrams" / "endpoint-base.svg").unlink()
-    (tmp_path / "diagrams" / "old.svg").write_text("<svg/>")
+    (tmp_path / "diagrams" / "endpoint-old.svg").write_text("<svg/>")
+    (tmp_path / "diagrams" / "logo.svg").write_text("<svg/>")  # the user's, not ours
+    (tmp_path / "docs" / "README.md").write_text("# ours\n")
     report = compare(small, tmp_path)
     assert "stale: docs/specification.md" in report
     assert any(line.strip() == "-edited by hand" for line in report)
     assert "missing: diagrams/endpoint-base.svg" in report
-    assert "extra: diagrams/old.svg (no longer generated)" in report
+    assert "extra: diagrams/endpoint-old.svg (no longer generated)" in report
+    assert not [line for line in report if "logo" in line or "README" in line]
 
     # The command line on a one-property suite (the bundled one takes a while).
     suite = tmp_path / "suite.toml"
@@ -107,11 +110,31 @@ def test_check_fails_on_a_stale_tree_and_passes_on_a_fresh_one(
     assert "missing: docs/properties.md" in stale.output
     fresh = runner.invoke(cli, ["docs", *base])
     assert fresh.exit_code == 0, fresh.output
-    (tmp_path / "diagrams" / "old.svg").unlink()
+    (tmp_path / "diagrams" / "endpoint-old.svg").unlink()
     again = runner.invoke(cli, ["docs", "--check", *base])
     assert again.exit_code == 0 and "up to date" in again.output
     bad = runner.invoke(cli, ["docs", "--variant", "lnux"])
     assert bad.exit_code == 2 and "did you mean" in bad.output
+
+
+def test_check_looks_only_at_the_files_it_owns_wherever_out_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out``/``--diagrams`` absolute, or above the working folder: the comparison
+    reads the generated folders themselves, never below or above them (it once walked
+    the whole file system from ``/``, and called a parent folder's files extra)."""
+    small = generate([None], properties=False, docs_dir="../up", diagrams_dir="/abs/pics")
+    assert PurePosixPath("/abs/pics/endpoint-base.svg") in small
+    work = tmp_path / "work"
+    (work / "deep" / "er").mkdir(parents=True)
+    (work / "deep" / "er" / "endpoint-x.svg").write_text("<svg/>")  # below: not looked at
+    (tmp_path / "notes.md").write_text("mine\n")  # in ../ with the docs: not ours
+    pics = tmp_path / "pics"
+    small = generate([None], properties=False, docs_dir="..", diagrams_dir=str(pics))
+    write(small, work)
+    assert compare(small, work) == []
+    (pics / "product-old.dot").write_text("digraph {}")
+    assert compare(small, work) == [f"extra: {pics}/product-old.dot (no longer generated)"]
 
 
 def test_png_copies_on_request() -> None:

@@ -486,7 +486,7 @@ def test_the_seeds_claims_with_one_loss_get_definite_verdicts() -> None:
     # The move that needed room, the capacity decided at, and why it was not raised more.
     assert "'A: timeout RETX / snd FIN+ACK' waits for room in A->B (capacity 4)" in close_wait
     assert "the verdict is for channels of capacity 6" in close_wait
-    assert "at 7: exploration incomplete (max-states)" in close_wait
+    assert "at 7: exploration incomplete (max-states, after " in close_wait
     # A counterexample found at a raised capacity is a run at any larger one.
     stops = by["no-stop-but-closed-after-one-loss", None]
     assert stops.trace is not None and stops.trace.steps[-1].state.describe().startswith(

@@ -106,7 +106,7 @@ class _Parser(TokenStream):
     def __init__(self, text: str, state_names: Iterable[str] | None) -> None:
         self.text = text
         self.names = list(state_names) if state_names is not None else None
-        super().__init__(tokenize(_TOKEN, text, FormulaError))
+        super().__init__(tokenize(_TOKEN, text, FormulaError), FormulaError)
         self.used_states: set[str] = set()
 
     def expect(self, text: str) -> None:
@@ -126,7 +126,8 @@ class _Parser(TokenStream):
         left = self.disj()
         if self.peek()[1] == "->":
             self.take()
-            right = self.implies()
+            with self.nested():
+                right = self.implies()
             lt, lf, lr = left
             rt, rf, rr = right
             return (
@@ -169,7 +170,8 @@ class _Parser(TokenStream):
     def neg(self) -> _P:
         if self.peek()[1] == "not":
             self.take()
-            text, f, r = self.neg()
+            with self.nested():
+                text, f, r = self.neg()
             return f"not {text}", lambda s: not f(s), lambda x: f"!({r(x)})"
         return self.atom()
 
@@ -186,7 +188,8 @@ class _Parser(TokenStream):
     def atom(self) -> _P:
         _kind, value, col = self.take()
         if value == "(":
-            inner = self.implies()
+            with self.nested():
+                inner = self.implies()
             self.expect(")")
             return inner
         if value == "true":

@@ -553,5 +553,5 @@ def check_leads_to(
             needs_room=room,
         )
     if not exploration.complete:
-        return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})")
+        return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.stopped()})")
     return verdict(Outcome.HOLDS, f"every run that reaches {p} reaches {q} ({used})")

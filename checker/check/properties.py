@@ -13,7 +13,6 @@ and move pattern, against the spec's state and event names when a spec is given.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,14 @@ from typing import Any
 
 from ..errors import SpecError, UsageError, did_you_mean, read_text
 from ..model.load import bundled_spec_dir
-from ..model.raw import file_name_problem
+from ..model.raw import file_name_problem, parse_toml
 from ..model.spec import Spec
-from ..product.config import OPTION_KEYS, ProductConfig
+from ..product.config import ProductConfig
 from .formula import Formula, FormulaError, parse_formula
 from .outcome import Outcome
 from .paths import parse_path
 from .patterns import TIMED_KINDS, parse_move_pattern
+from .schema import suite_problem
 
 __all__ = [
     "EXISTENTIAL",
@@ -49,26 +49,8 @@ FAIRNESS = {
     "fair-apps": "fair applications: an application that can make its next call eventually does",
     "timers": "weak fairness of timers: a timer that stays enabled eventually fires",
 }
-_KEYS = {
-    "name",
-    "kind",
-    "formula",
-    "final",
-    "description",
-    "ref",
-    "fairness",
-    "config",
-    "params",
-    "expected",
-    "start",
-    "lose",
-    "reuse",
-    "synth",
-    "exists",
-}
 #: The kinds that claim a run exists -- or, with ``exists = false``, that none does.
 EXISTENTIAL = ("reachable", "path")
-_EXISTS_HINT = 'exists = true: "some run ..."; exists = false: "no run ..."'
 _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 
 
@@ -165,47 +147,18 @@ def bundled_properties_path() -> Path:
     return bundled_spec_dir() / "properties.toml"
 
 
-def _check_synth(err: Any, synth: Any, timed: bool) -> None:
-    """``synth = { variant = "rfc1337", params = { FIN_RETRIES = 2 }, free = [...] }``."""
-    hint = 'e.g. synth = { params = { FIN_RETRIES = 2 }, free = ["TIME_WAIT", "MSL", "RTO"] }'
-    if not timed:
-        raise err(f"'synth' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
-    if not isinstance(synth, dict):
-        raise err("'synth' must be a table", hint)
-    for key in synth:
-        if key not in ("variant", "params", "free"):
-            raise err(
-                f"unknown synth key '{key}'",
-                did_you_mean(key, ["variant", "params", "free"]) or hint,
-            )
-    if "variant" in synth and not isinstance(synth["variant"], str):
-        raise err("synth.variant must be a variant name", hint)
-    params = synth.get("params", {})
-    if not isinstance(params, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in params.values()
-    ):
-        raise err("synth.params must map parameter names to numbers", hint)
-    free = synth.get("free", ["TIME_WAIT", "MSL", "RTO"])
-    if not isinstance(free, list) or not free or not all(isinstance(n, str) for n in free):
-        raise err("synth.free must be a list of parameter names", hint)
-
-
 def load_properties(path: str | Path | None = None, spec: Spec | None = None) -> list[Property]:
     """Load and validate a property suite; formulas are checked against ``spec``'s states."""
     file = Path(path) if path is not None else bundled_properties_path()
     shown = str(file)
     text = read_text(file, shown, "--properties")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(shown, "", f"malformed TOML: {exc}") from None
+    doc = parse_toml(text, shown)
     names = spec.state_names if spec is not None else None
-    raw = doc.get("properties")
-    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
-        raise SpecError(shown, "properties", "expected [[properties]] tables")
-    for key in doc:
-        if key != "properties":
-            raise SpecError(shown, key, f"unknown table '{key}'", "a suite holds [[properties]]")
+    # The types first, by the schema: every later check reads well-typed values.
+    typed = suite_problem(doc)
+    if typed is not None:
+        raise SpecError(shown, *typed)
+    raw: list[dict[str, Any]] = doc["properties"]
     out: list[Property] = []
     seen: set[str] = set()
     for i, body in enumerate(raw):
@@ -217,12 +170,9 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
         def err(problem: str, hint: str | None = None, entry: str = entry) -> SpecError:
             return SpecError(shown, entry, problem, hint)
 
-        for key in body:
-            if key not in _KEYS:
-                raise err(f"unknown key '{key}'", did_you_mean(key, _KEYS))
         for key in ("name", "kind", "description", "ref"):
-            if not isinstance(body.get(key), str) or not body[key].strip():
-                raise err(f"missing '{key}' (a non-empty string)")
+            if not body[key].strip():
+                raise err(f"'{key}' is empty (give a non-empty string)")
         problem = file_name_problem("property", str(name))
         if problem is not None:
             raise err(problem, 'e.g. name = "last-ack-not-stuck"')
@@ -242,23 +192,14 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
                 raise err(
                     f"'{key}' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})"
                 )
-            if key in body and not isinstance(body[key], str):
-                raise err(f"'{key}' must be a string")
-        if "reuse" in body:
-            if not timed:
-                raise err(
-                    f"'reuse' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})"
-                )
-            if not isinstance(body["reuse"], bool):
-                raise err("'reuse' must be true or false")
-        if "synth" in body:
-            _check_synth(err, body["synth"], timed)
+        if "reuse" in body and not timed:
+            raise err(f"'reuse' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
+        if "synth" in body and not timed:
+            raise err(f"'synth' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
         exists: bool | None = None
         if kind in EXISTENTIAL:
             # Unstated, a reachability or path claim is existential ("some run ...").
             exists = body.get("exists", True)
-            if not isinstance(exists, bool):
-                raise err("'exists' must be true or false", _EXISTS_HINT)
         elif "exists" in body:
             raise err(
                 f"'exists' belongs only in a claim that a run exists (kinds "
@@ -316,27 +257,23 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
         fairness = body.get(
             "fairness", list(FAIRNESS) if kind in ("eventually", "leads-to") else []
         )
-        if not isinstance(fairness, list) or any(f not in FAIRNESS for f in fairness):
-            raise err("'fairness' must list assumptions among: " + ", ".join(FAIRNESS))
+        for f in fairness:
+            if f not in FAIRNESS:
+                raise err(
+                    f"fairness: unknown assumption '{f}'",
+                    did_you_mean(f, list(FAIRNESS)) or "assumptions: " + ", ".join(FAIRNESS),
+                )
         config = body.get("config", {})
-        if not isinstance(config, dict):
-            raise err("'config' must be a table")
-        for key in config:
-            # A property's config table holds product options (a tuple: suggestions
-            # come out in the same order whatever the hash seed).
-            if key not in OPTION_KEYS:
-                raise err(f"unknown config key '{key}'", did_you_mean(key, OPTION_KEYS))
         params = body.get("params", {})
-        if not isinstance(params, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in params.values()
-        ):
-            raise err("'params' must map parameter names to numbers")
         expected = body.get("expected", {})
-        if not isinstance(expected, dict) or not expected:
+        if not expected:
             raise err("missing 'expected': the verdict per variant, e.g. { base = \"holds\" }")
         for key, value in expected.items():
             if value not in tuple(Outcome):
-                raise err(f"expected.{key} must be one of {', '.join(Outcome)}")
+                raise err(
+                    f"expected.{key} must be one of {', '.join(Outcome)} (got {value!r})",
+                    did_you_mean(value, list(Outcome)),
+                )
         prop = Property(
             name=str(name),
             kind=kind,

@@ -71,7 +71,9 @@ def check_property(
                 return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", trace)
             return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", trace)
         if not complete:
-            return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)
+            return verdict(
+                Outcome.UNKNOWN, f"exploration incomplete ({exploration.stopped()})", None
+            )
         if prop.kind == "invariant":
             return verdict(Outcome.HOLDS, f"{q} holds in all {n:,} reachable states", None)
         return verdict(polarity(prop, False), f"no reachable state satisfies {q}", None)
@@ -99,7 +101,9 @@ def check_property(
                 needs_room=room,
             )
         if not complete:
-            return verdict(Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})", None)
+            return verdict(
+                Outcome.UNKNOWN, f"exploration incomplete ({exploration.stopped()})", None
+            )
         return verdict(Outcome.HOLDS, f"every deadlock satisfies {final}", None)
 
     assumptions = tuple(f for f in prop.fairness if f not in set(fairness_off))
@@ -172,7 +176,11 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
 def incomplete(prop: Property, exploration: Exploration, variant: str | None) -> Verdict:
     """``unknown``: a limit stopped the exploration before the property was decided."""
     return make_verdict(
-        prop, exploration, variant, Outcome.UNKNOWN, f"exploration incomplete ({exploration.limit})"
+        prop,
+        exploration,
+        variant,
+        Outcome.UNKNOWN,
+        f"exploration incomplete ({exploration.stopped()})",
     )
 
 

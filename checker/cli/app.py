@@ -1,41 +1,124 @@
 """The ``tcpcheck`` group: global options, the console-script entry point, and the one
-place where an error becomes a message and an exit status."""
+place where an error, a limit or a signal becomes a message and an exit status
+(:mod:`~checker.cli.exits`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import signal
+import threading
+import traceback
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
 from .. import __version__
 from ..errors import TcpcheckError
 from .console import err_console
+from .exits import EXIT_TABLE, Exit
 
-__all__ = ["cli", "main"]
+__all__ = ["Interrupted", "cli", "main"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """A terminating signal (SIGTERM, SIGHUP) raised in the main thread as Ctrl-C is, so
+    that the same ``finally`` blocks and context managers tear the run down."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Command(click.Command):
+    """A command whose ``--help`` ends with the exit-status table."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", "\b\n" + EXIT_TABLE)
+        super().__init__(*args, **kwargs)
 
 
 class _Group(click.Group):
-    """Turns tcpcheck errors into one line and exit status 2, never a traceback."""
+    """Turns what ends a command into one message and its exit status, never a raw
+    traceback (unless ``--debug``)."""
+
+    command_class = _Command
+    group_class = type  # subgroups are of this class too
 
     def invoke(self, ctx: click.Context) -> Any:
+        say = err_console()
         try:
             return super().invoke(ctx)
         except TcpcheckError as exc:
-            err_console().print(f"tcpcheck: error: {exc}", markup=False)
+            say.print(f"tcpcheck: error: {exc}", markup=False)
             ctx.exit(exc.exit_status)
         except OSError as exc:
             # The file system refused a path the user gave (an output folder that does
             # not exist, no permission, a full disk): an input error, not a bug.
             where = exc.filename if exc.filename is not None else "a file"
             why = exc.strerror or str(exc)
-            err_console().print(
+            say.print(
                 f"tcpcheck: error: {where}: {why} (check the path and its folder)", markup=False
             )
-            ctx.exit(2)
+            ctx.exit(Exit.INPUT)
+        except KeyboardInterrupt as exc:
+            # Every context manager on the way up has already removed what it made.
+            signum = getattr(exc, "signum", signal.SIGINT)
+            say.print(f"tcpcheck: interrupted ({signal.Signals(signum).name})", markup=False)
+            ctx.exit(Exit.for_signal(signum))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: --help, a usage error (exit 2)
+        except Exception as exc:
+            if isinstance(exc, MemoryError | ImportError) and _out_of_memory(exc):
+                # A search that outgrew the memory it may use: a limit, not a bug.  The
+                # searches catch it themselves and report how far they got; this is the
+                # rest (and a library that could not be mapped into memory as it loaded).
+                say.print(
+                    "tcpcheck: memory limit: the run needed more memory than it may use "
+                    "(lower --max-states, or allow more memory)",
+                    markup=False,
+                )
+                ctx.exit(Exit.INCOMPLETE)
+            if ctx.find_root().params.get("debug"):
+                raise
+            say.print(_internal(exc), markup=False)
+            ctx.exit(Exit.INTERNAL)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _out_of_memory(exc: MemoryError | ImportError) -> bool:
+    """Is this the want of memory (a process under a memory cap) -- a ``MemoryError``, or a
+    library that could not be mapped as it loaded?"""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return "failed to map segment" in text or "cannot allocate memory" in text
+
+
+def _internal(exc: BaseException) -> str:
+    """The message of a bug: what broke and where, and where to report it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = next(
+        (f"{f.filename.rsplit('/checker/', 1)[-1]}:{f.lineno}" for f in reversed(frames)
+         if "/checker/" in f.filename),
+        "?",
+    )  # fmt: skip
+    return (
+        f"tcpcheck: internal error: {type(exc).__name__}: {exc} (at checker/{where})\n"
+        "This is a bug in tcpcheck, not in your input. Please report it (README, "
+        "'Reporting a bug') with the command line and the traceback that "
+        "`tcpcheck --debug ...` prints."
+    )
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\n" + EXIT_TABLE,
+)
 @click.version_option(__version__, prog_name="tcpcheck")
+@click.option(
+    "--debug", is_flag=True, help="On an internal error, show the traceback (for a bug report)."
+)
 @click.option(
     "--z3-timeout",
     type=int,
@@ -53,7 +136,7 @@ class _Group(click.Group):
     help="Resource limit of each Z3 call (0: none; reproducible across machines).",
 )
 @click.pass_context
-def cli(ctx: click.Context, z3_timeout: int, z3_rlimit: int) -> None:
+def cli(ctx: click.Context, debug: bool, z3_timeout: int, z3_rlimit: int) -> None:
     """Model checker and specification generator for TCP connection management.
 
     \b
@@ -62,6 +145,8 @@ def cli(ctx: click.Context, z3_timeout: int, z3_rlimit: int) -> None:
       tcpcheck explore                   explore two endpoints over lossy channels
       tcpcheck explore --variant linux --ordering fifo --loss 1
       tcpcheck variants                  the overlays shipped with the spec
+
+    Every command's exit status is in the table below.
     """
     from ..timed.solver import SolverLimits
 
@@ -69,6 +154,33 @@ def cli(ctx: click.Context, z3_timeout: int, z3_rlimit: int) -> None:
     ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Interrupted(signum)
+
+
+def _wake_z3(read_end: int) -> None:
+    """Cancel the Z3 call under way when a signal arrives: Z3 catches Ctrl-C itself
+    during a call, but a SIGTERM would wait for the call to end (up to --z3-timeout)
+    before Python could act on it.  The byte the signal writes to ``read_end`` arrives
+    here at once, in this thread, while the main thread is still inside Z3."""
+    while True:
+        try:
+            if not os.read(read_end, 1):
+                return
+        except OSError:
+            return
+        import z3
+
+        z3.main_ctx().interrupt()
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM and SIGHUP end a run as Ctrl-C does (exit
+    128 + the signal, everything the run created removed)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    threading.Thread(target=_wake_z3, args=(read_end,), daemon=True).start()
     cli(prog_name="tcpcheck")

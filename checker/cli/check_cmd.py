@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from ..check.outcome import Outcome
+from ..check.verdicts import Verdict
 from ..errors import unknown_name
 from ..model.load import load_spec
 from .app import cli
-from .console import out_console
+from .console import err_console, out_console
+from .exits import Exit
 from .options import (
     COUNT,
     parse_config,
@@ -24,7 +29,7 @@ from .options import (
     suite_options,
 )
 
-__all__ = ["check_cmd"]
+__all__ = ["check_cmd", "suite_status"]
 
 
 @cli.command("check")
@@ -98,8 +103,9 @@ def check_cmd(
 ) -> None:
     """Check the property suite on every variant; chart each counterexample.
 
-    Exit status 0 when every verdict is the expected one, 1 when any differs, 2 on a
-    usage or spec error.
+    Exit status 0 when every verdict is the expected one, 1 when a definite verdict
+    differs, 3 when none differs but a limit left one unknown, 2 on a usage or spec
+    error, 130 on Ctrl-C (the verdicts reached so far are printed).
 
     \b
     Examples:
@@ -109,7 +115,6 @@ def check_cmd(
       tcpcheck check --property both-eventually-closed --config overflow=drop
       tcpcheck check --json --junit report.xml
     """
-    from ..check.outcome import Outcome
     from ..check.properties import load_properties
     from ..render.text_chart import render_text
     from ..suite import junit_xml, run_suite
@@ -135,16 +140,23 @@ def check_cmd(
         )
         if flag
     ]
-    verdicts = run_suite(
-        props,
-        variants=chosen,
-        spec_path=spec_file,
-        params=parse_params(params),
-        fairness_off=off,
-        max_states=max_states,
-        max_seconds=max_seconds,
-        limits=solver_limits(),
-    )
+    verdicts: list[Verdict] = []
+    interrupted: int | None = None
+    try:
+        run_suite(
+            props,
+            variants=chosen,
+            spec_path=spec_file,
+            params=parse_params(params),
+            fairness_off=off,
+            max_states=max_states,
+            max_seconds=max_seconds,
+            limits=solver_limits(),
+            on_verdict=verdicts.append,
+        )
+    except KeyboardInterrupt as exc:
+        # The verdicts reached so far are printed, marked as a partial run.
+        interrupted = getattr(exc, "signum", signal.SIGINT)
     ok = all(v.ok for v in verdicts)
     if junit_file is not None:
         junit_file.write_text(junit_xml(verdicts), encoding="utf-8")
@@ -201,5 +213,21 @@ def check_cmd(
             out.print(render_text(v.trace), markup=False)
         bad = [v for v in verdicts if not v.ok]
         out.print(f"\n{len(verdicts)} checks, {len(bad)} unexpected", markup=False)
-    if not ok:
-        sys.exit(1)
+    if interrupted is not None:
+        err_console().print(
+            f"tcpcheck: interrupted ({signal.Signals(interrupted).name}) after "
+            f"{len(verdicts)} checks: the rest were not run",
+            markup=False,
+        )
+        sys.exit(Exit.for_signal(interrupted))
+    sys.exit(suite_status(verdicts))
+
+
+def suite_status(verdicts: Sequence[Verdict]) -> Exit:
+    """A verdict that differs is a difference (1), even beside an unknown; otherwise an
+    unknown one is an incomplete run (3): a limit stopped it, so it is no difference."""
+    if any(not v.ok and v.verdict != Outcome.UNKNOWN for v in verdicts):
+        return Exit.DIFFERS
+    if any(v.verdict == Outcome.UNKNOWN and v.expected != Outcome.UNKNOWN for v in verdicts):
+        return Exit.INCOMPLETE
+    return Exit.OK

@@ -15,7 +15,8 @@ from ..errors import UsageError
 from ..product.exploration import Exploration
 from ..product.explore import explore
 from .app import cli
-from .console import exploring, out_console
+from .console import err_console, exploring, out_console
+from .exits import Exit
 from .options import (
     COUNT,
     find_property,
@@ -68,7 +69,8 @@ def explore_cmd(
 
     A opens actively and closes first; B listens and closes after A (change this with
     --a-close/--b-close).  Exit status 0 when the exploration is complete, 3 when a
-    --max-states/--max-seconds bound stopped it.
+    --max-states/--max-seconds bound or the memory stopped it, 130 on Ctrl-C (the
+    counts so far are printed).
 
     \b
     Examples:
@@ -80,14 +82,21 @@ def explore_cmd(
     config = product_config(kw)
     with exploring(not quiet and not as_json) as progress:
         result = explore(
-            spec, config, max_states=max_states, max_seconds=max_seconds, progress=progress
+            spec,
+            config,
+            max_states=max_states,
+            max_seconds=max_seconds,
+            progress=progress,
+            interruptible=True,
         )
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2))
     else:
         print_exploration(result, show_deadlocks)
+    if result.limit == "interrupted":
+        sys.exit(Exit.INTERRUPTED)
     if not result.complete:
-        sys.exit(3)
+        sys.exit(Exit.INCOMPLETE)
 
 
 @cli.command("graph")
@@ -123,6 +132,19 @@ def explore_cmd(
     metavar="FILE",
     help="Write FILE.svg, FILE.png or FILE.dot (by its suffix) instead of DOT on stdout.",
 )
+@click.option(
+    "--max-states",
+    type=COUNT,
+    metavar="N",
+    help="Explore at most N states (a partial graph, exit 3).",
+)
+@click.option(
+    "--max-seconds",
+    type=float,
+    callback=seconds_limit,
+    metavar="S",
+    help="Explore for at most S seconds (a partial graph, exit 3).",
+)
 def graph_cmd(
     spec_file: Path | None,
     variant: str | None,
@@ -131,6 +153,8 @@ def graph_cmd(
     prop_name: str | None,
     max_nodes: int,
     out_file: Path | None,
+    max_states: int | None,
+    max_seconds: float | None,
     **kw: Any,
 ) -> None:
     """Draw the product state graph: whole, folded, or around a counterexample.
@@ -144,7 +168,6 @@ def graph_cmd(
       tcpcheck graph --loss none --ordering fifo --capacity 1 --view whole --out small.png
       tcpcheck graph --view around --property graceful-close --variant linux --out cex.svg
     """
-    from ..render.endpoint_diagram import render
     from ..render.product_diagram import product_dot
 
     if max_nodes < 1:
@@ -164,6 +187,8 @@ def graph_cmd(
             variants=[variant],
             spec_path=spec_file,
             params=parse_params(params),
+            max_states=max_states,
+            max_seconds=max_seconds,
             limits=solver_limits(),
         )
         if verdict.trace is None or verdict.config is None:
@@ -172,20 +197,31 @@ def graph_cmd(
         title = f"{prop_name} on {variant or 'base'}: {verdict.verdict}; {config.describe()}"
     elif view == "around":
         raise UsageError("--view around needs --property NAME")
-    ex = explore(spec, config)
+    ex = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
+    if not ex.complete:
+        title = f"{title or 'product'} (partial: {ex.stopped()})"
     dot, drawn = product_dot(
         ex, "around" if trace is not None and view == "auto" else view, trace, max_nodes, title
     )
     if out_file is None:
         click.echo(dot, nl=False)
-        return
+    else:
+        _write_graph(out_file, dot, f"{drawn} view, {ex.states:,} states explored")
+    if not ex.complete:
+        err_console().print(
+            f"tcpcheck: the graph is partial: exploration stopped ({ex.stopped()})", markup=False
+        )
+        sys.exit(Exit.INCOMPLETE)
+
+
+def _write_graph(out_file: Path, dot: str, what: str) -> None:
+    from ..render.endpoint_diagram import render
+
     fmt = out_file.suffix.lstrip(".")
     if fmt not in ("svg", "png", "dot", "pdf"):
         raise UsageError(f"{out_file}: the suffix names the format: .svg, .png, .pdf or .dot")
     out_file.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt))
-    out_console().print(
-        f"wrote {out_file} ({drawn} view, {ex.states:,} states explored)", markup=False
-    )
+    out_console().print(f"wrote {out_file} ({what})", markup=False)
 
 
 def print_exploration(result: Exploration, show: int) -> None:
@@ -208,7 +244,7 @@ def print_exploration(result: Exploration, show: int) -> None:
         "complete",
         "yes"
         if result.complete
-        else f"[bold red]NO[/bold red] — stopped by {result.limit}; counts are partial",
+        else f"[bold red]NO[/bold red] — stopped ({result.limit}); counts are partial",
     )
     table.add_row("seconds", f"{result.seconds:.3f}")
     out.print(table)

@@ -15,6 +15,7 @@ from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from .app import cli
 from .console import every, live, out_console
+from .exits import Exit
 from .options import (
     find_property,
     parse_params,
@@ -110,7 +111,7 @@ def synth_cmd(
             for k, r in rows:
                 out.print(f"  at most {k} lost: holds iff {r.text()}  ({r.status})", markup=False)
         if any(r.status != SynthStatus.EXACT for _k, r in rows):
-            sys.exit(3)
+            sys.exit(Exit.INCOMPLETE)
         return
     with live(not as_json) as say:
         show = say if say is not None else every(10.0)
@@ -154,8 +155,10 @@ def synth_cmd(
         if textbook is not None:
             out.print(textbook, markup=False)
         out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
+    if result.interrupted is not None:
+        sys.exit(Exit.for_signal(result.interrupted))
     if result.status != SynthStatus.EXACT:
-        sys.exit(3)
+        sys.exit(Exit.INCOMPLETE)
 
 
 def _values(values: dict[str, float]) -> str:
@@ -268,4 +271,4 @@ def bound_cmd(
         if result.trace is not None:
             out.print(render_text(result.trace), markup=False, soft_wrap=True)
     if result.status == BoundStatus.UNKNOWN:
-        sys.exit(3)
+        sys.exit(Exit.INCOMPLETE)

@@ -46,7 +46,7 @@ from ..product.exploration import Exploration
 from ..product.explore import explore
 from ..product.semantics import CHANNELS
 from .promela import LineAction, promela
-from .spin import SpinRun, run_spin, spin_verdict, trail_steps
+from .spin import SpinRun, interruptible_runs, run_spin, spin_verdict, trail_steps
 
 __all__ = ["Compared", "CrossCheck", "crosscheck", "crosscheck_suite", "follow", "replay"]
 
@@ -203,7 +203,7 @@ def crosscheck(
     untimed property decided under this configuration (see the module doc)."""
     chosen = [p for p in props if p.kind in KINDS]  # the timed kinds are tcpcheck's alone
     out = []
-    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool, interruptible_runs(pool):
         for variant in variants:
             spec = load_spec(spec_path, variant=variant, params=params or {})
             out.append(_row(spec, variant, config, params or {}, chosen, pool))
@@ -227,7 +227,7 @@ def crosscheck_suite(
             params = tuple(sorted(merge_params(prop.params, known=known).items()))
             groups.setdefault((variant, params, prop.product_config()), []).append(prop)
     out = []
-    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool, interruptible_runs(pool):
         for (variant, params, config), members in groups.items():
             spec = load_spec(spec_path, variant=variant, params=dict(params))
             out.append(_row(spec, variant, config, dict(params), members, pool))

@@ -17,7 +17,11 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from .promela import Claim, LineAction, promela_with_moves
 
 __all__ = [
     "SpinRun",
+    "interruptible_runs",
     "missing_tools",
     "run_spin",
     "spin_verdict",
@@ -53,6 +58,64 @@ class SpinRun:
     report: str
     #: ``spin -t -p``'s replay of the error trail, when one was asked for and written.
     trail: str | None = None
+
+
+#: The SPIN, compiler and pan processes running now (from any thread), so that an
+#: interrupt can end them: a worker thread's process would outlive the main thread's
+#: KeyboardInterrupt otherwise, and its scratch folder with it.
+_live: set[subprocess.Popen[str]] = set()
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+class Stopped(RuntimeError):
+    """A run refused or ended because the cross-check is being interrupted."""
+
+
+def _run_tracked(cmd: list[str], cwd: Path) -> tuple[int, str, str]:
+    """``cmd``'s exit status, standard output and error; ended by :func:`_stop_all`."""
+    with _live_lock:
+        if _stopping.is_set():
+            raise Stopped("interrupted")
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        _live.add(proc)
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+    if _stopping.is_set():
+        raise Stopped("interrupted")
+    return proc.returncode, out, err
+
+
+def _stop_all() -> None:
+    with _live_lock:
+        _stopping.set()
+        for proc in _live:
+            proc.kill()
+
+
+@contextmanager
+def interruptible_runs(pool: Executor | None = None) -> Iterator[None]:
+    """SPIN runs (in this thread or in ``pool``'s) that an interrupt ends at once: on
+    any exception out of the block -- Ctrl-C, SIGTERM -- the pending jobs of ``pool``
+    are cancelled, the running processes killed, and no new one starts; each run's
+    scratch folder is removed as its job unwinds."""
+    _stopping.clear()
+    try:
+        yield
+    except BaseException:
+        _stop_all()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 
 def _compiler() -> str | None:
@@ -92,11 +155,11 @@ def run_spin(
 
         def run(cmd: list[str]) -> tuple[str, float]:
             started = time.perf_counter()
-            done = subprocess.run(cmd, cwd=where, capture_output=True, text=True, check=False)
+            status, out, err = _run_tracked(cmd, where)
             took = time.perf_counter() - started
-            if done.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
-            return done.stdout, took
+            if status != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{out}{err}")
+            return out, took
 
         _out, generate = run(["spin", "-a", "model.pml"])
         mode = [] if liveness else ["-DSAFETY"]

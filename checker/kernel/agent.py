@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import select
+import signal
 import socket
 import struct
 import sys
@@ -77,6 +78,9 @@ def run_one(cmd: dict[str, Any], socks: dict[str, socket.socket]) -> dict[str, A
 
 def main() -> None:
     """Read commands until ``exit`` or end of input; answer each on one line."""
+    # Ctrl-C on a terminal reaches the whole process group: the harness decides when
+    # this program ends (it closes our input or terminates us), not the keyboard.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     socks: dict[str, socket.socket] = {}
     for line in sys.stdin:
         cmd = json.loads(line)

@@ -22,14 +22,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from .recording import CLIENT_ADDR, SERVER_ADDR, SsSample, parse_ss
@@ -74,6 +77,33 @@ class Agent:
         entry = {"start": start, "t": end, "op": op}
         self.log.append({**entry, **args, **result})
         return result
+
+
+_ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends: a second signal must not cut the
+    teardown of the first short and leave namespaces behind.  A signal that came is
+    raised again once the block is done (only the main thread can hold signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+
+    before = {s: signal.signal(s, hold) for s in _ENDING}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            if handler is not None:  # None: a handler not set from Python; leave ours
+                signal.signal(s, handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 class Lab:
@@ -211,6 +241,10 @@ class Lab:
         self._teardown()
 
     def _teardown(self) -> None:
+        with _signals_deferred():
+            self._remove()
+
+    def _remove(self) -> None:
         self._stop.set()
         if self._sampler is not None:
             self._sampler.join(timeout=2)

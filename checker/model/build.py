@@ -21,6 +21,7 @@ checker.errors.SpecError: ...: unknown state 'CLOSING'...
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,6 +97,41 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
     }
 
 
+#: The largest finite retry count.  Linux keeps each in a byte (``tcp_syn_retries`` is
+#: at most 127, ``tcp_retries2``, ``tcp_orphan_retries`` and ``tcp_synack_retries`` at most
+#: 255), and the model unrolls every retry into states of its own: a larger count means
+#: no TCP and only makes loading (the closure proof) run without end.
+MAX_COUNT = 255
+
+
+def value_problem(name: str, unit: object, value: float) -> str | None:
+    """Why ``value`` cannot be parameter ``name``'s (a count: a whole number from 0 to
+    :data:`MAX_COUNT`, or ``inf``; a duration: above 0 seconds; never ``nan``), or None.
+
+    >>> value_problem("FIN_RETRIES", "count", 1e9)
+    'parameter FIN_RETRIES = 1e+09: a retry count is at most 255 (or inf for no limit)...'
+    >>> value_problem("RTO", "s", 0)
+    'parameter RTO is a duration: above 0 seconds (got 0)'
+    """
+    if math.isnan(value):
+        return f"parameter {name}: nan is not a value"
+    if unit == "count":
+        if not (value == math.inf or (value >= 0 and value == int(value))):
+            return (
+                f"parameter {name} counts retransmissions: a whole number of at least 0 or "
+                f"inf (got {value:g})"
+            )
+        if MAX_COUNT < value < math.inf:
+            return (
+                f"parameter {name} = {value:g}: a retry count is at most {MAX_COUNT} (or inf "
+                "for no limit); Linux keeps each in a byte, and the model unrolls every "
+                "retry into states"
+            )
+    if unit == "s" and not value > 0:
+        return f"parameter {name} is a duration: above 0 seconds (got {value:g})"
+    return None
+
+
 def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
     """Type and validate the (merged) tables: every name known, every reference
     resolved, the rules for one state and event told apart by their guards, every user
@@ -120,6 +156,16 @@ def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
         )
         for n, (expr, text, value, body, src) in params.items()
     )
+    # The values written as numbers first: an overlay's MSL = 0 is the overlay's mistake,
+    # not that of the base's TIME_WAIT = 2 * MSL, which it makes 0 too.
+    given = sorted(
+        zip(params.values(), parameters, strict=True), key=lambda pair: bool(pair[0][0].names())
+    )
+    for (expr, _t, _v, _body, src), param in given:
+        problem = value_problem(param.name, param.unit, param.value)
+        if problem is not None:
+            derived = sorted(expr.names())
+            raise src.error(problem + (f" (from {', '.join(derived)})" if derived else ""))
     values = {p.name: p.value for p in parameters}
 
     # States.

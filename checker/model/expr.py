@@ -143,7 +143,7 @@ def _tokenize(text: str) -> list[Token]:
 
 class _Parser(TokenStream):
     def __init__(self, text: str) -> None:
-        super().__init__(_tokenize(text))
+        super().__init__(_tokenize(text), ExprSyntaxError)
 
     def expr(self) -> Expr:
         node = self.term()
@@ -162,14 +162,16 @@ class _Parser(TokenStream):
     def unary(self) -> Expr:
         if self.peek()[:2] == ("op", "-"):
             self.take()
-            return Neg(self.unary())
+            with self.nested():
+                return Neg(self.unary())
         return self.power()
 
     def power(self) -> Expr:
         base = self.atom()
         if self.peek()[:2] == ("op", "^"):
             self.take()
-            return BinOp("^", base, self.unary())
+            with self.nested():
+                return BinOp("^", base, self.unary())
         return base
 
     def atom(self) -> Expr:
@@ -179,7 +181,8 @@ class _Parser(TokenStream):
         if kind == "name":
             return Name(text)
         if (kind, text) == ("op", "("):
-            node = self.expr()
+            with self.nested():
+                node = self.expr()
             kind2, text2, column2 = self.take()
             if (kind2, text2) != ("op", ")"):
                 raise ExprSyntaxError("expected ')'", column2)

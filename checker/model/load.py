@@ -22,12 +22,11 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, unknown_name
-from .build import build_spec
+from .build import build_spec, value_problem
 from .endpoint import closure
 from .overlay import apply_overlay
 from .raw import Src, display, read_base, read_toml
@@ -125,6 +124,12 @@ def load_spec(
             )
         options = {v.name: v for v in list_variants(base_path)}
         if variant not in options:
+            if not options:
+                raise UsageError(
+                    f"--variant {variant}: {display(base_path)} has no variants (they are "
+                    f"the overlays in {display(base_path.parent / 'variants')}/); give an "
+                    "overlay with --spec instead, or drop --variant"
+                )
             raise unknown_name("variant", variant, sorted(options), "known variants")
         chosen = apply_overlay(raw, base_path.parent / "variants" / f"{variant}.toml")
     if params:
@@ -142,14 +147,7 @@ def load_spec(
 
 def _check_override(name: str, unit: object, value: float) -> None:
     """A value given for a parameter (``--param``, a property's ``params``) that the model
-    cannot mean: a count that is not a whole number of at least 0 (or ``inf``), a
-    duration that is not above 0, or ``nan``."""
-    if math.isnan(value):
-        raise UsageError(f"parameter {name}: nan is not a value")
-    if unit == "count" and not (value == math.inf or (value >= 0 and value == int(value))):
-        raise UsageError(
-            f"parameter {name} counts retransmissions: a whole number of at least 0 or inf "
-            f"(got {value:g})"
-        )
-    if unit == "s" and not value > 0:
-        raise UsageError(f"parameter {name} is a duration: above 0 seconds (got {value:g})")
+    cannot mean (:func:`~checker.model.build.value_problem`)."""
+    problem = value_problem(name, unit, value)
+    if problem is not None:
+        raise UsageError(problem)

@@ -70,7 +70,8 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     )
     raw.files.append(file)
     state_names = [str(b.get("name")) for b, _ in raw.states]
-    for name in str_list(vsrc, meta, "remove_states", required=False):
+    removed = str_list(vsrc, meta, "remove_states", required=False)
+    for name in removed:
         name_of(vsrc, name, state_names, "state in remove_states")
         raw.states = [(b, s) for b, s in raw.states if b.get("name") != name]
         # Rules from the removed state go; a rule shared with other states keeps those.
@@ -124,7 +125,23 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     if not inserted:
         kept.extend(new)
     raw.transitions = kept
+    _no_rule_enters_a_removed_state(vsrc, removed, kept)
     return variant
+
+
+def _no_rule_enters_a_removed_state(
+    vsrc: Src, removed: list[str], rules: list[tuple[dict[str, Any], Src, str | None]]
+) -> None:
+    """Every rule still leading into a removed state is the overlay's to replace: name
+    them all, at the overlay (the base spec is not wrong; the removal left them)."""
+    for name in removed:
+        left = [src for body, src, _origin in rules if body.get("to") == name]
+        if left:
+            where = "; ".join(f"{s.file}: {s.entry}" for s in left)
+            raise vsrc.error(
+                f"remove_states: {len(left)} rule(s) still lead into {name}: {where}",
+                hint=f"replace each of them in this overlay, or keep {name}",
+            )
 
 
 def _as_list(value: Any) -> list[Any]:

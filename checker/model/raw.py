@@ -106,14 +106,27 @@ def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; the result maps ``"__lines__"`` to :func:`_header_lines`."""
     shown = display(path)
     text = read_text(path, shown, "--spec")
+    doc = parse_toml(text, shown)
+    doc["__lines__"] = _header_lines(text)
+    return doc
+
+
+def parse_toml(text: str, shown: str) -> dict[str, Any]:
+    """``text`` (the file ``shown``) as TOML; a :class:`SpecError` naming the file when
+    it is not TOML or nests deeper than the parser's recursion can go."""
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(
             shown, "", f"malformed TOML: {exc}", hint="see https://toml.io for the syntax"
         ) from None
-    doc["__lines__"] = _header_lines(text)
-    return doc
+    except RecursionError:
+        raise SpecError(
+            shown,
+            "",
+            "arrays or tables nested too deeply to read (hundreds of levels)",
+            hint="a spec or a suite nests a few levels at most",
+        ) from None
 
 
 def entry(doc: Mapping[str, Any], table: str, i: int) -> str:

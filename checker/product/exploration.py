@@ -67,6 +67,10 @@ class Exploration:
     def transitions(self) -> int:
         return len(self.dst)
 
+    def stopped(self) -> str:
+        """Why an incomplete exploration stopped, and how far it got."""
+        return f"{self.limit}, after {self.states:,} states"
+
     @property
     def src(self) -> array[int]:
         """The source column of the edge list (expanded from the per-node offsets)."""

@@ -57,11 +57,15 @@ def explore(
     max_seconds: float | None = None,
     progress: ProgressFn | None = None,
     measure_memory: bool = False,
+    interruptible: bool = False,
 ) -> Exploration:
     """Explore the product of ``spec`` under ``config`` breadth-first.
 
     ``max_states`` and ``max_seconds`` bound the search; a bounded search returns an
-    :class:`Exploration` with ``complete=False`` and ``limit`` naming the bound.
+    :class:`Exploration` with ``complete=False`` and ``limit`` naming the bound.  Running
+    out of memory is such a bound (``limit="memory"``); so is Ctrl-C when
+    ``interruptible`` (``"interrupted"``; otherwise it propagates, so that a caller
+    such as a suite stops rather than goes on with a cut graph).
     """
     config = config or ProductConfig()
     core = Tables(spec, config)
@@ -205,113 +209,123 @@ def explore(
     depth = 0
     i = 0
     cap = max_states if max_states is not None else -1
-    while i < len(keys):
-        if i == level_end:
-            depth += 1
-            level_end = len(keys)
-        if (i & 1023) == 0 and i:
-            if deadline is not None and time.perf_counter() > deadline:
-                limit = "max-seconds"
-                break
-            if progress is not None and (i % _PROGRESS_EVERY) == 0:
-                progress(len(keys), len(dst), depth)
-        key = keys[i]
-        nks: list[int] = []
-        labs: list[int] = []
-        nks_append = nks.append
-        labs_append = labs.append
-        blocked = False
-        # Endpoint A: its local state and B->A decide the move; A->B receives its sends.
-        part = key & in_mask_a
-        items = items_a.get(part)
-        if items is None:
-            items = items_a[part] = items_table("A", key & lm, (key >> cba) & cm)
-        same = key & ~in_mask_a
-        fresh = same & ~ab_field
-        base = ((key >> cab) & cm) << 16  # push memo key: channel id, then outs id
-        for partial, oid, lab in items:
-            if oid:
-                o = push_a.get(base + oid)
-                if o is None:
-                    o = push_a[base + oid] = push_bits("A", (key >> cab) & cm, oid)
-                if o < 0:
-                    if not drop_overflow:
-                        blocked = True
-                        continue
-                    o, lab = overflow("A", (key >> cab) & cm, oid, lab)
-                nks_append(partial | o | fresh)
-            else:
-                nks_append(partial | same)
-            labs_append(lab)
-        # Endpoint B, symmetrically.
-        part = key & in_mask_b
-        items = items_b.get(part)
-        if items is None:
-            items = items_b[part] = items_table("B", (key >> lb) & lm, (key >> cab) & cm)
-        same = key & ~in_mask_b
-        fresh = same & ~ba_field
-        base = ((key >> cba) & cm) << 16
-        for partial, oid, lab in items:
-            if oid:
-                o = push_b.get(base + oid)
-                if o is None:
-                    o = push_b[base + oid] = push_bits("B", (key >> cba) & cm, oid)
-                if o < 0:
-                    if not drop_overflow:
-                        blocked = True
-                        continue
-                    o, lab = overflow("B", (key >> cba) & cm, oid, lab)
-                nks_append(partial | o | fresh)
-            else:
-                nks_append(partial | same)
-            labs_append(lab)
-        chans = key & chan_mask
-        if quiet and not chans:
-            both = key & both_locals
-            tq = tab_quiet.get(both)
-            if tq is None:
-                tq = tab_quiet[both] = quiet_moves(key)
-            rest = key & ~both_locals
-            nks += [x | rest for x in tq[0]]
-            labs += tq[1]
-        if chans:
-            if any_loss or (loss_on and may_lose[(key >> ls) & 15]):
-                tl = tab_loss.get(chans)
-                if tl is None:
-                    tl = tab_loss[chans] = net_table(chans, "loss")
-                rest = (key & keep_net) + lost_one
-                nks += [x | rest for x in tl[0]]
-                labs += tl[1]
-            if dup_on and may_dup[key >> ds]:
-                td = tab_dup.get(chans)
-                if td is None:
-                    td = tab_dup[chans] = net_table(chans, "dup")
-                rest = (key & keep_net) + dup_one
-                nks += [x | rest for x in td[0]]
-                labs += td[1]
-        if blocked:
-            waits += 1
-        if not nks:
-            deadlocks.append(i)
-            if blocked:
-                blocked_dead.append(i)
-        for nk in nks:
-            j = index_get(nk)
-            if j is None:
-                j = len(keys)
-                if j == cap:
-                    limit = "max-states"
+    try:
+        while i < len(keys):
+            if i == level_end:
+                depth += 1
+                level_end = len(keys)
+            if (i & 1023) == 0 and i:
+                if deadline is not None and time.perf_counter() > deadline:
+                    limit = "max-seconds"
                     break
-                index[nk] = j
-                keys_append(nk)
-            dst_append(j)
-        if limit == "max-states":
-            # Keep the columns aligned: only the edges recorded for this state count.
-            del dst[offsets[-1] :]
-            break
-        lbl.extend(labs)
-        offsets_append(len(dst))
-        i += 1
+                if progress is not None and (i % _PROGRESS_EVERY) == 0:
+                    progress(len(keys), len(dst), depth)
+            key = keys[i]
+            nks: list[int] = []
+            labs: list[int] = []
+            nks_append = nks.append
+            labs_append = labs.append
+            blocked = False
+            # Endpoint A: its local state and B->A decide the move; A->B receives its sends.
+            part = key & in_mask_a
+            items = items_a.get(part)
+            if items is None:
+                items = items_a[part] = items_table("A", key & lm, (key >> cba) & cm)
+            same = key & ~in_mask_a
+            fresh = same & ~ab_field
+            base = ((key >> cab) & cm) << 16  # push memo key: channel id, then outs id
+            for partial, oid, lab in items:
+                if oid:
+                    o = push_a.get(base + oid)
+                    if o is None:
+                        o = push_a[base + oid] = push_bits("A", (key >> cab) & cm, oid)
+                    if o < 0:
+                        if not drop_overflow:
+                            blocked = True
+                            continue
+                        o, lab = overflow("A", (key >> cab) & cm, oid, lab)
+                    nks_append(partial | o | fresh)
+                else:
+                    nks_append(partial | same)
+                labs_append(lab)
+            # Endpoint B, symmetrically.
+            part = key & in_mask_b
+            items = items_b.get(part)
+            if items is None:
+                items = items_b[part] = items_table("B", (key >> lb) & lm, (key >> cab) & cm)
+            same = key & ~in_mask_b
+            fresh = same & ~ba_field
+            base = ((key >> cba) & cm) << 16
+            for partial, oid, lab in items:
+                if oid:
+                    o = push_b.get(base + oid)
+                    if o is None:
+                        o = push_b[base + oid] = push_bits("B", (key >> cba) & cm, oid)
+                    if o < 0:
+                        if not drop_overflow:
+                            blocked = True
+                            continue
+                        o, lab = overflow("B", (key >> cba) & cm, oid, lab)
+                    nks_append(partial | o | fresh)
+                else:
+                    nks_append(partial | same)
+                labs_append(lab)
+            chans = key & chan_mask
+            if quiet and not chans:
+                both = key & both_locals
+                tq = tab_quiet.get(both)
+                if tq is None:
+                    tq = tab_quiet[both] = quiet_moves(key)
+                rest = key & ~both_locals
+                nks += [x | rest for x in tq[0]]
+                labs += tq[1]
+            if chans:
+                if any_loss or (loss_on and may_lose[(key >> ls) & 15]):
+                    tl = tab_loss.get(chans)
+                    if tl is None:
+                        tl = tab_loss[chans] = net_table(chans, "loss")
+                    rest = (key & keep_net) + lost_one
+                    nks += [x | rest for x in tl[0]]
+                    labs += tl[1]
+                if dup_on and may_dup[key >> ds]:
+                    td = tab_dup.get(chans)
+                    if td is None:
+                        td = tab_dup[chans] = net_table(chans, "dup")
+                    rest = (key & keep_net) + dup_one
+                    nks += [x | rest for x in td[0]]
+                    labs += td[1]
+            if blocked:
+                waits += 1
+            if not nks:
+                deadlocks.append(i)
+                if blocked:
+                    blocked_dead.append(i)
+            for nk in nks:
+                j = index_get(nk)
+                if j is None:
+                    j = len(keys)
+                    if j == cap:
+                        limit = "max-states"
+                        break
+                    index[nk] = j
+                    keys_append(nk)
+                dst_append(j)
+            if limit == "max-states":
+                # Keep the columns aligned: only the edges recorded for this state count.
+                del dst[offsets[-1] :]
+                break
+            lbl.extend(labs)
+            offsets_append(len(dst))
+            i += 1
+    except (KeyboardInterrupt, MemoryError) as exc:
+        if isinstance(exc, KeyboardInterrupt) and not interruptible:
+            raise
+        # What was found stays a truthful partial graph: the state being expanded when
+        # the search stopped loses the edges recorded for it, as at max-states.
+        limit = "interrupted" if isinstance(exc, KeyboardInterrupt) else "memory"
+        del dst[offsets[-1] :]
+        del lbl[offsets[-1] :]
+        i = len(offsets) - 1  # the states expanded in full
     seconds = time.perf_counter() - t0
     peak = None
     if measure_memory:

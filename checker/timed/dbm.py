@@ -24,7 +24,14 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+
+# The zones are small integer matrices: no BLAS call is worth a thread pool, and
+# OpenBLAS reserves memory for one per core as numpy loads -- under a memory cap it
+# aborts the process there ("Memory allocation still failed"), before any limit of
+# ours can report how far a search got.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import numpy.typing as npt

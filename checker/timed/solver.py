@@ -76,7 +76,12 @@ class SolverLimits:
         self._apply(solver)
         answer = solver.check()
         if answer == z3.unknown:
-            raise SolverLimit(what, solver.reason_unknown(), self)
+            reason = solver.reason_unknown()
+            # Z3 catches Ctrl-C during a call and answers unknown; the user meant to stop
+            # the run, not to see one more undecided constraint.
+            if reason == "interrupted from keyboard":
+                raise KeyboardInterrupt
+            raise SolverLimit(what, reason, self)
         return bool(answer == z3.sat)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,8 @@ class Synthesis:
     #: whether the property is violated there, the tile's constraint over the free
     #: parameters, and the violating run's cause.
     tiles: tuple[Tiled, ...] = ()
+    #: The signal that stopped an interruptible synthesis (2 for Ctrl-C), else None.
+    interrupted: int | None = None
 
     def text(self) -> str:
         """The constraint in the documented syntax (``and``/``or``, one atom per term)."""
@@ -511,7 +514,7 @@ def synthesize(
             for (bad, k), why in zip(tiles, causes, strict=True)
         )
 
-    def unknown(why: str) -> Synthesis:
+    def unknown(why: str, interrupted: int | None = None) -> Synthesis:
         seconds = time.perf_counter() - started
         return Synthesis(
             prop,
@@ -527,6 +530,7 @@ def synthesize(
             values,
             (),
             found(),
+            interrupted,
         )
 
     # Behavioural cartography: explore at a point no tile covers yet; the exploration
@@ -540,7 +544,7 @@ def synthesize(
         while limits.decide(uncovered, "the search for a parameter point no tile covers"):
             left = None if max_seconds is None else max_seconds - (time.perf_counter() - started)
             if left is not None and left <= 0:
-                return unknown(f"stopped at {max_seconds} s")
+                return unknown(f"stopped at {max_seconds:g} s")
             model = uncovered.model()
             point = [_fraction(model.eval(p, model_completion=True)) for p in ps]
             # A tile from just beyond the point (full-dimensional), and, if that one
@@ -581,11 +585,11 @@ def synthesize(
         conditions = name_conditions(clauses, found(), free, values, limits)
     except SolverLimit as exc:
         return unknown(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not interruptible:
             raise
         # An interrupted synthesis still reports what its tiles say.
-        return unknown("interrupted")
+        return unknown("interrupted", getattr(exc, "signum", signal.SIGINT))
     scaled = (
         f"; time scales (every duration and MSL are multiples of the free parameters), so "
         f"{pivot} = 1 was explored without loss of generality"

@@ -369,7 +369,7 @@ def explore_zones(
                 limit = f"{max_nodes} zone-graph nodes"
                 break
             if max_seconds is not None and time.perf_counter() - started > max_seconds:
-                limit = f"{max_seconds} s"
+                limit = f"{max_seconds:g} s"
                 break
             here = queue.popleft()
             if here in superseded:
