@@ -99,9 +99,10 @@ def run_suite(
             exploration = explore(spec, config, max_states=bound, max_seconds=max_seconds)
             cache[key] = exploration, GraphFacts(exploration)
         exploration, facts = cache[key]
-        if raised and not exploration.complete:
+        if (raised and not exploration.complete) or exploration.limit == "memory":
             # Deciding on a cut graph at a raised capacity is work for nothing: the
-            # smaller complete graph's verdict stands (derived_capacity).
+            # smaller complete graph's verdict stands (derived_capacity).  Nor is there
+            # memory left to decide on a graph that ran out of it.
             return incomplete(prop, exploration, variant)
         return check_property(prop, exploration, variant, off, facts)
 

@@ -237,3 +237,37 @@ def test_sigterm_ends_a_conformance_run_leaving_nothing(tmp_path: Path) -> None:
     tcpdumps = subprocess.run(["pgrep", "-a", "tcpdump"], capture_output=True, text=True).stdout
     assert str(tmp_path) not in tcpdumps
     assert _leftovers(tmp_path) == []
+
+
+def _capped(megabytes: int) -> None:
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["explore", "--variant", "linux", "--capacity", "5", "--quiet"], "stopped (memory)"),
+        (
+            ["check", "--property", "both-eventually-closed", "--variant", "linux",
+             "--config", "capacity=5"],
+            "exploration incomplete (memory, after",
+        ),
+    ],
+)  # fmt: skip
+def test_a_search_under_a_memory_cap_reports_a_limit(args: list[str], says: str) -> None:
+    """Under a 500 MB address-space cap a big search runs out of memory: a limit, with
+    how far it got (it was a MemoryError traceback, or OpenBLAS aborting at import)."""
+    proc = subprocess.run(
+        [str(EXE), *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: _capped(500),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == Exit.INCOMPLETE, proc.stdout + proc.stderr
+    assert says in " ".join(proc.stdout.split())
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -49,6 +49,9 @@ def check_property(
     """Decide ``prop`` on an explored graph (see the module docstring); ``facts``: what
     the liveness checks keep about ``exploration`` between properties (none kept
     otherwise)."""
+    if exploration.limit == "memory":
+        # Memory ran out already: looking for a run in the part explored would need more.
+        return incomplete(prop, exploration, variant)
     if prop.kind == "path":
         return _check_path(prop, exploration, variant)
     p, q = premise_and_goal(prop)
