@@ -154,3 +154,13 @@ def test_a_retry_count_in_a_spec_file_is_held_to_the_same_rule(tmp_path: Path) -
     )
     code, out = run("spec", "--spec", str(overlay))
     assert code == 2 and str(overlay) in out and "FIN_RETRIES" in out and "at most 255" in out
+
+
+def test_a_capture_whose_retransmission_takes_no_time_is_a_timing_difference() -> None:
+    """Found by benchmarks/fuzz.py (seed 1, input 310): a capture edited so that a FIN is
+    repeated at the instant it was sent fixed RTO = 0, which the timed model refused as
+    a --param error not naming the capture.  It is a timing that differs."""
+    capture = Path(__file__).parent / "data" / "bad" / "zero-interval-retransmission.pcap"
+    code, out = run("conform", "--pcap", str(capture), "--variant", "linux")
+    assert code == 1
+    assert "a retransmission timer never fires at once" in " ".join(out.split())

@@ -147,13 +147,20 @@ def check_instants(
             # The kernel's RTO follows the round-trip time: this first interval fixes it,
             # and it can be no less than tcp_rto_min (Linux floors the RTO there).
             scale = duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
-            rto = params["RTO"] = interval / scale
+            rto = interval / scale
             model = f"{text} with retries = {retries}: fixes RTO = {rto:.4f} s"
             ok = True
+            if rto <= 0:
+                # A repeat sent no later than what it repeats (a capture's clock, or an
+                # edited file): no timer fires at once, and the model keeps its RTO.
+                model += ", but a retransmission timer never fires at once"
+                ok = False
+            else:
+                params["RTO"] = rto
             if not run.free:  # a capture brought by a user: its host's floor is unknown
                 floor = float(run.sysctls.get("net.ipv4.tcp_rto_min_us", RTO_MIN_US)) / 1e6
                 model += f", at least tcp_rto_min = {floor:g} s"
-                ok = rto >= floor - TOLERANCE[1]
+                ok = ok and rto >= floor - TOLERANCE[1]
             rows.append(Timing(label.actor, what, model, rto, interval, interval, ok, True))
             continue
         expected = duration.evaluate({**plain.values, **params, "retries": retries})
