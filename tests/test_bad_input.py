@@ -164,3 +164,25 @@ def test_a_capture_whose_retransmission_takes_no_time_is_a_timing_difference() -
     code, out = run("conform", "--pcap", str(capture), "--variant", "linux")
     assert code == 1
     assert "a retransmission timer never fires at once" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("overlay", "says"),
+    [
+        # remove_timers = ["2MSL"] without remove_states: TIME-WAIT's rule still fires on
+        # it -- named at the overlay (it blamed the bundled spec's rule).
+        (
+            "timer-removed-still-used.toml",
+            "variant: remove_timers: 1 rule(s) still fire on timeout 2MSL: spec/tcp.toml: "
+            "transitions[58]",
+        ),
+        # event = {} in an overlay's rule: a TypeError inside the merge (exit 4).
+        ("event-a-table.toml", "transitions[0] (line 10): 'event' must be a string or a list"),
+    ],
+)
+def test_overlays_found_by_fuzzing(overlay: str, says: str) -> None:
+    """Found by benchmarks/fuzz.py (seed 1, inputs 3669 and 4659)."""
+    path = Path(__file__).parent / "data" / "bad" / overlay
+    code, out = run("spec", "--spec", str(path))
+    assert code == 2
+    assert f"data/bad/{overlay}: {says}" in " ".join(out.split())

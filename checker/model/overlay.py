@@ -87,7 +87,8 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
         for body, _src in raw.timers.values():
             if isinstance(body.get("states"), list) and name in body["states"]:
                 body["states"] = [x for x in body["states"] if x != name]
-    for name in str_list(vsrc, meta, "remove_timers", required=False):
+    removed_timers = str_list(vsrc, meta, "remove_timers", required=False)
+    for name in removed_timers:
         name_of(vsrc, name, raw.timers, "timer in remove_timers")
         del raw.timers[name]
     raw.parameters.update(params_of(file, doc))
@@ -98,6 +99,9 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
         (b, Src(file, entry(doc, "transitions", i)), variant.name)
         for i, b in enumerate(table_list(vsrc, doc, "transitions"))
     ]
+    for body, src, _name in new:
+        for key in ("from", "event"):  # what a rule replaces is keyed by these
+            str_list(src, body, key)
     pairs = {
         (f, e) for b, _, _ in new for f in _as_list(b.get("from")) for e in _as_list(b.get("event"))
     }
@@ -125,22 +129,38 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     if not inserted:
         kept.extend(new)
     raw.transitions = kept
-    _no_rule_enters_a_removed_state(vsrc, removed, kept)
+    _nothing_left_uses_a_removed_name(vsrc, removed, removed_timers, kept)
     return variant
 
 
-def _no_rule_enters_a_removed_state(
-    vsrc: Src, removed: list[str], rules: list[tuple[dict[str, Any], Src, str | None]]
+def _nothing_left_uses_a_removed_name(
+    vsrc: Src,
+    states: list[str],
+    timers: list[str],
+    rules: list[tuple[dict[str, Any], Src, str | None]],
 ) -> None:
-    """Every rule still leading into a removed state is the overlay's to replace: name
-    them all, at the overlay (the base spec is not wrong; the removal left them)."""
-    for name in removed:
-        left = [src for body, src, _origin in rules if body.get("to") == name]
+    """Every rule still leading into a removed state, or still run by a removed timer's
+    timeout, is the overlay's to replace: name them all, at the overlay (the base spec
+    is not wrong; the removal left them)."""
+    uses = [
+        ("remove_states", name, "lead into", lambda body, n=name: body.get("to") == n)
+        for name in states
+    ] + [
+        (
+            "remove_timers",
+            name,
+            "fire on timeout",
+            lambda body, n=name: f"timeout {n}" in _as_list(body.get("event")),
+        )
+        for name in timers
+    ]
+    for key, name, verb, uses_it in uses:
+        left = [src for body, src, _origin in rules if uses_it(body)]
         if left:
             where = "; ".join(f"{s.file}: {s.entry}" for s in left)
             raise vsrc.error(
-                f"remove_states: {len(left)} rule(s) still lead into {name}: {where}",
-                hint=f"replace each of them in this overlay, or keep {name}",
+                f"{key}: {len(left)} rule(s) still {verb} {name}: {where}",
+                hint=f"replace or remove each of them in this overlay, or keep {name}",
             )
 
 
