@@ -178,10 +178,15 @@ def test_a_capture_whose_retransmission_takes_no_time_is_a_timing_difference() -
         ),
         # event = {} in an overlay's rule: a TypeError inside the merge (exit 4).
         ("event-a-table.toml", "transitions[0] (line 10): 'event' must be a string or a list"),
+        # MSL = "... TIME_WAIT ...": the cycle closed by the overlay is named there (it
+        # blamed the base's TIME_WAIT = 2 * MSL).
+        ("parameter-cycle.toml", "parameters.MSL: parameters refer to each other in a cycle"),
+        # A 4000-digit value: an OverflowError converting it (exit 4).
+        ("value-4000-digits.toml", "parameters.TIME_WAIT: 'value' has 4000 digits"),
     ],
 )
 def test_overlays_found_by_fuzzing(overlay: str, says: str) -> None:
-    """Found by benchmarks/fuzz.py (seed 1, inputs 3669 and 4659)."""
+    """Found by benchmarks/fuzz.py (seed 1, inputs 3669, 4659, 7027 and 7857)."""
     path = Path(__file__).parent / "data" / "bad" / overlay
     code, out = run("spec", "--spec", str(path))
     assert code == 2

@@ -55,7 +55,12 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
         if isinstance(value, (int, float)):
             if value != value:  # NaN
                 raise src.error("'value' is not a number")
-            expr: Expr = Num(float(value))  # also inf: R2 may be infinite (MUST-21)
+            try:
+                expr: Expr = Num(float(value))  # also inf: R2 may be infinite (MUST-21)
+            except OverflowError:
+                raise src.error(
+                    f"'value' has {len(str(value))} digits: too large for a number"
+                ) from None
         else:
             try:
                 expr = parse(text)
@@ -75,14 +80,20 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
                     f"value refers to unknown parameter '{dep}'", did_you_mean(dep, exprs)
                 )
             if dep in chain:
-                raise src.error(
-                    "parameters refer to each other in a cycle: " + " -> ".join((*chain, dep))
-                )
+                cycle = (*chain[chain.index(dep) :], dep)
+                # The cycle is the mistake of whoever closed it: an overlay's entry
+                # rather than the base's, which was fine on its own.
+                srcs = [exprs[m][3] for m in cycle[:-1]]
+                blamed = next((s for s in srcs if s.file != raw.files[0]), src)
+                shown = " -> ".join(f"{m} ({exprs[m][3].file})" for m in cycle[:-1])
+                raise blamed.error(f"parameters refer to each other in a cycle: {shown} -> {dep}")
         env = {dep: resolve(dep, (*chain, dep)) for dep in expr.names()}
         try:
             values[name] = expr.evaluate(env)
         except ZeroDivisionError:
             raise src.error("value divides by zero") from None
+        except OverflowError:
+            raise src.error("value overflows (too large for a number)") from None
         return values[name]
 
     return {
