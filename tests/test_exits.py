@@ -271,3 +271,30 @@ def test_a_search_under_a_memory_cap_reports_a_limit(args: list[str], says: str)
     assert proc.returncode == Exit.INCOMPLETE, proc.stdout + proc.stderr
     assert says in " ".join(proc.stdout.split())
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_signal_landing_in_a_finalizer_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python prints and ignores an exception raised in ``__del__`` (Z3's objects have
+    one): a Ctrl-C landing there once let a synthesis run on.  It is redelivered instead."""
+    from checker.cli import app
+
+    def __del__() -> object:  # a frame that looks like a finalizer's
+        return sys._getframe()
+
+    timers: list[tuple[object, ...]] = []
+
+    class Timer:
+        def __init__(self, delay: float, function: object, args: tuple[object, ...]) -> None:
+            timers.append((delay, function, args))
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr("threading.Timer", Timer)
+    frame = __del__()
+    assert app._terminate(signal.SIGINT, frame) is None  # type: ignore[arg-type,func-returns-value]
+    assert timers == [(0.05, os.kill, (os.getpid(), signal.SIGINT))]
+    with pytest.raises(KeyboardInterrupt):
+        app._terminate(signal.SIGINT, sys._getframe())
+    with pytest.raises(app.Interrupted):
+        app._terminate(signal.SIGTERM, None)

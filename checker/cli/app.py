@@ -9,7 +9,7 @@ import signal
 import threading
 import traceback
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -154,7 +154,25 @@ def cli(ctx: click.Context, debug: bool, z3_timeout: int, z3_rlimit: int) -> Non
     ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
 
 
-def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Is the code a signal interrupted a finalizer (``__del__``, as Z3's objects have)?
+    An exception raised there is printed and ignored: the run would go on."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """End the run: raise Ctrl-C's KeyboardInterrupt, or :class:`Interrupted` for the
+    other signals -- unless the signal landed in a finalizer, where the exception would
+    be swallowed; then the signal is sent again a moment later."""
+    if _in_finalizer(frame):
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Interrupted(signum)
 
 
@@ -175,9 +193,9 @@ def _wake_z3(read_end: int) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM and SIGHUP end a run as Ctrl-C does (exit
-    128 + the signal, everything the run created removed)."""
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    """Console-script entry point: Ctrl-C, SIGTERM and SIGHUP end a run (exit 128 + the
+    signal, everything the run created removed)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
