@@ -3,9 +3,9 @@ holds the spec to (the product and the engines receive these steps unchanged).""
 
 from __future__ import annotations
 
-from checker.model.endpoint import Local, receive, timer_steps, user_steps
+from checker.model.endpoint import Local, receive, receive_foreign, timer_steps, user_steps
 from checker.model.load import load_spec
-from checker.model.segments import ACK, Segment
+from checker.model.segments import ACK, AHEAD, FIN, SYN, Segment
 
 
 def test_close_in_syn_received_keeps_the_timer_and_resends_the_front_of_the_queue() -> None:
@@ -50,3 +50,133 @@ def test_an_ack_of_the_syn_puts_the_fin_at_the_front_with_a_fresh_timer() -> Non
     # A second ACK of the SYN acknowledges nothing new: the FIN's count runs on.
     again = receive(spec, acked.target._replace(retries=1), Segment(ACK, 1, 1))
     assert again is not None and not again.rule.restart and again.target.retries == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Every placement of another incarnation's segment follows §3.10.7 (receive_foreign tries
+# each one; these tests hold the classifier and the rules to the RFC, placement by
+# placement).
+
+
+def _placed(state: str, seg: Segment, **local: int | bool) -> set[tuple[str, str, str]]:
+    """(event, target state, what is sent) for every placement of ``seg`` in ``state``."""
+    spec = load_spec()
+    here = Local(state, opened=True, **local)  # type: ignore[arg-type]
+    return {
+        (st.rule.event, st.target.state, " ".join(s.describe() for s in st.sent))
+        for st in receive_foreign(spec, here, seg)
+    }
+
+
+def test_syn_sent_resets_a_syn_ack_acknowledging_at_or_below_iss() -> None:
+    """§3.10.7.3, first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the
+    RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST> and discard
+    the segment."  (The model established the connection on such a SYN+ACK.)"""
+    spec = load_spec()
+    step = receive(spec, Local("SYN-SENT", opened=True), Segment(SYN | ACK, 0, 0))
+    assert step.rule.event == "rcv bad ACK" and step.target.state == "SYN-SENT"
+    assert [s.describe() for s in step.sent] == ["RST seq=0"]
+    placed = _placed("SYN-SENT", Segment(SYN | ACK, 0, 0))
+    assert ("rcv SYN+ACK", "ESTABLISHED", "ACK seq=1 ack=1") in placed  # SEG.ACK = ISS+1
+    assert {p for p in placed if p[1] != "ESTABLISHED"} == {
+        ("rcv bad ACK", "SYN-SENT", "RST seq=0"),  # SEG.ACK = ISS
+        ("rcv bad ACK", "SYN-SENT", "RST seq=2"),  # SEG.ACK > SND.NXT
+        ("rcv bad ACK", "SYN-SENT", f"RST seq={AHEAD}"),
+    }
+
+
+def test_syn_sent_resets_a_fin_acknowledging_iss() -> None:
+    """§3.10.7.3, first (the ACK bit is checked before anything else): a FIN+ACK with
+    SEG.ACK = ISS draws <SEQ=SEG.ACK><CTL=RST>; with an acceptable ACK it falls to the
+    fifth step, "if neither of the SYN or RST bits is set, then drop the segment".  (The
+    model dropped it silently either way.)"""
+    placed = _placed("SYN-SENT", Segment(FIN | ACK, 1, 2))
+    assert ("rcv bad ACK", "SYN-SENT", "RST seq=0") in placed
+    assert ("rcv FIN", "SYN-SENT", "") in placed
+
+
+def test_an_ack_of_something_not_yet_sent_is_answered_in_every_state() -> None:
+    """SEG.ACK > SND.NXT.  §3.10.7.3 (SYN-SENT): "send a reset <SEQ=SEG.ACK><CTL=RST>".
+    §3.10.7.4, fifth (SYN-RECEIVED): "If the segment acknowledgment is not acceptable,
+    form a reset segment <SEQ=SEG.ACK><CTL=RST> and send it."  §3.10.7.4, fifth
+    (ESTABLISHED and the states that do as it): "If the ACK acks something not yet sent
+    (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."  (The model
+    skipped every such placement.)"""
+    spec = load_spec()
+    ahead = Segment(ACK, 2, AHEAD)
+    cases = {
+        ("SYN-SENT", 0): f"RST seq={AHEAD}",
+        ("SYN-RECEIVED", 0): f"RST seq={AHEAD}",
+        ("ESTABLISHED", 1): "ACK seq=1 ack=1",
+        ("FIN-WAIT-1", 1): "ACK seq=2 ack=1",
+        ("FIN-WAIT-2", 2): "ACK seq=2 ack=1",
+        ("CLOSE-WAIT", 1): "ACK seq=1 ack=2",
+        ("CLOSING", 1): "ACK seq=2 ack=2",
+        ("LAST-ACK", 1): "ACK seq=2 ack=2",
+        ("TIME-WAIT", 2): "ACK seq=2 ack=2",
+    }
+    for (state, una), answer in cases.items():
+        here = Local(state, passive=state == "SYN-RECEIVED", una=una, opened=True)
+        step = receive(spec, here, ahead)
+        assert step.rule.event == "rcv bad ACK", state
+        assert step.target == here, state  # dropped: nothing changes
+        assert [s.describe() for s in step.sent] == [answer], state
+    # Within the abstraction's points too: an ACK of our FIN before it was sent.
+    step = receive(spec, Local("ESTABLISHED", una=1, opened=True), Segment(FIN | ACK, 1, 2))
+    assert step.rule.event == "rcv bad ACK" and step.target.state == "ESTABLISHED"
+
+
+def test_a_passive_syn_received_returns_to_listen_on_a_syn_in_the_window() -> None:
+    """§3.10.7.4, fourth, SYN-RECEIVED STATE: "If the connection was initiated with a
+    passive OPEN, then return this connection to the LISTEN state and return.  Otherwise,
+    handle per the directions for synchronized states below."  A SYN below RCV.NXT fails
+    the first check and is answered with an ACK.  (The model answered ACK to both.)"""
+    spec = load_spec()
+    passive = Local("SYN-RECEIVED", passive=True, opened=True)
+    step = receive(spec, passive, Segment(SYN, 1))
+    assert (step.rule.event, step.target.state, step.sent) == ("rcv SYN in window", "LISTEN", ())
+    old = receive(spec, passive, Segment(SYN, 0))
+    assert old.target == passive and [s.describe() for s in old.sent] == ["ACK seq=1 ack=1"]
+    active = receive(spec, Local("SYN-RECEIVED", opened=True), Segment(SYN, 1))
+    assert active.target.state == "SYN-RECEIVED"
+    assert [s.describe() for s in active.sent] == ["ACK seq=1 ack=1"]
+
+
+def test_a_fin_below_rcv_nxt_is_acknowledged_and_dropped() -> None:
+    """§3.10.7.4, first: a segment is acceptable if RCV.NXT =< SEG.SEQ+SEG.LEN-1 <
+    RCV.NXT+RCV.WND; "If an incoming segment is not acceptable, an acknowledgment should
+    be sent in reply ... <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> After sending the
+    acknowledgment, drop the unacceptable segment and return."  (ESTABLISHED accepted a
+    FIN at ISS and went to CLOSE-WAIT.)"""
+    spec = load_spec()
+    for state, una in (("ESTABLISHED", 1), ("FIN-WAIT-1", 1), ("FIN-WAIT-2", 2)):
+        here = Local(state, una=una, opened=True)
+        step = receive(spec, here, Segment(FIN | ACK, 0, 1))
+        assert step.rule.event == "rcv old FIN" and step.target == here, state
+        assert [s.describe() for s in step.sent] == [f"ACK seq={_snd_nxt(state)} ack=1"]
+    placed = _placed("ESTABLISHED", Segment(FIN | ACK, 1, 1), una=1)
+    assert ("rcv old FIN", "ESTABLISHED", "ACK seq=1 ack=1") in placed
+    assert ("rcv FIN", "CLOSE-WAIT", "ACK seq=1 ack=2") in placed  # exactly at RCV.NXT
+    # Beyond RCV.NXT the FIN waits for text that never comes: only its ACK counts.
+    assert ("rcv ACK", "ESTABLISHED", "") in placed
+
+
+def _snd_nxt(state: str) -> int:
+    """SND.NXT of ``state``, relative (1: the SYN sent, 2: the FIN too)."""
+    return 2 if state.startswith("FIN-WAIT") else 1
+
+
+def test_the_ack_answering_an_old_syn_carries_rcv_nxt() -> None:
+    """§3.10.7.4, first: the answer to an unacceptable segment is
+    <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; fourth: the challenge ACK to a SYN is the same
+    segment (RFC 5961 §4.2: "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>").  Neither takes its
+    acknowledgment from the SYN.  (The model answered an in-window SYN with SEG.SEQ+1.)"""
+    for state, una, answer in (
+        ("ESTABLISHED", 1, "ACK seq=1 ack=1"),
+        ("FIN-WAIT-2", 2, "ACK seq=2 ack=1"),
+        ("TIME-WAIT", 2, "ACK seq=2 ack=2"),
+    ):
+        for seq in range(AHEAD + 1):
+            spec = load_spec()
+            step = receive(spec, Local(state, una=una, opened=True), Segment(SYN, seq))
+            assert [s.describe() for s in step.sent] == [answer], (state, seq)

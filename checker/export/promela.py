@@ -348,9 +348,9 @@ def promela_with_moves(
                 w.alt([live, *guards, room], body, about(lab, src), step, indent="\t\t")
             w.line(f"\t\tfi; goto L{new}")
         for ready in unplaceable:
-            # A segment this local state cannot place (it acknowledges something never
-            # sent); the explorer stops with an error there, SPIN too.
-            w.alt([ready], ["assert(false)"], "a segment this state cannot place")
+            # A segment this local state has no rule for: the explorer stops with an
+            # error there, SPIN too.
+            w.alt([ready], ["assert(false)"], "a segment this state has no rule for")
         w.line("\tfi;")
 
     for side, me, out, inc in (("A", "a", "ab", "ba"), ("B", "b", "ba", "ab")):

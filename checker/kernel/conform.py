@@ -412,9 +412,6 @@ class _Search:
             obs += 1
         state = self.spec.state(local.state)
         event = classify(seg, state.sent, state.received, local.una)
-        if event is None:
-            yield None, f"{seg.describe()} acknowledges something {name} never sent", text
-            return
         rules = self.rules_under(local, event, n.bounds)
         if not rules:
             yield None, f"{local.state} has no rule for '{event}'", text

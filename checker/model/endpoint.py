@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import ModelError, SpecError
-from .segments import ACK, FIN, OLD_EVENTS, RST, SYN, Segment, build, classify
+from .segments import ACK, AHEAD, OLD_EVENTS, RST, SYN, Segment, build, classify
 from .spec import Spec, Transition
 
 __all__ = [
@@ -110,7 +110,7 @@ class EndpointMemo:
     """
 
     #: :func:`receive`'s steps by (local state, segment).
-    received: dict[tuple[Local, Segment], Step | None] = field(default_factory=dict)
+    received: dict[tuple[Local, Segment], Step] = field(default_factory=dict)
     #: :func:`receive_foreign`'s steps by (local state, segment).
     foreign: dict[tuple[Local, Segment], list[Step]] = field(default_factory=dict)
     #: :func:`closure`'s result.
@@ -171,11 +171,10 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
     tgt = spec.state(rule.target)
     event = rule.event
     accepted = received is not None and event not in OLD_EVENTS
-    brought = 0
-    if accepted and received is not None and not received.flags & RST:
-        brought = received.seq + received.length if received.flags & (SYN | FIN) else 0
+    # The states say how far each sequence space has advanced; a segment's own numbers
+    # never move RCV.NXT (an old SYN in the window is answered with RCV.NXT, §3.10.7.4).
     snd_nxt = max(src.sent, tgt.sent)
-    rcv_nxt = max(src.received, tgt.received, brought)
+    rcv_nxt = max(src.received, tgt.received)
     sent = tuple(
         build(tok, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt, trigger=received) for tok in rule.send
     )
@@ -223,12 +222,10 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
     return Step(rule, local, target, received, sent)
 
 
-def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
-    """The step taken when ``seg`` arrives at ``local``.
-
-    Returns ``None`` for a segment the abstraction cannot place (see
-    :func:`checker.model.segments.classify`).  Raises :class:`ModelError` when the spec has no
-    rule for the event in this local state.
+def receive(spec: Spec, local: Local, seg: Segment) -> Step:
+    """The step taken when ``seg`` arrives at ``local`` (the event:
+    :func:`checker.model.segments.classify`).  Raises :class:`ModelError` when the spec
+    has no rule for the event in this local state.
     """
     held = spec.endpoint_memo  # the hot path: no call when the memo exists
     memo = (held if isinstance(held, EndpointMemo) else _memo(spec)).received
@@ -237,9 +234,6 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step | None:
         return memo[key]
     state = spec.state(local.state)
     event = classify(seg, state.sent, state.received, local.una)
-    if event is None:
-        memo[key] = None
-        return None
     rule = enabled_rule(spec, local, event)
     if rule is None:
         files = ", ".join(spec.files)
@@ -259,11 +253,14 @@ def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
     one).
 
     Its numbers were chosen against another ISS, so how they fall against this
-    connection's is unknown: every placement of its sequence and acknowledgment numbers
-    on the three points of the abstraction is tried, in the window or out of it -- the
-    worst case, where the choice of ISS (RFC 9293 §3.4.1) gives no protection and only
-    time (TIME-WAIT, MSL) keeps old segments away.  Every placement's event needs a rule
-    (a :class:`ModelError` names the missing one).  Distinct steps, in a fixed order.
+    connection's is unknown: every placement of its sequence and acknowledgment numbers is
+    tried -- the three points of the abstraction and :data:`~checker.model.segments.AHEAD`
+    (a sequence number further inside the window, an acknowledgment of more than was ever
+    sent); below the window is the placement at a point under RCV.NXT.  This is the worst
+    case, where the choice of ISS (RFC 9293 §3.4.1) gives no protection and only time
+    (TIME-WAIT, MSL) keeps old segments away.  Each placement is classified by RFC 9293
+    §3.10.7 (:func:`~checker.model.segments.classify`) and needs a rule (a
+    :class:`ModelError` names the missing one).  Distinct steps, in a fixed order.
     """
     memo = _memo(spec).foreign
     key = (local, seg)
@@ -272,18 +269,16 @@ def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
         return got
     out: list[Step] = []
     seen: set[tuple[int, Local, tuple[Segment, ...]]] = set()
-    acks = range(3) if seg.flags & ACK else (0,)
-    for seq in range(3):
+    acks = range(AHEAD + 1) if seg.flags & ACK else (0,)
+    for seq in range(AHEAD + 1):
         for ack in acks:
             try:
-                st = receive(spec, local, Segment(seg.flags, seq, ack))
+                st = receive(spec, local, Segment(seg.flags, seq, ack, seg.data))
             except ModelError as exc:
                 raise ModelError(
                     f"{exc}; a segment of another incarnation ({seg.describe()}) can cause "
                     "it, so connection reuse needs a rule for it (RFC 9293 §3.10.7)"
                 ) from None
-            if st is None:
-                continue
             mark = (st.rule.index, st.target, st.sent)
             if mark not in seen:
                 seen.add(mark)
@@ -357,8 +352,7 @@ def closure(spec: Spec) -> Closure:
                     raise SpecError(
                         spec.files[-1], f"state {local.state}", str(exc).split(": ", 1)[1]
                     ) from None
-                if st is not None:
-                    results.append(st)
+                results.append(st)
             done[local] = len(seg_order)
             for st in results:
                 steps += 1

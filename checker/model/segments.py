@@ -13,10 +13,12 @@ kept *relative to the ISS of the side they count*, as small integers:
 Within one connection incarnation this abstraction is exact: every comparison RFC 9293
 §3.10.7 makes between SEG.SEQ, SEG.ACK, RCV.NXT, SND.UNA and SND.NXT has the same
 outcome on the relative numbers as on the real 32-bit ones, because no data moves and the
-windows are larger than the two octets of control.  What it cannot express: segments of
-an earlier incarnation (a new ISS), data and window edges, sequence wrap-around, and
-segments from a retried passive open (the RFC's new ISS is not modelled: a retried
-handshake reuses the same relative numbers).
+windows are larger than the two octets of control.  A segment of another incarnation (a
+new ISS) has numbers that may fall anywhere: it is placed at each of the three points, or
+:data:`AHEAD` of them, and each placement is classified by the same rules.  What the
+abstraction cannot express: data and window edges, sequence wrap-around, and segments
+from a retried passive open (the RFC's new ISS is not modelled: a retried handshake
+reuses the same relative numbers).
 
 The receiver classifies an arriving segment into one *segment event* -- the vocabulary the
 spec's transitions use -- from the segment and three facts about itself: how far it has
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ACK",
+    "AHEAD",
     "FIN",
     "LEVELS",
     "OLD_EVENTS",
@@ -72,18 +75,29 @@ SEGMENT_EVENTS: dict[str, str] = {
     ),
     "rcv FIN": "the peer's FIN, new, whose ACK does not acknowledge our FIN",
     "rcv FIN+ACK of FIN": "the peer's FIN, new, whose ACK acknowledges our FIN",
-    "rcv old FIN": "a retransmission of a FIN already received",
+    "rcv old FIN": "a FIN below RCV.NXT, or any FIN once the peer's FIN is received",
     "rcv DATA": "a segment carrying new data, whose ACK acknowledges nothing new",
     "rcv DATA+ACK of SYN": "a segment carrying new data whose ACK newly acknowledges our SYN",
     "rcv DATA+ACK of FIN": "a segment carrying new data whose ACK newly acknowledges our FIN",
+    "rcv SYN in window": (
+        "a SYN at or beyond RCV.NXT where a SYN was received (only another incarnation's)"
+    ),
+    "rcv bad ACK": (
+        "an unacceptable ACK: in SYN-SENT and SYN-RECEIVED one not acknowledging our SYN "
+        "exactly, elsewhere one acknowledging something not yet sent"
+    ),
     "rcv RST": "an acceptable RST (in the window; in SYN-SENT, acknowledging our SYN)",
     "rcv bad RST": (
         "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)"
     ),
 }
 
-#: Events whose segment fails the acceptability test: its ACK field is not processed.
-OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST"})
+#: Events whose segment fails a check before its ACK field: the field is not processed.
+OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST", "rcv bad ACK"})
+
+#: A number of another incarnation beyond the three points: a sequence number inside the
+#: receive window past ISS+2, or an acknowledgment past anything its receiver has sent.
+AHEAD = 3
 
 #: What a transition may send.  A RST's numbers depend on why it is sent (see :func:`build`).
 SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK", "DATA")
@@ -136,40 +150,80 @@ class Segment:
         return text
 
 
-def classify(seg: Segment, sent: int, received: int, una: int) -> str | None:
+def classify(seg: Segment, sent: int, received: int, una: int) -> str:
     """The event ``seg`` is to a receiver that has sent/received/been acknowledged so far.
 
-    Returns ``None`` for a segment the abstraction cannot place: one acknowledging
-    something the receiver never sent (only possible across incarnations).
+    Total: every segment, whatever its numbers, is one event -- a segment of another
+    incarnation may carry any of them (:data:`AHEAD` places a number beyond the three
+    points).  The checks are RFC 9293 §3.10.7's, in its order:
 
-    The checks follow RFC 9293 §3.10.7: RST validity (§3.5.3: in the window, or in
-    SYN-SENT acknowledging our SYN); the sequence-number test of the first check (an old
-    FIN or an ACK below RCV.NXT is not acceptable); then what the ACK field newly covers.
+    * CLOSED and LISTEN (``sent == 0``, §3.10.7.1-2): no numbers are checked.
+    * SYN-SENT (``received == 0``, §3.10.7.3): first the ACK field -- acceptable iff
+      SND.UNA < SEG.ACK =< SND.NXT (it acknowledges our SYN); a RST is valid only with an
+      acceptable ACK, any other segment with an unacceptable one is ``rcv bad ACK`` (the
+      RFC answers ``<SEQ=SEG.ACK><CTL=RST>``); then the SYN bit.
+    * Otherwise (§3.10.7.4): first the sequence number -- a segment below RCV.NXT is not
+      acceptable (an old SYN, FIN or ACK, or a RST outside the window); second the RST
+      bit; fourth the SYN bit (an acceptable SYN is ``rcv SYN in window``); fifth the ACK
+      field -- in SYN-RECEIVED (SND.UNA = ISS, ``una == 0``, nothing but the SYN sent) it
+      must acknowledge our SYN, elsewhere it must not acknowledge more than SND.NXT, or it
+      is ``rcv bad ACK``; then what it newly acknowledges.  A FIN or text beyond RCV.NXT
+      is held for later, in-order processing (the idealized segment of the first check
+      begins at RCV.NXT) and nothing fills the gap: only its ACK field counts.  Once the
+      peer's FIN is in, every FIN is a retransmission of it (``rcv old FIN``: the eighth
+      step of CLOSE-WAIT .. TIME-WAIT keeps the state).
+
+    >>> classify(Segment(SYN | ACK, 0, 0), sent=1, received=0, una=0)  # SEG.ACK =< ISS
+    'rcv bad ACK'
+    >>> classify(Segment(ACK, 2, AHEAD), sent=2, received=2, una=2)    # beyond SND.NXT
+    'rcv bad ACK'
+    >>> classify(Segment(SYN, 1), sent=1, received=1, una=0)           # in the window
+    'rcv SYN in window'
+    >>> classify(Segment(FIN | ACK, 0, 1), sent=1, received=1, una=1)  # below RCV.NXT
+    'rcv old FIN'
     """
     has_ack = bool(seg.flags & ACK)
+    if sent == 0:  # CLOSED, LISTEN: a RST is ignored, anything else answered by the rules
+        if seg.flags & RST:
+            return "rcv RST"
+        if seg.flags & SYN:
+            return "rcv SYN+ACK" if has_ack else "rcv SYN"
+        return "rcv FIN" if seg.flags & FIN else "rcv ACK"
+    if received == 0:  # SYN-SENT
+        acceptable = has_ack and una < seg.ack <= sent
+        if seg.flags & RST:
+            return "rcv RST" if acceptable else "rcv bad RST"
+        if has_ack and not acceptable:
+            return "rcv bad ACK"
+        if seg.flags & SYN:
+            return "rcv SYN+ACK" if has_ack else "rcv SYN"
+        if seg.flags & FIN:
+            return "rcv FIN"  # fifth: neither SYN nor RST, dropped
+        return "rcv ACK of SYN"
+    if seg.seq < received:  # first: not acceptable (SEG.LEN of the control counted)
+        if seg.flags & RST:
+            return "rcv bad RST"
+        if seg.flags & SYN:
+            return "rcv SYN+ACK" if has_ack else "rcv SYN"
+        return "rcv old FIN" if seg.flags & FIN else "rcv old ACK"
     if seg.flags & RST:
-        if sent == 0:
-            return "rcv RST"  # CLOSED and LISTEN have no window; both ignore RSTs anyway
-        if received == 0:  # SYN-SENT: acceptable iff it acknowledges our SYN (§3.10.7.3)
-            return "rcv RST" if has_ack and seg.ack == 1 else "rcv bad RST"
-        return "rcv RST" if seg.seq >= received else "rcv bad RST"
-    if has_ack and sent > 0 and seg.ack > sent:
-        return None
+        return "rcv RST"
     if seg.flags & SYN:
-        return "rcv SYN+ACK" if has_ack else "rcv SYN"
-    if seg.flags & FIN:
-        if received == 2:
-            return "rcv old FIN"
-        if has_ack and seg.ack == 2 and una < 2 and sent == 2:
-            return "rcv FIN+ACK of FIN"
-        return "rcv FIN"
-    if received > 0 and seg.seq < received:
-        return "rcv old ACK"  # data sent before the peer's FIN, too: nothing new
-    if seg.data and received > 0:
-        if sent > 0 and seg.ack > una:
+        return "rcv SYN in window"
+    if seg.flags & FIN and received == 2:
+        return "rcv old FIN"
+    synchronizing = sent == 1 and una == 0  # SYN-RECEIVED: only our SYN is outstanding
+    if has_ack and (seg.ack > sent or (synchronizing and seg.ack != 1)):
+        return "rcv bad ACK"
+    new = has_ack and seg.ack > una
+    in_order = seg.seq == received
+    if seg.flags & FIN and in_order:
+        return "rcv FIN+ACK of FIN" if new and seg.ack == 2 else "rcv FIN"
+    if seg.data and in_order:
+        if new:
             return "rcv DATA+ACK of FIN" if seg.ack == 2 else "rcv DATA+ACK of SYN"
         return "rcv DATA"
-    if sent > 0 and seg.ack > una:
+    if new:
         return "rcv ACK of FIN" if seg.ack == 2 else "rcv ACK of SYN"
     return "rcv ACK"
 

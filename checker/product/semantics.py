@@ -40,7 +40,6 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import ModelError
 from ..model.endpoint import Local, Step, app_may, enabled_rule, receive, step, timer_steps
 from ..model.segments import Segment
 from ..model.spec import Spec
@@ -65,7 +64,6 @@ __all__ = [
     "quiet_only_timer_steps",
     "step_label",
     "timer_pending",
-    "unplaceable",
     "waits_for_quiescence",
 ]
 
@@ -273,14 +271,6 @@ class EndpointMove:
         return step_label(side, self.step, self.kind)
 
 
-def unplaceable(local: Local, seg: Segment) -> ModelError:
-    """The error for a segment the abstraction cannot place in ``local``."""
-    return ModelError(
-        f"{local.describe()} received {seg.describe()}, which the segment abstraction "
-        "cannot place (it acknowledges something never sent)"
-    )
-
-
 def endpoint_moves(
     spec: Spec,
     app: AppConfig,
@@ -310,7 +300,4 @@ def local_moves(spec: Spec, app: AppConfig, local: Local, *, quiet: bool) -> lis
 def delivery(spec: Spec, local: Local, incoming: Sequence[Segment], i: int) -> EndpointMove:
     """The move of an endpoint in ``local`` receiving ``incoming[i]`` (RFC 9293 §3.10.7,
     :func:`checker.model.endpoint.receive`)."""
-    st = receive(spec, local, incoming[i])
-    if st is None:
-        raise unplaceable(local, incoming[i])
-    return EndpointMove("segment", st, i)
+    return EndpointMove("segment", receive(spec, local, incoming[i]), i)

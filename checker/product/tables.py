@@ -154,7 +154,7 @@ class Tables:
     def recv(self, side: str, lid: int, code: int) -> tuple[int, int, int]:
         """(label, new local id, outs id) for receiving segment ``code``
         (:func:`checker.product.semantics.delivery`); raises
-        :class:`~checker.errors.ModelError` for a segment the state cannot place."""
+        :class:`~checker.errors.ModelError` when the state has no rule for it."""
         key = (side, lid, code)
         found = self._recv.get(key)
         if found is None:

@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ModelError, UsageError
+from ..errors import UsageError
 from ..model.endpoint import Local, Step, initial_local, receive, receive_foreign, timer_steps
 from ..model.expr import Expr
 from ..model.segments import RST, Segment
@@ -413,19 +413,13 @@ def explore_zones(
                 for i in network.deliverable(incoming):
                     cp = incoming[i]
                     mine = s.inc[0 if side == "A" else 1]
-                    st2 = receive(spec, local, cp.seg) if cp.inc == mine else None
-                    if st2 is not None:
-                        placed = [st2]
+                    if cp.inc == mine:
+                        placed = [receive(spec, local, cp.seg)]
                     else:
                         # Another incarnation's segment -- or one that met another
                         # incarnation's on the way (an answer to an old FIN): its numbers
                         # may fall anywhere against this connection's.
                         placed = receive_foreign(spec, local, cp.seg)
-                        if not placed:
-                            raise ModelError(
-                                f"{local.describe()} received {cp.seg.describe()}, which the "
-                                "segment abstraction cannot place"
-                            )
                     arrives: ClockGuard = ((bases[channel] + i, zero, True, True),)
                     for st2 in placed:
                         mv = _move(s, side, st2, "segment", copy=i)
