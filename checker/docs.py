@@ -46,6 +46,7 @@ from .errors import UsageError
 from .model.load import load_spec
 from .model.overrides import merge_params
 from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
+from .model.segments import LEVELS
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
@@ -70,6 +71,11 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return out
+
+
+def _level(level: int) -> str:
+    """How far a sequence space has advanced, as the spec writes it."""
+    return next(name for name, value in LEVELS.items() if value == level)
 
 
 def _name(variant: str | None) -> str:
@@ -224,6 +230,15 @@ def _specification(
         if own:
             lines += ["Choices this variant states:", ""]
             lines += _choices_table(own)
+            lines.append("")
+        base_states = {st.name: st for st in base.states}
+        states = [st for st in spec.states if base_states.get(st.name) != st]
+        if states:
+            lines += ["States it adds (or redefines):", ""]
+            lines += _table(
+                ["state", "description", "sent", "received"],
+                [[st.name, st.description, _level(st.sent), _level(st.received)] for st in states],
+            )
             lines.append("")
         added, dropped = differences(spec, base)
         if added:

@@ -175,8 +175,16 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
     # never move RCV.NXT (an old SYN in the window is answered with RCV.NXT, §3.10.7.4).
     snd_nxt = max(src.sent, tgt.sent)
     rcv_nxt = max(src.received, tgt.received)
+    # A RST of the endpoint's own (ABORT) carries SND.NXT as it is when the RST leaves,
+    # whatever state the rule enters (Note 3: TIME-WAIT after a reset).
     sent = tuple(
-        build(tok, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt, trigger=received) for tok in rule.send
+        build(
+            tok,
+            snd_nxt=src.sent if tok.startswith("RST") else snd_nxt,
+            rcv_nxt=rcv_nxt,
+            trigger=received,
+        )
+        for tok in rule.send
     )
 
     # SND.UNA advances on an acceptable ACK processed by a synchronized (or synchronizing)

@@ -1,7 +1,7 @@
 """Variants as overlays on a base spec, merged before the spec is typed.
 
-An overlay is a file with a ``[variant]`` table.  Its parameters and timers replace the
-base's by name; its transitions replace every base transition with the same source
+An overlay is a file with a ``[variant]`` table.  Its parameters, states and timers
+replace the base's by name (a new name adds one); its transitions replace every base transition with the same source
 state and event (the parts of a multi-state or multi-event entry it does not name stay);
 ``remove_states`` and ``remove_timers`` delete.  Merging works on the raw tables
 (:class:`~checker.model.raw.RawSpec`), so the merged spec is validated as a whole, as
@@ -92,6 +92,14 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     for name in removed_timers:
         name_of(vsrc, name, raw.timers, "timer in remove_timers")
         del raw.timers[name]
+    # A state of the overlay replaces the base's of the same name, or is added.
+    for i, body in enumerate(table_list(vsrc, doc, "states")):
+        src = Src(file, entry(doc, "states", i))
+        at = [k for k, (b, _s) in enumerate(raw.states) if b.get("name") == body.get("name")]
+        if at:
+            raw.states[at[0]] = (body, src)
+        else:
+            raw.states.append((body, src))
     raw.parameters.update(params_of(file, doc))
     raw.timers.update(timers_of(file, doc))
     raw.choices.update(choices_of(file, doc))

@@ -53,7 +53,7 @@ __all__ = [
 #: The tables a base spec may have.
 BASE_KEYS = {"protocol", "parameters", "states", "events", "timers", "transitions", "choices"}
 #: The tables an overlay (a variant) may have.
-OVERLAY_KEYS = {"variant", "parameters", "timers", "transitions", "choices"}
+OVERLAY_KEYS = {"variant", "parameters", "states", "timers", "transitions", "choices"}
 #: The keys each kind of entry may have.
 KEYS = {
     "protocol": {"name", "title", "reference", "initial"},
