@@ -207,7 +207,7 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
 
     if rule.retransmit:
         retries = min(local.retries + 1, max(spec.retry_cap, local.retries))
-    elif rule.target != local.state and not rule.keeps_timer:
+    elif (rule.target != local.state and not rule.keeps_timer) or rule.restart:
         retries = 0
     else:
         retries = local.retries

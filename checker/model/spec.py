@@ -14,7 +14,7 @@ Examples
 >>> [t.target for t in spec.rules("FIN-WAIT-1", "rcv FIN+ACK of FIN")]
 ['TIME-WAIT']
 >>> spec.state("SYN-SENT").sent, spec.retry_cap
-(1, 2)
+(1, 7)
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ class Transition:
     send: tuple[str, ...]
     guard: Guard
     retransmit: bool
+    #: The timer starts anew, its clock and its retry count (a segment of its own is
+    #: now the one it guards: RFC 6298 §5.3, an ACK of new data).
     restart: bool
     error: str | None
     ref: str
