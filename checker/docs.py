@@ -45,7 +45,7 @@ from .check.verdicts import Verdict
 from .errors import UsageError
 from .model.load import load_spec
 from .model.overrides import merge_params
-from .model.spec import Spec, Timer, Transition
+from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
@@ -95,6 +95,16 @@ def _rule_row(t: Transition) -> list[str]:
     ]
     note = "; ".join([*flags, *([t.error] if t.error else []), *([t.note] if t.note else [])])
     return [t.event, guard, target, sends, t.ref, note]
+
+
+def _choices_table(choices: Sequence[Choice]) -> list[str]:
+    """The stated choices, grouped by kind (:data:`~checker.model.spec.CHOICE_KINDS`)."""
+    order = list(CHOICE_KINDS)
+    rows = sorted(choices, key=lambda c: order.index(c.kind))
+    return _table(
+        ["topic", "kind", "the spec", "why", "reference"],
+        [[c.topic, CHOICE_KINDS[c.kind], c.decision, c.why, c.ref] for c in rows],
+    )
 
 
 def _specification(
@@ -188,6 +198,16 @@ def _specification(
         "because retry bounds and the loss budget make the graph finite and acyclic; a "
         "limit makes the answer `unknown`.",
         "",
+        "## Choices and abstractions",
+        "",
+        "Where the RFC leaves room, where RFC generations differ, and what the model leaves "
+        "out: each stated in `spec/tcp.toml` (`[[choices]]`) with why, and shown here, so "
+        "that a verdict on `base` reads as what it is.",
+        "",
+    ]
+    lines += _choices_table(base.choices)
+    lines += [
+        "",
         "## Variants",
         "",
     ]
@@ -200,6 +220,11 @@ def _specification(
             f"![{v.name} state diagram]({_link(docs, diagrams / f'endpoint-{v.name}.svg')})",
             "",
         ]
+        own = [c for c in spec.choices if c.file == v.file]
+        if own:
+            lines += ["Choices this variant states:", ""]
+            lines += _choices_table(own)
+            lines.append("")
         added, dropped = differences(spec, base)
         if added:
             lines += ["Rules that differ from the base spec:", ""]

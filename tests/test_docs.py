@@ -142,3 +142,13 @@ def test_png_copies_on_request() -> None:
     pngs = [p for p in files if p.suffix == ".png"]
     assert {p.name for p in pngs} == {"endpoint-base.png", "product-base.png"}
     assert all(files[p].startswith(b"\x89PNG") for p in pngs)
+
+
+def test_the_specification_states_every_choice(files: dict[PurePosixPath, bytes]) -> None:
+    """Every ``[[choices]]`` entry of the base appears in the generated specification,
+    under its kind -- what is not modelled, and where the base picks."""
+    page = files[PurePosixPath("docs/specification.md")].decode()
+    section = page.split("## Choices and abstractions", 1)[1].split("\n## ", 1)[0]
+    for choice in load_spec().choices:
+        assert f"| {choice.topic} | " in section
+    assert "| USER TIMEOUT | not modelled |" in section

@@ -95,6 +95,8 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
         6,
         0,
     ),
+    # A CLOSE in SYN-RECEIVED now keeps the SYN+ACK's retry count in FIN-WAIT-1 and
+    # resends only the SYN+ACK (RFC 9293 §3.10.8; RFC 6298 §5.1): more distinct counts.
     "close or abort at any moment": (
         None,
         ProductConfig(a=AppConfig("active", "any", True), b=AppConfig("passive", "any", True)),

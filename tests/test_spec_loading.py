@@ -245,3 +245,45 @@ def test_every_transition_has_an_rfc_or_source_reference(spec: object) -> None:
             assert t.ref.strip()
             if t.variant is None:
                 assert t.ref.startswith("RFC 9293 §"), t.ref
+
+
+def test_the_base_states_its_choices_and_a_variant_may_restate_one(tmp_path: Path) -> None:
+    """``[[choices]]``: what the spec leaves out or picks, with why -- printed in the
+    generated specification and in ``spec --json``; an overlay restates a topic."""
+    base = load_spec()
+    topics = {c.topic: c for c in base.choices}
+    assert {"USER TIMEOUT", "R1", "R2", "Reset on ABORT", "RST acceptance"} <= set(topics)
+    assert topics["USER TIMEOUT"].kind == "abstraction"
+    assert all(c.ref.startswith("RFC") for c in base.choices)
+    overlay = tmp_path / "mine.toml"
+    overlay.write_text(
+        '[variant]\nname = "m"\ndescription = "d"\nref = "r"\n\n[[choices]]\n'
+        'topic = "Reset on ABORT"\nkind = "requirement"\ndecision = "TIME-WAIT"\n'
+        'why = "Note 3"\nref = "RFC 9293 §3.5.2"\n',
+        encoding="utf-8",
+    )
+    mine = {c.topic: c for c in load_spec(overlay).choices}
+    assert mine["Reset on ABORT"].decision == "TIME-WAIT"
+    assert mine["Reset on ABORT"].file.endswith("mine.toml")
+    assert len(mine) == len(topics)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('kind = "abstractoin"', "unknown kind 'abstractoin' (did you mean 'abstraction'?)"),
+        ('kind = "reading"\nwhy = "w"\nref = "r"', "missing 'decision'"),
+        ('kind = "reading"\ndecision = "d"\nwhy = "w"\nref = "r"\nseen = 1', "unknown key"),
+    ],
+)
+def test_a_malformed_choice_is_named(tmp_path: Path, body: str, says: str) -> None:
+    overlay = tmp_path / "bad.toml"
+    overlay.write_text(
+        f'[variant]\nname = "b"\ndescription = "d"\nref = "r"\n\n[[choices]]\ntopic = "x"\n'
+        f"{body}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(overlay)
+    assert str(err.value).startswith(f"{overlay.name}") or str(overlay) in str(err.value)
+    assert "choices[0]" in str(err.value) and says in str(err.value)

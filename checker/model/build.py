@@ -30,7 +30,18 @@ from .expr import Expr, ExprSyntaxError, Num, parse
 from .guards import GuardSyntaxError, parse_guard
 from .raw import RawSpec, Src, check_keys, name_of, opt_bool, opt_str, req_str, str_list
 from .segments import LEVELS, SEGMENT_EVENTS, SEND_TOKENS
-from .spec import USER_EVENTS, Event, Parameter, Spec, State, Timer, Transition, Variant
+from .spec import (
+    CHOICE_KINDS,
+    USER_EVENTS,
+    Choice,
+    Event,
+    Parameter,
+    Spec,
+    State,
+    Timer,
+    Transition,
+    Variant,
+)
 
 __all__ = ["build_spec"]
 
@@ -392,7 +403,31 @@ def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
         transitions=tuple(transitions),
         variant=variant,
         files=tuple(raw.files),
+        choices=_choices(raw),
     )
+
+
+def _choices(raw: RawSpec) -> tuple[Choice, ...]:
+    """The ``[[choices]]``, each with every field, its kind one of :data:`CHOICE_KINDS`."""
+    out = []
+    for topic, (body, src) in raw.choices.items():
+        kind = req_str(src, body, "kind")
+        if kind not in CHOICE_KINDS:
+            raise src.error(
+                f"unknown kind '{kind}'",
+                did_you_mean(kind, list(CHOICE_KINDS)) or "kinds: " + ", ".join(CHOICE_KINDS),
+            )
+        out.append(
+            Choice(
+                topic,
+                kind,
+                req_str(src, body, "decision"),
+                req_str(src, body, "why"),
+                req_str(src, body, "ref"),
+                src.file,
+            )
+        )
+    return tuple(out)
 
 
 def _duration_expr(src: Src, text: str, values: Mapping[str, float]) -> Expr:

@@ -31,6 +31,7 @@ from .raw import (
     Src,
     check_keys,
     check_top,
+    choices_of,
     display,
     entry,
     file_name_problem,
@@ -93,6 +94,7 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
         del raw.timers[name]
     raw.parameters.update(params_of(file, doc))
     raw.timers.update(timers_of(file, doc))
+    raw.choices.update(choices_of(file, doc))
 
     # Each overlay transition replaces all base transitions with its (from, event) pairs.
     new = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "Src",
     "check_keys",
     "check_top",
+    "choices_of",
     "display",
     "entry",
     "file_name_problem",
@@ -50,9 +51,9 @@ __all__ = [
 ]
 
 #: The tables a base spec may have.
-BASE_KEYS = {"protocol", "parameters", "states", "events", "timers", "transitions"}
+BASE_KEYS = {"protocol", "parameters", "states", "events", "timers", "transitions", "choices"}
 #: The tables an overlay (a variant) may have.
-OVERLAY_KEYS = {"variant", "parameters", "timers", "transitions"}
+OVERLAY_KEYS = {"variant", "parameters", "timers", "transitions", "choices"}
 #: The keys each kind of entry may have.
 KEYS = {
     "protocol": {"name", "title", "reference", "initial"},
@@ -75,6 +76,7 @@ KEYS = {
         "figure5",
     },
     "variant": {"name", "description", "ref", "broken", "remove_states", "remove_timers"},
+    "choice": {"topic", "kind", "decision", "why", "ref"},
 }
 
 
@@ -226,6 +228,8 @@ class RawSpec:
     timers: dict[str, tuple[dict[str, Any], Src]]
     transitions: list[tuple[dict[str, Any], Src, str | None]]
     files: list[str]
+    #: ``[[choices]]``: what the spec chose or left out, by topic.
+    choices: dict[str, tuple[dict[str, Any], Src]] = field(default_factory=dict)
 
 
 def check_top(file: str, doc: Mapping[str, Any], allowed: set[str]) -> None:
@@ -299,7 +303,21 @@ def read_base(path: Path) -> RawSpec:
         timers_of(file, doc),
         transitions,
         [file],
+        choices_of(file, doc),
     )
+
+
+def choices_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], Src]]:
+    """The ``[[choices]]`` of a file, by topic (an overlay's replace the base's)."""
+    out: dict[str, tuple[dict[str, Any], Src]] = {}
+    for i, body in enumerate(table_list(Src(file, "choices"), doc, "choices")):
+        src = Src(file, entry(doc, "choices", i))
+        check_keys(src, body, "choice")
+        topic = req_str(src, body, "topic")
+        if topic in out:
+            raise src.error(f"choice '{topic}' is stated twice")
+        out[topic] = (body, src)
+    return out
 
 
 #: What a name that names files (a property's charts, a variant's diagrams) may be:

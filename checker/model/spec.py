@@ -26,7 +26,9 @@ from .expr import Expr
 from .guards import Guard
 
 __all__ = [
+    "CHOICE_KINDS",
     "USER_EVENTS",
+    "Choice",
     "Event",
     "Parameter",
     "Spec",
@@ -168,6 +170,29 @@ class Transition:
         return data
 
 
+#: What a stated choice is about: something left out of the model, a reading of the RFC
+#: where it allows more than one, a pick between RFC generations (RFC 793, RFC 5961,
+#: RFC 9293), or between a MUST and a SHOULD (or a MAY).
+CHOICE_KINDS = {
+    "abstraction": "not modelled",
+    "reading": "a reading of the RFC",
+    "generation": "a choice between RFC generations",
+    "requirement": "a choice between requirement levels",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One thing the spec chose or left out, stated with why (``[[choices]]``)."""
+
+    topic: str
+    kind: str
+    decision: str
+    why: str
+    ref: str
+    file: str
+
+
 @dataclass(frozen=True)
 class Variant:
     """The overlay a spec was built with."""
@@ -198,6 +223,8 @@ class Spec:
     transitions: tuple[Transition, ...]
     variant: Variant | None
     files: tuple[str, ...]
+    #: What the spec chose or left out, and why (the base's, with a variant's by topic).
+    choices: tuple[Choice, ...] = ()
     #: Parameter values by name.
     values: dict[str, float] = field(init=False, repr=False, compare=False)
     #: The largest value the retransmission counter needs (it saturates there).
@@ -276,5 +303,15 @@ class Spec:
             "parameters": [
                 {"name": p.name, "value": p.value, "expr": p.text, "unit": p.unit, "ref": p.ref}
                 for p in self.parameters
+            ],
+            "choices": [
+                {
+                    "topic": c.topic,
+                    "kind": c.kind,
+                    "decision": c.decision,
+                    "why": c.why,
+                    "ref": c.ref,
+                }
+                for c in self.choices
             ],
         }
