@@ -249,9 +249,7 @@ def test_bound_on_base_gives_up_no_sooner_than_the_rfc_allows(
 ) -> None:
     """`tcpcheck bound` end to end: SYN-SENT on base lasts 255 s at most (it was 7 s, a
     MUST-23 violation), every FIN state 127 s (it was 7 s, below SHLD-11's 100 s)."""
-    b = duration_bound(
-        load_spec(), side, state, config=ProductConfig.from_options(config), free=()
-    )
+    b = duration_bound(load_spec(), side, state, config=ProductConfig.from_options(config), free=())
     assert b.status == "bounded" and b.value is not None
     assert b.value >= least
     assert b.value == (255 if least == 180 else 127)

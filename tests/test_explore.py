@@ -85,7 +85,15 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
         0,
     ),
     # B's application never closes: nothing past CLOSE-WAIT for B, FIN-WAIT-2 for A.
-    "B never closes": (None, ProductConfig(b=AppConfig("passive", "never")), 10993, 54810, 39, 7, 0),
+    "B never closes": (
+        None,
+        ProductConfig(b=AppConfig("passive", "never")),
+        10993,
+        54810,
+        39,
+        7,
+        0,
+    ),
     "simultaneous open": (
         None,
         ProductConfig(b=AppConfig("active", "after-peer")),
