@@ -99,10 +99,9 @@ def run_suite(
             exploration = explore(spec, config, max_states=bound, max_seconds=max_seconds)
             cache[key] = exploration, GraphFacts(exploration)
         exploration, facts = cache[key]
-        if (raised and not exploration.complete) or exploration.limit == "memory":
+        if raised and not exploration.complete:
             # Deciding on a cut graph at a raised capacity is work for nothing: the
-            # smaller complete graph's verdict stands (derived_capacity).  Nor is there
-            # memory left to decide on a graph that ran out of it.
+            # smaller complete graph's verdict stands (derived_capacity).
             return incomplete(prop, exploration, variant)
         return check_property(prop, exploration, variant, off, facts)
 

@@ -74,9 +74,7 @@ def check_property(
                 return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", trace)
             return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", trace)
         if not complete:
-            return verdict(
-                Outcome.UNKNOWN, f"exploration incomplete ({exploration.stopped()})", None
-            )
+            return incomplete(prop, exploration, variant)
         if prop.kind == "invariant":
             return verdict(Outcome.HOLDS, f"{q} holds in all {n:,} reachable states", None)
         return verdict(polarity(prop, False), f"no reachable state satisfies {q}", None)
@@ -104,9 +102,7 @@ def check_property(
                 needs_room=room,
             )
         if not complete:
-            return verdict(
-                Outcome.UNKNOWN, f"exploration incomplete ({exploration.stopped()})", None
-            )
+            return incomplete(prop, exploration, variant)
         return verdict(Outcome.HOLDS, f"every deadlock satisfies {final}", None)
 
     assumptions = tuple(f for f in prop.fairness if f not in set(fairness_off))
