@@ -120,6 +120,21 @@ def _small(prop: Property) -> Property:
 
 
 @pytest.mark.spin
+def test_a_trail_through_d_steps_of_identical_text_replays() -> None:
+    """SPIN compiles d_steps of identical text once and its trail names one line for all
+    of them: here A's ACK of B's FIN from FIN-WAIT-1 and its re-ACK of the retransmitted
+    FIN from TIME-WAIT (same guard, same target, same segments).  The replay takes the
+    move of the current state with that effect."""
+    from checker.export.crosscheck import crosscheck
+
+    prop = PROPS["fin-wait-1-straight-to-time-wait"]
+    (row,) = crosscheck([prop], [None], ProductConfig(ordering="fifo", loss="1"))
+    (c,) = row.verdicts
+    assert (c.tcpcheck, c.spin, c.trail) == (Outcome.HOLDS, Outcome.HOLDS, None)
+    assert row.agree
+
+
+@pytest.mark.spin
 def test_spin_agrees_that_fair_loss_covers_dropped_segments() -> None:
     """The fairness monitor counts a segment a full channel drops as sent and owed, as
     tcpcheck does: "both eventually closed" under ``overflow = drop`` holds with fair
