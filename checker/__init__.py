@@ -12,7 +12,7 @@ Examples
 >>> config = checker.ProductConfig(loss="none", ordering="fifo")
 >>> result = checker.explore(checker.load_spec(), config)
 >>> result.states
-314
+266
 """
 
 from .errors import ModelError, SpecError, TcpcheckError, UsageError

@@ -85,8 +85,10 @@ def test_a_live_peer_prolongs_time_wait() -> None:
     """B's retransmitted FINs restart TIME-WAIT; A's re-ACK then draws a RST from a
     closed B, which ends TIME-WAIT (RFC 9293 §3.10.7.4) unless the timer fires first.
     The FIN B retransmits at 1 s arrives at most MSL later and restarts the 60 s timer:
-    1 + 30 + 60 = 91 s, approached but not reached (A entered TIME-WAIT after a delay)."""
-    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+    1 + 30 + 60 = 91 s, approached but not reached (A entered TIME-WAIT after a delay).
+    Two FIN retransmissions, as the base had before it met SHLD-11: the mechanism is the
+    point, not the count."""
+    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60, "FIN_RETRIES": 2})
     b = duration_bound(
         spec,
         "A",
@@ -100,7 +102,7 @@ def test_a_live_peer_prolongs_time_wait() -> None:
 
 
 def test_limits_give_unknown() -> None:
-    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60, "FIN_RETRIES": 2})
     b = duration_bound(
         spec,
         "A",
@@ -121,8 +123,8 @@ def test_cli_text_json_and_errors() -> None:
     assert "at most 127 s = 127*RTO" in got.output and "t=63" in got.output
     got = runner.invoke(cli, ["bound", "LAST-ACK", "--endpoint", "B", "--json"])
     data = json.loads(got.output)
-    assert (data["status"], data["bound"], data["formula"]) == ("bounded", 7.0, "7*RTO")
-    assert data["trace"]["steps"][-1]["time"] == 7
+    assert (data["status"], data["bound"], data["formula"]) == ("bounded", 127.0, "127*RTO")
+    assert data["trace"]["steps"][-1]["time"] == 127
     for args, needle in [
         (["bound", "FIN-WAIT-3"], "did you mean 'FIN-WAIT-2'"),
         (["bound", "SYN-RECEIVED"], "A never enters SYN-RECEIVED"),
@@ -146,8 +148,18 @@ def test_formula_agrees_with_the_number(variant: str) -> None:
 
 def test_a_live_peer_with_endless_retries_keeps_time_wait_forever() -> None:
     """R2 infinite: B retransmits its FIN every 4 s once the backoff saturates, each one
-    restarts TIME-WAIT, and the network loses A's re-ACKs -- a periodic run."""
-    spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60, "FIN_RETRIES": float("inf")})
+    restarts TIME-WAIT, and the network loses A's re-ACKs -- a periodic run.  The
+    backoff saturates at the largest finite retry count (here 2: the SYN counts are set
+    to 2 too; at the base's 7 the period would be 128 s, longer than TIME-WAIT)."""
+    spec = load_spec(
+        params={
+            "MSL": 30,
+            "TIME_WAIT": 60,
+            "FIN_RETRIES": float("inf"),
+            "SYN_RETRIES": 2,
+            "SYNACK_RETRIES": 2,
+        }
+    )
     b = duration_bound(
         spec,
         "A",
@@ -181,3 +193,63 @@ def test_the_headlines_other_reading_of_stuck_is_a_bound() -> None:
     )
     assert (str(b.status), b.value, b.attained) == ("bounded", Fraction(127), True)
     assert b.trace is not None and b.trace.steps[-1].label.text() == "B: timeout RETX"
+
+
+def _give_ups(variant: str | None) -> list[tuple[str, str, str, float]]:
+    """Every rule of the spec that abandons a retransmitted segment (a retransmission
+    timeout into CLOSED once ``retries >= COUNT``): its state, its guard, and when it
+    gives up, measured from the segment's first transmission (the backoff sum)."""
+    spec = load_spec(variant=variant)
+    out = []
+    for rule in spec.transitions:
+        if rule.event != "timeout RETX" or rule.target != "CLOSED":
+            continue
+        (count,) = [a.param for a in rule.guard.atoms if a.kind == ">=" and a.param]
+        n = spec.values[count]
+        at = spec.values["RTO"] * (2 ** (n + 1) - 1)
+        out.append((rule.source, str(rule.guard), count, at))
+    return out
+
+
+def test_every_give_up_on_base_meets_r2() -> None:
+    """RFC 9293 §3.8.3: R2 at least 100 s (SHLD-11), at least 3 minutes for a segment
+    carrying a SYN (MUST-23) -- the SYN, the SYN+ACK, and the SYN+ACK still at the front
+    of the queue when the application closed in SYN-RECEIVED."""
+    rules = _give_ups(None)
+    assert {(s, c) for s, _g, c, _t in rules} == {
+        ("SYN-SENT", "SYN_RETRIES"),
+        ("SYN-RECEIVED", "SYNACK_RETRIES"),
+        ("FIN-WAIT-1", "FIN_RETRIES"),
+        ("FIN-WAIT-1", "SYNACK_RETRIES"),
+        ("CLOSING", "FIN_RETRIES"),
+        ("LAST-ACK", "FIN_RETRIES"),
+    }
+    for state, guard, count, at in rules:
+        syn = count in ("SYN_RETRIES", "SYNACK_RETRIES")
+        assert at >= (180 if syn else 100), (state, guard, at)
+    assert {c: t for _s, _g, c, t in rules} == {
+        "SYN_RETRIES": 255,
+        "SYNACK_RETRIES": 255,
+        "FIN_RETRIES": 127,
+    }
+
+
+@pytest.mark.parametrize(
+    ("side", "state", "config", "least"),
+    [
+        ("A", "SYN-SENT", {}, 180),
+        ("B", "SYN-RECEIVED", {}, 180),
+        ("A", "FIN-WAIT-1", {}, 100),
+        ("A", "CLOSING", {"b_close": "first"}, 100),
+        ("B", "LAST-ACK", {}, 100),
+    ],
+)
+def test_bound_on_base_gives_up_no_sooner_than_the_rfc_allows(
+    side: str, state: str, config: dict[str, str], least: int
+) -> None:
+    """`tcpcheck bound` end to end: SYN-SENT on base lasts 255 s at most (it was 7 s, a
+    MUST-23 violation), every FIN state 127 s (it was 7 s, below SHLD-11's 100 s)."""
+    b = duration_bound(load_spec(), side, state, config=ProductConfig.from_options(config), free=())
+    assert b.status == "bounded" and b.value is not None
+    assert b.value >= least
+    assert b.value == (255 if least == 180 else 127)

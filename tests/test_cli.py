@@ -82,7 +82,7 @@ def test_explore_json_contract() -> None:
         data["depth"],
         data["deadlocks"],
         data["complete"],
-    ) == (314, 545, 20, 20, True)
+    ) == (266, 475, 21, 14, True)
 
 
 def test_explore_bounded_run_is_marked_incomplete() -> None:
@@ -147,7 +147,7 @@ def test_console_script_runs_without_a_terminal(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress display when stderr is not a terminal
-    assert json.loads(proc.stdout)["states"] == 2867
+    assert json.loads(proc.stdout)["states"] == 2638
 
 
 def _stderr_on_a_terminal(args: list[str]) -> str:
@@ -191,7 +191,7 @@ def test_explore_overflow_drop_has_no_capacity_deadlocks() -> None:
     )
     assert code == 0
     data = json.loads(out)
-    assert (data["states"], data["capacity_deadlocks"]) == (4354, 0)
+    assert (data["states"], data["capacity_deadlocks"]) == (18203, 0)
     assert data["config"]["overflow"] == "drop"
 
 

@@ -22,76 +22,84 @@ from checker.product.semantics import Label, PState
 PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
     # The textbook configuration over a perfect FIFO network.  Every path is a handshake
     # and a close with spurious retransmissions (the untimed retransmission timer may
-    # fire before the original arrives, at most SYN_RETRIES = SYNACK_RETRIES =
-    # FIN_RETRIES = 2 times).  20 of the 314 states are deadlocks: 4 are the ends of
-    # normal runs (both CLOSED, or B back in LISTEN) and 16 are both channels full of
-    # retransmissions with each endpoint needing room to answer -- an artefact of
-    # capacity 2 that `explore` reports apart.
-    "fifo, no loss": (None, ProductConfig(ordering="fifo", loss="none"), 314, 545, 20, 20, 16),
+    # fire before the original arrives).  With nothing lost, the RFC's retry counts (7
+    # for a SYN or SYN+ACK, 6 for a FIN) are never used up: two copies fill a channel
+    # first.  14 of the 266 states are deadlocks: 2 are the ends of normal runs and 12
+    # are both channels full of retransmissions with each endpoint needing room to
+    # answer -- an artefact of capacity 2 that `explore` reports apart.
+    "fifo, no loss": (None, ProductConfig(ordering="fifo", loss="none"), 266, 475, 21, 14, 12),
     # Letting segments overtake each other triples the space: a FIN can now pass the ACK
     # sent before it (the `rcv old ACK` rule) and retransmissions arrive in any order.
-    "unordered, no loss": (None, ProductConfig(loss="none"), 923, 1938, 20, 29, 25),
+    "unordered, no loss": (None, ProductConfig(loss="none"), 860, 1852, 25, 17, 15),
     # One loss per run adds the recovery paths of every single loss (a lost SYN, SYN+ACK,
     # FIN or final ACK) and the give-ups when retransmissions alone cannot recover; with
-    # a bounded budget full channels still block, hence 74 capacity deadlocks.
-    "unordered, loss 1": (None, ProductConfig(loss="1"), 2867, 8498, 20, 82, 74),
+    # a bounded budget full channels still block, hence 38 capacity deadlocks.
+    "unordered, loss 1": (None, ProductConfig(loss="1"), 2638, 8022, 27, 42, 38),
     # The default: unordered, capacity 2, any number of losses.  Losses drain full
     # channels, so no deadlock is a capacity artefact; the 7 deadlocks are the real ends:
     # both CLOSED (3 ways, by the applications' progress), B back in LISTEN (2), B stuck
     # in ESTABLISHED after A gave up its FIN, and A stuck in FIN-WAIT-2 after B gave up
     # its FIN (the RFC has no FIN-WAIT-2 timer).
-    "default": (None, ProductConfig(), 7268, 36990, 24, 7, 0),
-    "fifo, loss any": (None, ProductConfig(ordering="fifo"), 3528, 15252, 24, 7, 0),
+    "default": (None, ProductConfig(), 25708, 133060, 40, 7, 0),
+    "fifo, loss any": (None, ProductConfig(ordering="fifo"), 14695, 65253, 40, 7, 0),
     # A third segment per channel: more interleavings of retransmissions in flight.
-    "capacity 3": (None, ProductConfig(capacity=3), 54222, 381785, 31, 7, 0),
+    "capacity 3": (None, ProductConfig(capacity=3), 215651, 1520870, 44, 7, 0),
     # A full channel drops what is sent into it instead of blocking the sender: no state
     # is stuck on a full channel any more (0 capacity deadlocks, against 16 above), at the
     # price of tail drops even with --loss none; 7 deadlocks remain, the real ends.
     "fifo, no loss, overflow drop": (
         None,
         ProductConfig(ordering="fifo", loss="none", overflow="drop"),
-        4354,
-        12308,
-        21,
+        18203,
+        60081,
+        30,
         7,
         0,
     ),
     "loss 1, overflow drop": (
         None,
         ProductConfig(loss="1", overflow="drop"),
-        18761,
-        93848,
-        22,
+        69705,
+        380730,
+        30,
         14,
         0,
     ),
     "fifo, no loss, dup 1": (
         None,
         ProductConfig(ordering="fifo", loss="none", duplication="1"),
-        766,
-        1499,
-        22,
-        60,
-        52,
+        645,
+        1293,
+        21,
+        44,
+        40,
     ),
     # Both applications close first: FIN-WAIT-1 meets FIN-WAIT-1, CLOSING on either side.
     "simultaneous close": (
         None,
         ProductConfig(b=AppConfig("passive", "first")),
-        17266,
-        90284,
-        25,
+        63604,
+        336444,
+        41,
         12,
         0,
     ),
     # B's application never closes: nothing past CLOSE-WAIT for B, FIN-WAIT-2 for A.
-    "B never closes": (None, ProductConfig(b=AppConfig("passive", "never")), 2857, 13859, 23, 7, 0),
+    "B never closes": (
+        None,
+        ProductConfig(b=AppConfig("passive", "never")),
+        10993,
+        54810,
+        39,
+        7,
+        0,
+    ),
     "simultaneous open": (
         None,
         ProductConfig(b=AppConfig("active", "after-peer")),
-        15762,
-        82544,
-        25,
+        60254,
+        317245,
+        43,
         6,
         0,
     ),
@@ -100,14 +108,15 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
     "close or abort at any moment": (
         None,
         ProductConfig(a=AppConfig("active", "any", True), b=AppConfig("passive", "any", True)),
-        30510,
-        167411,
-        24,
+        128059,
+        708578,
+        41,
         6,
         0,
     ),
-    # Linux retries far more (6 SYN, 5 SYN+ACK, 8 orphan retries): longer runs (depth 56)
-    # and five times the states; the FIN-WAIT-2 timer adds the orphan's exit.
+    # Linux retries 6 SYN, 5 SYN+ACK and 8 orphan FIN retransmissions (the base: 7, 7, 6):
+    # longer runs (depth 56) and 1.4 times the states; the FIN-WAIT-2 timer adds the
+    # orphan's exit.
     "linux": ("linux", ProductConfig(), 36789, 196498, 56, 7, 0),
     "linux, B never closes": (
         "linux",
@@ -119,12 +128,12 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
         0,
     ),
     # A RST no longer ends TIME-WAIT: the states where it did are gone.
-    "rfc1337": ("rfc1337", ProductConfig(), 7237, 36874, 24, 7, 0),
+    "rfc1337": ("rfc1337", ProductConfig(), 25677, 132944, 40, 7, 0),
     # No TIME-WAIT at all: every path through it disappears.
-    "no-time-wait": ("no-time-wait", ProductConfig(), 7011, 35999, 24, 7, 0),
+    "no-time-wait": ("no-time-wait", ProductConfig(), 25191, 131009, 40, 7, 0),
     # The time-wait timer may fire at any moment: TIME-WAIT now overlaps B's LAST-ACK
     # retransmissions, which then meet a CLOSED endpoint.
-    "short-time-wait": ("short-time-wait", ProductConfig(), 7679, 39790, 24, 7, 0),
+    "short-time-wait": ("short-time-wait", ProductConfig(), 26523, 138660, 40, 7, 0),
 }
 
 

@@ -34,7 +34,7 @@ def test_a_small_graph_is_drawn_whole_edge_for_edge() -> None:
 def test_a_large_graph_is_folded_and_whole_is_refused() -> None:
     ex = explore(load_spec(), ProductConfig())
     dot, view = product_dot(ex)
-    assert view == "states" and "7,268 states folded by the pair of endpoint states" in dot
+    assert view == "states" and "25,708 states folded by the pair of endpoint states" in dot
     folded = [int(n.replace(",", "")) for n in re.findall(r'\n([\d,]+) states[,"]', dot)]
     assert sum(folded) == ex.states  # every state is in exactly one box
     counts = [int(n.replace(",", "")) for n in re.findall(r"\(([\d,]+) transitions?\)", dot)]

@@ -61,6 +61,11 @@ def test_spin_stores_exactly_the_product_states(name: str, variant: str | None) 
 PROPS = {p.name: p for p in load_properties(spec=load_spec())}
 UNTIMED = [p for p in load_properties(spec=load_spec()) if not p.timed]
 
+#: Retry counts for the verdict-by-verdict comparisons below: two engines agree or not
+#: whatever the counts, and the base's RFC counts (7, 7, 6) make every SPIN run several
+#: times longer (the suite's own comparison keeps them).
+SMALL_R2 = {"SYN_RETRIES": 2.0, "SYNACK_RETRIES": 2.0, "FIN_RETRIES": 2.0}
+
 #: The issue's three configurations: the default, FIFO with one loss, and one where a
 #: full channel is the only thing that stops runs (tcpcheck answers "unknown" there).
 CROSS = {
@@ -80,7 +85,7 @@ def test_spin_agrees_on_every_untimed_verdict(name: str, variant: str | None) ->
     SPIN writes replays through tcpcheck's product as a witness or counterexample."""
     from checker.export.crosscheck import crosscheck
 
-    (row,) = crosscheck(UNTIMED, [variant], CROSS[name])
+    (row,) = crosscheck(UNTIMED, [variant], CROSS[name], params=SMALL_R2)
     assert row.same_states
     assert [(c.prop, c.spin) for c in row.verdicts] == [(c.prop, c.tcpcheck) for c in row.verdicts]
     assert all(c.trail is None for c in row.verdicts), [c.trail for c in row.verdicts]
@@ -101,10 +106,32 @@ def test_spin_agrees_with_the_suite() -> None:
     verdicts ``tcpcheck check`` pins -- decided by SPIN too, on the base spec."""
     from checker.export.crosscheck import crosscheck_suite
 
-    rows = crosscheck_suite(UNTIMED, [None])
+    small = [_small(p) for p in UNTIMED]
+    rows = crosscheck_suite(small, [None])
     verdicts = {c.prop: c.spin for r in rows for c in r.verdicts}
     assert verdicts == {p.name: p.expected_for(None) for p in UNTIMED}
     assert all(r.agree for r in rows)
+
+
+def _small(prop: Property) -> Property:
+    """``prop`` at the small retry counts (its own parameters win): SPIN's run on the
+    RFC's counts takes minutes, and the verdicts of the suite do not depend on them."""
+    return dataclasses.replace(prop, params={**SMALL_R2, **prop.params})
+
+
+@pytest.mark.spin
+def test_a_trail_through_d_steps_of_identical_text_replays() -> None:
+    """SPIN compiles d_steps of identical text once and its trail names one line for all
+    of them: here A's ACK of B's FIN from FIN-WAIT-1 and its re-ACK of the retransmitted
+    FIN from TIME-WAIT (same guard, same target, same segments).  The replay takes the
+    move of the current state with that effect."""
+    from checker.export.crosscheck import crosscheck
+
+    prop = PROPS["fin-wait-1-straight-to-time-wait"]
+    (row,) = crosscheck([prop], [None], ProductConfig(ordering="fifo", loss="1"))
+    (c,) = row.verdicts
+    assert (c.tcpcheck, c.spin, c.trail) == (Outcome.HOLDS, Outcome.HOLDS, None)
+    assert row.agree
 
 
 @pytest.mark.spin
@@ -114,7 +141,7 @@ def test_spin_agrees_that_fair_loss_covers_dropped_segments() -> None:
     loss and is violated without, in both tools, and SPIN's lasso replays."""
     from checker.export.crosscheck import crosscheck_suite
 
-    prop = PROPS["both-eventually-closed"]
+    prop = _small(PROPS["both-eventually-closed"])
     drop = {"overflow": "drop"}
     fair = dataclasses.replace(prop, name="fair", config=drop)
     unfair = dataclasses.replace(
@@ -144,7 +171,10 @@ def test_export_with_a_property_runs_as_it_says(tmp_path: Path) -> None:
     )
     for name, errors, config in cases:
         out = tmp_path / f"{name}.pml"
-        got = CliRunner().invoke(cli, ["export", "promela", "--property", name, "-o", str(out)])
+        small = [f"--param={k}={v:g}" for k, v in SMALL_R2.items()]
+        got = CliRunner().invoke(
+            cli, ["export", "promela", "--property", name, *small, "-o", str(out)]
+        )
         assert got.exit_code == 0, got.output
         text = out.read_text()
         assert "./pan -a -m1000000" in text and "never {" in text and config in text
@@ -179,6 +209,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     import checker.export.crosscheck as cc
 
     args = ["crosscheck", "spin", "--variant", "no-time-wait", "--ordering", "fifo", "--loss", "1"]
+    args += [f"--param={k}={v:g}" for k, v in SMALL_R2.items()]
     got = CliRunner().invoke(cli, [*args, "--json"])
     assert got.exit_code == 0, got.output
     doc = json.loads(got.output)

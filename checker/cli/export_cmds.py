@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,8 @@ def export_group() -> None:
     "prop_name",
     metavar="NAME",
     help="Add this untimed property's claim (never claim, watcher or fairness monitor); "
-    "the model is then the product under the property's own configuration and parameters.",
+    "the model is then the product under the property's own configuration and parameters "
+    "(--param overrides them).",
 )
 @click.option(
     "--properties",
@@ -92,12 +94,15 @@ def export_promela_cmd(
 
     config = product_config(kw)
     if prop_name is not None:
-        if params or config != ProductConfig():
+        if config != ProductConfig():
             raise UsageError(
-                "--property exports the product under the property's own configuration "
-                "and parameters: drop the product options and --param"
+                "--property exports the product under the property's own configuration: "
+                "drop the product options"
             )
+        load(spec_file, variant, params)  # the names and values are the spec's
         prop = find_property(spec_file, props_file, prop_name)
+        # --param on top of the property's own parameters (e.g. smaller retry counts).
+        prop = replace(prop, params={**prop.params, **parse_params(params)})
         text = property_model(prop, spec_file, variant)
     else:
         text = promela(load(spec_file, variant, params), config)

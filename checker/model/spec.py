@@ -14,7 +14,7 @@ Examples
 >>> [t.target for t in spec.rules("FIN-WAIT-1", "rcv FIN+ACK of FIN")]
 ['TIME-WAIT']
 >>> spec.state("SYN-SENT").sent, spec.retry_cap
-(1, 2)
+(1, 7)
 """
 
 from __future__ import annotations

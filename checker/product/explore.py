@@ -24,7 +24,7 @@ Examples
 >>> from checker.product.config import ProductConfig
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> ex.states, ex.transitions, ex.complete
-(314, 545, True)
+(266, 475, True)
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ Examples
 --------
 >>> from checker.model.load import load_spec
 >>> from checker.product.config import ProductConfig
->>> spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60})
+>>> spec = load_spec(params={"MSL": 30, "TIME_WAIT": 60, "FIN_RETRIES": 2})
 >>> a = Local("FIN-WAIT-2", una=2, opened=True, closed=True)
 >>> b = Local("CLOSE-WAIT", passive=True, una=1, opened=True)
 >>> g = explore_zones(spec, ProductConfig(loss="none", capacity=4), [(a, b)])
