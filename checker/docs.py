@@ -45,8 +45,8 @@ from .check.verdicts import Verdict
 from .errors import UsageError
 from .model.load import load_spec
 from .model.overrides import merge_params
-from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
 from .model.segments import LEVELS
+from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text

@@ -107,6 +107,7 @@ def test_variants_lists_the_bundled_overlays() -> None:
         "linux",
         "no-time-wait",
         "rfc1337",
+        "rst-time-wait",
         "short-time-wait",
     ]
 

@@ -47,8 +47,10 @@ def test_classification(seg: Segment, sent: int, received: int, una: int, event:
     assert classify(seg, sent, received, una) == event
 
 
-def test_ack_of_something_never_sent_cannot_be_placed() -> None:
-    assert classify(Segment(ACK, 1, 2), sent=1, received=1, una=1) is None
+def test_ack_of_something_never_sent_is_an_unacceptable_ack() -> None:
+    """RFC 9293 §3.10.7.4, fifth: "If the ACK acks something not yet sent (SEG.ACK >
+    SND.NXT), then send an ACK, drop the segment, and return" -- an event of its own."""
+    assert classify(Segment(ACK, 1, 2), sent=1, received=1, una=1) == "rcv bad ACK"
 
 
 def test_rst_replies_follow_rfc9293_3_5_2() -> None:

@@ -177,7 +177,7 @@ def test_unknown_variant_lists_the_known_ones() -> None:
         load_spec(variant="linx")
     result = CliRunner().invoke(cli, ["spec", "--variant", "linx"])
     assert result.exit_code == 2
-    assert "known variants: linux, no-time-wait, rfc1337, short-time-wait" in result.output
+    assert "known variants: linux, no-time-wait, rfc1337, rst-time-wait, short-time-wait" in result.output
 
 
 def test_unknown_parameter_override() -> None:
@@ -232,7 +232,7 @@ def test_overlay_transition_to_a_removed_state_is_named(tmp_path: Path) -> None:
 
 def test_bundled_variants_all_load() -> None:
     names = [v.name for v in list_variants()]
-    assert names == ["linux", "no-time-wait", "rfc1337", "short-time-wait"]
+    assert names == ["linux", "no-time-wait", "rfc1337", "rst-time-wait", "short-time-wait"]
     for name in names:
         spec = load_spec(variant=name)
         assert spec.variant is not None and spec.variant.name == name
@@ -240,7 +240,7 @@ def test_bundled_variants_all_load() -> None:
 
 
 def test_every_transition_has_an_rfc_or_source_reference(spec: object) -> None:
-    for name in [None, "linux", "rfc1337", "no-time-wait", "short-time-wait"]:
+    for name in [None, "linux", "rfc1337", "rst-time-wait", "no-time-wait", "short-time-wait"]:
         for t in load_spec(variant=name).transitions:
             assert t.ref.strip()
             if t.variant is None:

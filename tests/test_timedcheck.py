@@ -11,12 +11,15 @@ t_b + 127 RTO: so 2 MSL < 126 RTO (at equality B's timer may fire first).
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from checker.check.outcome import Outcome
 from checker.check.properties import load_properties
 from checker.check.verdicts import Verdict
+from checker.cli import cli
 from checker.errors import UsageError
 from checker.model.load import load_spec
 from checker.render.text_chart import render_text
@@ -175,27 +178,35 @@ def test_time_wait_assassination_defeats_any_time_wait() -> None:
 
 def test_a_segment_of_another_incarnation_may_fall_anywhere() -> None:
     """An old FIN reaching a new ESTABLISHED connection is taken for the peer's FIN
-    (CLOSE-WAIT) -- the hazard TIME-WAIT guards against: the three points of the
-    abstraction are all in the window, the worst case.  An old ACK reaching SYN-RECEIVED
-    may be taken for the ACK of its SYN; placed below RCV.NXT it is answered with an ACK,
-    acknowledging less than the SYN with a RST (RFC 9293 §3.10.7.4, first and fifth) --
-    events no segment of one incarnation causes there, which the spec has rules for so
-    that reuse is modelled in full."""
+    (CLOSE-WAIT) when its numbers fall at RCV.NXT -- the hazard TIME-WAIT guards against;
+    below RCV.NXT it is answered with an ACK, beyond it it waits (only its ACK counts),
+    and acknowledging more than was sent it is answered with an ACK (RFC 9293 §3.10.7.4,
+    first and fifth).  An old ACK reaching SYN-RECEIVED may be taken for the ACK of its
+    SYN; below RCV.NXT it is answered with an ACK, acknowledging anything but the SYN
+    with a RST <SEQ=SEG.ACK> -- events no segment of one incarnation causes there, which
+    the spec has rules for so that reuse is modelled in full."""
     from checker.model.endpoint import Local, receive, receive_foreign
     from checker.model.segments import ACK, FIN, Segment
 
     spec = load_spec()
     est = Local("ESTABLISHED", una=1, opened=True)
     old_fin = Segment(FIN | ACK, 1, 2)
-    targets = sorted({st.target.state for st in receive_foreign(spec, est, old_fin)})
-    assert targets == ["CLOSE-WAIT"]
-    assert receive(spec, est, old_fin) is None  # it acknowledges a FIN never sent
+    placed = [(st.rule.event, st.target.state) for st in receive_foreign(spec, est, old_fin)]
+    assert placed == [
+        ("rcv old FIN", "ESTABLISHED"),
+        ("rcv FIN", "CLOSE-WAIT"),
+        ("rcv bad ACK", "ESTABLISHED"),
+        ("rcv ACK", "ESTABLISHED"),
+    ]
+    assert receive(spec, est, old_fin).rule.event == "rcv bad ACK"  # our FIN: never sent
     syn_rcvd = Local("SYN-RECEIVED", passive=True, opened=True)
     steps = receive_foreign(spec, syn_rcvd, Segment(ACK, 2, 2))
     assert [(st.rule.event, st.target.state, [x.describe() for x in st.sent]) for st in steps] == [
         ("rcv old ACK", "SYN-RECEIVED", ["ACK seq=1 ack=1"]),
-        ("rcv ACK", "SYN-RECEIVED", ["RST seq=0"]),
+        ("rcv bad ACK", "SYN-RECEIVED", ["RST seq=0"]),
         ("rcv ACK of SYN", "ESTABLISHED", []),
+        ("rcv bad ACK", "SYN-RECEIVED", ["RST seq=2"]),
+        ("rcv bad ACK", "SYN-RECEIVED", ["RST seq=3"]),
     ]
 
 
@@ -326,3 +337,26 @@ def test_delay_max_cannot_exceed_msl() -> None:
     spec = load_spec(params={**prop.params, "MSL": 2, "DELAY_MAX": 3})
     with pytest.raises(UsageError, match=r"DELAY_MAX \(3\) exceeds MSL \(2\)"):
         check_timed(prop, spec, None)
+
+
+@pytest.mark.parametrize(
+    ("variant", "time_wait", "first"),
+    [("base", 60, "t=0.2 "), ("rst-time-wait", 60, "t=60.1 "), ("rst-time-wait", 89.9, "t=90 ")],
+)
+def test_note_3_holds_the_aborted_connection_for_its_time_wait(
+    variant: str, time_wait: float, first: str
+) -> None:
+    """RFC 9293 Note 3 / §3.5.2 (the rst-time-wait variant): the side that aborts waits
+    TIME_WAIT before it can open the same connection again.  On base A reopens at once
+    and its RST answering B's late FIN kills B's new connection at t=0.2; with the wait
+    the first such run comes only after it.  It still comes: B's FIN, sent up to MSL
+    after the abort (before A's RST reaches it), arrives up to 2*MSL after it and the RST
+    answering it lives another MSL -- 2*MSL (60) is not enough, nor is 89.9 (MSL = 30)."""
+    data = Path(__file__).parent / "data" / "abort_reuse.toml"
+    args = ["check", "--properties", str(data), "--param", f"TIME_WAIT={time_wait}"]
+    if variant != "base":
+        args += ["--variant", variant]
+    got = CliRunner().invoke(cli, args)
+    assert got.exit_code == 0, got.output
+    verdict = f"no-old-duplicates-after-abort on {variant}: violated (counterexample) — at "
+    assert verdict + first in got.output

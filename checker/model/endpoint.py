@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import ModelError, SpecError
-from .segments import ACK, AHEAD, OLD_EVENTS, RST, SYN, Segment, build, classify
+from .segments import ACK, AHEAD, FIN, OLD_EVENTS, RST, SYN, Segment, build, classify
 from .spec import Spec, Transition
 
 __all__ = [
@@ -171,10 +171,18 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
     tgt = spec.state(rule.target)
     event = rule.event
     accepted = received is not None and event not in OLD_EVENTS
-    # The states say how far each sequence space has advanced; a segment's own numbers
-    # never move RCV.NXT (an old SYN in the window is answered with RCV.NXT, §3.10.7.4).
+    # RCV.NXT moves over a SYN that opens the receive space (IRS + 1) and over a FIN that
+    # arrives in order -- also when the rule then leaves for CLOSED, whose ACK still says
+    # so.  No other segment moves it: a SYN in a synchronized state is answered with
+    # RCV.NXT as it is (§3.10.7.4), and a FIN beyond RCV.NXT is held, not processed.
+    brought = 0
+    if accepted and received is not None and not received.flags & RST:
+        if received.flags & SYN and src.received == 0:
+            brought = 1
+        elif received.flags & FIN and received.seq == src.received:
+            brought = src.received + 1
     snd_nxt = max(src.sent, tgt.sent)
-    rcv_nxt = max(src.received, tgt.received)
+    rcv_nxt = max(src.received, tgt.received, brought)
     # A RST of the endpoint's own (ABORT) carries SND.NXT as it is when the RST leaves,
     # whatever state the rule enters (Note 3: TIME-WAIT after a reset).
     sent = tuple(

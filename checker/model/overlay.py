@@ -1,8 +1,9 @@
 """Variants as overlays on a base spec, merged before the spec is typed.
 
 An overlay is a file with a ``[variant]`` table.  Its parameters, states and timers
-replace the base's by name (a new name adds one); its transitions replace every base transition with the same source
-state and event (the parts of a multi-state or multi-event entry it does not name stay);
+replace the base's by name (a new name adds one); its transitions replace every base
+transition with the same source state and event (the parts of a multi-state or
+multi-event entry it does not name stay);
 ``remove_states`` and ``remove_timers`` delete.  Merging works on the raw tables
 (:class:`~checker.model.raw.RawSpec`), so the merged spec is validated as a whole, as
 if it had been written in one file.
