@@ -47,8 +47,22 @@ EXPECTED = {
     # "No run takes the second closer into TIME-WAIT" (exists = false): true everywhere.
     "only-the-first-closer-enters-time-wait": ["holds"] * 6,
     "only-the-first-closer-enters-time-wait-a": ["holds"] * 6,
-    "both-enter-time-wait-in-simultaneous-close": ["holds", "holds", "violated", "holds", "holds", "holds"],
-    "fin-wait-2-leads-to-closed": ["violated", "holds", "violated", "violated", "violated", "violated"],
+    "both-enter-time-wait-in-simultaneous-close": [
+        "holds",
+        "holds",
+        "violated",
+        "holds",
+        "holds",
+        "holds",
+    ],
+    "fin-wait-2-leads-to-closed": [
+        "violated",
+        "holds",
+        "violated",
+        "violated",
+        "violated",
+        "violated",
+    ],
     # The claim that CLOSE-WAIT ends without the application: false everywhere.
     "close-wait-ends-even-if-the-application-never-closes": ["violated"] * 6,
     "close-wait-leads-to-closed": ["holds"] * 6,

@@ -177,7 +177,10 @@ def test_unknown_variant_lists_the_known_ones() -> None:
         load_spec(variant="linx")
     result = CliRunner().invoke(cli, ["spec", "--variant", "linx"])
     assert result.exit_code == 2
-    assert "known variants: linux, no-time-wait, rfc1337, rst-time-wait, short-time-wait" in result.output
+    assert (
+        "known variants: linux, no-time-wait, rfc1337, rst-time-wait, short-time-wait"
+        in result.output
+    )
 
 
 def test_unknown_parameter_override() -> None:
