@@ -45,6 +45,7 @@ from .check.verdicts import Verdict
 from .errors import UsageError
 from .model.load import load_spec
 from .model.overrides import merge_params
+from .model.requirements import requirement_index
 from .model.segments import LEVELS
 from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
 from .product.config import ProductConfig
@@ -212,6 +213,18 @@ def _specification(
         "",
     ]
     lines += _choices_table(base.choices)
+    lines += [
+        "",
+        "## Requirements",
+        "",
+        "Every RFC 9293 requirement id the spec cites, with the rules, parameters, timers "
+        "and choices that cite it (a choice may say it is not taken).",
+        "",
+    ]
+    lines += _table(
+        ["requirement", "where"],
+        [[rid, "; ".join(places)] for rid, places in requirement_index(base).items()],
+    )
     lines += [
         "",
         "## Variants",
