@@ -315,3 +315,19 @@ def test_a_parameter_value_the_model_cannot_mean_is_refused(param: str, why: str
     accepted while MSL = 0 was refused, FIN_RETRIES = -1 or 0.5 accepted."""
     got = CliRunner().invoke(cli, ["explore", "--param", param])
     assert got.exit_code == 2 and why in got.output and "Traceback" not in got.output
+
+
+@pytest.mark.parametrize(
+    ("param", "why"),
+    [
+        ("BOGUS=1", "unknown parameter 'BOGUS'"),
+        ("FIN_RETRIES=x", "'x' is not a number"),
+        ("FIN_RETRIES=-1", "counts retransmissions"),
+    ],
+)
+def test_export_with_a_property_checks_its_parameter_overrides(param: str, why: str) -> None:
+    """--param on top of a property's own parameters is held to the spec as everywhere
+    else (the property's own parameters are filtered to the variant's, these are not)."""
+    args = ["export", "promela", "--property", "close-wait-leads-to-closed", "--param", param]
+    got = CliRunner().invoke(cli, args)
+    assert got.exit_code == 2 and why in got.output and "Traceback" not in got.output

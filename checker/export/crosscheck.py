@@ -266,10 +266,11 @@ def follow(
             label, m = ex.labels[ex.lbl[e]], ex.dst[e]
             after = ex.state(m)
             if kind == "move":
-                if after.local(where) == what and label == how:
-                    targets.append(e)
-                elif after.local(where) == what and _same_effect(label, how):
-                    alike.append(e)
+                if after.local(where) == what:
+                    if label == how:
+                        targets.append(e)
+                    elif _same_effect(label, how):
+                        alike.append(e)
                 continue
             side = "A" if where == "ab" else "B"
             content = here.channel_from(side)

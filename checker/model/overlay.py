@@ -34,6 +34,7 @@ from .raw import (
     check_top,
     choices_of,
     display,
+    entries_of,
     entry,
     file_name_problem,
     name_of,
@@ -94,8 +95,7 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
         name_of(vsrc, name, raw.timers, "timer in remove_timers")
         del raw.timers[name]
     # A state of the overlay replaces the base's of the same name, or is added.
-    for i, body in enumerate(table_list(vsrc, doc, "states")):
-        src = Src(file, entry(doc, "states", i))
+    for body, src in entries_of(file, doc, "states"):
         at = [k for k, (b, _s) in enumerate(raw.states) if b.get("name") == body.get("name")]
         if at:
             raw.states[at[0]] = (body, src)

@@ -36,6 +36,7 @@ __all__ = [
     "check_top",
     "choices_of",
     "display",
+    "entries_of",
     "entry",
     "file_name_problem",
     "name_of",
@@ -258,6 +259,15 @@ def params_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, An
     return out
 
 
+def entries_of(file: str, doc: Mapping[str, Any], table: str) -> list[tuple[dict[str, Any], Src]]:
+    """The entries of an array of tables (``[[states]]``, ``[[events]]``), each with
+    where it is written."""
+    return [
+        (b, Src(file, entry(doc, table, i)))
+        for i, b in enumerate(table_list(Src(file, table), doc, table))
+    ]
+
+
 def timers_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], Src]]:
     out: dict[str, tuple[dict[str, Any], Src]] = {}
     for i, body in enumerate(table_list(Src(file, "timers"), doc, "timers")):
@@ -282,14 +292,8 @@ def read_base(path: Path) -> RawSpec:
         )
     psrc = Src(file, "protocol")
     check_keys(psrc, protocol, "protocol")
-    states = [
-        (b, Src(file, entry(doc, "states", i)))
-        for i, b in enumerate(table_list(psrc, doc, "states"))
-    ]
-    events = [
-        (b, Src(file, entry(doc, "events", i)))
-        for i, b in enumerate(table_list(psrc, doc, "events"))
-    ]
+    states = entries_of(file, doc, "states")
+    events = entries_of(file, doc, "events")
     transitions: list[tuple[dict[str, Any], Src, str | None]] = [
         (b, Src(file, entry(doc, "transitions", i)), None)
         for i, b in enumerate(table_list(psrc, doc, "transitions"))
