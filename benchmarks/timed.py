@@ -47,7 +47,9 @@ def bound_rows(repeat: int) -> None:
             {
                 "peer": "live",
                 "start": "A = FIN-WAIT-2 and B = CLOSE-WAIT",
-                "config": ProductConfig(loss="none", capacity=4),
+                # B's six FIN retransmissions (FIN_RETRIES = 6, RTO 1 s) may all be in
+                # flight within one MSL: capacity 4 answers "unknown", 8 is enough.
+                "config": ProductConfig(loss="none", capacity=8),
                 "free": (),
             },
         ),

@@ -213,6 +213,7 @@ def _specification(
         "",
     ]
     lines += _choices_table(base.choices)
+    lines += ["", f"Acceptance (`[acceptance]`): {base.acceptance.describe()}."]
     lines += [
         "",
         "## Requirements",
@@ -239,6 +240,8 @@ def _specification(
             f"![{v.name} state diagram]({_link(docs, diagrams / f'endpoint-{v.name}.svg')})",
             "",
         ]
+        if spec.acceptance != base.acceptance:
+            lines += [f"Acceptance: {spec.acceptance.describe()}.", ""]
         own = [c for c in spec.choices if c.file == v.file]
         if own:
             lines += ["Choices this variant states:", ""]

@@ -107,6 +107,8 @@ def test_variants_lists_the_bundled_overlays() -> None:
         "linux",
         "no-time-wait",
         "rfc1337",
+        "rfc5961",
+        "rfc793",
         "rst-time-wait",
         "short-time-wait",
     ]
@@ -223,6 +225,10 @@ def test_every_product_option_reaches_the_configuration() -> None:
         "b_abort": True,
         "simultaneous_open": True,
         "listen_send": True,
+        "attacker": 1,
+        "attack_kinds": "RST",
+        "attack_states": "ESTABLISHED",
+        "attack_exact": True,
     }
     assert set(changed) == set(defaults)
     for key, value in changed.items():

@@ -33,24 +33,53 @@ from checker.suite import junit_xml, run_suite
 
 SUITE = load_properties(spec=load_spec())
 BY_NAME = {p.name: p for p in SUITE}
-VARIANTS = [None, "linux", "no-time-wait", "rfc1337", "rst-time-wait", "short-time-wait"]
+VARIANTS = [
+    None,
+    "linux",
+    "no-time-wait",
+    "rfc1337",
+    "rfc5961",
+    "rfc793",
+    "rst-time-wait",
+    "short-time-wait",
+]
 
 # (property, variant) -> verdict, for every pair: what RFC 9293 or the variant implies.
 # rst-time-wait differs from base only after an ABORT, which no configuration here makes.
 EXPECTED = {
-    "textbook-client-path": ["holds", "holds", "violated", "holds", "holds", "holds"],
-    "textbook-server-path": ["holds"] * 6,
-    "fin-wait-1-straight-to-time-wait": ["holds", "holds", "violated", "holds", "holds", "holds"],
-    "closing-reachable": ["holds"] * 6,
-    "no-closing-when-b-closes-after-a": ["holds"] * 6,
-    "closing-only-after-both-fins": ["holds"] * 6,
+    "textbook-client-path": [
+        "holds",
+        "holds",
+        "violated",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+    ],
+    "textbook-server-path": ["holds"] * 8,
+    "fin-wait-1-straight-to-time-wait": [
+        "holds",
+        "holds",
+        "violated",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+    ],
+    "closing-reachable": ["holds"] * 8,
+    "no-closing-when-b-closes-after-a": ["holds"] * 8,
+    "closing-only-after-both-fins": ["holds"] * 8,
     # "No run takes the second closer into TIME-WAIT" (exists = false): true everywhere.
-    "only-the-first-closer-enters-time-wait": ["holds"] * 6,
-    "only-the-first-closer-enters-time-wait-a": ["holds"] * 6,
+    "only-the-first-closer-enters-time-wait": ["holds"] * 8,
+    "only-the-first-closer-enters-time-wait-a": ["holds"] * 8,
     "both-enter-time-wait-in-simultaneous-close": [
         "holds",
         "holds",
         "violated",
+        "holds",
+        "holds",
         "holds",
         "holds",
         "holds",
@@ -62,23 +91,66 @@ EXPECTED = {
         "violated",
         "violated",
         "violated",
+        "violated",
+        "violated",
     ],
     # The claim that CLOSE-WAIT ends without the application: false everywhere.
-    "close-wait-ends-even-if-the-application-never-closes": ["violated"] * 6,
-    "close-wait-leads-to-closed": ["holds"] * 6,
-    "both-eventually-closed": ["holds"] * 6,
-    "no-deadlock": ["holds"] * 6,
-    "no-deadlock-with-bounded-retries": ["violated"] * 6,
-    "graceful-close": ["holds", "violated", "violated", "holds", "holds", "violated"],
-    "rst-from-closed-endpoint": ["holds"] * 6,
+    "close-wait-ends-even-if-the-application-never-closes": ["violated"] * 8,
+    "close-wait-leads-to-closed": ["holds"] * 8,
+    "both-eventually-closed": ["holds"] * 8,
+    "no-deadlock": ["holds"] * 8,
+    "no-deadlock-with-bounded-retries": ["violated"] * 8,
+    "graceful-close": [
+        "holds",
+        "violated",
+        "violated",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+        "violated",
+    ],
+    "rst-from-closed-endpoint": ["holds"] * 8,
     # With the bundled values: base/rfc1337/short-time-wait give up after 127 s before a
     # re-ACK can return (2 MSL = 240 s); linux's orphaned FIN-WAIT-2 may time out first;
     # no-time-wait answers the retransmitted FIN with a RST.  (tests/test_timedcheck.py
     # checks the boundary with the issue's parameters.)
-    "last-ack-not-stuck": ["violated"] * 6,
+    "last-ack-not-stuck": ["violated"] * 8,
     # Only RFC 1337's rule keeps TIME-WAIT from being cut short by a RST (base, short,
     # none); linux's orphaned FIN-WAIT-2 timeout skips TIME-WAIT altogether.
-    "no-old-duplicates": ["violated", "violated", "violated", "holds", "violated", "violated"],
+    "no-old-duplicates": [
+        "violated",
+        "violated",
+        "violated",
+        "holds",
+        "violated",
+        "violated",
+        "violated",
+        "violated",
+    ],
+    # A blind attacker striking ESTABLISHED (RFC 5961 §1.1).  Columns: base, linux,
+    # no-time-wait, rfc1337, rfc5961, rfc793, rst-time-wait, short-time-wait.
+    "blind-rst-cannot-reset": [
+        "violated",
+        "holds",
+        "violated",
+        "violated",
+        "holds",
+        "violated",
+        "violated",
+        "violated",
+    ],
+    "exact-rst-resets": ["holds"] * 8,
+    "blind-syn-cannot-reset": [
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+        "holds",
+        "violated",
+        "holds",
+        "holds",
+    ],
 }
 
 
@@ -313,7 +385,7 @@ def test_junit_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     root = ElementTree.parse(report).getroot()
-    assert root.get("tests") == "6" and root.get("failures") == "0"
+    assert root.get("tests") == "8" and root.get("failures") == "0"
     names = {(c.get("classname"), c.get("name")) for c in root.iter("testcase")}
     assert ("tcpcheck.no-time-wait", "graceful-close") in names
 
@@ -494,7 +566,7 @@ def test_the_seeds_claims_with_one_loss_get_definite_verdicts() -> None:
     assert raised == {
         ("close-wait-ends-after-one-loss", None): (6, 2_160_039),
         ("no-stop-but-closed-after-one-loss", None): (6, 2_160_039),
-        ("old-duplicates-vanish-in-2msl", "rfc1337"): (3, 796),
+        ("old-duplicates-vanish-in-2msl", "rfc1337"): (3, 788),
     }
     by = {(v.prop.name, v.variant): v for v in verdicts}
     close_wait = by["close-wait-ends-after-one-loss", None].notes[0]

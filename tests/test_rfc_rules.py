@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from checker.model.endpoint import Local, receive, receive_foreign, timer_steps, user_steps
 from checker.model.load import load_spec
-from checker.model.segments import ACK, AHEAD, FIN, SYN, Segment
+from checker.model.segments import ACK, AHEAD, BELOW, FIN, SYN, Segment
 
 
 def test_close_in_syn_received_keeps_the_timer_and_resends_the_front_of_the_queue() -> None:
@@ -180,3 +180,71 @@ def test_the_ack_answering_an_old_syn_carries_rcv_nxt() -> None:
             spec = load_spec()
             step = receive(spec, Local(state, una=una, opened=True), Segment(SYN, seq))
             assert [s.describe() for s in step.sent] == [answer], (state, seq)
+
+
+# ---------------------------------------------------------------------------------------
+# Generations: where RFC 793, RFC 9293 and RFC 5961 differ (the rfc793 and rfc5961
+# variants; base is RFC 9293).
+
+
+def test_syn_received_takes_an_ack_of_its_iss_only_under_rfc793() -> None:
+    """RFC 9293 §3.10.7.4, fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then
+    enter ESTABLISHED state ... If the segment acknowledgment is not acceptable, form a
+    reset segment <SEQ=SEG.ACK><CTL=RST>".  RFC 793 §3.9 wrote "SND.UNA =< SEG.ACK", so an
+    ACK of our ISS -- acknowledging nothing -- completes the handshake."""
+    waiting = Local("SYN-RECEIVED", passive=True, una=0, opened=True)
+    ack_of_iss = Segment(ACK, 1, 0)
+    base = receive(load_spec(), waiting, ack_of_iss)
+    assert (base.rule.event, base.target.state) == ("rcv bad ACK", "SYN-RECEIVED")
+    assert [s.describe() for s in base.sent] == ["RST seq=0"]
+    old = receive(load_spec(variant="rfc793"), waiting, ack_of_iss)
+    assert (old.rule.event, old.target.state, old.sent) == ("rcv ACK", "ESTABLISHED", ())
+    assert old.target.una == 0  # our SYN is still unacknowledged
+    # A FIN so acknowledging goes on to the FIN's processing: CLOSE-WAIT.
+    fin = receive(load_spec(variant="rfc793"), waiting, Segment(FIN | ACK, 1, 0))
+    assert fin.target.state == "CLOSE-WAIT"
+
+
+def test_an_ack_too_old_for_the_window_is_challenged_only_under_rfc5961() -> None:
+    """RFC 9293 §3.10.7.4, fifth (MAY-12): a stack implementing RFC 5961 §5 "MUST add an
+    input check that the ACK value is acceptable only if it is in the range of ((SND.UNA
+    - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming segments whose ACK value doesn't
+    satisfy the above condition MUST be discarded and an ACK sent back."  Base ignores a
+    duplicate ACK, however old ("If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
+    ignored"); only a blind sender's acknowledgment is that old (BELOW)."""
+    est = Local("ESTABLISHED", una=1, opened=True)
+    forged = Segment(ACK, AHEAD, BELOW)
+    base = receive(load_spec(), est, forged)
+    assert (base.rule.event, base.target.state, base.sent) == ("rcv ACK", "ESTABLISHED", ())
+    for variant in ("rfc5961", "linux"):
+        step = receive(load_spec(variant=variant), est, forged)
+        assert (step.rule.event, step.target.state) == ("rcv bad ACK", "ESTABLISHED")
+        assert [s.describe() for s in step.sent] == ["ACK seq=1 ack=1"]
+
+
+def test_the_ack_field_is_checked_before_a_fin_is_taken_for_a_retransmission() -> None:
+    """§3.10.7.4 checks the ACK field (fifth) before the FIN bit (eighth): in CLOSE-WAIT a
+    FIN acknowledging something not yet sent draws an ACK and is dropped ("If the ACK
+    acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment,
+    and return"), not taken for the peer's retransmitted FIN."""
+    spec = load_spec()
+    waiting = Local("CLOSE-WAIT", una=1, opened=True)
+    step = receive(spec, waiting, Segment(FIN | ACK, 2, AHEAD))
+    assert (step.rule.event, step.target.state) == ("rcv bad ACK", "CLOSE-WAIT")
+    again = receive(spec, waiting, Segment(FIN | ACK, 1, 1))
+    assert again.rule.event == "rcv old FIN"
+
+
+def test_text_after_the_peers_fin_is_ignored() -> None:
+    """§3.10.7.4, seventh, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not
+    occur since a FIN has been received from the remote side. Ignore the segment text."
+    Only a segment of others can carry it; its acknowledgment is still processed (fifth:
+    in LAST-ACK an ACK of our FIN ends the connection)."""
+    spec = load_spec()
+    for state in ("CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"):
+        local = Local(state, una=1 if state == "CLOSE-WAIT" else 2, opened=True)
+        st = receive(spec, local, Segment(ACK, 2, local.una, data=True))
+        assert (st.rule.event, st.target.state, st.sent) == ("rcv DATA", state, ())
+    last = Local("LAST-ACK", una=1, opened=True, closed=True)
+    st = receive(spec, last, Segment(ACK, 2, 2, data=True))
+    assert (st.rule.event, st.target.state) == ("rcv DATA+ACK of FIN", "CLOSED")

@@ -50,6 +50,16 @@ CASES = {
         'event = "rcv FN"\nto = "CLOSE-WAIT"\nsend = ["ACK"]\nfigure5 = 13',
         ["unknown event 'rcv FN'", "did you mean 'rcv FIN'?"],
     ),
+    "acceptance value": (
+        'too_old_ack = "ignore"',
+        'too_old_ack = "ignor"',
+        ["acceptance", "too_old_ack = 'ignor' is not one of ignore, challenge", "'ignore'"],
+    ),
+    "acceptance key": (
+        'too_old_ack = "ignore"',
+        'too_old = "ignore"',
+        ["acceptance", "unknown key 'too_old'", "did you mean 'too_old_ack'?"],
+    ),
     "unknown key": (
         'to = "CLOSE-WAIT"\nsend = ["ACK"]\nfigure5 = 13',
         'too = "CLOSE-WAIT"\nsend = ["ACK"]\nfigure5 = 13',
@@ -67,8 +77,8 @@ CASES = {
         ["unknown segment in 'send' 'SYNACK'", "did you mean 'SYN+ACK'?"],
     ),
     "rules without a guard to tell them apart": (
-        'event = "rcv RST"\nguard = "passive"\nto = "LISTEN"',
-        'event = "rcv RST"\nto = "LISTEN"',
+        'event = ["rcv RST", "rcv RST in window"]\nguard = "passive"\nto = "LISTEN"',
+        'event = ["rcv RST", "rcv RST in window"]\nto = "LISTEN"',
         ["two rules for 'rcv RST' in SYN-RECEIVED", "no guard to tell them apart"],
     ),
     "guard syntax": (
@@ -178,8 +188,8 @@ def test_unknown_variant_lists_the_known_ones() -> None:
     result = CliRunner().invoke(cli, ["spec", "--variant", "linx"])
     assert result.exit_code == 2
     assert (
-        "known variants: linux, no-time-wait, rfc1337, rst-time-wait, short-time-wait"
-        in result.output
+        "known variants: linux, no-time-wait, rfc1337, rfc5961, rfc793, rst-time-wait, "
+        "short-time-wait" in result.output
     )
 
 
@@ -229,13 +239,21 @@ def test_overlay_transition_to_a_removed_state_is_named(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_spec(overlay)
     text = str(err.value)
-    assert text.startswith(f"{overlay}: variant: remove_states: 3 rule(s) still lead into")
-    assert text.count("spec/tcp.toml: transitions[") == 3 and "did you mean" not in text
+    assert text.startswith(f"{overlay}: variant: remove_states: 4 rule(s) still lead into")
+    assert text.count("spec/tcp.toml: transitions[") == 4 and "did you mean" not in text
 
 
 def test_bundled_variants_all_load() -> None:
     names = [v.name for v in list_variants()]
-    assert names == ["linux", "no-time-wait", "rfc1337", "rst-time-wait", "short-time-wait"]
+    assert names == [
+        "linux",
+        "no-time-wait",
+        "rfc1337",
+        "rfc5961",
+        "rfc793",
+        "rst-time-wait",
+        "short-time-wait",
+    ]
     for name in names:
         spec = load_spec(variant=name)
         assert spec.variant is not None and spec.variant.name == name
@@ -243,7 +261,7 @@ def test_bundled_variants_all_load() -> None:
 
 
 def test_every_transition_has_an_rfc_or_source_reference(spec: object) -> None:
-    for name in [None, "linux", "rfc1337", "rst-time-wait", "no-time-wait", "short-time-wait"]:
+    for name in [None, *(v.name for v in list_variants())]:
         for t in load_spec(variant=name).transitions:
             assert t.ref.strip()
             if t.variant is None:

@@ -54,6 +54,10 @@ class ConfigTable(BaseModel):
     ordering: str | None = None
     loss: Budget | None = None
     duplication: Budget | None = None
+    attacker: Annotated[int, Field(ge=0, le=15)] | None = None
+    attack_kinds: list[str] | None = None
+    attack_exact: bool | None = None
+    attack_states: list[str] | None = None
 
 
 class SynthTable(BaseModel):

@@ -19,7 +19,14 @@ import click
 from ..errors import UsageError, unknown_name
 from ..model.load import load_spec
 from ..model.spec import Spec
-from ..product.config import CLOSE_MODES, OPTION_KEYS, ORDERINGS, OVERFLOWS, ProductConfig
+from ..product.config import (
+    ATTACK_KINDS,
+    CLOSE_MODES,
+    OPTION_KEYS,
+    ORDERINGS,
+    OVERFLOWS,
+    ProductConfig,
+)
 
 if TYPE_CHECKING:
     from ..check.properties import Property
@@ -70,7 +77,17 @@ def seconds_limit(ctx: click.Context, param: click.Parameter, value: float | Non
 COUNT = click.IntRange(min=1)
 
 #: The product options that are switches (``--config a_abort=true``).
-_SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send")
+_SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send", "attack_exact")
+
+
+def names(text: str) -> list[str]:
+    """A comma-separated list (``--config attack_kinds=RST,SYN``) as a list, checked by
+    the configuration.
+
+    >>> names(" RST, SYN+ACK ")
+    ['RST', 'SYN+ACK']
+    """
+    return [k.strip() for k in text.split(",") if k.strip()]
 
 
 def parse_config(values: tuple[str, ...]) -> dict[str, Any]:
@@ -91,10 +108,12 @@ def parse_config(values: tuple[str, ...]) -> dict[str, Any]:
             if value not in ("true", "false"):
                 raise UsageError(f"--config {key}: use true or false (got {value!r})")
             config[key] = value == "true"
-        elif key == "capacity":
+        elif key in ("capacity", "attacker"):
             if not value.isdigit():
-                raise UsageError(f"--config capacity: {value!r} is not a whole number")
+                raise UsageError(f"--config {key}: {value!r} is not a whole number")
             config[key] = int(value)
+        elif key in ("attack_kinds", "attack_states"):
+            config[key] = names(value)
         else:
             config[key] = value
     ProductConfig.from_options(config)  # a bad value is refused here, with its reason
@@ -219,6 +238,35 @@ def product_options(func: F) -> F:
             "--listen-send",
             is_flag=True,
             help="B's application may SEND while listening (LISTEN -> SYN-SENT).",
+        ),
+        click.option(
+            "--attacker",
+            type=click.IntRange(0, 15),
+            default=0,
+            show_default=True,
+            metavar="K",
+            help="An off-path attacker injects at most K forged segments per run, into "
+            "either endpoint, at any moment (0: none).",
+        ),
+        click.option(
+            "--attack-kinds",
+            default=",".join(ATTACK_KINDS),
+            show_default=True,
+            metavar="KINDS",
+            help="The kinds of segment the attacker forges, comma-separated.",
+        ),
+        click.option(
+            "--attack-states",
+            default="",
+            metavar="STATES",
+            help="Strike only an endpoint in one of these states, comma-separated "
+            "(default: any state).",
+        ),
+        click.option(
+            "--attack-exact",
+            is_flag=True,
+            help="The attacker knows the connection's sequence numbers (otherwise it is "
+            "blind: it never hits RCV.NXT or an acceptable ACK exactly).",
         ),
     ]
     for option in reversed(options):

@@ -12,7 +12,9 @@ The model is generated from the same tables the explorer fills from the spec
   ``if`` offers that state's moves -- an application call, a timer, the delivery of
   each segment -- each a ``d_step`` commented with the rule (``rule#N``), the state and
   the event, grouped by target and followed by a jump to the target's location; and
-  ``Net``, a ``do`` loop of losses and duplications.  A quiescent timer is guarded by
+  ``Net``, a ``do`` loop of losses and duplications; ``inj`` counts an attacker's
+  forged segments, whose arrivals are moves of the endpoint they reach.  A quiescent
+  timer is guarded by
   ``QUIET`` (nothing in flight and no other timer of either endpoint can fire), as in
   the explorer.
 
@@ -43,11 +45,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ModelError
-from ..model.endpoint import Local, closure, initial_local
+from ..model.endpoint import Local, initial_local
 from ..model.segments import Segment
 from ..model.spec import Spec
 from ..product.config import ProductConfig
-from ..product.semantics import Label, waits_for_quiescence
+from ..product.semantics import Label, universe, waits_for_quiescence
 from ..product.tables import Tables, segment_order
 
 __all__ = ["Claim", "LineAction", "Model", "any_of", "one_of", "promela", "promela_with_moves"]
@@ -237,11 +239,11 @@ def promela_with_moves(
     claim = claim or Claim()
     core = Tables(spec, config)
     core.lid(initial_local(spec))  # id 0, as in explore()
-    endpoint = closure(spec)
-    for loc in sorted(endpoint.locals):
+    all_locals, all_segments = universe(spec, config)
+    for loc in all_locals:
         core.lid(loc)
     n_loc = len(core.locals)
-    codes = sorted((s.code for s in endpoint.segments), key=segment_order)
+    codes = sorted((s.code for s in all_segments), key=segment_order)
     sid = {c: i + 1 for i, c in enumerate(codes)}  # 0 is an empty FIFO slot
     # The channel's rules (checker.product.network), written as Promela below.
     net = core.network
@@ -282,6 +284,8 @@ def promela_with_moves(
         w.line("byte lost;")
     if dup_budget > 0:
         w.line("byte dups;")
+    if config.attacker:
+        w.line("byte inj;  /* segments the attacker has forged */")
     if quiet:
         w.line(f"#define ANYTIMER(X) {one_of('X', any_timer) if any_timer else '(0)'}")
         w.line("#define QUIET (ab_n == 0 && ba_n == 0 && !ANYTIMER(a) && !ANYTIMER(b))")
@@ -363,6 +367,13 @@ def promela_with_moves(
             for lab, new, oid in core.moves(side, lid):
                 g, st = push(out, core.outs[oid])
                 alts.append((new, [], g, [f"{me} = {new}", *st], lab))
+            # The attacker's forged segments, at the placements it can aim at: a move of
+            # this endpoint that consumes nothing from the channel.
+            for lab, new, oid in core.attack_table(side, lid) if config.attacker else ():
+                g, st = push(out, core.outs[oid])
+                alts.append(
+                    (new, [f"inj < {config.attacker}"], g, [f"{me} = {new}", *st, "inj++"], lab)
+                )
             if quiet and lid not in any_timer:
                 for lab, new, oid in core.quiet_table(side, lid):
                     g, st = push(out, core.outs[oid])

@@ -411,7 +411,7 @@ class _Search:
                 return
             obs += 1
         state = self.spec.state(local.state)
-        event = classify(seg, state.sent, state.received, local.una)
+        event = classify(seg, state.sent, state.received, local.una, self.spec.acceptance)
         rules = self.rules_under(local, event, n.bounds)
         if not rules:
             yield None, f"{local.state} has no rule for '{event}'", text

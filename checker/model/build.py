@@ -29,7 +29,7 @@ from ..errors import SpecError, did_you_mean
 from .expr import Expr, ExprSyntaxError, Num, parse
 from .guards import GuardSyntaxError, parse_guard
 from .raw import RawSpec, Src, check_keys, name_of, opt_bool, opt_str, req_str, str_list
-from .segments import LEVELS, SEGMENT_EVENTS, SEND_TOKENS
+from .segments import ACCEPTANCE_CHOICES, LEVELS, SEGMENT_EVENTS, SEND_TOKENS, Acceptance
 from .spec import (
     CHOICE_KINDS,
     USER_EVENTS,
@@ -404,7 +404,22 @@ def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
         variant=variant,
         files=tuple(raw.files),
         choices=_choices(raw),
+        acceptance=_acceptance(raw),
     )
+
+
+def _acceptance(raw: RawSpec) -> Acceptance:
+    """The ``[acceptance]`` keys, each one of its :data:`ACCEPTANCE_CHOICES`."""
+    given: dict[str, str] = {}
+    for key, (value, src) in raw.acceptance.items():
+        allowed = ACCEPTANCE_CHOICES[key]
+        if value not in allowed:
+            raise src.error(
+                f"{key} = {value!r} is not one of {', '.join(allowed)}",
+                did_you_mean(str(value), list(allowed)) or f"use {allowed[0]!r} or {allowed[1]!r}",
+            )
+        given[key] = value
+    return Acceptance(**given)
 
 
 def _choices(raw: RawSpec) -> tuple[Choice, ...]:

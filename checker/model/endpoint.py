@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import ModelError, SpecError
-from .segments import ACK, AHEAD, FIN, OLD_EVENTS, RST, SYN, Segment, build, classify
+from .segments import ACK, FIN, OLD_EVENTS, RST, SYN, Segment, build, classify, placements
 from .spec import Spec, Transition
 
 __all__ = [
@@ -111,8 +111,8 @@ class EndpointMemo:
 
     #: :func:`receive`'s steps by (local state, segment).
     received: dict[tuple[Local, Segment], Step] = field(default_factory=dict)
-    #: :func:`receive_foreign`'s steps by (local state, segment).
-    foreign: dict[tuple[Local, Segment], list[Step]] = field(default_factory=dict)
+    #: :func:`receive_foreign`'s steps by (local state, segment, blind).
+    foreign: dict[tuple[Local, Segment, bool], list[Step]] = field(default_factory=dict)
     #: :func:`closure`'s result.
     closure: Closure | None = None
 
@@ -249,7 +249,7 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step:
     if key in memo:
         return memo[key]
     state = spec.state(local.state)
-    event = classify(seg, state.sent, state.received, local.una)
+    event = classify(seg, state.sent, state.received, local.una, spec.acceptance)
     rule = enabled_rule(spec, local, event)
     if rule is None:
         files = ", ".join(spec.files)
@@ -263,42 +263,45 @@ def receive(spec: Spec, local: Local, seg: Segment) -> Step:
     return result
 
 
-def receive_foreign(spec: Spec, local: Local, seg: Segment) -> list[Step]:
+def receive_foreign(spec: Spec, local: Local, seg: Segment, *, blind: bool = False) -> list[Step]:
     """The steps ``local`` may take when a segment of *another incarnation* of the
     connection arrives (an old duplicate, or a new connection's segment meeting the old
-    one).
+    one), or one forged by an off-path attacker (``blind``).
 
     Its numbers were chosen against another ISS, so how they fall against this
     connection's is unknown: every placement of its sequence and acknowledgment numbers is
-    tried -- the three points of the abstraction and :data:`~checker.model.segments.AHEAD`
-    (a sequence number further inside the window, an acknowledgment of more than was ever
-    sent); below the window is the placement at a point under RCV.NXT.  This is the worst
-    case, where the choice of ISS (RFC 9293 §3.4.1) gives no protection and only time
-    (TIME-WAIT, MSL) keeps old segments away.  Each placement is classified by RFC 9293
-    §3.10.7 (:func:`~checker.model.segments.classify`) and needs a rule (a
-    :class:`ModelError` names the missing one).  Distinct steps, in a fixed order.
+    tried (:func:`~checker.model.segments.placements`: the three points of the abstraction
+    and :data:`~checker.model.segments.AHEAD`, a sequence number further inside the
+    window, an acknowledgment of more than was ever sent; below the window is the
+    placement at a point under RCV.NXT).  This is the worst case, where the choice of ISS
+    (RFC 9293 §3.4.1) gives no protection and only time (TIME-WAIT, MSL) keeps old
+    segments away.  A blind attacker knows the connection's addresses and ports but not
+    its numbers: it never hits RCV.NXT nor an acceptable acknowledgment exactly (RFC 5961
+    §1.1).  Each placement is classified by RFC 9293 §3.10.7
+    (:func:`~checker.model.segments.classify`) and needs a rule (a :class:`ModelError`
+    names the missing one).  Distinct steps, in a fixed order.
     """
     memo = _memo(spec).foreign
-    key = (local, seg)
+    key = (local, seg, blind)
     got = memo.get(key)
     if got is not None:
         return got
     out: list[Step] = []
     seen: set[tuple[int, Local, tuple[Segment, ...]]] = set()
-    acks = range(AHEAD + 1) if seg.flags & ACK else (0,)
-    for seq in range(AHEAD + 1):
-        for ack in acks:
-            try:
-                st = receive(spec, local, Segment(seg.flags, seq, ack, seg.data))
-            except ModelError as exc:
-                raise ModelError(
-                    f"{exc}; a segment of another incarnation ({seg.describe()}) can cause "
-                    "it, so connection reuse needs a rule for it (RFC 9293 §3.10.7)"
-                ) from None
-            mark = (st.rule.index, st.target, st.sent)
-            if mark not in seen:
-                seen.add(mark)
-                out.append(st)
+    state = spec.state(local.state)
+    for placed in placements(seg, state.sent, state.received, local.una, blind=blind):
+        try:
+            st = receive(spec, local, placed)
+        except ModelError as exc:
+            who = "an attacker's segment" if blind else "a segment of another incarnation"
+            raise ModelError(
+                f"{exc}; {who} ({seg.describe()}) can cause it, so it needs a rule "
+                "(RFC 9293 §3.10.7)"
+            ) from None
+        mark = (st.rule.index, st.target, st.sent)
+        if mark not in seen:
+            seen.add(mark)
+            out.append(st)
     memo[key] = out
     return out
 

@@ -30,6 +30,7 @@ from .raw import (
     OVERLAY_KEYS,
     RawSpec,
     Src,
+    acceptance_of,
     check_keys,
     check_top,
     choices_of,
@@ -104,6 +105,7 @@ def apply_overlay(raw: RawSpec, path: Path) -> Variant:
     raw.parameters.update(params_of(file, doc))
     raw.timers.update(timers_of(file, doc))
     raw.choices.update(choices_of(file, doc))
+    raw.acceptance.update(acceptance_of(file, doc))
 
     # Each overlay transition replaces all base transitions with its (from, event) pairs.
     new = [

@@ -32,6 +32,7 @@ __all__ = [
     "OVERLAY_KEYS",
     "RawSpec",
     "Src",
+    "acceptance_of",
     "check_keys",
     "check_top",
     "choices_of",
@@ -52,9 +53,18 @@ __all__ = [
 ]
 
 #: The tables a base spec may have.
-BASE_KEYS = {"protocol", "parameters", "states", "events", "timers", "transitions", "choices"}
+BASE_KEYS = {
+    "protocol",
+    "acceptance",
+    "parameters",
+    "states",
+    "events",
+    "timers",
+    "transitions",
+    "choices",
+}
 #: The tables an overlay (a variant) may have.
-OVERLAY_KEYS = {"variant", "parameters", "states", "timers", "transitions", "choices"}
+OVERLAY_KEYS = {"variant", "acceptance", "parameters", "states", "timers", "transitions", "choices"}
 #: The keys each kind of entry may have.
 KEYS = {
     "protocol": {"name", "title", "reference", "initial"},
@@ -78,6 +88,7 @@ KEYS = {
     },
     "variant": {"name", "description", "ref", "broken", "remove_states", "remove_timers"},
     "choice": {"topic", "kind", "decision", "why", "ref"},
+    "acceptance": {"syn_received_ack", "too_old_ack", "ref"},
 }
 
 
@@ -231,6 +242,8 @@ class RawSpec:
     files: list[str]
     #: ``[[choices]]``: what the spec chose or left out, by topic.
     choices: dict[str, tuple[dict[str, Any], Src]] = field(default_factory=dict)
+    #: ``[acceptance]``: each key with where it was set (an overlay's replace the base's).
+    acceptance: dict[str, tuple[Any, Src]] = field(default_factory=dict)
 
 
 def check_top(file: str, doc: Mapping[str, Any], allowed: set[str]) -> None:
@@ -308,7 +321,19 @@ def read_base(path: Path) -> RawSpec:
         transitions,
         [file],
         choices_of(file, doc),
+        acceptance_of(file, doc),
     )
+
+
+def acceptance_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[Any, Src]]:
+    """The keys of a file's ``[acceptance]`` table, each with its origin (checked when
+    the spec is built: :func:`checker.model.build.build_spec`)."""
+    body = doc.get("acceptance", {})
+    src = Src(file, "acceptance")
+    if not isinstance(body, dict):
+        raise src.error("must be a table", 'e.g. [acceptance] too_old_ack = "challenge"')
+    check_keys(src, body, "acceptance")
+    return {k: (v, src) for k, v in body.items() if k != "ref"}
 
 
 def choices_of(file: str, doc: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], Src]]:

@@ -43,8 +43,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ACCEPTANCE_CHOICES",
     "ACK",
     "AHEAD",
+    "BELOW",
     "FIN",
     "LEVELS",
     "OLD_EVENTS",
@@ -52,10 +54,13 @@ __all__ = [
     "SEGMENT_EVENTS",
     "SEND_TOKENS",
     "SYN",
+    "Acceptance",
     "Segment",
     "build",
     "classify",
+    "placements",
     "reply_rst",
+    "template",
 ]
 
 SYN, ACK, FIN, RST = 1, 2, 4, 8
@@ -86,7 +91,10 @@ SEGMENT_EVENTS: dict[str, str] = {
         "an unacceptable ACK: in SYN-SENT and SYN-RECEIVED one not acknowledging our SYN "
         "exactly, elsewhere one acknowledging something not yet sent"
     ),
-    "rcv RST": "an acceptable RST (in the window; in SYN-SENT, acknowledging our SYN)",
+    "rcv RST": "an acceptable RST (exactly at RCV.NXT; in SYN-SENT, acknowledging our SYN)",
+    "rcv RST in window": (
+        "a RST in the window but not at RCV.NXT (only another incarnation's, or a blind attacker's)"
+    ),
     "rcv bad RST": (
         "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)"
     ),
@@ -98,11 +106,50 @@ OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST", "rcv bad AC
 #: A number of another incarnation beyond the three points: a sequence number inside the
 #: receive window past ISS+2, or an acknowledgment past anything its receiver has sent.
 AHEAD = 3
+#: A number below the three points, at none of them: a blind attacker's sequence number
+#: outside the window, or its acknowledgment of something long acknowledged.  The
+#: attacker aims at no exact point of either sequence space (:func:`placements`).
+BELOW = -1
 
 #: What a transition may send.  A RST's numbers depend on why it is sent (see :func:`build`).
 SEND_TOKENS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK", "DATA")
 
 _FLAG_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (ACK, "ACK"))
+
+
+#: The values each key of :class:`Acceptance` may take, the default first.
+ACCEPTANCE_CHOICES = {
+    "syn_received_ack": ("exclusive", "inclusive"),
+    "too_old_ack": ("ignore", "challenge"),
+}
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Where RFC generations differ on which acknowledgment is acceptable (a spec's
+    ``[acceptance]`` table).
+
+    ``syn_received_ack``: ``"exclusive"`` (RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED:
+    SND.UNA < SEG.ACK =< SND.NXT) or ``"inclusive"`` (RFC 793 §3.9: SND.UNA =< SEG.ACK,
+    so an ACK of our ISS completes the handshake without acknowledging our SYN).
+    ``too_old_ack``: ``"ignore"`` (a duplicate, however old, is ignored) or
+    ``"challenge"`` (RFC 5961 §5, MAY-12: an ACK below SND.UNA - MAX.SND.WND is
+    unacceptable, answered by an ACK and dropped; only :data:`BELOW` is that old).
+    """
+
+    syn_received_ack: str = "exclusive"
+    too_old_ack: str = "ignore"
+
+    def describe(self) -> str:
+        """One line for the docs.
+
+        >>> print(Acceptance("inclusive", "challenge").describe().replace("; ", "\\n"))
+        ACK in SYN-RECEIVED: SND.UNA =< SEG.ACK =< SND.NXT
+        an ACK below SND.UNA - MAX.SND.WND: answered by an ACK and dropped
+        """
+        low = "SND.UNA =< SEG.ACK" if self.syn_received_ack == "inclusive" else "SND.UNA < SEG.ACK"
+        old = "ignored" if self.too_old_ack == "ignore" else "answered by an ACK and dropped"
+        return f"ACK in SYN-RECEIVED: {low} =< SND.NXT; an ACK below SND.UNA - MAX.SND.WND: {old}"
 
 
 @dataclass(frozen=True, order=True)
@@ -118,8 +165,16 @@ class Segment:
 
     @property
     def code(self) -> int:
-        """A small integer identifying the segment (the explorer's compact form)."""
-        return self.flags | (self.seq << 4) | (self.ack << 6) | (int(self.data) << 8)
+        """A small integer identifying the segment (the explorer's compact form): flags,
+        two bits per number, the data bit, then a bit per number that is :data:`BELOW`."""
+        return (
+            self.flags
+            | ((self.seq & 3) << 4)
+            | ((self.ack & 3) << 6)
+            | (int(self.data) << 8)
+            | (int(self.seq == BELOW) << 9)
+            | (int(self.ack == BELOW) << 10)
+        )
 
     @staticmethod
     def from_code(code: int) -> Segment:
@@ -127,8 +182,12 @@ class Segment:
 
         >>> Segment.from_code(Segment(SYN | ACK, 0, 1).code)
         Segment(flags=3, seq=0, ack=1, data=False)
+        >>> Segment.from_code(Segment(RST | ACK, BELOW, AHEAD).code)
+        Segment(flags=10, seq=-1, ack=3, data=False)
         """
-        return Segment(code & 0xF, (code >> 4) & 3, (code >> 6) & 3, bool(code >> 8))
+        seq = BELOW if code >> 9 & 1 else (code >> 4) & 3
+        ack = BELOW if code >> 10 & 1 else (code >> 6) & 3
+        return Segment(code & 0xF, seq, ack, bool(code >> 8 & 1))
 
     @property
     def length(self) -> int:
@@ -150,7 +209,9 @@ class Segment:
         return text
 
 
-def classify(seg: Segment, sent: int, received: int, una: int) -> str:
+def classify(
+    seg: Segment, sent: int, received: int, una: int, acceptance: Acceptance | None = None
+) -> str:
     """The event ``seg`` is to a receiver that has sent/received/been acknowledged so far.
 
     Total: every segment, whatever its numbers, is one event -- a segment of another
@@ -166,12 +227,14 @@ def classify(seg: Segment, sent: int, received: int, una: int) -> str:
       acceptable (an old SYN, FIN or ACK, or a RST outside the window); second the RST
       bit; fourth the SYN bit (an acceptable SYN is ``rcv SYN in window``); fifth the ACK
       field -- in SYN-RECEIVED (SND.UNA = ISS, ``una == 0``, nothing but the SYN sent) it
-      must acknowledge our SYN, elsewhere it must not acknowledge more than SND.NXT, or it
-      is ``rcv bad ACK``; then what it newly acknowledges.  A FIN or text beyond RCV.NXT
-      is held for later, in-order processing (the idealized segment of the first check
-      begins at RCV.NXT) and nothing fills the gap: only its ACK field counts.  Once the
-      peer's FIN is in, every FIN is a retransmission of it (``rcv old FIN``: the eighth
-      step of CLOSE-WAIT .. TIME-WAIT keeps the state).
+      must acknowledge our SYN (or, ``inclusive``, at least not less than SND.UNA),
+      elsewhere it must not acknowledge more than SND.NXT (nor, with RFC 5961 §5, be
+      :data:`BELOW`), or it is ``rcv bad ACK``; then what it newly acknowledges.  A FIN or
+      text beyond RCV.NXT is held for later, in-order processing (the idealized segment
+      of the first check begins at RCV.NXT) and nothing fills the gap: only its ACK
+      field counts.  Once the peer's FIN is in, every FIN whose ACK field passes is a
+      retransmission of it (``rcv old FIN``: the eighth step of CLOSE-WAIT .. TIME-WAIT
+      keeps the state).
 
     >>> classify(Segment(SYN | ACK, 0, 0), sent=1, received=0, una=0)  # SEG.ACK =< ISS
     'rcv bad ACK'
@@ -206,15 +269,23 @@ def classify(seg: Segment, sent: int, received: int, una: int) -> str:
         if seg.flags & SYN:
             return "rcv SYN+ACK" if has_ack else "rcv SYN"
         return "rcv old FIN" if seg.flags & FIN else "rcv old ACK"
-    if seg.flags & RST:
-        return "rcv RST"
+    if seg.flags & RST:  # exactly RCV.NXT, or elsewhere in the window (RFC 5961 §3.2)
+        return "rcv RST" if seg.seq == received else "rcv RST in window"
     if seg.flags & SYN:
         return "rcv SYN in window"
-    if seg.flags & FIN and received == 2:
-        return "rcv old FIN"
+    rules = acceptance or _RFC9293
     synchronizing = sent == 1 and una == 0  # SYN-RECEIVED: only our SYN is outstanding
-    if has_ack and (seg.ack > sent or (synchronizing and seg.ack != 1)):
-        return "rcv bad ACK"
+    if has_ack:  # fifth, check the ACK field
+        if synchronizing:
+            low = una if rules.syn_received_ack == "inclusive" else una + 1
+            acceptable = low <= seg.ack <= sent
+        else:
+            too_old = seg.ack == BELOW and rules.too_old_ack == "challenge"
+            acceptable = seg.ack <= sent and not too_old
+        if not acceptable:
+            return "rcv bad ACK"
+    if seg.flags & FIN and received == 2:  # eighth: the peer's FIN is in already
+        return "rcv old FIN"
     new = has_ack and seg.ack > una
     in_order = seg.seq == received
     if seg.flags & FIN and in_order:
@@ -228,6 +299,59 @@ def classify(seg: Segment, sent: int, received: int, una: int) -> str:
     return "rcv ACK"
 
 
+def placements(
+    seg: Segment, sent: int, received: int, una: int, *, blind: bool = False
+) -> list[Segment]:
+    """Every placement of the numbers of ``seg`` -- a segment not of this connection --
+    against a receiver that has sent/received/been acknowledged so far, sequence number
+    first.
+
+    A segment of another incarnation may carry any numbers: each of the three points and
+    :data:`AHEAD` is tried for each (its acknowledgment too, if it has one).  A ``blind``
+    sender (RFC 5961 §1.1's off-path attacker) knows the connection's addresses and ports
+    but not its numbers: it hits no exact point of either sequence space -- not RCV.NXT,
+    not an acceptable acknowledgment, not an ISS whose reflection (a RST answering it)
+    would be exact for the peer.  Its numbers are :data:`BELOW` (outside the window;
+    an acknowledgment of something long acknowledged) or :data:`AHEAD` (inside the
+    window past RCV.NXT; an acknowledgment of more than was sent).
+
+    >>> rst = Segment(RST, 0)
+    >>> [s.seq for s in placements(rst, sent=1, received=1, una=1)]
+    [0, 1, 2, 3]
+    >>> [s.seq for s in placements(rst, sent=1, received=1, una=1, blind=True)]
+    [-1, 3]
+    >>> [s.ack for s in placements(Segment(SYN | ACK, 0, 1), 1, 0, 0, blind=True)]
+    [-1, 3, -1, 3]
+    """
+    points = (BELOW, AHEAD) if blind else tuple(range(AHEAD + 1))
+    acks = points if seg.flags & ACK else (0,)
+    return [Segment(seg.flags, seq, ack, seg.data) for seq in points for ack in acks]
+
+
+def template(token: str) -> Segment:
+    """A segment of kind ``token`` (one of :data:`SEND_TOKENS`) whose numbers are to be
+    placed (:func:`placements`): the kinds a segment of others may have.
+
+    >>> template("DATA").name, template("RST+ACK").name
+    ('ACK+DATA', 'RST+ACK')
+    """
+    flags = {
+        "SYN": SYN,
+        "SYN+ACK": SYN | ACK,
+        "ACK": ACK,
+        "FIN+ACK": FIN | ACK,
+        "RST": RST,
+        "RST+ACK": RST | ACK,
+        "DATA": ACK,
+    }
+    if token not in flags:
+        raise ValueError(f"unknown segment kind {token!r}")
+    return Segment(flags[token], 0, 0, data=token == "DATA")
+
+
+_RFC9293 = Acceptance()
+
+
 def reply_rst(trigger: Segment) -> Segment:
     """The RST answering ``trigger`` (RFC 9293 §3.5.2, §3.10.7.1).
 
@@ -236,7 +360,9 @@ def reply_rst(trigger: Segment) -> Segment:
     """
     if trigger.flags & ACK:
         return Segment(RST, trigger.ack, 0)
-    return Segment(RST | ACK, 0, trigger.seq + trigger.length)
+    if trigger.seq in (BELOW, AHEAD):  # off the points, and so is anything past it
+        return Segment(RST | ACK, 0, trigger.seq)
+    return Segment(RST | ACK, 0, min(trigger.seq + trigger.length, AHEAD))
 
 
 def build(token: str, *, snd_nxt: int, rcv_nxt: int, trigger: Segment | None) -> Segment:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .expr import Expr
 from .guards import Guard
+from .segments import Acceptance
 
 __all__ = [
     "CHOICE_KINDS",
@@ -225,6 +226,8 @@ class Spec:
     files: tuple[str, ...]
     #: What the spec chose or left out, and why (the base's, with a variant's by topic).
     choices: tuple[Choice, ...] = ()
+    #: Which acknowledgments are acceptable where RFC generations differ.
+    acceptance: Acceptance = field(default_factory=Acceptance)
     #: Parameter values by name.
     values: dict[str, float] = field(init=False, repr=False, compare=False)
     #: The largest value the retransmission counter needs (it saturates there).

@@ -20,13 +20,14 @@ checker.errors.UsageError: channel capacity must be at least 1 (got 0)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
 
 __all__ = [
+    "ATTACK_KINDS",
     "CLOSE_MODES",
     "OPEN_MODES",
     "OPTION_KEYS",
@@ -62,7 +63,14 @@ OPTION_KEYS = (
     "ordering",
     "loss",
     "duplication",
+    "attacker",
+    "attack_kinds",
+    "attack_exact",
+    "attack_states",
 )
+
+#: The kinds of segment an off-path attacker may forge (what TCP endpoints send).
+ATTACK_KINDS = ("SYN", "SYN+ACK", "ACK", "FIN+ACK", "RST", "RST+ACK", "DATA")
 
 #: States in which each close mode calls CLOSE/ABORT.
 _CLOSE_STATES: dict[str, frozenset[str] | None] = {
@@ -124,6 +132,13 @@ class ProductConfig:
     loss: str = "any"
     duplication: str = "none"
     overflow: str = "block"
+    #: Segments an off-path attacker may inject per run (0: no attacker), their kinds,
+    #: and whether it knows the connection's numbers (otherwise it is blind).
+    attacker: int = 0
+    attack_kinds: tuple[str, ...] = ATTACK_KINDS
+    attack_exact: bool = False
+    #: The states an endpoint must be in for the attacker to strike it (empty: any).
+    attack_states: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -136,6 +151,16 @@ class ProductConfig:
             raise UsageError(f"ordering must be fifo or unordered (got {self.ordering!r})")
         _budget("loss", self.loss, allow_any=True)
         _budget("duplication", self.duplication, allow_any=False)
+        if not 0 <= self.attacker <= 15:
+            raise UsageError(f"attacker budget must be 0-15 segments (got {self.attacker})")
+        unknown = [k for k in self.attack_kinds if k not in ATTACK_KINDS]
+        if unknown or not self.attack_kinds:
+            raise UsageError(
+                f"attack kinds must be some of {', '.join(ATTACK_KINDS)} "
+                f"(got {', '.join(self.attack_kinds) or 'none'})"
+            )
+        if len(set(self.attack_kinds)) != len(self.attack_kinds):
+            raise UsageError(f"attack kinds listed twice: {', '.join(self.attack_kinds)}")
 
     @property
     def loss_budget(self) -> int | None:
@@ -159,8 +184,22 @@ class ProductConfig:
         full = "; a full channel drops what is sent into it" if self.overflow == "drop" else ""
         return (
             f"A: {self.a.describe()}; B: {self.b.describe()}; channels: {self.ordering}, "
-            f"capacity {self.capacity}, {loss}, {dup}{full}"
+            f"capacity {self.capacity}, {loss}, {dup}{full}{self.describe_attacker()}"
         )
+
+    def describe_attacker(self) -> str:
+        """The attacker, as :meth:`describe` ends ("" without one).
+
+        >>> ProductConfig(attacker=1, attack_kinds=("RST",)).describe_attacker()
+        '; a blind attacker injects at most 1 segment (RST)'
+        """
+        if not self.attacker:
+            return ""
+        who = "an attacker who knows the numbers" if self.attack_exact else "a blind attacker"
+        many = "segment" if self.attacker == 1 else "segments"
+        where = f" into {', '.join(self.attack_states)}" if self.attack_states else ""
+        kinds = ", ".join(self.attack_kinds)
+        return f"; {who} injects at most {self.attacker} {many} ({kinds}){where}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +220,17 @@ class ProductConfig:
             "loss": self.loss,
             "duplication": self.duplication,
             "overflow": self.overflow,
+            # Only with an attacker: the JSON of every other run keeps its bytes.
+            **(
+                {
+                    "attacker": self.attacker,
+                    "attack_kinds": list(self.attack_kinds),
+                    "attack_exact": self.attack_exact,
+                    "attack_states": list(self.attack_states),
+                }
+                if self.attacker
+                else {}
+            ),
         }
 
     @classmethod
@@ -213,7 +263,22 @@ class ProductConfig:
             loss=str(c.get("loss", base.loss)),
             duplication=str(c.get("duplication", base.duplication)),
             overflow=c.get("overflow", base.overflow),
+            attacker=c.get("attacker", base.attacker),
+            attack_kinds=_names(c.get("attack_kinds", base.attack_kinds)),
+            attack_exact=c.get("attack_exact", base.attack_exact),
+            attack_states=_names(c.get("attack_states", base.attack_states)),
         )
+
+
+def _names(given: str | Sequence[str]) -> tuple[str, ...]:
+    """A list of names as a tuple; a string is a comma-separated list (the command line).
+
+    >>> _names("RST, SYN"), _names(["RST"]), _names("")
+    (('RST', 'SYN'), ('RST',), ())
+    """
+    if isinstance(given, str):
+        return tuple(n.strip() for n in given.split(",") if n.strip())
+    return tuple(given)
 
 
 def _budget(what: str, text: str, *, allow_any: bool) -> int | None:

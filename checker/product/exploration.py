@@ -53,7 +53,7 @@ class Exploration:
     capacity_waits: int = 0
     _locals: list[Local] = field(default_factory=list, repr=False)
     _chans: list[tuple[int, ...]] = field(default_factory=list, repr=False)
-    _shifts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
+    _shifts: tuple[int, int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0, 0)
     _index: dict[int, int] | None = field(default=None, repr=False)
     #: Decoded once on first use: the channels' segments, every node's state.
     _chan_segments: list[tuple[Segment, ...]] | None = field(default=None, repr=False)
@@ -82,7 +82,7 @@ class Exploration:
 
     def state(self, node: int) -> PState:
         """Decode node ``node`` into a reference :class:`~checker.product.reference.PState`."""
-        lb, cab, cba, ls, ds, lm = self._shifts
+        lb, cab, cba, ls, ds, lm, js = self._shifts
         key = self.keys[node]
         cm = (1 << (cba - cab)) - 1
         chans = self._decoded_channels()
@@ -92,7 +92,8 @@ class Exploration:
             chans[(key >> cab) & cm],
             chans[(key >> cba) & cm],
             (key >> ls) & 15,
-            key >> ds,
+            (key >> ds) & 15,
+            key >> js,
         )
 
     def _decoded_channels(self) -> list[tuple[Segment, ...]]:
@@ -113,7 +114,7 @@ class Exploration:
         """The node id of a reference state, or ``None`` if it was not reached."""
         if self._index is None:
             self._index = {k: i for i, k in enumerate(self.keys)}
-        lb, cab, cba, ls, ds, _lm = self._shifts
+        lb, cab, cba, ls, ds, _lm, js = self._shifts
         try:
             a = self._locals.index(s.a)
             b = self._locals.index(s.b)
@@ -122,6 +123,7 @@ class Exploration:
         except ValueError:
             return None
         key = a | (b << lb) | (ab << cab) | (ba << cba) | (s.lost << ls) | (s.dups << ds)
+        key |= s.injected << js
         return self._index.get(key)
 
     def edges_from(self, node: int) -> list[tuple[Label, int]]:
@@ -162,7 +164,7 @@ class Exploration:
             variant=self.spec.variant.name if self.spec.variant else None,
             complete=self.complete,
         )
-        lb, cab, cba, _ls, _ds, lm = self._shifts
+        lb, cab, cba, _ls, _ds, lm, _js = self._shifts
         cm = (1 << (cba - cab)) - 1
         names = [loc.state for loc in self._locals]
         chan_text = [" ".join(Segment.from_code(c).name for c in ch) for ch in self._chans]

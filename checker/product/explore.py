@@ -1,15 +1,17 @@
 """Breadth-first exploration of the product automaton over a compact core.
 
 The search never touches a dataclass.  A product state is one Python integer packing
-six small fields -- A's and B's local-state ids, the ids of the two channels' contents,
-losses and duplications used -- and every move comes from a table memoized on first use
+seven small fields -- A's and B's local-state ids, the ids of the two channels' contents,
+losses, duplications and forged segments used -- and every move comes from a table
+memoized on first use
 (:class:`checker.product.tables.Tables`):
 
 * per endpoint, local state and incoming channel, the application calls, the timers that
   need no quiescence and the deliveries it can make;
 * per pair of local states, the expiries that wait for quiescence;
 * per channel contents, what can be lost or duplicated, and what pushing a burst of
-  segments gives (or that it does not fit).
+  segments gives (or that it does not fit);
+* per endpoint and local state, what the attacker's forged segments make it do.
 
 The tables are filled from the product's rules (:mod:`checker.product.semantics`,
 :mod:`checker.product.network`), which :class:`checker.product.reference.Product` applies
@@ -34,11 +36,12 @@ import tracemalloc
 from array import array
 from collections.abc import Callable
 
-from ..model.endpoint import closure, initial_local
+from ..errors import ModelError
+from ..model.endpoint import initial_local
 from ..model.spec import Spec
 from .config import ProductConfig
 from .exploration import Exploration
-from .semantics import quiescent, waits_for_quiescence
+from .semantics import quiescent, universe, waits_for_quiescence
 from .tables import Tables
 
 __all__ = ["ProgressFn", "explore"]
@@ -73,18 +76,19 @@ def explore(
     start_local = core.lid(initial_local(spec))
 
     # Field widths: local ids and channel ids are bounded up front, so the packing is fixed.
-    # Every local state and segment the search can meet is in the endpoint's closure.
-    endpoint_closure = closure(spec)
-    for loc in sorted(endpoint_closure.locals):
+    # Every local state and segment the search can meet is in the product's universe.
+    all_locals, all_segments = universe(spec, config)
+    for loc in all_locals:
         core.lid(loc)
     lbits = max(1, len(core.locals).bit_length())
-    n_segs = len(endpoint_closure.segments)
+    n_segs = len(all_segments)
     max_chans = sum(n_segs**k for k in range(config.capacity + 1))
     cbits = max(1, max_chans.bit_length())
     lb, cab = lbits, 2 * lbits
     cba = cab + cbits
     ls = cba + cbits
     ds = ls + 4
+    js = ds + 4
     lm = (1 << lbits) - 1
     cm = (1 << cbits) - 1
 
@@ -94,6 +98,7 @@ def explore(
     any_loss = net.loss is None  # no count in the key: every state may lose
     loss_on = any(may_lose)
     dup_on = any(may_dup)
+    attack_budget = config.attacker
     chan_mask = (cm << cab) | (cm << cba)
     keep_net = ~chan_mask
     both_locals = lm | (lm << lb)
@@ -185,6 +190,27 @@ def explore(
     quiet = waits_for_quiescence(spec)
     lost_one = 1 << ls if net.counts_losses else 0
     dup_one = 1 << ds
+    forged_one = 1 << js
+    low = (1 << ls) - 1  # the locals and the channels: what a move's table depends on
+    tab_attack: dict[tuple[int, int, int], list[tuple[int, int, int]]] = {}
+
+    def attack_moves(side: int, me: int, chan: int) -> list[tuple[int, int, int]]:
+        """The forged segments' arrivals at one endpoint (``side`` 0 for A, 1 for B) in
+        local state ``me`` whose outgoing channel is ``chan``: (new local id, outgoing
+        channel id, label) for each that is not waiting for room."""
+        name = "AB"[side]
+        out: list[tuple[int, int, int]] = []
+        for lab, new, oid in core.attack_table(name, me):
+            out_chan = chan
+            if oid:
+                out_chan = core.push(chan, outs[oid])
+                if out_chan < 0:
+                    if not drop_overflow:
+                        continue  # the answer waits for room
+                    shifted, lab = overflow(name, chan, oid, lab)
+                    out_chan = shifted >> (cab if side == 0 else cba)
+            out.append((new, out_chan, lab))
+        return out
 
     init = start_local | (start_local << lb)
     index: dict[int, int] = {init: 0}
@@ -287,13 +313,28 @@ def explore(
                     rest = (key & keep_net) + lost_one
                     nks += [x | rest for x in tl[0]]
                     labs += tl[1]
-                if dup_on and may_dup[key >> ds]:
+                if dup_on and may_dup[(key >> ds) & 15]:
                     td = tab_dup.get(chans)
                     if td is None:
                         td = tab_dup[chans] = net_table(chans, "dup")
                     rest = (key & keep_net) + dup_one
                     nks += [x | rest for x in td[0]]
                     labs += td[1]
+            if attack_budget and (key >> js) < attack_budget:
+                rest = (key & ~low) + forged_one  # the budgets, one more segment forged
+                for side, me, shift, cshift in (
+                    (0, key & lm, 0, cab),
+                    (1, (key >> lb) & lm, lb, cba),
+                ):
+                    chan = (key >> cshift) & cm
+                    ta = tab_attack.get((side, me, chan))
+                    if ta is None:
+                        ta = tab_attack[(side, me, chan)] = attack_moves(side, me, chan)
+                    if ta:
+                        keep = key & low & ~((lm << shift) | (cm << cshift))
+                        for new, out_chan, lab in ta:
+                            nks_append(keep | (new << shift) | (out_chan << cshift) | rest)
+                            labs_append(lab)
             if blocked:
                 waits += 1
             if not nks:
@@ -327,6 +368,14 @@ def explore(
         del lbl[offsets[-1] :]
         i = len(offsets) - 1  # the states expanded in full
     seconds = time.perf_counter() - t0
+    if len(core.locals) > lm + 1 or len(core.chans) > cm + 1:
+        # The fields were sized from the universe: a local state or a channel beyond it
+        # would have overflowed into its neighbour.  Never silently.
+        raise ModelError(
+            f"the search met {len(core.locals)} local states and {len(core.chans)} channel "
+            f"contents, beyond the {lm + 1} and {cm + 1} the product's universe allows: "
+            "a bug in checker.product.semantics.universe"
+        )
     peak = None
     if measure_memory:
         peak = tracemalloc.get_traced_memory()[1]
@@ -353,5 +402,5 @@ def explore(
         peak_bytes=peak,
         _locals=core.locals,
         _chans=core.chans,
-        _shifts=(lb, cab, cba, ls, ds, lm),
+        _shifts=(lb, cab, cba, ls, ds, lm, js),
     )

@@ -17,7 +17,9 @@ Moves, each a labelled transition (:class:`Label`):
   in flight and no other timer of either endpoint can fire;
 * a segment delivered (``B: rcv FIN``) -- the head of the channel when it is FIFO, any
   segment when it is unordered;
-* a segment lost in flight (``net: lose FIN+ACK A->B``) or duplicated (``net: duplicate``).
+* a segment lost in flight (``net: lose FIN+ACK A->B``) or duplicated (``net: duplicate``);
+* a segment an off-path attacker forges, arriving at an endpoint
+  (``A: rcv RST in window (forged RST seq=2)``), while the attacker's budget lasts.
 
 A move whose segments do not fit into the outgoing channel is blocked until there is room.
 
@@ -44,9 +46,11 @@ from .semantics import (
     SIDES,
     Label,
     PState,
+    attack_steps,
     endpoint_moves,
     net_label,
     quiescent,
+    step_label,
     timer_pending,
     waits_for_quiescence,
 )
@@ -75,17 +79,20 @@ class Product:
         local: Local,
         incoming: tuple[Segment, ...] | None,
         sent: tuple[Segment, ...],
+        injected: int = 0,
     ) -> tuple[PState, tuple[Segment, ...]] | None:
-        """``s`` after ``side`` moved to ``local``, consumed into ``incoming`` and sent
-        ``sent``, with the segments a full channel dropped; ``None`` if it blocks."""
+        """``s`` after ``side`` moved to ``local``, consumed into ``incoming``, sent
+        ``sent`` and received ``injected`` more forged segments, with the segments a full
+        channel dropped; ``None`` if it blocks."""
         put = self.network.push(s.channel_from(side), sent)
         if put is None:
             return None
         out, dropped = put
+        n = s.injected + injected
         if side == "A":
-            nxt = PState(local, s.b, out, s.ba if incoming is None else incoming, s.lost, s.dups)
+            nxt = PState(local, s.b, out, s.ba if incoming is None else incoming, s.lost, s.dups, n)
         else:
-            nxt = PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups)
+            nxt = PState(s.a, local, s.ab if incoming is None else incoming, out, s.lost, s.dups, n)
         return nxt, dropped
 
     # ------------------------------------------------------------ successors ---
@@ -143,20 +150,32 @@ class Product:
             for side in SIDES:
                 for _i, seg, rest in net.losses(s.channel_from(side)):
                     nxt = (
-                        PState(s.a, s.b, rest, s.ba, lost, s.dups)
+                        PState(s.a, s.b, rest, s.ba, lost, s.dups, s.injected)
                         if side == "A"
-                        else PState(s.a, s.b, s.ab, rest, lost, s.dups)
+                        else PState(s.a, s.b, s.ab, rest, lost, s.dups, s.injected)
                     )
                     yield net_label("loss", seg, side), nxt
         if net.may_duplicate(s.dups):
             for side in SIDES:
                 for seg, grown in net.duplicates(s.channel_from(side)):
                     nxt = (
-                        PState(s.a, s.b, grown, s.ba, s.lost, s.dups + 1)
+                        PState(s.a, s.b, grown, s.ba, s.lost, s.dups + 1, s.injected)
                         if side == "A"
-                        else PState(s.a, s.b, s.ab, grown, s.lost, s.dups + 1)
+                        else PState(s.a, s.b, s.ab, grown, s.lost, s.dups + 1, s.injected)
                     )
                     yield net_label("dup", seg, side), nxt
+
+    def attack_moves(self, s: PState) -> Iterator[tuple[Label, PState]]:
+        """The attacker's forged segments arriving at A, then at B, while its budget
+        lasts (:func:`checker.product.semantics.attack_steps`)."""
+        if s.injected >= self.config.attacker:
+            return
+        for side in SIDES:
+            for st in attack_steps(self.spec, self.config, s.local(side)):
+                result = self._with(s, side, st.target, None, st.sent, injected=1)
+                if result is not None:
+                    label = step_label(side, st, "attack")
+                    yield label.with_dropped(result[1]), result[0]
 
     def successors(self, s: PState) -> list[tuple[Label, PState]]:
         """Every move from ``s``: A's, then B's, then the network's, in a fixed order."""
@@ -164,4 +183,5 @@ class Product:
         out = list(self.endpoint_moves(s, "A", quiet))
         out += self.endpoint_moves(s, "B", quiet)
         out += self.network_moves(s)
+        out += self.attack_moves(s)
         return out

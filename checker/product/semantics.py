@@ -13,7 +13,9 @@ one-way channels (:mod:`checker.product.network`).  This module holds its rules:
   ``any`` may expire at any moment; one marked ``quiescent`` (TIME-WAIT's 2·MSL) only
   when nothing is in flight and no other timer of either endpoint can fire;
 * **an endpoint's moves** (:func:`endpoint_moves`): its application's calls, its timers
-  and the deliveries its incoming channel offers.
+  and the deliveries its incoming channel offers;
+* **the attacker's injections** (:func:`attack_steps`): an off-path attacker's forged
+  segment arriving at an endpoint, at every placement it can aim at.
 
 The engines differ in how they hold a state -- dataclasses (:mod:`checker.product.reference`),
 packed integers (:mod:`checker.product.explore`), clocked copies
@@ -40,10 +42,21 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..model.endpoint import Local, Step, app_may, enabled_rule, receive, step, timer_steps
-from ..model.segments import Segment
+from ..model.endpoint import (
+    Local,
+    Step,
+    app_may,
+    closure,
+    enabled_rule,
+    receive,
+    receive_foreign,
+    step,
+    timer_steps,
+    user_steps,
+)
+from ..model.segments import Segment, template
 from ..model.spec import Spec
-from .config import AppConfig
+from .config import AppConfig, ProductConfig
 from .network import Network
 
 __all__ = [
@@ -54,6 +67,7 @@ __all__ = [
     "PState",
     "app_calls",
     "app_steps",
+    "attack_steps",
     "delivery",
     "eligible_timer_steps",
     "endpoint_moves",
@@ -64,6 +78,7 @@ __all__ = [
     "quiet_only_timer_steps",
     "step_label",
     "timer_pending",
+    "universe",
     "waits_for_quiescence",
 ]
 
@@ -78,7 +93,9 @@ class Label:
     """What happened on one transition of the product.
 
     ``actor`` is ``A``, ``B`` or ``net``; ``kind`` is ``user``, ``segment``, ``timeout``,
-    ``loss`` or ``dup``; ``rule`` the index of the spec transition taken (endpoint moves).
+    ``attack`` (the endpoint receives a segment an attacker forged: ``received``, with
+    the numbers it landed on), ``loss`` or ``dup``; ``rule`` the index of the spec
+    transition taken (endpoint moves).
     """
 
     actor: str
@@ -99,6 +116,8 @@ class Label:
             verb = "lose" if self.kind == "loss" else "duplicate"
             return f"net: {verb} {self.segment.name} {self.channel}"
         text = f"{self.actor}: {self.event}"
+        if self.kind == "attack" and self.received is not None:
+            text += f" (forged {self.received.describe()})"
         if self.sent:
             text += " / snd " + ", ".join(s.name for s in self.sent)
         if self.dropped:
@@ -150,6 +169,7 @@ class PState:
     ba: tuple[Segment, ...] = ()
     lost: int = 0
     dups: int = 0
+    injected: int = 0  # segments the attacker has forged so far
 
     def local(self, side: str) -> Local:
         return self.a if side == "A" else self.b
@@ -295,6 +315,80 @@ def local_moves(spec: Spec, app: AppConfig, local: Local, *, quiet: bool) -> lis
     moves = [EndpointMove("user", st) for st in app_steps(spec, app, local)]
     moves += [EndpointMove("timeout", st) for st in eligible_timer_steps(spec, local, quiet)]
     return moves
+
+
+def attack_steps(spec: Spec, config: ProductConfig, local: Local) -> list[Step]:
+    """What an endpoint in ``local`` may do when the attacker of ``config`` forges a
+    segment to it: for each kind it forges, every placement of its numbers it can aim at
+    (:func:`checker.model.endpoint.receive_foreign`; all of them if it knows the numbers,
+    otherwise never an exact point of either sequence space), distinct steps in a fixed
+    order; none where the attacker does not strike (``attack_states``).  A forged SYN
+    accepted in LISTEN or SYN-SENT synchronizes the endpoint to the attacker's numbers,
+    which the relative numbers cannot tell from the peer's: runs through it
+    over-approximate (they may find the peer's later segments exact).  Its segment
+    comes from outside the channels and takes no room in them; what
+    the endpoint answers goes to its peer, as any segment it sends.
+
+    >>> from checker import load_spec
+    >>> spec = load_spec()
+    >>> est = Local("ESTABLISHED", una=1, opened=True)
+    >>> cfg = ProductConfig(attacker=1, attack_kinds=("RST",))
+    >>> [(st.rule.event, st.target.state) for st in attack_steps(spec, cfg, est)]
+    [('rcv bad RST', 'ESTABLISHED'), ('rcv RST in window', 'CLOSED')]
+    """
+    if config.attack_states and local.state not in config.attack_states:
+        return []
+    out: list[Step] = []
+    seen: set[tuple[int, Local, tuple[Segment, ...], Segment | None]] = set()
+    for kind in config.attack_kinds:
+        for st in receive_foreign(spec, local, template(kind), blind=not config.attack_exact):
+            mark = (st.rule.index, st.target, st.sent, st.received)
+            if mark not in seen:
+                seen.add(mark)
+                out.append(st)
+    return out
+
+
+def universe(spec: Spec, config: ProductConfig) -> tuple[list[Local], list[Segment]]:
+    """Every local state and every segment in flight the product of ``config`` can meet,
+    sorted: the endpoint's closure against any peer
+    (:func:`checker.model.endpoint.closure`) and, with an attacker, what its forged
+    segments make an endpoint do and send, and what those answers do in turn, to a fixed
+    point.  The packed explorer sizes its fields from it; the Promela model numbers it.
+
+    >>> from checker import load_spec
+    >>> spec = load_spec()
+    >>> base = universe(spec, ProductConfig())
+    >>> attacked = universe(spec, ProductConfig(attacker=1))
+    >>> len(attacked[1]) > len(base[1]) and set(base[0]) <= set(attacked[0])
+    True
+    """
+    found = closure(spec)
+    locals_ = set(found.locals)
+    segments = set(found.segments)
+    if not config.attacker:
+        return sorted(locals_), sorted(segments)
+    todo = sorted(locals_)
+    while todo:
+        grown: list[Local] = []
+        for local in todo:
+            steps = attack_steps(spec, config, local)
+            if local in found.locals:  # the closure has done the rest
+                fresh = sorted(segments - found.segments)
+            else:  # beyond the closure: everything it can do
+                fresh = sorted(segments)
+                steps += user_steps(spec, local) + timer_steps(spec, local)
+            steps += [receive(spec, local, seg) for seg in fresh]
+            for st in steps:
+                if st.target not in locals_:
+                    locals_.add(st.target)
+                    grown.append(st.target)
+                new = [seg for seg in st.sent if seg not in segments]
+                if new:
+                    segments.update(new)
+                    grown.extend(sorted(locals_))  # a new segment may arrive anywhere
+        todo = sorted(set(grown))
+    return sorted(locals_), sorted(segments)
 
 
 def delivery(spec: Spec, local: Local, incoming: Sequence[Segment], i: int) -> EndpointMove:

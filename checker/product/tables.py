@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from ..errors import ModelError
+from ..errors import ModelError, UsageError
 from ..model.endpoint import Local, Step, initial_local
 from ..model.segments import Segment
 from ..model.spec import Spec
@@ -27,6 +27,7 @@ from .config import ProductConfig
 from .network import Network
 from .semantics import (
     Label,
+    attack_steps,
     delivery,
     local_moves,
     net_label,
@@ -40,13 +41,14 @@ __all__ = ["MAX_LABELS", "Tables", "segment_order"]
 MAX_LABELS = 65535  # label ids are stored as unsigned 16-bit integers
 
 
-def segment_order(code: int) -> tuple[int, int, int]:
-    """Sort key of a segment code that agrees with :class:`Segment`'s own ordering.
+def segment_order(code: int) -> tuple[int, int, bool, int]:
+    """Sort key of a segment code: flags, sequence number, data, acknowledgment.
 
     Unordered channels are kept sorted (a canonical multiset); the packed and the
     reference product must sort alike so that their states coincide.
     """
-    return (code & 0xF, (code >> 4) & 3, code >> 6)
+    seg = Segment.from_code(code)
+    return (seg.flags, seg.seq, seg.data, seg.ack)
 
 
 class Tables:
@@ -68,6 +70,13 @@ class Tables:
         self._pending: dict[int, bool] = {}
         self._moves: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
         self._recv: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+        self._attacks: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+        unknown = [n for n in config.attack_states if n not in spec.state_names]
+        if unknown:
+            raise UsageError(
+                f"attack states: no state {', '.join(unknown)} in {', '.join(spec.files)} "
+                f"(states: {', '.join(spec.state_names)})"
+            )
 
     def spec_initial(self) -> Local:
         return initial_local(self.spec)
@@ -160,6 +169,19 @@ class Tables:
         if found is None:
             mv = delivery(self.spec, self.locals[lid], (Segment.from_code(code),), 0)
             found = self._recv[key] = self.entry(side, mv.step, mv.kind)
+        return found
+
+    def attack_table(self, side: str, lid: int) -> list[tuple[int, int, int]]:
+        """(label, new local id, outs id) for each forged segment the attacker may make
+        arrive at ``side`` in local state ``lid``
+        (:func:`checker.product.semantics.attack_steps`)."""
+        key = (side, lid)
+        found = self._attacks.get(key)
+        if found is None:
+            found = self._attacks[key] = [
+                self.entry(side, st, "attack")
+                for st in attack_steps(self.spec, self.config, self.locals[lid])
+            ]
         return found
 
     def quiet_table(self, side: str, lid: int) -> list[tuple[int, int, int]]:

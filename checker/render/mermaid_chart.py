@@ -80,6 +80,9 @@ class Flight:
     end: int | None
     fate: str
     duplicate: bool = False
+    #: Forged by the off-path attacker: drawn from the peer's side (whose addresses it
+    #: spoofs), sent and delivered on one step, never in a channel.
+    forged: bool = False
 
     @property
     def receiver(self) -> str:
@@ -161,7 +164,10 @@ def flights(trace: Trace) -> list[Flight]:
                 sent = out[i].sent if i is not None else row
                 launch(label.segment, _sender_of(label.channel), sent, duplicate=True)
             continue
-        if label.received is not None:
+        if label.kind == "attack" and label.received is not None:
+            other = "B" if label.actor == "A" else "A"
+            out.append(Flight(label.received, other, row, row, DELIVERED, forged=True))
+        elif label.received is not None:
             other = "B" if label.actor == "A" else "A"
             finish(
                 f"{other}->{label.actor}",
@@ -221,6 +227,8 @@ def _flight_text(flight: Flight, times: list[float] | None) -> str:
     """The words on a segment's arrow; in a timed run its end's instant first, and when
     it was sent (a Mermaid chart draws the arrow only where the segment arrives)."""
     notes = ["duplicate"] if flight.duplicate else []
+    if flight.forged:
+        notes.append("forged by the attacker")
     if times is None:
         notes.append(FATE_WORDS[flight.fate])
     else:

@@ -229,6 +229,8 @@ def _banner_text(words: str) -> str:
 
 def _arrow_text(flight: Flight) -> str:
     extra = ["duplicate"] if flight.duplicate else []
+    if flight.forged:
+        extra.append("forged by the attacker")
     if flight.fate == IN_FLIGHT:
         extra.append(FATE_WORDS[IN_FLIGHT])
     words = flight.segment.name + (f" ({', '.join(extra)})" if extra else "")
@@ -420,6 +422,8 @@ def chart_dot(
         attrs = {"color": _INK, "penwidth": "1.2", "arrowsize": "0.8"}
         if flight.fate == DELIVERED:
             attrs["arrowhead"] = "normal"
+            if flight.forged:  # not from the peer: the attacker's, spoofing it
+                attrs.update(style="dotted", color=_LOSS)
         elif flight.fate == IN_FLIGHT:
             attrs.update(style="dashed", arrowhead="vee")
         else:

@@ -51,7 +51,10 @@ def _net_cell(label: Label) -> str:
     parts: list[str] = []
     if label.received is not None:
         name = label.received.name
-        bar = "─" * max(3, width - len(name) - 3)
+        forged = label.kind == "attack"
+        if forged:  # from the attacker, not out of the channel: a dotted arrow
+            name = f"forged {name}"
+        bar = ("┄" if forged else "─") * max(3, width - len(name) - 3)
         parts.append(f"{bar}▶ {name}".rjust(width) if label.actor == "B" else f"{name} ◀{bar}")
     # What a full channel dropped is the tail of what was sent (overflow drop).
     kept = len(label.sent) - len(label.dropped)

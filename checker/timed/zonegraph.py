@@ -228,6 +228,10 @@ def explore_zones(
         raise UsageError("the timed layer needs a finite MSL parameter")
     if config.dup_budget:
         raise UsageError("the timed layer does not model duplication (use --dup none)")
+    if config.attacker:
+        raise UsageError(
+            "the timed layer does not model an attacker (use --attacker 0; the untimed checks do)"
+        )
     # The channel's rules (delivery order, room, loss budget); copies keep the order
     # they were sent in, each with its own clock.
     network = Network.of(config)
