@@ -16,17 +16,37 @@ from checker.product.config import ProductConfig
 from checker.timed.bound import duration_bound
 
 
-def test_syn_sent_is_127_seconds_with_six_retries() -> None:
-    # ip-sysctl.rst, tcp_syn_retries: the default 6 "corresponds to 63 seconds till the
-    # last retransmission with the current initial RTO of 1 second.  With this the final
-    # timeout for an active TCP connection attempt will happen at 127 seconds."
+def test_syn_sent_is_131_seconds_with_six_retries_and_linear_timeouts() -> None:
+    # ip-sysctl.rst (Linux 6.5 on), tcp_syn_retries: with tcp_syn_linear_timeouts = 4 the
+    # default 6 gives retransmissions at 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s and the final
+    # timeout "after 131 seconds" (tcp_write_timeout: 10 retransmissions, and the budget
+    # tcp_model_timeout computes as if doubling from the start, 127 s, is spent by then).
     b = duration_bound(load_spec(variant="linux"), "A", "SYN-SENT")
-    assert (b.status, b.value, b.attained) == ("bounded", Fraction(127), True)
-    assert b.formula == "127*RTO"
+    assert (b.status, b.value, b.attained) == ("bounded", Fraction(131), True)
+    assert b.formula == "131*RTO"
     assert b.trace is not None and b.trace.times is not None
-    assert [int(t) for t in b.trace.times] == [0, 1, 3, 7, 15, 31, 63, 127]
-    # The last retransmission goes out at 63 s; the attempt fails at 127 s.
+    assert [int(t) for t in b.trace.times] == [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67, 131]
     assert b.trace.steps[-1].state.a.state == "CLOSED"
+
+
+@pytest.mark.parametrize(
+    ("syn_retries", "retransmissions", "etimedout"),
+    # Measured on Linux 6.18 (ETIMEDOUT 0.06 s and 0.5 s later: timer-wheel slack).
+    [(1, 2, 3), (2, 5, 7), (3, 7, 19), (6, 10, 131)],
+)
+def test_the_syn_schedule_follows_the_sysctls(
+    syn_retries: int, retransmissions: int, etimedout: int
+) -> None:
+    spec = load_spec(variant="linux", params={"TCP_SYN_RETRIES": syn_retries})
+    assert spec.values["SYN_RETRIES"] == retransmissions
+    b = duration_bound(spec, "A", "SYN-SENT")
+    assert b.value == etimedout
+    # Without linear timeouts Linux doubles from the start: the RFC's schedule.
+    plain = load_spec(
+        variant="linux", params={"TCP_SYN_RETRIES": syn_retries, "SYN_LINEAR_TIMEOUTS": 0}
+    )
+    assert plain.values["SYN_RETRIES"] == syn_retries
+    assert duration_bound(plain, "A", "SYN-SENT").value == 2 ** (syn_retries + 1) - 1
 
 
 def test_syn_received_is_63_seconds_with_five_retries() -> None:
@@ -120,7 +140,7 @@ def test_cli_text_json_and_errors() -> None:
     runner = CliRunner()
     got = runner.invoke(cli, ["bound", "SYN-SENT", "--variant", "linux"])
     assert got.exit_code == 0, got.output
-    assert "at most 127 s = 127*RTO" in got.output and "t=63" in got.output
+    assert "at most 131 s = 131*RTO" in got.output and "t=67" in got.output
     got = runner.invoke(cli, ["bound", "LAST-ACK", "--endpoint", "B", "--json"])
     data = json.loads(got.output)
     assert (data["status"], data["bound"], data["formula"]) == ("bounded", 127.0, "127*RTO")
@@ -141,9 +161,11 @@ def test_cli_text_json_and_errors() -> None:
 def test_formula_agrees_with_the_number(variant: str) -> None:
     spec = load_spec(variant=None if variant == "base" else variant, params={"RTO": 0.5})
     b = duration_bound(spec, "A", "SYN-SENT")
-    retries = spec.values["SYN_RETRIES"]
-    assert b.formula == f"{int(2 ** (retries + 1) - 1)}*RTO"
-    assert b.value == Fraction(int(2 ** (retries + 1) - 1), 2)
+    retries = int(spec.values["SYN_RETRIES"])
+    # Base doubles from the first SYN; linux keeps the RTO for its linear timeouts.
+    rtos = 2 ** (retries + 1) - 1 if variant == "base" else 131
+    assert b.formula == f"{rtos}*RTO"
+    assert b.value == Fraction(rtos, 2)
 
 
 def test_a_live_peer_with_endless_retries_keeps_time_wait_forever() -> None:
@@ -253,3 +275,14 @@ def test_bound_on_base_gives_up_no_sooner_than_the_rfc_allows(
     assert b.status == "bounded" and b.value is not None
     assert b.value >= least
     assert b.value == (255 if least == 180 else 127)
+
+
+def test_a_simultaneous_open_syn_received_gives_up_by_tcp_syn_retries() -> None:
+    """Linux: a SYN-RECEIVED reached by a simultaneous open is a full socket, bounded by
+    tcp_syn_retries (tcp_write_timeout), not tcp_synack_retries (request sockets)."""
+    both_active = ProductConfig.from_options({"simultaneous_open": True})
+    spec = load_spec(variant="linux", params={"TCP_SYN_RETRIES": 3, "SYNACK_RETRIES": 5})
+    b = duration_bound(spec, "A", "SYN-RECEIVED", config=both_active)
+    assert (b.status, b.value) == ("bounded", Fraction(15))  # 1 + 2 + 4 + 8: doubling
+    passive = duration_bound(spec, "B", "SYN-RECEIVED")
+    assert passive.value == Fraction(63)  # the listener's request: tcp_synack_retries = 5

@@ -114,15 +114,15 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
         6,
         0,
     ),
-    # Linux retries 6 SYN, 5 SYN+ACK and 8 orphan FIN retransmissions (the base: 7, 7, 6):
-    # longer runs (depth 56) and 1.4 times the states; the FIN-WAIT-2 timer adds the
-    # orphan's exit.
-    "linux": ("linux", ProductConfig(), 36789, 196498, 56, 7, 0),
+    # Linux retries 10 SYN (tcp_syn_retries 6 plus 4 linear timeouts), 5 SYN+ACK and 8
+    # orphan FIN retransmissions (the base: 7, 7, 6): longer runs (depth 56) and 1.5
+    # times the states; the FIN-WAIT-2 timer adds the orphan's exit.
+    "linux": ("linux", ProductConfig(), 37593, 200002, 56, 7, 0),
     "linux, B never closes": (
         "linux",
         ProductConfig(b=AppConfig("passive", "never")),
-        12532,
-        64174,
+        13336,
+        67678,
         48,
         7,
         0,

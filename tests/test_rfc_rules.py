@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from checker.model.endpoint import Local, receive, receive_foreign, timer_steps, user_steps
 from checker.model.load import load_spec
-from checker.model.segments import ACK, AHEAD, BELOW, FIN, SYN, Segment
+from checker.model.segments import ACK, AHEAD, BELOW, FIN, RST, SYN, Segment
 
 
 def test_close_in_syn_received_keeps_the_timer_and_resends_the_front_of_the_queue() -> None:
@@ -248,3 +248,21 @@ def test_text_after_the_peers_fin_is_ignored() -> None:
     last = Local("LAST-ACK", una=1, opened=True, closed=True)
     st = receive(spec, last, Segment(ACK, 2, 2, data=True))
     assert (st.rule.event, st.target.state) == ("rcv DATA+ACK of FIN", "CLOSED")
+
+
+def test_a_rst_at_the_peers_fin_is_dropped_by_the_rfc_and_taken_by_linux() -> None:
+    """§3.10.7.4, first: RCV.NXT - 1 -- the number the peer's FIN took -- is outside the
+    window, and "If the RST bit is set and the sequence number is outside the current
+    receive window, silently drop the segment".  Linux's tcp_validate_incoming resets
+    on it all the same in CLOSE-WAIT, LAST-ACK and CLOSING (tcp_reset_check), not in
+    TIME-WAIT; a RST further below stays unacceptable everywhere."""
+    at_fin = Segment(RST, 1)
+    for state, una in (("CLOSE-WAIT", 1), ("CLOSING", 1), ("LAST-ACK", 1), ("TIME-WAIT", 2)):
+        local = Local(state, una=una, opened=True, closed=state != "CLOSE-WAIT")
+        base = receive(load_spec(), local, at_fin)
+        assert (base.rule.event, base.target.state) == ("rcv RST at FIN", state)
+        linux = receive(load_spec(variant="linux"), local, at_fin)
+        want = state if state == "TIME-WAIT" else "CLOSED"
+        assert (linux.rule.event, linux.target.state) == ("rcv RST at FIN", want)
+        below = receive(load_spec(variant="linux"), local, Segment(RST, 0))
+        assert (below.rule.event, below.target.state) == ("rcv bad RST", state)

@@ -34,7 +34,8 @@ CASES = [
     (Segment(ACK, 2, 2), 2, 2, 1, "rcv ACK of FIN"),
     (Segment(ACK, 2, 2), 2, 2, 2, "rcv ACK"),
     (Segment(RST, 2), 2, 2, 2, "rcv RST"),
-    (Segment(RST, 1), 2, 2, 2, "rcv bad RST"),
+    (Segment(RST, 1), 2, 2, 2, "rcv RST at FIN"),  # the peer's FIN's number
+    (Segment(RST, 0), 2, 2, 2, "rcv bad RST"),
     # CLOSED / LISTEN
     (Segment(FIN | ACK, 1, 2), 0, 0, 0, "rcv FIN"),
     (Segment(ACK, 2, 2), 0, 0, 0, "rcv ACK"),

@@ -105,6 +105,8 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
             raise src.error("value divides by zero") from None
         except OverflowError:
             raise src.error("value overflows (too large for a number)") from None
+        except ValueError as exc:  # a function outside its domain, e.g. log2(0)
+            raise src.error(f"value: {exc}") from None
         return values[name]
 
     return {

@@ -3,7 +3,9 @@
 Parameter values and timer durations in the spec are written in this tiny language and
 parsed here, safely (no ``eval``).  The timed layer turns the same trees into solver
 terms, so the grammar stays small: numbers, names, ``+ - * / ^``, unary minus and
-parentheses, with the usual precedence (``^`` binds tightest and is right-associative).
+parentheses, with the usual precedence (``^`` binds tightest and is right-associative),
+and four functions of numbers -- ``min(a, b)``, ``max(a, b)``, ``ceil(x)``, ``log2(x)``
+-- for the values a kernel derives from its settings (they take no solver terms).
 
 Examples
 --------
@@ -12,6 +14,8 @@ Examples
 60.0
 >>> sorted(parse("RTO * 2^retries").names())
 ['RTO', 'retries']
+>>> parse("min(2^(N + 1) - 2, ceil(log2(12)))").evaluate({"N": 3})
+4.0
 >>> parse("2 *")
 Traceback (most recent call last):
 ...
@@ -20,6 +24,7 @@ checker.model.expr.ExprSyntaxError: expected a number, a name or '(' at column 4
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +32,7 @@ from typing import Any
 
 from .tokens import Token, TokenStream, tokenize
 
-__all__ = ["BinOp", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
+__all__ = ["FUNCTIONS", "BinOp", "Call", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
 
 
 class ExprSyntaxError(ValueError):
@@ -114,13 +119,14 @@ class BinOp(Expr):
             return a * b
         if self.op == "/":
             return a / b
-        if isinstance(b, (int, float)) and float(b).is_integer() and 0 <= b <= 64:
+        exponent, base = _number(b), _number(a)
+        if exponent is not None and exponent.is_integer() and 0 <= exponent <= 64:
             result = num(1)
-            for _ in range(int(b)):
+            for _ in range(int(exponent)):
                 result = result * a
             return result
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            return float(a) ** float(b)
+        if base is not None and exponent is not None:
+            return base**exponent
         raise ValueError(f"{self}: the exponent must be a natural number")
 
     def names(self) -> set[str]:
@@ -130,9 +136,50 @@ class BinOp(Expr):
         return f"({self.left} {self.op} {self.right})"
 
 
+#: The functions an expression may call, by name: how many arguments, and what they do.
+FUNCTIONS: dict[str, tuple[int, Callable[..., float]]] = {
+    "min": (2, min),
+    "max": (2, max),
+    "ceil": (1, lambda x: float(math.ceil(x))),
+    "log2": (1, math.log2),
+}
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float if it is a number, or a solver term that is a constant (it
+    has ``is_const`` and ``const``, as :class:`checker.timed.linear.Linear` does)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if getattr(value, "is_const", False):
+        return float(value.const)
+    return None
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    name: str
+    args: tuple[Expr, ...]
+
+    def fold(self, env: Mapping[str, Any], num: Callable[[float], Any] = float) -> Any:
+        values = [_number(a.fold(env, num)) for a in self.args]
+        if any(v is None for v in values):
+            raise ValueError(f"{self}: {self.name}() takes numbers, not unknowns")
+        try:
+            # A plain number, whatever ``num`` makes: it may be an exponent.
+            return float(FUNCTIONS[self.name][1](*values))
+        except ValueError:  # log2 of a number not above 0
+            raise ValueError(f"{self}: {self.name}() is undefined there") from None
+
+    def names(self) -> set[str]:
+        return set().union(*(a.names() for a in self.args))
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(str(a) for a in self.args)})"
+
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|[-+*/^()]))"
+    r"|(?P<op>\*\*|[-+*/^(),]))"
 )
 
 
@@ -179,6 +226,8 @@ class _Parser(TokenStream):
         if kind == "num":
             return Num(float(text))
         if kind == "name":
+            if text in FUNCTIONS and self.peek()[:2] == ("op", "("):
+                return self.call(text, column)
             return Name(text)
         if (kind, text) == ("op", "("):
             with self.nested():
@@ -188,6 +237,23 @@ class _Parser(TokenStream):
                 raise ExprSyntaxError("expected ')'", column2)
             return node
         raise ExprSyntaxError("expected a number, a name or '('", column)
+
+    def call(self, name: str, column: int) -> Expr:
+        """``name(arg, ...)``, its argument count checked."""
+        self.take()  # "("
+        args: list[Expr] = []
+        with self.nested():
+            args.append(self.expr())
+            while self.peek()[:2] == ("op", ","):
+                self.take()
+                args.append(self.expr())
+        kind, text, at = self.take()
+        if (kind, text) != ("op", ")"):
+            raise ExprSyntaxError("expected ',' or ')'", at)
+        want = FUNCTIONS[name][0]
+        if len(args) != want:
+            raise ExprSyntaxError(f"{name}() takes {want} argument(s), not {len(args)}", column)
+        return Call(name, tuple(args))
 
 
 def parse(text: str) -> Expr:

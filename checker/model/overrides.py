@@ -15,7 +15,7 @@ Examples
 >>> merge_params({"MSL": 30.0}, {"MSL": 2.0})
 {'MSL': 2.0}
 >>> sorted(parameter_names(variant="linux") - parameter_names())
-['FIN_TIMEOUT', 'ORPHAN_RETRIES']
+['FIN_TIMEOUT', 'ORPHAN_RETRIES', 'SYN_LINEAR_TIMEOUTS', 'TCP_SYN_RETRIES']
 """
 
 from __future__ import annotations

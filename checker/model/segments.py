@@ -98,10 +98,16 @@ SEGMENT_EVENTS: dict[str, str] = {
     "rcv bad RST": (
         "an unacceptable RST (outside the window; in SYN-SENT, not acknowledging our SYN)"
     ),
+    "rcv RST at FIN": (
+        "a RST at RCV.NXT - 1 once the peer's FIN is in (the FIN's own number): outside "
+        "the window, which Linux accepts in CLOSE-WAIT, CLOSING and LAST-ACK"
+    ),
 }
 
 #: Events whose segment fails a check before its ACK field: the field is not processed.
-OLD_EVENTS = frozenset({"rcv old ACK", "rcv old FIN", "rcv bad RST", "rcv bad ACK"})
+OLD_EVENTS = frozenset(
+    {"rcv old ACK", "rcv old FIN", "rcv bad RST", "rcv RST at FIN", "rcv bad ACK"}
+)
 
 #: A number of another incarnation beyond the three points: a sequence number inside the
 #: receive window past ISS+2, or an acknowledgment past anything its receiver has sent.
@@ -265,7 +271,9 @@ def classify(
         return "rcv ACK of SYN"
     if seg.seq < received:  # first: not acceptable (SEG.LEN of the control counted)
         if seg.flags & RST:
-            return "rcv bad RST"
+            # The peer's FIN took the number before RCV.NXT: a RST there is told apart
+            # (Linux's tcp_reset_check accepts it).
+            return "rcv RST at FIN" if received == 2 and seg.seq == 1 else "rcv bad RST"
         if seg.flags & SYN:
             return "rcv SYN+ACK" if has_ack else "rcv SYN"
         return "rcv old FIN" if seg.flags & FIN else "rcv old ACK"

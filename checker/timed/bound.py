@@ -11,7 +11,8 @@ Two environments:
 ``gone`` (default)  the peer is gone: nothing reaches the endpoint and what it sends is
                     lost.  The stays start at every way the untimed product enters the
                     state (its *entries*), with every timer just restarted.  This is the
-                    textbook question (127 s for a SYN with six retries and RTO = 1 s).
+                    textbook question (127 s for a SYN with six retries and RTO = 1 s;
+                    131 s in Linux, whose first SYN retransmissions do not back off).
 ``live``            the full product from ``start`` (quiescent states matching a formula;
                     default the initial state) with the configured channels: the peer
                     may prolong the stay (a retransmitted FIN restarts TIME-WAIT).
@@ -37,7 +38,7 @@ Examples
 >>> from checker.model.load import load_spec
 >>> b = duration_bound(load_spec(variant="linux", params={"RTO": 1}), "A", "SYN-SENT")
 >>> str(b.status), b.value, b.attained
-('bounded', Fraction(127, 1), True)
+('bounded', Fraction(131, 1), True)
 """
 
 from __future__ import annotations
