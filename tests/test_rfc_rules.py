@@ -266,3 +266,21 @@ def test_a_rst_at_the_peers_fin_is_dropped_by_the_rfc_and_taken_by_linux() -> No
         assert (linux.rule.event, linux.target.state) == ("rcv RST at FIN", want)
         below = receive(load_spec(variant="linux"), local, Segment(RST, 0))
         assert (below.rule.event, below.target.state) == ("rcv bad RST", state)
+
+
+def test_a_linux_listener_answers_a_retransmitted_syn_with_its_syn_ack() -> None:
+    """RFC 9293 §3.10.7.4 (first): an old SYN in SYN-RECEIVED is not acceptable and is
+    answered with an ACK.  A Linux listener's request (tcp_check_req) takes a SYN at the
+    peer's ISS for a retransmission and resends its SYN+ACK, without counting it toward
+    tcp_synack_retries; a simultaneous open's full socket answers with an ACK."""
+    retransmitted = Segment(SYN, 0)
+    request = Local("SYN-RECEIVED", passive=True, una=0, retries=2, opened=True)
+    base = receive(load_spec(), request, retransmitted)
+    assert [s.name for s in base.sent] == ["ACK"]
+    linux = receive(load_spec(variant="linux"), request, retransmitted)
+    assert [s.describe() for s in linux.sent] == ["SYN+ACK seq=0 ack=1"]
+    assert (linux.target.state, linux.target.retries) == ("SYN-RECEIVED", 2)
+    full = Local("SYN-RECEIVED", passive=False, una=0, opened=True)
+    assert [s.name for s in receive(load_spec(variant="linux"), full, retransmitted).sent] == [
+        "ACK"
+    ]
