@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bundled import BUNDLED_VARIANTS
 from click.testing import CliRunner
 
 from checker.cli import cli
@@ -103,15 +104,7 @@ def test_explore_text_lists_deadlocks() -> None:
 def test_variants_lists_the_bundled_overlays() -> None:
     code, out = run("variants", "--json")
     assert code == 0
-    assert [v["name"] for v in json.loads(out)["variants"]] == [
-        "linux",
-        "no-time-wait",
-        "rfc1337",
-        "rfc5961",
-        "rfc793",
-        "rst-time-wait",
-        "short-time-wait",
-    ]
+    assert [v["name"] for v in json.loads(out)["variants"]] == BUNDLED_VARIANTS
 
 
 @pytest.mark.parametrize("command", COMMANDS)

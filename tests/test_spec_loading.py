@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from bundled import BUNDLED_VARIANTS
 from click.testing import CliRunner
 
 from checker.cli import cli
@@ -245,15 +246,7 @@ def test_overlay_transition_to_a_removed_state_is_named(tmp_path: Path) -> None:
 
 def test_bundled_variants_all_load() -> None:
     names = [v.name for v in list_variants()]
-    assert names == [
-        "linux",
-        "no-time-wait",
-        "rfc1337",
-        "rfc5961",
-        "rfc793",
-        "rst-time-wait",
-        "short-time-wait",
-    ]
+    assert names == BUNDLED_VARIANTS
     for name in names:
         spec = load_spec(variant=name)
         assert spec.variant is not None and spec.variant.name == name

@@ -26,6 +26,7 @@ from ..product.config import (
     ORDERINGS,
     OVERFLOWS,
     ProductConfig,
+    name_list,
 )
 
 if TYPE_CHECKING:
@@ -80,16 +81,6 @@ COUNT = click.IntRange(min=1)
 _SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send", "attack_exact")
 
 
-def names(text: str) -> list[str]:
-    """A comma-separated list (``--config attack_kinds=RST,SYN``) as a list, checked by
-    the configuration.
-
-    >>> names(" RST, SYN+ACK ")
-    ['RST', 'SYN+ACK']
-    """
-    return [k.strip() for k in text.split(",") if k.strip()]
-
-
 def parse_config(values: tuple[str, ...]) -> dict[str, Any]:
     """``--config KEY=VALUE`` values as a property's ``config`` table would give them
     (keys as :data:`~checker.product.config.OPTION_KEYS`), checked.
@@ -113,7 +104,7 @@ def parse_config(values: tuple[str, ...]) -> dict[str, Any]:
                 raise UsageError(f"--config {key}: {value!r} is not a whole number")
             config[key] = int(value)
         elif key in ("attack_kinds", "attack_states"):
-            config[key] = names(value)
+            config[key] = list(name_list(value))
         else:
             config[key] = value
     ProductConfig.from_options(config)  # a bad value is refused here, with its reason

@@ -35,6 +35,7 @@ __all__ = [
     "OVERFLOWS",
     "AppConfig",
     "ProductConfig",
+    "name_list",
 ]
 
 OPEN_MODES = ("active", "passive")
@@ -264,16 +265,16 @@ class ProductConfig:
             duplication=str(c.get("duplication", base.duplication)),
             overflow=c.get("overflow", base.overflow),
             attacker=c.get("attacker", base.attacker),
-            attack_kinds=_names(c.get("attack_kinds", base.attack_kinds)),
+            attack_kinds=name_list(c.get("attack_kinds", base.attack_kinds)),
             attack_exact=c.get("attack_exact", base.attack_exact),
-            attack_states=_names(c.get("attack_states", base.attack_states)),
+            attack_states=name_list(c.get("attack_states", base.attack_states)),
         )
 
 
-def _names(given: str | Sequence[str]) -> tuple[str, ...]:
+def name_list(given: str | Sequence[str]) -> tuple[str, ...]:
     """A list of names as a tuple; a string is a comma-separated list (the command line).
 
-    >>> _names("RST, SYN"), _names(["RST"]), _names("")
+    >>> name_list("RST, SYN"), name_list(["RST"]), name_list("")
     (('RST', 'SYN'), ('RST',), ())
     """
     if isinstance(given, str):
