@@ -269,7 +269,8 @@ def _specification(
             lines += [f"- {t.source}: {rule_text(t)}" for t in dropped]
             lines.append("")
         params = [
-            f"`{p.name} = {p.text}` (base: `{base_values.get(p.name, '—')}`)"
+            f"`{p.name} = {p.text}` (base: `{base_values.get(p.name, '—')}`"
+            + (f"; sysctl `{p.sysctl}`)" if p.sysctl else ")")
             for p in spec.parameters
             if base_values.get(p.name) != p.text
         ]

@@ -114,18 +114,20 @@ PINNED: dict[str, tuple[str | None, ProductConfig, int, int, int, int, int]] = {
         6,
         0,
     ),
-    # Linux retries 10 SYN (tcp_syn_retries 6 plus 4 linear timeouts), 5 SYN+ACK and 8
-    # orphan FIN retransmissions (the base: 7, 7, 6): longer runs (depth 56) and 1.3
+    # Linux retries 10 SYN (tcp_syn_retries 6 plus 4 linear timeouts), 5 SYN+ACK and 9
+    # orphan FIN retransmissions (the base: 7, 7, 6): longer runs (depth 60) and 1.5
     # times the states; the FIN-WAIT-2 timer adds the orphan's exit.  A listener's
     # request answers a retransmitted SYN with its SYN+ACK (tcp_check_req), which the
     # peer's ACK then completes: fewer half-finished handshakes than base's bare ACK.
-    "linux": ("linux", ProductConfig(), 33076, 175218, 56, 7, 0),
+    # (The orphan's 9 is derived from its time budget, tcp_orphan_retries = 0: 102.2 s
+    # from the first RTO retransmission, on a LAN's RTO of 204 ms.)
+    "linux": ("linux", ProductConfig(), 38356, 203691, 60, 7, 0),
     "linux, B never closes": (
         "linux",
         ProductConfig(b=AppConfig("passive", "never")),
-        9528,
-        47103,
-        48,
+        10271,
+        50897,
+        50,
         7,
         0,
     ),

@@ -227,10 +227,13 @@ def test_time_scales_so_one_parameter_may_be_one() -> None:
     assert _scale_pivot(base, ["MSL", "RTO"]) == "RTO"  # TIME_WAIT = 2*MSL follows
     assert _scale_pivot(base, ["TIME_WAIT", "RTO"]) is None  # MSL = 120 s is a scale
     assert _scale_pivot(base, ["TIME_WAIT"]) is None
-    # Linux's FIN_TIMEOUT = 60 s fixes the scale unless it is free too.
+    # Linux's FIN_TIMEOUT = 60 s fixes the scale unless it is free too; its RTO is capped
+    # at tcp_rto_max (a min()), which fixes one whatever is free.
     linux = load_spec(variant="linux")
-    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "RTO"]) is None
-    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "RTO", "FIN_TIMEOUT"]) == "RTO"
+    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "FIN_TIMEOUT"]) is None
+    assert _scale_pivot(linux, ["TIME_WAIT", "MSL", "RTO", "FIN_TIMEOUT"]) is None
+    uncapped = load_spec(variant="short-time-wait")
+    assert _scale_pivot(uncapped, ["TIME_WAIT", "MSL", "RTO"]) == "RTO"
     # TIME_WAIT - MSL - 1 >= 0 found at RTO = 1 is TIME_WAIT - MSL - RTO >= 0.
     lifted = _lift(frozenset({(-1, (1, -1), False)}), ["TIME_WAIT", "MSL"],
                    ["TIME_WAIT", "MSL", "RTO"], "RTO")  # fmt: skip

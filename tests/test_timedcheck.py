@@ -296,7 +296,7 @@ def test_a_rule_that_keeps_the_timer_keeps_its_retry_count() -> None:
         (None, "at t=127 B: timeout RETX: B gave up after 6 retransmissions (FIN_RETRIES = 6)"),
         (
             "linux",
-            "at t=60.2 B: rcv RST: a RST from A, which had closed by timeout FIN-WAIT-2 at "
+            "at t=60.02 B: rcv RST: a RST from A, which had closed by timeout FIN-WAIT-2 at "
             "t=60 (from FIN-WAIT-2)",
         ),
         (

@@ -149,11 +149,14 @@ def print_conformance(report: ConformanceReport) -> None:
         implied = []
         for name, ranges in checked.implied().items():
             shown = ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in ranges)
-            implied.append(f"{name} ∈ {{{shown}}} (variant: {report.defaults[name]:g})")
+            own = v.expected.get(name, report.defaults[name])
+            implied.append(f"{name} ∈ {{{shown}}} (variant: {own:g})")
         table.add_row(
             v.name,
             "matches" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
-            str(v.losses) if v.conforms else "-",
+            (f"{v.losses}" + (f" (+{v.merged} ACK merged)" if v.merged else ""))
+            if v.conforms
+            else "-",
             "; ".join(implied) or ("any" if v.conforms else "-"),
             "-" if timing is None else _agreeing(timing.rows),
             f"{v.explored:,}",

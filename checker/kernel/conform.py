@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 
 from ..check.traces import Trace, TraceStep
 from ..model.endpoint import Local, initial_local, step
-from ..model.segments import Segment, classify
+from ..model.segments import ACK, Segment, classify
 from ..model.spec import Spec, Transition
 from ..product.semantics import (
     SIDES,
@@ -76,6 +76,11 @@ __all__ = [
     "load_for_conformance",
 ]
 
+#: How long after a capture shows a segment arriving at a side that side may still send
+#: what it decided before processing it: the capture stamps a segment as it reaches the
+#: interface, and the stack takes it up after the segment before it -- in a simultaneous
+#: open on veth both SYN+ACKs reach the interfaces before either side has sent its own.
+PROCESSING_SLACK = 0.001
 #: The largest retry count the search considers for a count parameter.
 COUNT_LIMIT = 16
 #: What a sampled "no connection" stands for in the model.
@@ -94,6 +99,10 @@ class _Node(NamedTuple):
     seen: tuple[int, int]  # per side: sampled states matched
     bounds: Bounds  # per count parameter: the (lo, hi) range still possible
     losses: int
+    merged: int = 0  # pure ACKs of the model that rode on a later segment
+    # per side: an observation already matched ahead of the pointer (a send matched
+    # before the arrival just before it, see PROCESSING_SLACK), or -1
+    ahead: tuple[int, int] = (-1, -1)
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,11 @@ class Conformance:
     #: The count parameters' values on the path shown (the variant's own where the path
     #: allows them, else the least it allows).
     chosen: dict[str, int] = field(default_factory=dict)
+    #: The model's pure ACKs that rode on a later segment of their sender (delayed ACKs).
+    merged: int = 0
+    #: The variant's own values of the count parameters the run was held against (on a
+    #: recording, under the settings of the machine that made it).
+    expected: dict[str, float] = field(default_factory=dict)
 
     def to_json(self, chart: MismatchChart) -> dict[str, Any]:
         """The JSON row; ``chart`` draws a mismatch (the kernel layer draws nothing)."""
@@ -162,7 +176,9 @@ class Conformance:
             "source": self.source,
             "parameters": {k: [list(r) for r in v] for k, v in self.parameters.items()},
             "with_variant_parameters": self.as_given,
+            "variant_parameters": {k: v for k, v in sorted(self.expected.items())},
             "losses": self.losses,
+            "merged_acks": self.merged,
             "search_states": self.explored,
             "incomplete": self.incomplete,
             "mismatch": mismatch,
@@ -219,31 +235,61 @@ class _Search:
         return quiescent(bool(s.ab or s.ba), (self.pending(loc, bounds) for loc in (s.a, s.b)))
 
     # -- moves --------------------------------------------------------------------
+    def _past(self, side: int, obs: int, ahead: int) -> tuple[int, int]:
+        """The observation pointer of ``side`` past ``obs``, and over the one matched
+        ahead of it (``ahead``) if that comes next."""
+        obs += 1
+        if obs == ahead:
+            return obs + 1, -1
+        return obs, ahead
+
     def _send(
-        self, n: _Node, side: int, sent: tuple[Segment, ...], obs: int
-    ) -> tuple[tuple[int, int], int, tuple[Segment, ...]] | str:
+        self, n: _Node, side: int, sent: tuple[Segment, ...], obs: int, ahead: int
+    ) -> tuple[tuple[int, int], int, tuple[Segment, ...], int, int] | str:
         """Match the segments a move of ``side`` sends against the run; the new send
-        counts, observation pointer and channel, or why they do not match."""
+        counts, observation pointer, channel and merged ACKs, or why they do not match.
+
+        A pure ACK the model sends that the run does not show, where the side's next
+        segment acknowledges as much or more, rode on that segment: a delayed ACK (RFC
+        9293 §3.8.6.3, SHLD-18; Linux delays the ACK of a FIN up to 40 ms and sends it
+        on its own FIN or data if the application is quicker).  An ACK carries nothing
+        but its number, so the peer's model never sees it, as if the network lost it."""
         c = side  # A sends on A->B (0), B on B->A (1)
         counts = list(n.sent)
         chan = n.s.channel_from(SIDES[side])
+        merged = n.merged
         for seg in sent:
             k = counts[c]
             packets = self.packets[c]
             if k >= len(packets):
                 return f"sends {seg.describe()}, but {SIDES[side]} sent nothing more"
             p = packets[k]
+            if p.segment != seg and _rides_on(seg, p.segment):
+                merged += 1
+                continue
             if p.segment != seg:
                 return f"sends {seg.describe()}, but {SIDES[side]} sent {p.text()}"
             if not self.run.free:
                 want = self.observed[side]
-                if obs >= len(want) or want[obs].kind != "send" or want[obs].index != k:
+                if obs < len(want) and want[obs].kind == "send" and want[obs].index == k:
+                    obs, ahead = self._past(side, obs, ahead)
+                elif ahead < 0 and self._before_arrival(want, obs, k):
+                    ahead = obs + 1
+                else:
                     nxt = want[obs].text if obs < len(want) else "nothing more"
                     return f"sends {seg.describe()} here, but {SIDES[side]}'s next event is {nxt}"
-                obs += 1
             counts[c] = k + 1
             chan = (*chan, seg)
-        return (counts[0], counts[1]), obs, chan
+        return (counts[0], counts[1]), obs, chan, merged, ahead
+
+    @staticmethod
+    def _before_arrival(want: Sequence[Obs], obs: int, k: int) -> bool:
+        """Whether the ``k``-th send, observed just after the arrival at ``obs``, may have
+        been decided before that arrival was processed (:data:`PROCESSING_SLACK`)."""
+        if obs + 1 >= len(want) or want[obs].kind != "deliver":
+            return False
+        nxt = want[obs + 1]
+        return nxt.kind == "send" and nxt.index == k and nxt.t - want[obs].t <= PROCESSING_SLACK
 
     def _after(
         self,
@@ -255,11 +301,12 @@ class _Search:
         bounds: Bounds,
         incoming: tuple[Segment, ...] | None = None,
         gone: tuple[int, int] | None = None,
+        ahead: int | None = None,
     ) -> _Node | str:
-        put = self._send(n, side, sent, obs)
+        put = self._send(n, side, sent, obs, n.ahead[side] if ahead is None else ahead)
         if isinstance(put, str):
             return put
-        counts, obs, chan = put
+        counts, obs, chan, merged, still = put
         s = n.s
         if side == 0:
             s = PState(target, s.b, chan, s.ba if incoming is None else incoming)
@@ -267,9 +314,19 @@ class _Search:
             s = PState(s.a, target, s.ab if incoming is None else incoming, chan)
         pointers = list(n.obs)
         pointers[side] = obs
+        aheads = list(n.ahead)
+        aheads[side] = still
         return self._seen(
-            _Node(s, counts, gone or n.gone, (pointers[0], pointers[1]), n.seen, bounds, n.losses)
+            _Node(
+                s, counts, gone or n.gone, (pointers[0], pointers[1]), n.seen, bounds, n.losses
+            )._replace(merged=merged, ahead=(aheads[0], aheads[1]))
         )
+
+    def _consumed(self, n: _Node, side: int) -> _Node:
+        """``n`` with ``side``'s next observation consumed."""
+        pointers, aheads = list(n.obs), list(n.ahead)
+        pointers[side], aheads[side] = self._past(side, n.obs[side], n.ahead[side])
+        return n._replace(obs=(pointers[0], pointers[1]), ahead=(aheads[0], aheads[1]))
 
     def _seen(self, n: _Node) -> _Node:
         """Advance each side's sampled-state pointer over the states it is in now."""
@@ -296,9 +353,7 @@ class _Search:
             if nxt is not None and nxt.kind == "expect":
                 text = f"{name}: {nxt.text}"
                 if expectation_holds(spec, nxt.expect, local):
-                    pointers = list(n.obs)
-                    pointers[side] += 1
-                    yield None, n._replace(obs=(pointers[0], pointers[1])), text
+                    yield None, self._consumed(n, side), text
                 else:
                     why = f"needs {EXPECTATIONS[nxt.expect]}; {name} is {local.state}"
                     yield None, why, text
@@ -332,10 +387,9 @@ class _Search:
         self, n: _Node, side: int, local: Local, ob: Obs
     ) -> Iterator[tuple[Label | None, _Node | str, str]]:
         name = SIDES[side]
-        pointers = list(n.obs)
-        pointers[side] += 1
+        past = self._consumed(n, side)
         if ob.event is None:
-            yield None, n._replace(obs=(pointers[0], pointers[1])), f"{name}: {ob.text}"
+            yield None, past, f"{name}: {ob.text}"
             return
         rules = self.rules_under(local, ob.event, n.bounds)
         if not rules:
@@ -344,17 +398,20 @@ class _Search:
             if rule.error:
                 if ob.op in ("close", "exit"):
                     # close() on a connection already gone only frees the descriptor.
-                    moved = n._replace(obs=(pointers[0], pointers[1]), bounds=bounds)
+                    moved = past._replace(bounds=bounds)
                     yield None, moved, f"{name}: {ob.text} (no connection left)"
                 else:
                     why = f"{ob.event} in {local.state} is an error ({rule.error})"
                     yield None, why, f"{name}: {ob.text}"
                 continue
-            st = step(self.spec, local, rule)
+            # shutdown(SHUT_WR) is a CLOSE after which the application stays.
+            st = step(self.spec, local, rule, orphans=False if ob.op == "shutdown" else None)
             label = step_label(name, st, "user")
             yield (
                 label,
-                self._after(n, side, st.target, st.sent, pointers[side], bounds),
+                self._after(
+                    n, side, st.target, st.sent, past.obs[side], bounds, ahead=past.ahead[side]
+                ),
                 (label.text()),
             )
 
@@ -401,7 +458,7 @@ class _Search:
         if p.lost is True:
             return
         seg = incoming[0]
-        obs = n.obs[side]
+        obs, ahead = n.obs[side], n.ahead[side]
         text = f"{name}: receive {seg.describe()}"
         if not self.run.free:
             want = self.observed[side]
@@ -409,7 +466,7 @@ class _Search:
                 nxt = want[obs].text if obs < len(want) else "nothing more"
                 yield None, f"{name}'s next event is {nxt}", text
                 return
-            obs += 1
+            obs, ahead = self._past(side, obs, ahead)
         state = self.spec.state(local.state)
         event = classify(seg, state.sent, state.received, local.una, self.spec.acceptance)
         rules = self.rules_under(local, event, n.bounds)
@@ -420,7 +477,9 @@ class _Search:
             label = step_label(name, st, "segment")
             yield (
                 label,
-                self._after(n, side, st.target, st.sent, obs, bounds, incoming[1:], moved_gone),
+                self._after(
+                    n, side, st.target, st.sent, obs, bounds, incoming[1:], moved_gone, ahead
+                ),
                 label.text(),
             )
 
@@ -451,6 +510,13 @@ class _Search:
 
     def progress(self, n: _Node) -> int:
         return sum(n.sent) + sum(n.gone) + sum(n.obs) + sum(n.seen)
+
+
+def _rides_on(ack: Segment, later: Segment) -> bool:
+    """Whether the pure ACK ``ack`` may have ridden on ``later``, the next segment its
+    sender put on the wire: ``later`` acknowledges at least as much."""
+    pure = ack.flags == ACK and not ack.data
+    return pure and bool(later.flags & ACK) and later.ack >= ack.ack
 
 
 def count_parameters(spec: Spec) -> list[str]:
@@ -525,7 +591,7 @@ def check_run(
     # Show the path that loses the fewest segments (counting those never delivered: the
     # capture of a user ends while they are in flight, or they were lost after it), one
     # the variant's own parameter values allow if there is one.
-    accepted.sort(key=lambda n: n.losses + sum(n.sent) - sum(n.gone))
+    accepted.sort(key=lambda n: (n.losses + sum(n.sent) - sum(n.gone), n.merged))
     shown = next(
         (
             n
@@ -557,6 +623,8 @@ def check_run(
         incomplete,
         times,
         _chosen(counts, wanted, shown.bounds) if shown is not None else {},
+        end.merged,
+        {name: float(defaults[name]) for name in counts if name in defaults},
     )
 
 

@@ -73,6 +73,15 @@ class Target:
     #: The variant's own parameter values.
     defaults: dict[str, float]
 
+    def under(self, run: Run) -> dict[str, float]:
+        """The variant's own parameter values on the machine that made ``run``: the
+        parameters that are sysctls take the run's settings (tcp_orphan_retries = 1
+        gives ORPHAN_RETRIES = 4 with tcp_rto_min_us = 50000)."""
+        settings = self.spec.from_sysctls(run.sysctls)
+        if not settings:
+            return self.defaults
+        return load_spec(self.spec_file, self.chosen, settings, check_behaviour=False).values
+
     @property
     def chosen(self) -> str | None:
         """The variant for :func:`~checker.model.load.load_spec` (``None``: the base)."""
@@ -170,7 +179,7 @@ def check_runs(
     model when it has one (see the module docstring)."""
     runs = list(runs)
     verdicts = [
-        check_run(target.spec, run, variant=target.variant, defaults=target.defaults)
+        check_run(target.spec, run, variant=target.variant, defaults=target.under(run))
         for run in runs
     ]
     timings = [

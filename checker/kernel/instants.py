@@ -43,6 +43,7 @@ from ..model.load import load_spec
 from ..model.spec import Spec
 from ..timed.bound import duration_bound
 from ..timed.solver import DEFAULT_LIMITS, SolverLimits
+from .conform import COUNT_LIMIT as LIMIT
 from .conform import Conformance
 from .recording import parse_timer
 from .runs import Run
@@ -55,6 +56,12 @@ TOLERANCE = (0.15, 0.012)
 SS_SLACK = 0.05
 #: Linux's floor for the RTO when tcp_rto_min_us is not set (TCP_RTO_MIN, 200 ms).
 RTO_MIN_US = 200_000
+#: The parameters a run's retransmission intervals fit, first found first: the kernel
+#: derives them from the measured round-trip time (a synchronized connection's RTO; the
+#: initial RTO of a SYN or SYN+ACK, 1 s, and of every timer on base).
+RATES = ("CONN_RTO", "RTO")
+#: How long a blocked call may take to return once the kernel gives its connection up.
+CALL_SLACK = 0.02
 
 
 def within(measured: float, expected: float) -> bool:
@@ -123,8 +130,11 @@ def check_instants(
     """The run's timers against the timed model of ``variant`` (see the module
     docstring); ``verdict`` must be a conforming one."""
     plain = load_spec(spec_file, variant)
-    params: dict[str, float] = {**dict(run.params)}
-    params.update({k: float(v) for k, v in verdict.chosen.items()})
+    # The kernel's settings fix the parameters that name them (tcp_fin_timeout is
+    # FIN_TIMEOUT...); a capture's host settings are unknown.
+    settings = plain.from_sysctls(run.sysctls)
+    params: dict[str, float] = {**settings, **dict(run.params)}
+    implied = {k: float(v) for k, v in verdict.chosen.items()}
     steps = verdict.trace.steps
     times = verdict.times
     # Retransmissions: each interval from the send it repeats.
@@ -140,15 +150,17 @@ def check_instants(
             state = steps[i - 1].state.local(label.actor).state if i else "CLOSED"
             resent.append((label, state, timer, retries, times[i + 1] - times[j + 1]))
     rows: list[Timing] = []
+    fitted: dict[str, float] = {}
     for label, state, timer, retries, interval in resent:
         what = f"{label.event} in {state} after {retries} retransmission(s)"
         duration, text = timer.duration_in(state), timer.duration_text_in(state)
-        if "RTO" not in params and "RTO" in duration.names():
+        rate = next((r for r in RATES if r in duration.names()), None)
+        if rate is not None and rate not in params:
             # The kernel's RTO follows the round-trip time: this first interval fixes it,
             # and it can be no less than tcp_rto_min (Linux floors the RTO there).
-            scale = duration.evaluate({**plain.values, "RTO": 1.0, "retries": retries})
-            rto = interval / scale
-            model = f"{text} with retries = {retries}: fixes RTO = {rto:.4f} s"
+            env = {**plain.values, **settings, rate: 1.0, "retries": retries}
+            rto = interval / duration.evaluate(env)
+            model = f"{text} with retries = {retries}: fixes {rate} = {rto:.4f} s"
             ok = True
             if rto <= 0:
                 # A repeat sent no later than what it repeats (a capture's clock, or an
@@ -156,17 +168,22 @@ def check_instants(
                 model += ", but a retransmission timer never fires at once"
                 ok = False
             else:
-                params["RTO"] = rto
+                params[rate] = fitted[rate] = rto
             if not run.free:  # a capture brought by a user: its host's floor is unknown
                 floor = float(run.sysctls.get("net.ipv4.tcp_rto_min_us", RTO_MIN_US)) / 1e6
                 model += f", at least tcp_rto_min = {floor:g} s"
                 ok = ok and rto >= floor - TOLERANCE[1]
             rows.append(Timing(label.actor, what, model, rto, interval, interval, ok, True))
             continue
-        expected = duration.evaluate({**plain.values, **params, "retries": retries})
+        expected = duration.evaluate({**plain.values, **params, **implied, "retries": retries})
         model = f"{text} with retries = {retries}: {expected:.4f} s"
         ok = within(interval, expected)
         rows.append(Timing(label.actor, what, model, expected, interval, interval, ok))
+    if not run.free:  # a capture brought by a user: its host's settings are unknown
+        # Only the counts the run constrains (a path that gave up, or retransmitted).
+        used = {k: v for k, v in implied.items() if verdict.parameters.get(k) != [(0, LIMIT)]}
+        rows.extend(_derived_counts(plain, spec_file, variant, params, fitted, used))
+    params.update(implied)
     # Silent exits: the stay, against `tcpcheck bound STATE` with the peer gone.
     spec = load_spec(spec_file, variant, {k: v for k, v in params.items() if k in plain.values})
     # A side's ss ran some time after its round began, before the next round began.
@@ -180,10 +197,13 @@ def check_instants(
         after = step.state.local(side).state
         if before == after:
             continue
-        seen = _bracket(run.timeline.get(side, []), before, rounds)
+        entered = _entered(steps, times, i, side, before)
+        # A call the application was blocked in (connect() failing with ETIMEDOUT)
+        # returns when the connection is given up; else two rounds of ss bracket it.
+        timeline = run.timeline.get(side, [])
+        seen = _returned(run, side, times[i]) or _bracket(timeline, before, rounds)
         if seen is None:
             continue
-        entered = _entered(steps, times, i, side, before)
         bound = duration_bound(spec, side, before, free=(), limits=limits)
         if bound.value is None:
             continue
@@ -222,6 +242,53 @@ def check_instants(
                        f"{timer.duration_text_in(state)} = {expected:g} s", expected, low, high, ok)
             )  # fmt: skip
     return TimingReport(params, tuple(rows))
+
+
+def _derived_counts(
+    plain: Spec,
+    spec_file: Path | None,
+    variant: str | None,
+    params: dict[str, float],
+    fitted: dict[str, float],
+    implied: dict[str, float],
+) -> list[Timing]:
+    """The retry counts the variant derives from time budgets (``ORPHAN_RETRIES`` from
+    tcp_orphan_retries and the connection's RTO...) against the counts the run implies:
+    the derivation runs with the kernel's settings and each fitted RTO, moved by the
+    tolerance both ways, since a budget met within a jiffy may fall either side."""
+    rows: list[Timing] = []
+    derived = {p.name: p for p in plain.parameters if p.expr.names() and p.name in implied}
+    if not derived:
+        return rows
+    rel = TOLERANCE[0]
+    known = {k: v for k, v in params.items() if k in plain.values}
+    counts: dict[str, set[float]] = {name: set() for name in derived}
+    for factor in (1 - rel, 1.0, 1 + rel):
+        moved = {**known, **{k: v * factor for k, v in fitted.items()}}
+        values = load_spec(spec_file, variant, moved, check_behaviour=False).values
+        for name in derived:
+            counts[name].add(values[name])
+    for name, p in derived.items():
+        low, high = min(counts[name]), max(counts[name])
+        got = implied[name]
+        basis = ", ".join(f"{k} = {v:.4f} s" for k, v in sorted(fitted.items()))
+        model = f"{name} = {p.text}" + (f" with {basis}" if basis else "")
+        span = f"{low:g}" if low == high else f"{low:g}..{high:g}"
+        rows.append(
+            Timing("", f"{name}: the run made {got:g} ({span} by the budget)", model,
+                   low, got, got, low <= got <= high)
+        )  # fmt: skip
+    return rows
+
+
+def _returned(run: Run, side: str, after: float) -> tuple[float, float] | None:
+    """When a call of ``side`` blocked across ``after`` (the path's last step before a
+    silent expiry) learnt that its connection was gone -- its outcome, the side's next
+    observation, needs CLOSED: just before it returned."""
+    nxt = next((ob for ob in run.observed.get(side, []) if ob.t > after), None)
+    if nxt is not None and nxt.kind == "expect" and nxt.expect == "closed":
+        return nxt.t - CALL_SLACK, nxt.t
+    return None
 
 
 def _slack(expected: float) -> float:

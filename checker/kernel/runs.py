@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 from ..model.endpoint import Local
@@ -176,10 +177,21 @@ def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment:
 
 
 def _fin_positions(packets: Mapping[str, Sequence[Wire]]) -> dict[str, int | None]:
+    """Where each channel's FIN sits in its sequence space: after the data it rides on."""
     out: dict[str, int | None] = {}
     for chan, wires in packets.items():
-        out[chan] = next((w.seq for w in wires if "FIN" in w.flags), None)
+        out[chan] = next((w.seq + w.length for w in wires if "FIN" in w.flags), None)
     return out
+
+
+def _pieces(w: Wire) -> list[Wire]:
+    """The model's segments in one wire segment: a FIN that rides on data (send() with
+    MSG_MORE, then close()) is the data segment and then the FIN, back to back -- the
+    model sends one segment per call."""
+    if "FIN" not in w.flags.split("+") or w.length == 0:
+        return [w]
+    flags = "+".join(f for f in w.flags.split("+") if f != "FIN")
+    return [replace(w, flags=flags), replace(w, seq=w.seq + w.length, length=0)]
 
 
 def make_packets(
@@ -189,17 +201,19 @@ def make_packets(
     *,
     unknown_losses: bool = False,
 ) -> dict[str, list[Packet]]:
-    """Packets per channel from each channel's wire segments in send order."""
+    """Packets per channel from each channel's wire segments in send order (``lost``
+    and ``arrived`` by wire segment; a FIN on data is two packets, see :func:`_pieces`)."""
     fins = _fin_positions(wires)
     out: dict[str, list[Packet]] = {}
     for chan in CHANNEL_ORDER:
         other = CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]
-        rows = []
+        rows: list[Packet] = []
         for i, w in enumerate(wires.get(chan, [])):
-            seg = abstract(w, fins[chan], fins.get(other))
             was_lost: bool | None = None if unknown_losses else i in (lost or {}).get(chan, set())
             when = arrived[chan][i] if arrived and i < len(arrived.get(chan, [])) else None
-            rows.append(Packet(chan, i, w, seg, w.t, was_lost, when))
+            for piece in _pieces(w):
+                seg = abstract(piece, fins[chan], fins.get(other))
+                rows.append(Packet(chan, len(rows), piece, seg, w.t, was_lost, when))
         out[chan] = rows
     return out
 
@@ -270,8 +284,10 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
     out: list[Obs] = []
     out_chan = CHANNELS[side]
     in_chan = "B->A" if side == "A" else "A->B"
+    held = _held_sends(rec.calls.get(side, []), packets[out_chan])
     for p in packets[out_chan]:
-        out.append(Obs(p.sent, side, "send", p.channel, p.index, text=f"send {p.text()}"))
+        t = held.get(p.index, p.sent)
+        out.append(Obs(t, side, "send", p.channel, p.index, text=f"send {p.text()}"))
     for p in packets[in_chan]:
         if p.arrived is not None and not p.lost:
             out.append(
@@ -326,6 +342,42 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
             text = f"{shown} {why}".rstrip()
             out.append(Obs(start, side, "call", event=event, text=text, op=op))
     out.sort(key=lambda o: (o.t, _ORDER[o.kind]))
+    return out
+
+
+def _held_sends(calls: Sequence[dict[str, Any]], sent: Sequence[Packet]) -> dict[int, float]:
+    """Data the kernel held past the application's next call (send() with MSG_MORE,
+    Nagle): the packet that first carries a send()'s bytes, by index, with the instant
+    of that call.  The model sends a call's data at the call; the holding is invisible to
+    the peer, like a longer flight, so the send is placed there in the side's order.
+
+    >>> from checker.kernel.pcap import Wire
+    >>> data = Wire(0.5, "a", "b", "FIN+ACK", 1, 1, 10)
+    >>> ps = make_packets({"A->B": [data]})["A->B"]
+    >>> calls = [{"op": "send", "ok": True, "start": 0.1, "t": 0.1, "sent": 10},
+    ...          {"op": "close", "ok": True, "start": 0.4, "t": 0.4}]
+    >>> _held_sends(calls, ps)  # the data piece; its FIN stays at 0.5
+    {0: 0.1}
+    """
+    writes: list[tuple[int, float, float]] = []  # (first byte, call start, next call start)
+    written = 1  # data starts one after the SYN
+    ok_calls = [c for c in calls if c.get("ok")]
+    for i, call in enumerate(ok_calls):
+        if call["op"] != "send":
+            continue
+        start = float(call.get("start", call["t"]))
+        later = [float(c.get("start", c["t"])) for c in ok_calls[i + 1 :]]
+        writes.append((written, start, later[0] if later else float("inf")))
+        written += int(call.get("sent", 0))
+    out: dict[int, float] = {}
+    top = 1
+    for p in sent:
+        if not p.wire.length or p.wire.seq < top:
+            continue  # no data, or a retransmission
+        top = p.wire.seq + p.wire.length
+        for first, start, nxt in writes:
+            if first == p.wire.seq and p.sent > nxt:
+                out[p.index] = start
     return out
 
 

@@ -22,6 +22,7 @@ checker.errors.SpecError: ...: unknown state 'CLOSING'...
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -128,6 +129,19 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
 MAX_COUNT = 255
 
 
+_SYSCTL = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")
+
+
+def _sysctl(src: Src, body: dict[str, Any]) -> str:
+    """A parameter's ``sysctl``: the kernel setting it is (``net.ipv4.tcp_fin_timeout``)."""
+    name = body.get("sysctl", "")
+    if not isinstance(name, str) or (name and not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)+", name)):
+        raise src.error(
+            f"'sysctl' must name a kernel setting such as net.ipv4.tcp_fin_timeout (got {name!r})"
+        )
+    return name
+
+
 def value_problem(name: str, unit: object, value: float) -> str | None:
     """Why ``value`` cannot be parameter ``name``'s (a count: a whole number from 0 to
     :data:`MAX_COUNT`, or ``inf``; a duration: above 0 seconds; never ``nan``), or None.
@@ -177,6 +191,7 @@ def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
             unit=str(body.get("unit", "")),
             description=req_str(src, body, "description"),
             ref=req_str(src, body, "ref"),
+            sysctl=_sysctl(src, body),
         )
         for n, (expr, text, value, body, src) in params.items()
     )

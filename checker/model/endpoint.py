@@ -165,8 +165,20 @@ def enabled_rule(spec: Spec, local: Local, event: str) -> Transition | None:
     return found
 
 
-def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = None) -> Step:
-    """Apply ``rule`` to ``local`` (``received``: the segment that triggered it, if any)."""
+def step(
+    spec: Spec,
+    local: Local,
+    rule: Transition,
+    received: Segment | None = None,
+    *,
+    orphans: bool | None = None,
+) -> Step:
+    """Apply ``rule`` to ``local`` (``received``: the segment that triggered it, if any).
+
+    ``orphans``: whether the application leaves the socket with this call.  By default
+    CLOSE and ABORT do (a program's close()); ``False`` makes a CLOSE the half-close of
+    shutdown(SHUT_WR), RFC 9293's CLOSE proper ("no more data to send"), after which the
+    application still reads and the rules for an attached socket apply."""
     src = spec.state(local.state)
     tgt = spec.state(rule.target)
     event = rule.event
@@ -233,7 +245,7 @@ def step(spec: Spec, local: Local, rule: Transition, received: Segment | None = 
         una=una,
         retries=retries,
         opened=local.opened or event in ("active OPEN", "passive OPEN"),
-        closed=local.closed or event in ("CLOSE", "ABORT"),
+        closed=local.closed or (event in ("CLOSE", "ABORT") if orphans is None else orphans),
     )
     return Step(rule, local, target, received, sent)
 

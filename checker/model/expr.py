@@ -4,8 +4,9 @@ Parameter values and timer durations in the spec are written in this tiny langua
 parsed here, safely (no ``eval``).  The timed layer turns the same trees into solver
 terms, so the grammar stays small: numbers, names, ``+ - * / ^``, unary minus and
 parentheses, with the usual precedence (``^`` binds tightest and is right-associative),
-and four functions of numbers -- ``min(a, b)``, ``max(a, b)``, ``ceil(x)``, ``log2(x)``
--- for the values a kernel derives from its settings (they take no solver terms).
+and five functions of numbers -- ``min(a, b)``, ``max(a, b)``, ``ceil(x)``, ``floor(x)``,
+``log2(x)`` -- for the values a kernel derives from its settings (they take no solver
+terms).
 
 Examples
 --------
@@ -32,7 +33,18 @@ from typing import Any
 
 from .tokens import Token, TokenStream, tokenize
 
-__all__ = ["FUNCTIONS", "BinOp", "Call", "Expr", "ExprSyntaxError", "Name", "Neg", "Num", "parse"]
+__all__ = [
+    "FUNCTIONS",
+    "BinOp",
+    "Call",
+    "Expr",
+    "ExprSyntaxError",
+    "Name",
+    "Neg",
+    "Num",
+    "names_in_calls",
+    "parse",
+]
 
 
 class ExprSyntaxError(ValueError):
@@ -140,7 +152,10 @@ class BinOp(Expr):
 FUNCTIONS: dict[str, tuple[int, Callable[..., float]]] = {
     "min": (2, min),
     "max": (2, max),
-    "ceil": (1, lambda x: float(math.ceil(x))),
+    # Rounded to 9 places first: parameters are decimal seconds, and binary floating
+    # point must not make (522.2 - 102.2) / 60 = 7.000000000000001 round up to 8.
+    "ceil": (1, lambda x: float(math.ceil(round(x, 9)))),
+    "floor": (1, lambda x: float(math.floor(round(x, 9)))),
     "log2": (1, math.log2),
 }
 
@@ -175,6 +190,22 @@ class Call(Expr):
 
     def __str__(self) -> str:
         return f"{self.name}({', '.join(str(a) for a in self.args)})"
+
+
+def names_in_calls(expr: Expr) -> set[str]:
+    """The names ``expr`` passes to a function (``min(RTO * 2^retries, RTO_MAX)``: RTO
+    and RTO_MAX): the timed layer cannot keep them as unknowns.
+
+    >>> sorted(names_in_calls(parse("min(RTO * 2^retries, RTO_MAX) + MSL")))
+    ['RTO', 'RTO_MAX', 'retries']
+    """
+    if isinstance(expr, Call):
+        return expr.names()
+    if isinstance(expr, BinOp):
+        return names_in_calls(expr.left) | names_in_calls(expr.right)
+    if isinstance(expr, Neg):
+        return names_in_calls(expr.operand)
+    return set()
 
 
 _TOKEN = re.compile(

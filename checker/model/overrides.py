@@ -15,7 +15,10 @@ Examples
 >>> merge_params({"MSL": 30.0}, {"MSL": 2.0})
 {'MSL': 2.0}
 >>> sorted(parameter_names(variant="linux") - parameter_names())
-['FIN_TIMEOUT', 'ORPHAN_RETRIES', 'SYN_LINEAR_TIMEOUTS', 'TCP_SYN_RETRIES']
+['CONN_RTO', 'FIN_TIMEOUT', 'ORPHAN_BUDGET', 'ORPHAN_CAPPED_FROM', 'ORPHAN_RETRIES',
+ 'ORPHAN_RETRIES_BY_TIME', 'RTO_MAX', 'RTO_MIN', 'RTT', 'SYN_BUDGET', 'SYN_CAPPED_FROM',
+ 'SYN_LINEAR_TIMEOUTS', 'SYN_RETRIES_BY_TIME', 'TCP_ORPHAN_RETRIES', 'TCP_RTO_MIN',
+ 'TCP_SYN_RETRIES', 'TICK']
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ OVERLAY_KEYS = {"variant", "acceptance", "parameters", "states", "timers", "tran
 #: The keys each kind of entry may have.
 KEYS = {
     "protocol": {"name", "title", "reference", "initial"},
-    "parameter": {"value", "unit", "description", "ref"},
+    "parameter": {"value", "unit", "description", "ref", "sysctl"},
     "state": {"name", "description", "sent", "received"},
     "event": {"name", "kind", "description", "total"},
     "timer": {"name", "event", "description", "states", "duration", "durations", "untimed", "ref"},

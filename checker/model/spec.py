@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ class Parameter:
     unit: str
     description: str
     ref: str
+    #: The kernel setting this parameter is (``net.ipv4.tcp_rto_min_us``), or "".
+    sysctl: str = ""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,30 @@ class Spec:
     def rules(self, source: str, event: str) -> tuple[Transition, ...]:
         """The transitions for ``event`` in ``source``, in spec order."""
         return self._by_pair.get((source, event), ())
+
+    def from_sysctls(self, settings: Mapping[str, str]) -> dict[str, float]:
+        """The parameter values a kernel's settings give: each parameter that names a
+        sysctl, from its value there (``_us`` and ``_ms`` settings are in micro- and
+        milliseconds, the model's times in seconds); settings the spec does not name, or
+        that are not numbers, are left out.
+
+        >>> from checker.model.load import load_spec
+        >>> load_spec(variant="linux").from_sysctls(
+        ...     {"net.ipv4.tcp_rto_min_us": "50000", "net.ipv4.tcp_syn_retries": "3"})
+        {'RTO_MIN': 0.05, 'TCP_SYN_RETRIES': 3.0}
+        """
+        out: dict[str, float] = {}
+        for p in self.parameters:
+            text = settings.get(p.sysctl) if p.sysctl else None
+            if text is None:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                continue
+            scale = 1e-6 if p.sysctl.endswith("_us") else 1e-3 if p.sysctl.endswith("_ms") else 1
+            out[p.name] = round(value * scale, 9)
+        return out
 
     def timer_for_event(self, event: str) -> Timer | None:
         for t in self.timers:

@@ -56,6 +56,7 @@ from ..check.formula import parse_formula
 from ..check.traces import Trace
 from ..errors import UsageError, unknown_name
 from ..model.endpoint import Local, initial_local
+from ..model.expr import names_in_calls
 from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.explore import explore
@@ -159,17 +160,23 @@ def _seconds_text(v: Fraction) -> str:
 
 def default_free(spec: Spec, peer: str, fixed: Sequence[str] = ()) -> tuple[str, ...]:
     """The durations a formula is written over: the parameters the timers name (and MSL
-    with a live peer, for the flights), less those fixed on the command line."""
+    with a live peer, for the flights), less those fixed on the command line and those
+    a duration passes to a function (``min(RTO * 2^retries, RTO_MAX)``: a ceiling is not
+    linear, so those keep their values)."""
     names: set[str] = set()
+    capped: set[str] = set()
     for timer in spec.timers:
         for duration in timer.durations():
             names.update(n for n in duration.names() if n != "retries")
+            capped |= names_in_calls(duration)
     if peer == "live":
         names.add("MSL")
     units = {p.name: p.unit for p in spec.parameters}
     finite = {p.name for p in spec.parameters if p.value != float("inf")}
     return tuple(
-        sorted(n for n in names if units.get(n) != "count" and n in finite and n not in fixed)
+        sorted(
+            n for n in names - capped if units.get(n) != "count" and n in finite and n not in fixed
+        )
     )
 
 

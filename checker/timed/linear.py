@@ -177,7 +177,13 @@ def parameter_env(
             deps = {d: resolve(d) for d in p.expr.names()}
             if any(v is None for v in deps.values()):
                 return None
-            env[name] = _fold(p.expr, {d: v for d, v in deps.items() if v is not None}, name)
+            try:
+                env[name] = _fold(p.expr, {d: v for d, v in deps.items() if v is not None}, name)
+            except UsageError:
+                # Derived non-linearly from a free parameter (a retry count from a
+                # time budget: ceil(log2(B / RTO))): left out, as an infinite one is; a
+                # duration that names it says so when folded.
+                return None
         return env[name]
 
     for p in spec.parameters:
@@ -190,6 +196,11 @@ def _fold(expr: Expr, env: Mapping[str, Any], what: str) -> Linear:
         value = expr.fold(env, Linear.of)
     except ValueError as exc:
         raise UsageError(f"{what} = {expr}: {exc} in the timed layer") from None
+    except KeyError as exc:
+        raise UsageError(
+            f"{what} = {expr}: {exc.args[0]} has no value in the timed layer (infinite, or "
+            "derived non-linearly from a free parameter: fix it with --param)"
+        ) from None
     return value if isinstance(value, Linear) else Linear.of(value)
 
 

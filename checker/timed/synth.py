@@ -37,6 +37,7 @@ import z3
 
 from ..check.properties import Property
 from ..errors import UsageError
+from ..model.expr import names_in_calls
 from ..model.spec import Spec
 from .checks import scenario, violation_cause
 from .domains import GraphZone
@@ -649,6 +650,8 @@ def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:
         for duration in timer.durations():
             if any(n != "retries" and n not in env for n in duration.names()):
                 return None
+            if names_in_calls(duration) & set(free):
+                return None  # a ceiling (min(RTO * 2^retries, RTO_MAX)) fixes a scale
             forms += [fold_duration(duration, env, r) for r in range(spec.retry_cap + 1)]
     for form in forms:
         if form is None or form.const != 0 or any(n not in free for n in form.names()):
