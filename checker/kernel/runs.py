@@ -147,6 +147,12 @@ class Run:
     clocks: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
+    #: Segments a third party forged (:attr:`~checker.kernel.recording.Recording.injected`):
+    #: in no channel's packets (their apparent sender never sent them), each as the
+    #: packet of the channel it travelled in, ``index`` its place among the injections,
+    #: ``sent`` when it was sent and ``arrived`` when the receiver's capture saw it.
+    #: The search does not make them yet: a run that has some needs them checked.
+    injected: list[Packet] = field(default_factory=list)
 
 
 def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment:
@@ -216,10 +222,19 @@ def run_from_recording(rec: Recording) -> Run:
     address = {"A": CLIENT_ADDR + ":", "B": SERVER_ADDR + ":"}
     sent: dict[str, list[Wire]] = {}
     arrived: dict[str, list[Wire]] = {}
+    forged = _forged(rec)
     for chan in CHANNEL_ORDER:
         sender, receiver = chan.split("->")
-        mine = [w for w in rec.wire.get(sender, []) if w.src.startswith(address[sender])]
-        theirs = [w for w in rec.wire.get(receiver, []) if w.src.startswith(address[sender])]
+        mine = [
+            w
+            for w in rec.wire.get(sender, [])
+            if w.src.startswith(address[sender]) and id(w) not in forged
+        ]
+        theirs = [
+            w
+            for w in rec.wire.get(receiver, [])
+            if w.src.startswith(address[sender]) and id(w) not in forged
+        ]
         key = [(w.flags, w.seq, w.ack, w.length) for w in mine]
         if [(w.flags, w.seq, w.ack, w.length) for w in theirs] != key[: len(theirs)]:
             raise ValueError(f"{rec.name}: the two captures of {chan} disagree")
@@ -231,7 +246,9 @@ def run_from_recording(rec: Recording) -> Run:
     observed = {side: _observations(rec, side, packets) for side in SIDES}
     timeline = {side: _timeline(rec, side) for side in SIDES}
     states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
-    sysctls = SYSCTLS.get(rec.name, {})
+    # The values read in the namespaces; a recording made before they were kept has
+    # the scenario's own settings only.
+    sysctls = rec.read_sysctls() or SYSCTLS.get(rec.name, {})
     params = {}
     if "net.ipv4.tcp_fin_timeout" in sysctls:
         params["FIN_TIMEOUT"] = float(sysctls["net.ipv4.tcp_fin_timeout"])
@@ -242,7 +259,47 @@ def run_from_recording(rec: Recording) -> Run:
             side: [(x.t, x.state, x.timer) for x in rec.samples if x.side == side and x.timer]
             for side in SIDES
         },
+        injected=_injected_packets(rec, forged, sent),
     )  # fmt: skip
+
+
+def _forged(rec: Recording) -> dict[int, int]:
+    """The captured segments that are injections (by ``id``), each with the number of
+    its injection: in each capture, the first segment after it was sent (within half
+    a second) with its endpoints, flags and numbers."""
+    out: dict[int, int] = {}
+    for k, inj in enumerate(rec.injected):
+        key = (inj.src, inj.dst, inj.flags, inj.seq, inj.ack, inj.length)
+        for wires in rec.wire.values():
+            for w in wires:
+                if id(w) in out or (w.src, w.dst, w.flags, w.seq, w.ack, w.length) != key:
+                    continue
+                if -0.05 <= w.t - rec.wall0 - inj.t <= 0.5:
+                    out[id(w)] = k
+                    break
+    return out
+
+
+def _injected_packets(
+    rec: Recording, forged: Mapping[int, int], sent: Mapping[str, Sequence[Wire]]
+) -> list[Packet]:
+    """The injections as packets of the channel each travelled in (see
+    :attr:`Run.injected`), numbers folded as their channel's are."""
+    fins = _fin_positions(sent)
+    out = []
+    for k, inj in enumerate(rec.injected):
+        receiver = inj.receiver
+        chan = "B->A" if receiver == "A" else "A->B"
+        other = CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]
+        seen = [w for w in rec.wire.get(receiver, []) if forged.get(id(w)) == k]
+        at = round(seen[0].t - rec.wall0, 6) if seen else None
+        wire = Wire(
+            inj.t, inj.src, inj.dst, inj.flags, inj.seq, inj.ack, inj.length,
+            seen[0].tcp_flags if seen else 0, seen[0].ip_len if seen else 0,
+        )  # fmt: skip
+        segment = abstract(wire, fins.get(chan), fins.get(other))
+        out.append(Packet(chan, k, wire, segment, inj.t, False, at))
+    return out
 
 
 def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str, set[int]]:
