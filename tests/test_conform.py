@@ -136,7 +136,7 @@ def test_the_runs_tell_linux_from_rfc_9293() -> None:
     a reset carrying an ACK."""
     base = load_for_conformance(None)
     parted = {}
-    for name in SCENARIOS:
+    for name in EXPECTED:
         v = check_run(base, run_from_recording(recording(name)), variant="base")
         if not v.conforms:
             assert v.mismatch is not None
