@@ -225,11 +225,11 @@ class Lab:
     ):
         with _LABS_LOCK:
             number = next(_LABS)
-        pid = os.getpid() % 100000
-        tag = f"{pid}-{number}"
+        tag = f"{os.getpid()}-{number}"
         self.ns = {"A": f"tcpck-c-{tag}", "B": f"tcpck-s-{tag}"}
         # Interface names have at most 15 characters.
-        self.veth = {"A": f"va{pid}-{number % 1000}", "B": f"vb{pid}-{number % 1000}"}
+        short = f"{os.getpid() % 100000}-{number % 1000}"
+        self.veth = {"A": f"va{short}", "B": f"vb{short}"}
         self.addr = {"A": CLIENT_ADDR, "B": SERVER_ADDR}
         self.sysctls = sysctls or {}
         self.sample_every = sample_every
