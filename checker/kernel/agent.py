@@ -16,7 +16,8 @@ back to back, with no round trip to the harness between them; one result each),
 
 Any command may carry ``at``: an instant on the machine's monotonic clock (which every
 namespace shares) to start at -- two programs given one instant make their calls
-within microseconds of each other, which one harness writing to both cannot.
+within microseconds of each other, which one harness writing to both cannot -- and
+``cpu``: the processor to make the call on.
 
 Examples
 --------
@@ -180,10 +181,31 @@ def _undisturbed(wanted: bool) -> Iterator[None]:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
+@contextmanager
+def _on_cpu(cpu: int | None) -> Iterator[None]:
+    """Run the block on processor ``cpu`` only (when given): a timer a call arms is
+    kept on the processor that armed it, so two programs' calls made there arm timers
+    that expire in one pass of that processor's timer interrupt."""
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:  # not a processor this program may use: the call goes on anywhere
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def timed(cmd: dict[str, Any], socks: dict[str, socket.socket]) -> dict[str, Any]:
     """One command's result with when it began and ended on the monotonic clock (the
     namespaces share it): the harness orders calls and captures by these."""
-    with _undisturbed(cmd.get("at") is not None):
+    cpu = None if cmd.get("cpu") is None else int(cmd["cpu"])
+    with _on_cpu(cpu), _undisturbed(cmd.get("at") is not None):
         if cmd.get("at") is not None:
             _wait_until(float(cmd["at"]))
         began = time.monotonic()

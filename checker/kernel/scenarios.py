@@ -183,9 +183,12 @@ def close_with_unread_data(lab: Lab, rec: Recording) -> None:
 
 def immediate_close(lab: Lab, rec: Recording) -> None:
     """The client closes; the server closes the moment recv() returns 0 (no pause, no
-    round trip to the harness): the server's ACK of the FIN, delayed (~40 ms), rides on
+    round trip to the harness): the server's ACK of the FIN, still delayed, rides on
     its own FIN+ACK.  The server sends one segment fewer than in active-close, and the
-    client goes from FIN-WAIT-1 straight to TIME-WAIT, never through FIN-WAIT-2."""
+    client goes from FIN-WAIT-1 straight to TIME-WAIT, never through FIN-WAIT-2.  (The
+    delay is short here: a connection that has received no data acknowledges a bare
+    FIN at the next timer tick or two, 3-8 ms at HZ=250, not after TCP_ATO_MIN's
+    40 ms; see simultaneous-close-merged-ack.)"""
     _open(lab)
     lab.do("A", "close")
     lab.batch("B", ("recv", {"wait": 1}), ("close", {}))
@@ -257,15 +260,19 @@ def simultaneous_close_merged_ack(lab: Lab, rec: Recording) -> None:
 
 def simultaneous_open(lab: Lab, rec: Recording) -> None:
     """Both sides connect to each other from fixed ports, no listener: each one's first
-    SYN is lost, so both sockets are in SYN-SENT when the retransmissions (1 s later,
-    from timers armed at one instant) cross; each answers the other's SYN with a
-    SYN+ACK (SYN-SENT -> SYN-RECEIVED -> ESTABLISHED on both sides), and both
-    connect() calls succeed.  Then an ordinary close."""
+    SYN is lost, so both sockets are in SYN-SENT when the retransmissions cross; each
+    answers the other's SYN with a SYN+ACK (SYN-SENT -> SYN-RECEIVED -> ESTABLISHED on
+    both sides), and both connect() calls succeed.  Then an ordinary close.
+
+    Both connect() calls are made at one instant on one processor: their
+    retransmission timers (1 s) are armed there within microseconds and expire in one
+    pass of its timer interrupt, which sends both SYNs before either is delivered
+    (a segment a timer sends waits in the processor's backlog until the pass ends)."""
     for receiver in ("A", "B"):
         _drop(lab, rec, DropRule(receiver, ("syn",), True, 1, SYN_BYTES))
     lab.together(
-        ("A", "connect", {"host": SERVER_ADDR, "port": PORT, "local_port": CLIENT_PORT}),
-        ("B", "connect", {"host": CLIENT_ADDR, "port": CLIENT_PORT, "local_port": PORT}),
+        ("A", "connect", {"host": SERVER_ADDR, "port": PORT, "local_port": CLIENT_PORT, "cpu": 0}),
+        ("B", "connect", {"host": CLIENT_ADDR, "port": CLIENT_PORT, "local_port": PORT, "cpu": 0}),
     )
     time.sleep(0.1)
     _active_close_end(lab)
