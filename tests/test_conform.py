@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 from pathlib import Path
 
 import dpkt  # type: ignore[import-untyped]
@@ -21,7 +22,15 @@ from checker.kernel.conformance import check_runs, conformance_target
 from checker.kernel.instants import TimingReport, check_instants, within
 from checker.kernel.pcap import Wire, read_segments
 from checker.kernel.recording import Recording
-from checker.kernel.runs import Run, abstract, make_packets, run_from_pcap, run_from_recording
+from checker.kernel.runs import (
+    Run,
+    abstract,
+    make_packets,
+    run_from_pcap,
+    run_from_recording,
+    runs_from_pcap,
+    runs_from_recording,
+)
 from checker.kernel.scenarios import SCENARIOS
 from checker.model.segments import RST, Segment
 from checker.model.spec import Spec
@@ -59,6 +68,101 @@ EXPECTED = {
     "write-after-peer-gone": (0, [ALL], True),
     "close-with-unread-data": (0, [ALL], True),
 }
+
+
+# name -> (losses, ACKs that rode on a later segment, the retry bounds the run implies);
+# each with the variant's own values under the recording's settings.
+BEHAVIOURS = {
+    "immediate-close": (0, 1, {}),
+    "fin-on-data": (0, 1, {}),
+    "half-close-with-data": (0, 0, {}),
+    "simultaneous-close-crossing": (0, 0, {}),
+    "simultaneous-close-merged-ack": (0, 1, {}),
+    # Each side's first SYN lost, to make the retransmitted ones cross.
+    "simultaneous-open": (2, 0, {"SYN_RETRIES": [(1, 16)]}),
+    "lost-handshake-ack": (1, 0, {"SYNACK_RETRIES": [(1, 16)]}),
+    # tcp_syn_retries = 1, 3, 6: 2, 7 and 10 retransmissions, each SYN lost.
+    "syn-retries-1": (3, 0, {"SYN_RETRIES": [(2, 2)]}),
+    "syn-retries-3": (8, 0, {"SYN_RETRIES": [(7, 7)]}),
+    "syn-retries-default": (11, 0, {"SYN_RETRIES": [(10, 10)]}),
+    # The default tcp_orphan_retries' budget on a LAN: a probe and 8 retransmissions.
+    "orphan-give-up-default": (10, 0, {"ORPHAN_RETRIES": [(9, 9)]}),
+    # A third party's RST: at RCV.NXT it resets; elsewhere in the window it draws a
+    # challenge ACK (RFC 5961 §3.2).
+    "injected-rst-exact": (0, 0, {}),
+    "injected-rst-in-window": (0, 0, {}),
+    # The same RST into TIME-WAIT ends it with tcp_rfc1337 = 0 (the untimed search may
+    # also end it by its timer, so any setting has a path; the instants rule that out);
+    # with 1 TIME-WAIT stays, as ss shows to the end: the run implies the setting.
+    "rst-into-time-wait-rfc1337-0": (0, 0, {}),
+    "rst-into-time-wait-rfc1337-1": (0, 0, {"TCP_RFC1337": [(1, 16)]}),
+}
+
+
+@pytest.mark.parametrize("name", ["time-wait-reuse-by-syn", "port-reuse", "tw-reuse"])
+def test_each_connection_on_reused_ports_is_its_own_run(spec: Spec, name: str) -> None:
+    """A reconnect on the same 4-tuple is a second connection, numbered from its own
+    SYNs; its SYN also reaches what the first left behind.  Where that is the server's
+    TIME-WAIT (the server closed first), Linux takes the SYN as a new connection
+    (TCP_TW_SYN): the first run ends with it, the second starts at the listener."""
+    runs = runs_from_recording(recording(name))
+    assert [r.name for r in runs] == [f"{name} #1", f"{name} #2"]
+    first, second = (check(spec, run) for run in runs)
+    assert first.conforms and second.conforms
+    assert second.trace.initial.b.state == "LISTEN" and runs[1].listening == ("B",)
+    assert runs[1].packets["A->B"][0].segment.describe() == "SYN seq=0"
+    ends = [s.label.text() for s in first.trace.steps][-1]
+    assert ends == ("B: rcv ACK of FIN" if name == "tw-reuse" else "B: rcv SYN in window")
+    with pytest.raises(ValueError, match="2 connections"):
+        run_from_recording(recording(name))
+
+
+def _pcap_of(rec: Recording, side: str, path: Path) -> Path:
+    """The segments of one side's capture written as a pcap file (the numbers offset
+    by arbitrary ISNs, as on a real wire)."""
+    isn = {"10.77.0.1": 1_000_000, "10.77.0.2": 3_000_000_000}
+    with path.open("wb") as f:
+        writer = dpkt.pcap.Writer(f)
+        for w in rec.wire[side]:
+            (sip, sport), (dip, dport) = (x.split(":") for x in (w.src, w.dst))
+            bits = {"SYN": dpkt.tcp.TH_SYN, "FIN": dpkt.tcp.TH_FIN, "RST": dpkt.tcp.TH_RST,
+                    "ACK": dpkt.tcp.TH_ACK}  # fmt: skip
+            flags = sum(bits[f] for f in w.flags.split("+"))
+            tcp = dpkt.tcp.TCP(
+                sport=int(sport), dport=int(dport), flags=flags, data=b"x" * w.length,
+                seq=(w.seq + isn[sip]) % 2**32,
+                ack=(w.ack + isn[dip]) % 2**32 if "ACK" in w.flags else 0,
+            )  # fmt: skip
+            ip = dpkt.ip.IP(src=socket.inet_aton(sip), dst=socket.inet_aton(dip), p=6, data=tcp)
+            writer.writepkt(dpkt.ethernet.Ethernet(data=ip, type=dpkt.ethernet.ETH_TYPE_IP), w.t)
+    return path
+
+
+def test_a_capture_of_two_connections_on_one_4_tuple_is_two_runs(
+    spec: Spec, tmp_path: Path
+) -> None:
+    """`conform --pcap` on a capture where the client reconnects from the same port:
+    split at the new SYN, each connection numbered from its own SYNs, each checked."""
+    pcap = _pcap_of(recording("time-wait-reuse-by-syn"), "A", tmp_path / "two.pcap")
+    runs = runs_from_pcap(pcap)
+    assert [r.name.rsplit(" ", 1)[-1] for r in runs] == ["#1", "#2"]
+    assert all(check(spec, run).conforms for run in runs)
+    with pytest.raises(UsageError, match="2 connections one after another"):
+        run_from_pcap(pcap)
+    code, out = invoke("conform", "--pcap", str(pcap), "--json")
+    assert code == 0 and len(json.loads(out)["scenarios"]) == 2
+
+
+@pytest.mark.parametrize("name", sorted(BEHAVIOURS))
+def test_each_behaviour_the_scenarios_added_conforms(spec: Spec, name: str) -> None:
+    run = run_from_recording(recording(name))
+    v = check(spec, run)
+    losses, merged, implied = BEHAVIOURS[name]
+    assert v.conforms and v.as_given, v.mismatch
+    narrowed = {k: r for k, r in v.parameters.items() if r != [ALL]}
+    assert (v.losses, v.merged, narrowed) == (losses, merged, implied)
+    timing = check_instants(v, run, "linux")
+    assert timing.ok, [r for r in timing.rows if not r.ok]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -170,7 +274,7 @@ def test_the_runs_tell_linux_from_rfc_9293() -> None:
     a reset carrying an ACK."""
     base = load_for_conformance(None)
     parted = {}
-    for name in SCENARIOS:
+    for name in EXPECTED:
         v = check_run(base, run_from_recording(recording(name)), variant="base")
         if not v.conforms:
             assert v.mismatch is not None
@@ -208,6 +312,37 @@ def test_abstraction_folds_numbers_onto_the_models_three_points() -> None:
     assert seg("ACK", 12, 2, own=11, peer=1) == "ACK seq=2 ack=2"
     assert seg("RST+ACK", 0, 1) == "RST+ACK seq=0 ack=1"
     assert seg("ACK", 1, 1, length=10) == "ACK+DATA seq=1 ack=1"
+
+
+def test_a_forged_segment_is_placed_against_the_receivers_rcv_nxt() -> None:
+    """The forged RSTs of the scenarios: at RCV.NXT (the abstraction's own point), and
+    1000 bytes into the window (AHEAD, the attacker's in-window placement)."""
+    exact = run_from_recording(recording("injected-rst-exact")).injected
+    ahead = run_from_recording(recording("injected-rst-in-window")).injected
+    assert [p.segment.describe() for p in (*exact, *ahead)] == ["RST seq=1", "RST seq=3"]
+    v = check(
+        load_for_conformance("linux"), run_from_recording(recording("injected-rst-in-window"))
+    )
+    forged = [s.label.text() for s in v.trace.steps if s.label.kind == "attack"]
+    assert forged == ["A: rcv RST in window (forged RST seq=3) / snd ACK"]
+
+
+def test_a_switch_guard_narrows_its_setting() -> None:
+    from checker.model.guards import Guard, parse_guard
+
+    on, off = parse_guard("TCP_RFC1337 != 0"), parse_guard("TCP_RFC1337 = 0")
+    assert on.holds(passive=False, orphaned=True, una=1, retries=0, params={"TCP_RFC1337": 1})
+    assert not off.holds(passive=False, orphaned=True, una=1, retries=0, params={"TCP_RFC1337": 1})
+
+    def narrowed(guard: Guard, lo: int, hi: int) -> dict[str, tuple[int, int]] | None:
+        return guard.narrow(
+            passive=False, orphaned=True, una=1, retries=0, ranges={"TCP_RFC1337": (lo, hi)}
+        )
+
+    assert narrowed(on, 0, 16) == {"TCP_RFC1337": (1, 16)}
+    assert narrowed(off, 0, 16) == {"TCP_RFC1337": (0, 0)}
+    assert narrowed(off, 1, 16) is None
+    assert str(on) == "TCP_RFC1337 != 0"
 
 
 def test_a_fin_on_data_is_the_data_then_the_fin() -> None:
@@ -453,3 +588,25 @@ def test_a_record_with_nothing_captured_is_an_input_error(tmp_path: Path) -> Non
     path = _cut(tmp_path, "zero.pcap", whole[:24] + whole[24:32] + zero + zero)
     got = CliRunner().invoke(cli, ["conform", "--pcap", str(path)])
     assert got.exit_code == 2 and "zero.pcap: record 0 (byte 24)" in got.output
+
+
+def test_a_run_that_parts_from_rfc_9293_names_linuxs_departure() -> None:
+    """`conform --variant base`: a run that parts from RFC 9293 but not from the linux
+    variant is told where Linux departs -- its rules, its timers -- with references."""
+    names = ("linger-zero", "active-close", "connect-refused", "orphan-give-up-default")
+    runs = [run_from_recording(recording(n)) for n in names]
+    report = check_runs(conformance_target("base"), runs)
+    linger, close, refused, orphan = report.runs
+    assert not linger.conforms and linger.departures[0].startswith(
+        "ESTABLISHED: ABORT / snd RST+ACK -> CLOSED (net/ipv4/tcp.c (tcp_disconnect"
+    )
+    # TIME-WAIT as ss showed it: 60 s, where the RFC's default is 2 MSL = 240 s.
+    assert close.verdict.conforms and not close.conforms
+    assert close.departures == (
+        "timer 2MSL in TIME-WAIT lasts TIME_WAIT = 60 s at first (RFC 9293: TIME_WAIT = "
+        "240 s; RFC 9293 §3.10.8, §3.6.1 (MUST-13))",
+    )
+    assert refused.conforms and refused.departures == ()
+    assert any("[retries >= ORPHAN_RETRIES] -> CLOSED" in d for d in orphan.departures)
+    row = report.to_json(mismatch_chart)["scenarios"][0]
+    assert row["departures"] == list(linger.departures)

@@ -98,7 +98,7 @@ def conform_cmd(
       tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
     """
     from ..kernel.conformance import check_runs, conformance_target, record_scenarios
-    from ..kernel.runs import run_from_pcap
+    from ..kernel.runs import runs_from_pcap
     from ..render.mermaid_chart import mismatch_chart, render_mermaid
 
     target = conformance_target(variant, spec_file)
@@ -107,7 +107,7 @@ def conform_cmd(
             raise UsageError("--pcap checks a capture: drop --scenario and --keep-captures")
         if not pcap.exists():
             raise UsageError(f"{pcap}: no such file (give a pcap capture to --pcap)")
-        runs = [run_from_pcap(pcap, client)]
+        runs = runs_from_pcap(pcap, client)
     else:
         if client is not None:
             raise UsageError("--client picks a connection in a capture: use it with --pcap")
@@ -178,6 +178,14 @@ def print_conformance(report: ConformanceReport) -> None:
                 f"  {r.side}: {r.what}: measured {r.measured_text()}; model {r.model}  [{mark}]",
                 markup=False,
             )
+    for checked in report.runs:
+        if checked.departures:
+            out.print(
+                f"\n[bold]{checked.verdict.name}[/]: Linux departs from {report.variant} here "
+                "(the linux variant's path):"
+            )
+            for line in checked.departures:
+                out.print(f"  - {line}", markup=False)
     for checked in report.runs:
         v = checked.verdict
         m = v.mismatch

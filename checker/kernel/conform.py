@@ -46,7 +46,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -73,6 +73,7 @@ __all__ = [
     "Mismatch",
     "check_run",
     "count_parameters",
+    "departures",
     "load_for_conformance",
 ]
 
@@ -198,6 +199,13 @@ class _Search:
         self.states = [run.states.get(s, []) for s in SIDES]
         #: Per channel, how many packets the receiver saw arrive (all must be consumed).
         self.arrivals = [sum(p.arrived is not None for p in ps) for ps in self.packets]
+        #: Per side, the state the last round of ``ss`` saw, if it came after every other
+        #: observation of the side.
+        self.final: list[str | None] = []
+        for side, obs in zip(SIDES, self.observed, strict=True):
+            line = run.timeline.get(side, [])
+            last = max((o.t for o in obs), default=float("-inf"))
+            self.final.append(line[-1][1] if line and line[-1][0] > last else None)
 
     # -- the model's rules, with the count parameters as ranges ----------------------
     def rules_under(
@@ -333,10 +341,7 @@ class _Search:
         seen = list(n.seen)
         for i, local in enumerate((n.s.a, n.s.b)):
             want = self.states[i]
-            while seen[i] < len(want) and (
-                want[seen[i]] == local.state
-                or (want[seen[i]] == "CLOSED" and local.state in NO_CONNECTION)
-            ):
+            while seen[i] < len(want) and _shows(want[seen[i]], local.state):
                 seen[i] += 1
         return n._replace(seen=(seen[0], seen[1]))
 
@@ -359,6 +364,8 @@ class _Search:
                     yield None, why, text
             if nxt is not None and nxt.kind == "call":
                 yield from self._call(n, side, local, nxt)
+            if nxt is not None and nxt.kind == "forged":
+                yield from self._forged(n, side, local, self.run.injected[nxt.index])
             # The head of the incoming channel: delivered, or lost.
             c = 1 - side
             if n.gone[c] < n.sent[c]:
@@ -432,6 +439,37 @@ class _Search:
                     (label.text()),
                 )
 
+    def _forged(
+        self, n: _Node, side: int, local: Local, p: Packet
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        """A segment from outside the connection reaches ``side``: a third party's
+        (the attacker of the product) or the next connection's SYN on the same ports;
+        it travels in no channel of the model, and is placed as the run shows it."""
+        name = SIDES[side]
+        seg = p.segment
+        what = "the next connection's" if p.origin == "next" else "a forged"
+        text = f"{name}: receive {what} {seg.describe()}"
+        past = self._consumed(n, side)
+        if p.origin == "next" and local.state in NO_CONNECTION:
+            # No socket of this connection is left on the ports: the listener takes it.
+            yield None, past, f"{text} (no socket of this connection left: the listener's)"
+            return
+        state = self.spec.state(local.state)
+        event = classify(seg, state.sent, state.received, local.una, self.spec.acceptance)
+        rules = self.rules_under(local, event, n.bounds)
+        if not rules:
+            yield None, f"{local.state} has no rule for '{event}'", text
+        for rule, bounds in rules:
+            st = step(self.spec, local, rule, seg)
+            label = step_label(name, st, "attack" if p.origin == "forged" else "segment")
+            yield (
+                label,
+                self._after(
+                    n, side, st.target, st.sent, past.obs[side], bounds, ahead=past.ahead[side]
+                ),
+                label.text(),
+            )
+
     def _head(
         self, n: _Node, side: int, local: Local, p: Packet
     ) -> Iterator[tuple[Label | None, _Node | str, str]]:
@@ -499,17 +537,102 @@ class _Search:
 
     # -- acceptance ---------------------------------------------------------------
     def done(self, n: _Node) -> bool:
-        for i in range(2):
+        for i, local in enumerate((n.s.a, n.s.b)):
             if n.sent[i] < len(self.packets[i]):
                 return False
             if not self.run.free and n.gone[i] < self.arrivals[i]:
                 return False
             if n.obs[i] < len(self.observed[i]) or n.seen[i] < len(self.states[i]):
                 return False
+            # The last round of ss, after everything else the side did, shows where it
+            # ended: a path that leaves it elsewhere (a TIME-WAIT the model ended, which
+            # the kernel kept) does not fit.
+            final = self.final[i]
+            if final is not None and not _shows(final, local.state):
+                return False
         return True
 
     def progress(self, n: _Node) -> int:
         return sum(n.sent) + sum(n.gone) + sum(n.obs) + sum(n.seen)
+
+
+def departures(variant: Spec, base: Spec, trace: Trace, clocked: Collection[str] = ()) -> list[str]:
+    """Where a path of ``variant`` leaves ``base`` (RFC 9293): each rule of the variant's
+    own on the path, and each timer whose duration differs from the base's where it
+    expires on the path or where the run showed it running (``clocked``: the states
+    ``ss`` showed a timer in), once, in path order, with its reference.
+
+    >>> import json, pathlib
+    >>> from checker.kernel.recording import Recording
+    >>> from checker.kernel.runs import run_from_recording
+    >>> from checker.model.load import load_spec
+    >>> where = pathlib.Path(__file__).parents[2] / "tests" / "data" / "recordings"
+    >>> rec = Recording.from_json(json.loads((where / "linger-zero.json").read_text()))
+    >>> v = check_run(load_for_conformance("linux"), run_from_recording(rec))
+    >>> departures(load_spec(variant="linux"), load_spec(), v.trace)[0].split(" (")[0]
+    'ESTABLISHED: ABORT / snd RST+ACK -> CLOSED'
+    """
+    out: list[str] = []
+
+    def add(text: str) -> None:
+        if text and text not in out:
+            out.append(text)
+
+    before = trace.initial
+    for st in trace.steps:
+        label = st.label
+        if label.actor in SIDES:
+            entered = st.state.local(label.actor).state
+            if entered != before.local(label.actor).state and entered in clocked:
+                for line in _timers_differ(variant, base, entered):
+                    add(line)
+        before = st.state
+        if label.rule is None or label.actor not in SIDES:
+            continue
+        rule = variant.transitions[label.rule]
+        if rule.variant is not None:
+            add(f"{rule.source}: {rule.label} -> {rule.target} ({rule.ref})")
+        if rule.kind == "timeout":
+            for line in _timers_differ(variant, base, rule.source, rule.event):
+                add(line)
+    return out
+
+
+def _timers_differ(variant: Spec, base: Spec, state: str, event: str = "") -> list[str]:
+    """The timers (``event``'s, or all) armed in ``state`` whose duration there differs
+    between ``variant`` and ``base``: in its expression or its value (TIME-WAIT: 60 s in
+    Linux, 2 MSL = 240 s in the RFC's defaults)."""
+    out = []
+    for timer in variant.timers:
+        plain = base.timer_for_event(timer.event)
+        if event and timer.event != event:
+            continue
+        if state not in timer.states or plain is None or state not in plain.states:
+            continue
+        mine, theirs = timer.duration_text_in(state), plain.duration_text_in(state)
+        values = [
+            (t.duration_in(state).evaluate({**spec.values, "retries": 0}))
+            for t, spec in ((timer, variant), (plain, base))
+        ]
+        if mine != theirs or abs(values[0] - values[1]) > 1e-9:
+            out.append(
+                f"timer {timer.name} in {state} lasts {mine} = {values[0]:g} s at first "
+                f"(RFC 9293: {theirs} = {values[1]:g} s; {timer.ref})"
+            )
+    return out
+
+
+def _listener(spec: Spec, start: Local) -> Local:
+    """An endpoint that has made its passive OPEN: a listening socket already there
+    when the run begins (a later connection of a recording)."""
+    (rule,) = [r for r in spec.rules(start.state, "passive OPEN") if not r.error]
+    return step(spec, start, rule).target
+
+
+def _shows(sampled: str, state: str) -> bool:
+    """Whether a sampled state (``CLOSED``: ``ss`` found no connection) shows the model's
+    ``state``."""
+    return sampled == state or (sampled == "CLOSED" and state in NO_CONNECTION)
 
 
 def _rides_on(ack: Segment, later: Segment) -> bool:
@@ -552,9 +675,10 @@ def check_run(
     counts = count_parameters(spec)
     search = _Search(spec, run, counts)
     start = initial_local(spec)
+    a, b = (_listener(spec, start) if side in run.listening else start for side in SIDES)
     root = search._seen(
         _Node(
-            PState(start, start),
+            PState(a, b),
             (0, 0),
             (0, 0),
             (0, 0),

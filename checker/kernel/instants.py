@@ -83,6 +83,8 @@ class Timing:
     high: float
     ok: bool
     fitted: bool = False
+    #: A retry count (the run's against the model's), not an instant.
+    count: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,9 +95,12 @@ class Timing:
             "measured": [round(self.low, 6), round(self.high, 6)],
             "agrees": self.ok,
             "fitted": self.fitted,
+            "kind": "count" if self.count else "instant",
         }
 
     def measured_text(self) -> str:
+        if self.count:
+            return f"{self.low:g} retransmissions"
         if self.high - self.low < 1e-9:
             return f"{self.low:.4f} s"
         return f"{self.low:.4f}..{self.high:.4f} s"
@@ -276,7 +281,7 @@ def _derived_counts(
         span = f"{low:g}" if low == high else f"{low:g}..{high:g}"
         rows.append(
             Timing("", f"{name}: the run made {got:g} ({span} by the budget)", model,
-                   low, got, got, low <= got <= high)
+                   low, got, got, low <= got <= high, count=True)
         )  # fmt: skip
     return rows
 

@@ -19,10 +19,12 @@ True
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +37,19 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from .recording import CLIENT_ADDR, SERVER_ADDR, SsSample, parse_ss
+import dpkt  # type: ignore[import-untyped]
 
-__all__ = ["Lab", "missing"]
+from .recording import (
+    CLIENT_ADDR,
+    READ_SYSCTLS,
+    SERVER_ADDR,
+    TCP_BITS,
+    Injected,
+    SsSample,
+    parse_ss,
+)
+
+__all__ = ["Lab", "LabAborted", "abort_all", "missing"]
 
 
 def missing() -> list[str]:
@@ -59,24 +71,108 @@ class Agent:
     proc: subprocess.Popen[str]
     log: list[dict[str, Any]] = field(default_factory=list)
 
-    def do(self, op: str, t0: float, **args: Any) -> dict[str, Any]:
+    def _ask(self, cmd: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        start = round(time.monotonic() - t0, 6)
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the {self.side} socket program died running {op}")
+            raise RuntimeError(f"the {self.side} socket program died running {cmd['op']}")
         result: dict[str, Any] = json.loads(line)
+        return result
+
+    def _keep(
+        self, op: str, t0: float, args: dict[str, Any], result: dict[str, Any], sent: float,
+        at: float | None,
+    ) -> dict[str, Any]:  # fmt: skip
         # ``start``: when the call began; ``t``: when it returned (seconds since t0), as
         # the socket program saw it (its first command waits for the program to start).
         began, ended = result.pop("began", None), result.pop("ended", None)
-        end = round(time.monotonic() - t0, 6)
+        start, end = round(sent - t0, 6), round(time.monotonic() - t0, 6)
         if began is not None and ended is not None:
             start, end = round(began - t0, 6), round(ended - t0, 6)
-        entry = {"start": start, "t": end, "op": op}
+        entry: dict[str, Any] = {"start": start, "t": end, "op": op}
+        if at is not None:
+            entry["at"] = round(at - t0, 6)  # the instant it was told to start at
         self.log.append({**entry, **args, **result})
         return result
+
+    def do(self, op: str, t0: float, at: float | None = None, **args: Any) -> dict[str, Any]:
+        """Run ``op``; with ``at`` (monotonic clock), starting at that instant."""
+        sent = time.monotonic()
+        cmd = {"op": op, **args} if at is None else {"op": op, "at": at, **args}
+        return self._keep(op, t0, args, self._ask(cmd), sent, at)
+
+    def batch(
+        self, cmds: list[tuple[str, dict[str, Any]]], t0: float, at: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Run several commands back to back in the program (no round trip between
+        them); each one kept as if run alone."""
+        sent = time.monotonic()
+        whole: dict[str, Any] = {"op": "batch", "cmds": [{"op": op, **args} for op, args in cmds]}
+        if at is not None:
+            whole["at"] = at
+        answer = self._ask(whole)
+        return [
+            self._keep(op, t0, args, result, sent, at if i == 0 else None)
+            for i, ((op, args), result) in enumerate(zip(cmds, answer["results"], strict=True))
+        ]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A connection's numbers as its receiving side's capture shows them (absolute)."""
+
+    sport: int
+    dport: int
+    #: The first SYN's sequence number of each direction (the capture numbers from it).
+    peer_isn: int
+    own_isn: int
+    #: The next sequence number after all the peer sent that reached the receiver, and
+    #: after all the receiver sent.
+    rcv_nxt: int
+    snd_nxt: int
+
+
+def _connection(pcap: Path, peer: str, own: str) -> _Seen:
+    """The numbers of the latest connection between ``peer`` and ``own`` in the capture
+    ``pcap`` (tcpdump writes it packet by packet: it can be read while it runs).
+    Resets are left out: they take no sequence number (and the forged ones are not the
+    peer's)."""
+    rows: list[tuple[str, int, int, int, int, int]] = []
+    with pcap.open("rb") as f:
+        try:
+            for _ts, buf in dpkt.pcap.Reader(f):
+                ip = dpkt.ethernet.Ethernet(buf).data
+                if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP):
+                    src = socket.inet_ntoa(ip.src)
+                    t = ip.data
+                    rows.append((src, t.sport, t.dport, t.seq, t.flags, len(t.data)))
+        except (ValueError, dpkt.dpkt.UnpackError):
+            pass  # a record being written: the ones before it are whole
+    theirs = [r for r in rows if r[0] == peer and not r[4] & dpkt.tcp.TH_RST]
+    if not theirs:
+        raise RuntimeError(f"no segment from {peer} in {pcap} yet")
+    _src, sport, dport, _seq, _flags, _len = theirs[-1]
+    ends: dict[bool, list[int]] = {True: [], False: []}
+    isn: dict[bool, int] = {}
+    for src, a, b, seq, flags, length in rows:
+        from_peer = src == peer
+        if (a, b) != ((sport, dport) if from_peer else (dport, sport)):
+            continue
+        syn, fin = bool(flags & dpkt.tcp.TH_SYN), bool(flags & dpkt.tcp.TH_FIN)
+        if syn and from_peer not in isn:
+            isn[from_peer] = seq
+        if not flags & dpkt.tcp.TH_RST:  # a reset (forged ones too) takes no number
+            ends[from_peer].append((seq + length + syn + fin) % 2**32)
+
+    def furthest(numbers: list[int], base: int) -> int:
+        return max(numbers, key=lambda n: (n - base) % 2**32)
+
+    peer_isn = isn.get(True, ends[True][0])
+    own_isn = isn.get(False, ends[False][0] if ends[False] else 0)
+    snd_nxt = furthest(ends[False], own_isn) if ends[False] else own_isn
+    return _Seen(sport, dport, peer_isn, own_isn, furthest(ends[True], peer_isn), snd_nxt)
 
 
 _ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -106,14 +202,66 @@ def _signals_deferred() -> Iterator[None]:
             signal.raise_signal(came[0])
 
 
-class Lab:
-    """The namespaces, captures, samplers and agents of one run (a context manager)."""
+#: Numbers the labs of this process: several may run at once (in threads), and each
+#: needs namespace and interface names of its own.
+_LABS = itertools.count(1)
+_LABS_LOCK = threading.Lock()
 
-    def __init__(self, sysctls: dict[str, str] | None = None, keep: Path | None = None):
-        tag = f"{os.getpid()}-{int(time.monotonic() * 1000) % 100000}"
+
+class LabAborted(RuntimeError):
+    """The run was stopped from outside (a signal reached the process): the lab tears
+    down what it made."""
+
+
+#: Every lab that is set up and not yet torn down: :func:`abort_all` stops them.
+_LIVE: set[Lab] = set()
+
+
+def abort_all() -> None:
+    """Stop every lab of this process that is still running, in whatever thread: its
+    script's next pause raises :class:`LabAborted`, a call its programs are blocked in
+    ends (the programs are terminated), and the lab tears down.  For a signal that
+    reached the main thread while long scenarios run in others."""
+    with _LABS_LOCK:
+        live = list(_LIVE)
+    for lab in live:
+        lab.abort()
+
+
+class Lab:
+    """The namespaces, captures, samplers and agents of one run (a context manager).
+
+    Several labs may run at once in one process (each in its own thread): names carry
+    the process id and a count.  ``sample_every``: the pause between two rounds of
+    ``ss`` (a round itself takes some milliseconds); a lab that runs for minutes
+    samples less often.
+    """
+
+    def __init__(
+        self,
+        sysctls: dict[str, str] | None = None,
+        keep: Path | None = None,
+        sample_every: float = 0.005,
+    ):
+        with _LABS_LOCK:
+            number = next(_LABS)
+        tag = f"{os.getpid()}-{number}"
         self.ns = {"A": f"tcpck-c-{tag}", "B": f"tcpck-s-{tag}"}
+        # Interface names have at most 15 characters.
+        short = f"{os.getpid() % 100000}-{number % 1000}"
+        self.veth = {"A": f"va{short}", "B": f"vb{short}"}
         self.addr = {"A": CLIENT_ADDR, "B": SERVER_ADDR}
         self.sysctls = sysctls or {}
+        self.sample_every = sample_every
+        self.stopped = threading.Event()
+        #: The :data:`~checker.kernel.recording.READ_SYSCTLS` as each namespace has them
+        #: once the lab's own are set (names this kernel lacks left out).
+        self.read: dict[str, dict[str, str]] = {}
+        #: The kernel's release (``uname -r``; the namespaces share the kernel).
+        self.kernel = os.uname().release
+        #: The segments forged so far (:meth:`inject`).
+        self.injected: list[Injected] = []
+        self.forgers: dict[str, Agent] = {}
         self.dir = Path(tempfile.mkdtemp(prefix="tcpcheck-lab-"))
         self.keep = keep
         self.procs: list[subprocess.Popen[Any]] = []
@@ -140,10 +288,12 @@ class Lab:
         return self._run("ip", "netns", "exec", self.ns[side], *argv)
 
     def __enter__(self) -> Lab:
+        with _LABS_LOCK:
+            _LIVE.add(self)
         try:
             for side in ("A", "B"):
                 self._run("ip", "netns", "add", self.ns[side])
-            veth_a, veth_b = f"va{os.getpid() % 100000}", f"vb{os.getpid() % 100000}"
+            veth_a, veth_b = self.veth["A"], self.veth["B"]
             self._run("ip", "link", "add", veth_a, "type", "veth", "peer", "name", veth_b)
             for side, dev in (("A", veth_a), ("B", veth_b)):
                 self._run("ip", "link", "set", dev, "netns", self.ns[side])
@@ -158,14 +308,26 @@ class Lab:
                     "nft",
                     "add chain inet tcpcheck input { type filter hook input priority 0; }",
                 )
+                self.read[side] = self._read_sysctls(side)
                 self._capture(side, dev)
+            # The clock starts before the sampler: every round is timed from it.
+            self.t0, self.wall0 = time.monotonic(), time.time()
             self._sampler = threading.Thread(target=self._sample, daemon=True)
             self._sampler.start()
-            self.t0, self.wall0 = time.monotonic(), time.time()
         except BaseException:
             self._teardown()
             raise
         return self
+
+    def _read_sysctls(self, side: str) -> dict[str, str]:
+        """The :data:`~checker.kernel.recording.READ_SYSCTLS` in ``side``'s namespace
+        (``sysctl -e``: a name the kernel lacks is skipped, not an error)."""
+        out = {}
+        for line in self.ns_run(side, "sysctl", "-e", *READ_SYSCTLS).splitlines():
+            name, sep, value = line.partition(" = ")
+            if sep:
+                out[name.strip()] = value.strip()
+        return out
 
     def _capture(self, side: str, dev: str) -> None:
         pcap = self.dir / f"{side}.pcap"
@@ -196,7 +358,7 @@ class Lab:
                     continue
                 self.samples.extend(parse_ss(text, round(now, 4), side))
                 self.rounds.append((round(now, 4), side))
-            self._stop.wait(0.005)
+            self._stop.wait(self.sample_every)
 
     # ---------------------------------------------------------------- the run ---
     def agent(self, side: str) -> Agent:
@@ -217,7 +379,126 @@ class Lab:
 
     def do(self, side: str, op: str, **args: Any) -> dict[str, Any]:
         """Run one socket call on ``side``; its result (``ok``, or ``errno``)."""
-        return self.agent(side).do(op, self.t0, **args)
+        self._go_on()
+        try:
+            return self.agent(side).do(op, self.t0, **args)
+        except RuntimeError:
+            self._go_on()  # the program died because the run was stopped
+            raise
+
+    def pause(self, seconds: float) -> None:
+        """Let ``seconds`` pass (the kernel's timers run); :class:`LabAborted` at once
+        if the run is stopped meanwhile (:func:`abort_all`)."""
+        if self.stopped.wait(seconds):
+            raise LabAborted("the run was stopped")
+
+    def _go_on(self) -> None:
+        if self.stopped.is_set():
+            raise LabAborted("the run was stopped")
+
+    def abort(self) -> None:
+        """Stop this lab from another thread (see :func:`abort_all`)."""
+        self.stopped.set()
+        for proc in list(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+
+    def batch(self, side: str, *cmds: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run several socket calls on ``side`` back to back, with no round trip to
+        this process between them (e.g. close() the moment recv() returns); each
+        call's result, each one logged as if run alone."""
+        return self.agent(side).batch(list(cmds), self.t0)
+
+    def together(self, *calls: tuple[str, str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Make the calls ``(side, op, args)`` at one instant: each side's program is
+        told the instant and waits for it (the namespaces share the monotonic clock),
+        so the calls start within microseconds of each other; each one logged with its
+        own start and end."""
+        fresh = any(side not in self.agents for side, _op, _args in calls)
+        agents = [self.agent(side) for side, _op, _args in calls]
+        # A program just started needs a moment before it reads its first command.
+        at = time.monotonic() + (0.5 if fresh else 0.05)
+        results: list[dict[str, Any]] = [{} for _ in calls]
+        failed: list[BaseException] = []
+
+        def call(i: int) -> None:
+            _side, op, args = calls[i]
+            try:
+                results[i] = agents[i].do(op, self.t0, at=at, **args)
+            except BaseException as exc:
+                failed.append(exc)
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
+        return results
+
+    def drain(self, side: str, wait: float = 1.0) -> int:
+        """recv() on ``side`` until the peer's FIN (a read of 0 bytes), an error, or
+        ``wait`` seconds without data; how many bytes came.  Each call is logged."""
+        got = 0
+        while True:
+            result = self.do(side, "recv", wait=wait)
+            if not result.get("ok") or result.get("timeout") or not result.get("received"):
+                return got
+            got += int(result["received"])
+
+    def inject(self, receiver: str, flags: str, offset: int = 0, note: str = "") -> Injected:
+        """Forge a segment from ``receiver``'s peer to ``receiver`` on their latest
+        connection, as a third party on the path would, and send it from the peer's
+        namespace (it leaves the peer's interface like the peer's own segments: both
+        captures see it, the peer's TCP does not).
+
+        ``flags``: as the capture names them (``RST``, ``RST+ACK``...).  The sequence
+        number is the receiver's RCV.NXT plus ``offset`` -- read from the receiver's
+        capture so far: the next number after everything the peer sent that reached it
+        -- and the acknowledgment number, with ACK, the receiver's SND.NXT.  A blind
+        attacker would have to guess them; here they are placed deliberately."""
+        peer = "B" if receiver == "A" else "A"
+        seen = _connection(self.pcap(receiver), self.addr[peer], self.addr[receiver])
+        bits = sum(TCP_BITS[name.lower()] for name in flags.split("+"))
+        seq = seen.rcv_nxt + offset
+        ack = seen.snd_nxt if bits & TCP_BITS["ack"] else 0
+        forger = self._forger(peer)
+        result = forger.do(
+            "forge", self.t0, src=self.addr[peer], dst=self.addr[receiver], sport=seen.sport,
+            dport=seen.dport, seq=seq, ack=ack, flags=bits,
+        )  # fmt: skip
+        if not result.get("ok"):
+            raise RuntimeError(f"forging {flags} for {receiver} failed: {result}")
+        injected = Injected(
+            t=forger.log[-1]["start"],
+            receiver=receiver,
+            src=f"{self.addr[peer]}:{seen.sport}",
+            dst=f"{self.addr[receiver]}:{seen.dport}",
+            flags=flags,
+            seq=(seq - seen.peer_isn) % 2**32,
+            ack=(ack - seen.own_isn) % 2**32 if ack else 0,
+            note=note,
+        )
+        self.injected.append(injected)
+        return injected
+
+    def _forger(self, side: str) -> Agent:
+        """A program in ``side``'s namespace that is not ``side``'s application: it
+        sends forged segments (kept apart from the agents, whose calls are the run's)."""
+        if side not in self.forgers:
+            proc = subprocess.Popen(
+                [
+                    *("ip", "netns", "exec", self.ns[side]),
+                    *(sys.executable, "-m", "checker.kernel.agent"),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            self.procs.append(proc)
+            self.forgers[side] = Agent(f"forger in {side}", proc)
+        return self.forgers[side]
 
     def drop(self, receiver: str, match: str, count: int, size: int) -> None:
         """Lose the first ``count`` segments matching the nft expression ``match`` that
@@ -245,10 +526,12 @@ class Lab:
             self._remove()
 
     def _remove(self) -> None:
+        with _LABS_LOCK:
+            _LIVE.discard(self)
         self._stop.set()
         if self._sampler is not None:
             self._sampler.join(timeout=2)
-        for agent in self.agents.values():
+        for agent in [*self.agents.values(), *self.forgers.values()]:
             if agent.proc.poll() is None and agent.proc.stdin is not None:
                 try:
                     agent.proc.stdin.write('{"op": "exit"}\n')

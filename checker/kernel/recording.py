@@ -25,9 +25,12 @@ __all__ = [
     "ACK_BYTES",
     "CLIENT_ADDR",
     "PORT",
+    "READ_SYSCTLS",
     "SERVER_ADDR",
+    "SYN_BYTES",
     "SYSCTLS",
     "DropRule",
+    "Injected",
     "Recording",
     "SsSample",
     "parse_ss",
@@ -41,6 +44,9 @@ SERVER_ADDR = "10.77.0.2"
 PORT = 80
 #: A pure ACK at the IP layer: 20 bytes of IP, 32 of TCP with the timestamp option.
 ACK_BYTES = 52
+#: A SYN at the IP layer: 20 bytes of IP, 40 of TCP with its options (MSS, SACK
+#: permitted, timestamps, window scale).
+SYN_BYTES = 60
 
 
 #: TCP flag bits as nftables and the capture name them.
@@ -83,9 +89,68 @@ class DropRule:
         return f"lose the first {self.count} segment(s) reaching {self.receiver} with {self.nft}"
 
 
+@dataclass(frozen=True)
+class Injected:
+    """A segment a third party forged and sent to ``receiver`` as if from its peer.
+
+    In the captures it looks like the peer's own segment (it leaves the peer's
+    interface with the peer's address): :func:`checker.kernel.runs.run_from_recording`
+    takes it out of the peer's channel by these fields.  ``t``: when it was sent
+    (seconds after the start); ``seq`` and ``ack``: numbered as the capture numbers the
+    peer's segments (relative to the initial sequence numbers of the connection's
+    first SYNs, :func:`checker.kernel.pcap.read_segments`); ``flags`` as the capture
+    names them (``RST``, ``RST+ACK``...); ``note``: where it was placed and why.
+    """
+
+    t: float
+    receiver: str
+    src: str
+    dst: str
+    flags: str
+    seq: int
+    ack: int
+    length: int = 0
+    note: str = ""
+
+
+#: The TCP sysctls a recording keeps, read in each namespace after the scenario's own
+#: settings (:attr:`Recording.sysctls`); a name this kernel lacks is left out.  Besides
+#: the timers and retry counts: what decides a TIME-WAIT's fate (tcp_rfc1337,
+#: tcp_tw_reuse and its delay), the challenge ACK's limits, and the ephemeral ports.
+READ_SYSCTLS = tuple(
+    f"net.ipv4.{name}"
+    for name in (
+        "tcp_syn_retries",
+        "tcp_synack_retries",
+        "tcp_orphan_retries",
+        "tcp_syn_linear_timeouts",
+        "tcp_rto_min_us",
+        "tcp_rto_max_ms",
+        "tcp_fin_timeout",
+        "tcp_rfc1337",
+        "tcp_tw_reuse",
+        "tcp_tw_reuse_delay",
+        "tcp_retries1",
+        "tcp_retries2",
+        "tcp_delack_min",
+        "tcp_timestamps",
+        "tcp_challenge_ack_limit",
+        "tcp_invalid_ratelimit",
+        "ip_local_port_range",
+    )
+)
+
+
 @dataclass
 class Recording:
-    """What one scenario run did and saw."""
+    """What one scenario run did and saw.
+
+    ``kernel``: the kernel's release (``uname -r``); ``sysctls``: the values of
+    :data:`READ_SYSCTLS` as each namespace had them, per side (``{"A": {name: value},
+    "B": {...}}``, values as ``sysctl -n`` prints them); ``injected``: the segments a
+    third party forged (:class:`Injected`).  Recordings made before these were kept
+    read back with them empty.
+    """
 
     name: str
     calls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -98,6 +163,9 @@ class Recording:
     rounds: list[tuple[float, str]] = field(default_factory=list)
     #: The wall clock at the lab's start (capture times are wall-clock times).
     wall0: float = 0.0
+    kernel: str = ""
+    sysctls: dict[str, dict[str, str]] = field(default_factory=dict)
+    injected: list[Injected] = field(default_factory=list)
 
     def states(self, side: str) -> list[str]:
         """The connection's sampled states on ``side``, consecutive repeats merged
@@ -118,6 +186,9 @@ class Recording:
             "samples": [dataclasses.asdict(s) for s in self.samples],
             "rounds": [list(r) for r in self.rounds],
             "wall0": self.wall0,
+            "kernel": self.kernel,
+            "sysctls": self.sysctls,
+            "injected": [dataclasses.asdict(i) for i in self.injected],
         }
 
     @staticmethod
@@ -130,7 +201,34 @@ class Recording:
             [SsSample(**s) for s in data["samples"]],
             [(float(t), str(side)) for t, side in data["rounds"]],
             float(data["wall0"]),
+            str(data.get("kernel", "")),
+            {
+                side: {str(k): str(v) for k, v in values.items()}
+                for side, values in data.get("sysctls", {}).items()
+            },
+            [Injected(**i) for i in data.get("injected", [])],
         )
+
+    def read_sysctls(self) -> dict[str, str]:
+        """The sysctls read in the namespaces, as one mapping: a name both sides had at
+        one value maps to it; a name they differ on appears as ``NAME@A`` and ``NAME@B``
+        (the lab sets both alike, so this does not happen in the scenarios).  Empty
+        for a recording made before the values were kept.
+
+        >>> rec = Recording("x", sysctls={"A": {"a": "1", "b": "2"}, "B": {"a": "1", "b": "3"}})
+        >>> rec.read_sysctls()
+        {'a': '1', 'b@A': '2', 'b@B': '3'}
+        """
+        sides = sorted(self.sysctls)
+        names = sorted({name for side in sides for name in self.sysctls[side]})
+        out: dict[str, str] = {}
+        for name in names:
+            values = {side: self.sysctls[side].get(name) for side in sides}
+            if len(set(values.values())) == 1 and None not in values.values():
+                out[name] = str(values[sides[0]])
+            else:
+                out.update({f"{name}@{s}": v for s, v in values.items() if v is not None})
+        return out
 
     def flow(self, side: str) -> list[tuple[str, str]]:
         """(direction, flags) of the segments captured on ``side``."""
@@ -151,6 +249,25 @@ SYSCTLS: dict[str, dict[str, str]] = {
     "connect-refused": {},
     "linger-zero": {},
     "close-with-unread-data": {},
+    "immediate-close": {},
+    "half-close-with-data": {},
+    "fin-on-data": {},
+    "simultaneous-close-crossing": {},
+    "simultaneous-close-merged-ack": {},
+    "simultaneous-open": {},
+    "lost-handshake-ack": {},
+    "syn-retries-1": {"net.ipv4.tcp_syn_retries": "1"},
+    "syn-retries-3": {"net.ipv4.tcp_syn_retries": "3"},
+    # The kernel's defaults, on purpose: these two measure the default give-up times.
+    "syn-retries-default": {},
+    "orphan-give-up-default": {},
+    "time-wait-reuse-by-syn": {},
+    "tw-reuse": {"net.ipv4.tcp_tw_reuse": "1", "net.ipv4.ip_local_port_range": "40000 40000"},
+    "rst-into-time-wait-rfc1337-0": {"net.ipv4.tcp_rfc1337": "0"},
+    "rst-into-time-wait-rfc1337-1": {"net.ipv4.tcp_rfc1337": "1"},
+    "injected-rst-exact": {},
+    "injected-rst-in-window": {},
+    "port-reuse": {},
 }
 
 

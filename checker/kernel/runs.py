@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..model.endpoint import Local
-from ..model.segments import ACK, FIN, RST, SYN, Segment
+from ..model.segments import ACK, AHEAD, BELOW, FIN, RST, SYN, Segment
 from ..model.spec import Spec
 from ..product.semantics import CHANNELS, SIDES
 from .pcap import Wire, read_segments
@@ -47,6 +48,8 @@ __all__ = [
     "make_packets",
     "run_from_pcap",
     "run_from_recording",
+    "runs_from_pcap",
+    "runs_from_recording",
 ]
 
 #: States in which a connection is synchronized (the handshake is complete).
@@ -75,6 +78,9 @@ class Packet:
     sent: float
     lost: bool | None = False
     arrived: float | None = None
+    #: For a segment from outside the connection's channels (:attr:`Run.injected`):
+    #: ``forged`` by a third party, or the ``next`` connection's SYN on the same ports.
+    origin: str = ""
 
     def text(self) -> str:
         """``FIN+ACK seq=1 ack=2`` (the wire's relative numbers), ``+10 bytes`` for data."""
@@ -87,9 +93,10 @@ class Packet:
 class Obs:
     """One event a side saw, in that side's order.
 
-    ``kind``: ``send`` / ``deliver`` (the ``index``-th segment of ``channel``), ``call``
-    (a socket call whose model event is ``event``, or ``None`` for a call the model has
-    no event for) or ``expect`` (a call's outcome: the state it needs, see
+    ``kind``: ``send`` / ``deliver`` (the ``index``-th segment of ``channel``),
+    ``forged`` (the ``index``-th of :attr:`Run.injected` reached this side), ``call`` (a
+    socket call whose model event is ``event``, or ``None`` for a call the model has no
+    event for) or ``expect`` (a call's outcome: the state it needs, see
     :data:`EXPECTATIONS`).
     """
 
@@ -140,7 +147,8 @@ class Run:
     free: bool = False
     #: Each side's sampled state in every round of ``ss`` (no repeats merged).
     timeline: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
-    #: Model parameters the run's settings fix (``tcp_fin_timeout`` is FIN_TIMEOUT).
+    #: Model parameters fixed for this run beyond what its settings give (the variant
+    #: maps those: :meth:`checker.model.spec.Spec.from_sysctls`).
     params: dict[str, float] = field(default_factory=dict)
     #: The sysctls the run was made with.
     sysctls: dict[str, str] = field(default_factory=dict)
@@ -148,6 +156,15 @@ class Run:
     clocks: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
+    #: Segments a third party forged (:attr:`~checker.kernel.recording.Recording.injected`):
+    #: in no channel's packets (their apparent sender never sent them), each as the
+    #: packet of the channel it travelled in, ``index`` its place among the injections,
+    #: ``sent`` when it was sent and ``arrived`` when the receiver's capture saw it.
+    #: The search does not make them yet: a run that has some needs them checked.
+    injected: list[Packet] = field(default_factory=list)
+    #: The sides that start with a listening socket (a later connection of a recording:
+    #: the listener is there before its SYN).
+    listening: tuple[str, ...] = ()
 
 
 def abstract(wire: Wire, own_fin: int | None, peer_fin: int | None) -> Segment:
@@ -220,20 +237,44 @@ def make_packets(
 
 # ------------------------------------------------------- runs from recordings ---
 def run_from_recording(rec: Recording) -> Run:
-    """The run a harness recording describes (see :mod:`checker.kernel.scenarios`).
+    """The run a harness recording of one connection describes (see
+    :func:`runs_from_recording`; a recording of several is refused)."""
+    runs = runs_from_recording(rec)
+    if len(runs) != 1:
+        raise ValueError(
+            f"{rec.name}: {len(runs)} connections on one 4-tuple (runs_from_recording)"
+        )
+    return runs[0]
+
+
+def runs_from_recording(rec: Recording) -> list[Run]:
+    """The runs a harness recording describes (see :mod:`checker.kernel.scenarios`): one
+    per connection on its 4-tuple (:func:`_cuts`: a reconnect starts a new one at its
+    SYN).
 
     Each channel's segments in send order come from its sender's capture, their arrival
     from the receiver's; the drop rules say which arrivals were lost.  Each side's
     events are ordered by time: its captures, and its calls (a call's event where the
-    call was made, its outcome where it returned).
+    call was made, its outcome where it returned).  A connection's run ends where the
+    next one's begins; the next one's SYN, reaching what the first left behind (a
+    TIME-WAIT), is an event of both.
     """
     address = {"A": CLIENT_ADDR + ":", "B": SERVER_ADDR + ":"}
     sent: dict[str, list[Wire]] = {}
     arrived: dict[str, list[Wire]] = {}
+    forged = _forged(rec)
     for chan in CHANNEL_ORDER:
         sender, receiver = chan.split("->")
-        mine = [w for w in rec.wire.get(sender, []) if w.src.startswith(address[sender])]
-        theirs = [w for w in rec.wire.get(receiver, []) if w.src.startswith(address[sender])]
+        mine = [
+            w
+            for w in rec.wire.get(sender, [])
+            if w.src.startswith(address[sender]) and id(w) not in forged
+        ]
+        theirs = [
+            w
+            for w in rec.wire.get(receiver, [])
+            if w.src.startswith(address[sender]) and id(w) not in forged
+        ]
         key = [(w.flags, w.seq, w.ack, w.length) for w in mine]
         if [(w.flags, w.seq, w.ack, w.length) for w in theirs] != key[: len(theirs)]:
             raise ValueError(f"{rec.name}: the two captures of {chan} disagree")
@@ -241,22 +282,215 @@ def run_from_recording(rec: Recording) -> Run:
     lost = _dropped(rec, arrived)
     shift = {c: [replace(w, t=round(w.t - rec.wall0, 6)) for w in ws] for c, ws in sent.items()}
     when = {c: [round(w.t - rec.wall0, 6) for w in ws] for c, ws in arrived.items()}
-    packets = make_packets(shift, lost, when)
-    observed = {side: _observations(rec, side, packets) for side in SIDES}
-    timeline = {side: _timeline(rec, side) for side in SIDES}
-    states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
-    sysctls = SYSCTLS.get(rec.name, {})
-    params = {}
-    if "net.ipv4.tcp_fin_timeout" in sysctls:
-        params["FIN_TIMEOUT"] = float(sysctls["net.ipv4.tcp_fin_timeout"])
-    return Run(
-        rec.name, packets, observed, states, timeline=timeline, params=params,
-        sysctls=dict(sysctls), source=f"scenario {rec.name}",
-        clocks={
-            side: [(x.t, x.state, x.timer) for x in rec.samples if x.side == side and x.timer]
-            for side in SIDES
-        },
-    )  # fmt: skip
+    # The values read in the namespaces (a recording made before they were kept has
+    # the scenario's own settings only); the variant maps them onto its parameters
+    # (Spec.from_sysctls).
+    sysctls = dict(rec.read_sysctls() or SYSCTLS.get(rec.name, {}))
+    cuts = _cuts(shift)
+    bounds = [*cuts, _Cut(float("inf"), {c: len(shift[c]) for c in CHANNEL_ORDER}, {})]
+    runs: list[Run] = []
+    for k, (cut, nxt) in enumerate(itertools.pairwise(bounds)):
+        part = {c: _renumbered(shift[c][cut.index[c] : nxt.index[c]], cut.isn, c) for c in shift}
+        part_when = {c: when[c][cut.index[c] : nxt.index[c]] for c in when}
+        part_lost = {c: {i - cut.index[c] for i in lost[c] if cut.index[c] <= i < nxt.index[c]}
+                     for c in lost}  # fmt: skip
+        packets = make_packets(part, part_lost, part_when)
+        injected = [
+            p for p in _injected_packets(rec, forged, part, packets) if cut.t <= p.sent < nxt.t
+        ]
+        if nxt.t < float("inf"):
+            injected += _next_syn(shift, when, cut, nxt, packets, len(injected))
+        window = (cut.t, nxt.t)
+        listening = tuple(s for s in SIDES if k > 0 and _listening(rec, s, cut.t))
+        observed = {
+            side: _observations(rec, side, packets, injected, window, k > 0) for side in SIDES
+        }
+        timeline = {side: _timeline(rec, side, window) for side in SIDES}
+        states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
+        name = rec.name if len(cuts) == 1 else f"{rec.name} #{k + 1}"
+        runs.append(
+            Run(
+                name, packets, observed, states, timeline=timeline, sysctls=sysctls,
+                source=f"scenario {rec.name}" + (f", connection {k + 1}" if len(cuts) > 1 else ""),
+                clocks={
+                    side: [
+                        (x.t, x.state, x.timer) for x in rec.samples
+                        if x.side == side and x.timer and cut.t <= x.t < nxt.t
+                    ]
+                    for side in SIDES
+                },
+                injected=injected,
+                listening=listening,
+            )
+        )  # fmt: skip
+    return runs
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """Where a connection begins in a recording: the instant of its first SYN, the
+    index of its first segment in each channel, and each direction's initial sequence
+    number in the recording's numbering (the first connection's)."""
+
+    t: float
+    index: dict[str, int]
+    isn: dict[str, int]
+
+
+def _cuts(shift: Mapping[str, Sequence[Wire]]) -> list[_Cut]:
+    """The connections in a recording's channels: a SYN without ACK whose sequence
+    number is not its direction's current ISN (a retransmitted SYN repeats it) starts a
+    new one, which numbers both directions afresh (the other from its own SYN)."""
+    cuts = [_Cut(float("-inf"), {c: 0 for c in CHANNEL_ORDER}, {c: 0 for c in CHANNEL_ORDER})]
+    events = sorted((w.t, c, i) for c, ws in shift.items() for i, w in enumerate(ws))
+    isn = {c: 0 for c in CHANNEL_ORDER}
+    for t, chan, i in events:
+        w = shift[chan][i]
+        if w.flags != "SYN" or w.seq == isn[chan] or t <= cuts[-1].t:
+            continue
+        other = CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]
+        first = next((j for j, x in enumerate(shift[other]) if x.t >= t), len(shift[other]))
+        answer = next((x.seq for x in shift[other][first:] if "SYN" in x.flags), 0)
+        isn = {chan: w.seq, other: answer}
+        cuts.append(_Cut(t, {chan: i, other: first}, dict(isn)))
+    return cuts
+
+
+def _renumbered(wires: Sequence[Wire], isn: Mapping[str, int], chan: str) -> list[Wire]:
+    """``wires`` of channel ``chan`` numbered from the connection's own ISNs."""
+    if not any(isn.values()):
+        return list(wires)
+    mine, theirs = isn[chan], isn[CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]]
+    out = []
+    for w in wires:
+        ack = (w.ack - theirs) % 2**32 if "ACK" in w.flags else 0
+        out.append(replace(w, seq=(w.seq - mine) % 2**32, ack=ack))
+    return out
+
+
+def _next_syn(
+    shift: Mapping[str, Sequence[Wire]],
+    when: Mapping[str, Sequence[float]],
+    cut: _Cut,
+    nxt: _Cut,
+    packets: Mapping[str, Sequence[Packet]],
+    number: int,
+) -> list[Packet]:
+    """The next connection's first SYN as the endpoint it reached saw it -- the socket
+    this connection left on that 4-tuple, a TIME-WAIT -- placed against its RCV.NXT by
+    whether it comes after it (Linux's test, RFC 9293 MAY-2 / RFC 6191), not by the
+    window: ``AHEAD`` if it does, ``BELOW`` if not."""
+
+    def opens(c: str) -> bool:
+        ws = shift[c]
+        return (
+            nxt.index[c] < len(ws)
+            and ws[nxt.index[c]].t == nxt.t
+            and ws[nxt.index[c]].flags == "SYN"
+        )
+
+    chan = next(c for c in CHANNEL_ORDER if opens(c))
+    i = nxt.index[chan]
+    if i >= len(when[chan]):
+        return []  # never arrived
+    w = shift[chan][i]
+    seq = (w.seq - cut.isn[chan]) % 2**32
+    arrival = when[chan][i]
+    rcv_nxt = _rcv_nxt(packets[chan], arrival)
+    after = 0 < (seq - rcv_nxt) % 2**32 < 2**31
+    segment = Segment(SYN, AHEAD if after else BELOW, 0)
+    return [Packet(chan, number, replace(w, seq=seq), segment, w.t, False, arrival, "next")]
+
+
+def _listening(rec: Recording, side: str, t: float) -> bool:
+    """Whether ``side`` had a listening socket at ``t`` (its last listen() or unlisten
+    before then was a successful listen())."""
+    last = None
+    for call in rec.calls.get(side, []):
+        if float(call.get("start", call["t"])) < t and call["op"] in ("listen", "unlisten"):
+            last = call["op"] if call.get("ok") else last
+    return last == "listen"
+
+
+def _forged(rec: Recording) -> dict[int, int]:
+    """The captured segments that are injections (by ``id``), each with the number of
+    its injection: in each capture, the first segment after it was sent (within half
+    a second) with its endpoints, flags and numbers."""
+    out: dict[int, int] = {}
+    for k, inj in enumerate(rec.injected):
+        key = (inj.src, inj.dst, inj.flags, inj.seq, inj.ack, inj.length)
+        for wires in rec.wire.values():
+            for w in wires:
+                if id(w) in out or (w.src, w.dst, w.flags, w.seq, w.ack, w.length) != key:
+                    continue
+                if -0.05 <= w.t - rec.wall0 - inj.t <= 0.5:
+                    out[id(w)] = k
+                    break
+    return out
+
+
+def _injected_packets(
+    rec: Recording,
+    forged: Mapping[int, int],
+    sent: Mapping[str, Sequence[Wire]],
+    packets: Mapping[str, Sequence[Packet]],
+) -> list[Packet]:
+    """The injections as packets of the channel each travelled in (see
+    :attr:`Run.injected`), placed against the receiver as it was when each arrived
+    (:func:`placed`)."""
+    fins = _fin_positions(sent)
+    out = []
+    for k, inj in enumerate(rec.injected):
+        receiver = inj.receiver
+        chan = "B->A" if receiver == "A" else "A->B"
+        other = CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]
+        seen = [w for w in rec.wire.get(receiver, []) if forged.get(id(w)) == k]
+        at = round(seen[0].t - rec.wall0, 6) if seen else None
+        wire = Wire(
+            inj.t, inj.src, inj.dst, inj.flags, inj.seq, inj.ack, inj.length,
+            seen[0].tcp_flags if seen else 0, seen[0].ip_len if seen else 0,
+        )  # fmt: skip
+        segment = abstract(wire, fins.get(chan), fins.get(other))
+        if at is not None:
+            segment = placed(segment, wire.seq, _rcv_nxt(packets[chan], at))
+        out.append(Packet(chan, k, wire, segment, inj.t, False, at, "forged"))
+    return out
+
+
+#: The receive window assumed for a forged segment's sequence number: a captured
+#: segment does not carry the receiver's window in this abstraction.  Linux opens with
+#: 64 KiB and more; the scenarios' forged numbers are a few kilobytes from RCV.NXT.
+WINDOW = 65535
+
+
+def placed(seg: Segment, seq: int, rcv_nxt: int) -> Segment:
+    """A forged segment's sequence number against the receiver's RCV.NXT: exactly
+    there (the abstraction's own point), inside the window past it
+    (:data:`~checker.model.segments.AHEAD`), or outside (:data:`~checker.model.segments.
+    BELOW`) -- the placements of an attacker's segments in the product.
+
+    >>> placed(Segment(RST, 1, 0), 11, 11).seq, placed(Segment(RST, 1, 0), 1011, 11).seq
+    (1, 3)
+    >>> placed(Segment(RST, 1, 0), 5, 11).seq
+    -1
+    """
+    if seq == rcv_nxt:
+        return seg
+    at = AHEAD if rcv_nxt < seq < rcv_nxt + WINDOW else BELOW
+    return Segment(seg.flags, at, seg.ack, seg.data)
+
+
+def _rcv_nxt(packets: Sequence[Packet], at: float) -> int:
+    """The receiver's RCV.NXT when a segment reached it at ``at``: past every segment
+    of its peer delivered before, data and SYN and FIN counted."""
+    top = 0
+    for p in packets:
+        if p.lost or p.arrived is None or p.arrived >= at:
+            continue
+        w = p.wire
+        end = w.seq + w.length + (1 if "SYN" in w.flags or "FIN" in w.flags else 0)
+        top = max(top, end)
+    return top
 
 
 def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str, set[int]]:
@@ -277,14 +511,29 @@ def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str,
 
 #: Order of simultaneous events of one side: a call is made before what it causes, a
 #: segment arrives before the answer to it, an outcome is known last.
-_ORDER = {"call": 0, "deliver": 1, "send": 2, "expect": 3}
+_ORDER = {"call": 0, "deliver": 1, "forged": 1, "send": 2, "expect": 3}
 
 
-def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]) -> list[Obs]:
+def _observations(
+    rec: Recording,
+    side: str,
+    packets: Mapping[str, list[Packet]],
+    injected: Sequence[Packet],
+    window: tuple[float, float] = (float("-inf"), float("inf")),
+    later: bool = False,
+) -> list[Obs]:
+    """``side``'s events of the connection that began at ``window[0]`` and ended at
+    ``window[1]``: the calls that returned between (a later connection's listen() and
+    unlisten() manage the listener, not the connection)."""
     out: list[Obs] = []
     out_chan = CHANNELS[side]
     in_chan = "B->A" if side == "A" else "A->B"
-    held = _held_sends(rec.calls.get(side, []), packets[out_chan])
+    calls = [
+        c for c in rec.calls.get(side, [])
+        if window[0] < float(c["t"]) <= window[1]
+        and not (c["op"] in ("listen", "unlisten") and (later or _accepted_before(rec, side, c)))
+    ]  # fmt: skip
+    held = _held_sends(calls, packets[out_chan])
     for p in packets[out_chan]:
         t = held.get(p.index, p.sent)
         out.append(Obs(t, side, "send", p.channel, p.index, text=f"send {p.text()}"))
@@ -293,10 +542,15 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
             out.append(
                 Obs(p.arrived, side, "deliver", p.channel, p.index, text=f"receive {p.text()}")
             )
+    for p in injected:
+        if p.channel == in_chan and p.arrived is not None:
+            what = "the next connection's" if p.origin == "next" else "a forged"
+            text = f"receive {what} {p.text()}"
+            out.append(Obs(p.arrived, side, "forged", p.channel, p.index, text=text))
     linger0 = closed = False
     opened = False
     read = 0
-    for call in rec.calls.get(side, []):
+    for call in calls:
         op = call["op"]
         start, end = float(call.get("start", call["t"])), float(call["t"])
         ok = bool(call.get("ok"))
@@ -319,7 +573,7 @@ def _observations(rec: Recording, side: str, packets: Mapping[str, list[Packet]]
             else:
                 out.append(Obs(start, side, "expect", expect="closed", text=shown, op=op))
         elif op == "recv":
-            if ok and not call.get("timeout"):
+            if ok and call.get("timeout") is not True:  # (old files: the argument too)
                 got = int(call.get("received", 0))
                 read += got
                 if got == 0:
@@ -390,16 +644,35 @@ def _bytes_in(packets: Sequence[Packet], before: float) -> int:
     return top
 
 
-def _timeline(rec: Recording, side: str) -> list[tuple[float, str]]:
-    """The side's connection state in every round of ``ss``: CLOSED when the round saw
-    no connection there (the listener is left out)."""
+def _timeline(
+    rec: Recording, side: str, window: tuple[float, float] = (float("-inf"), float("inf"))
+) -> list[tuple[float, str]]:
+    """The side's connection state in every round of ``ss`` that ran within ``window``:
+    CLOSED when the round saw no connection there (the listener is left out).  A round
+    is stamped when it began; a side's ``ss`` ran some time after, before the next
+    round began, so a round that straddles an end of the window is left out."""
     by_round: dict[float, list[str]] = {}
     for s in rec.samples:
         if s.side == side and s.state != "LISTEN":
             by_round.setdefault(s.t, []).append(s.state)
+    starts = sorted({t for t, _who in rec.rounds})
+    ends = dict(zip(starts, [*starts[1:], float("inf")], strict=True))
     return [
-        (t, state) for t, who in rec.rounds if who == side for state in by_round.get(t, ["CLOSED"])
+        (t, state)
+        for t, who in rec.rounds
+        if who == side and window[0] <= t and (ends[t] <= window[1] or window[1] == float("inf"))
+        for state in by_round.get(t, ["CLOSED"])
     ]
+
+
+def _accepted_before(rec: Recording, side: str, call: Mapping[str, Any]) -> bool:
+    """Whether ``side`` had accepted a connection before ``call`` began: a listen() or
+    unlisten() after that manages the listener, not the connection."""
+    start = float(call.get("start", call["t"]))
+    return any(
+        c["op"] == "accept" and c.get("ok") and float(c["t"]) <= start
+        for c in rec.calls.get(side, [])
+    )
 
 
 def _merged(states: Sequence[str]) -> list[str]:
@@ -417,8 +690,19 @@ def connections(wires: Sequence[Wire]) -> list[tuple[str, str]]:
 
 
 def run_from_pcap(path: Path, client: str | None = None) -> Run:
-    """The run of one connection in the pcap file ``path`` (``client``: its active
-    opener as ``HOST:PORT``; needed only when the capture holds several connections)."""
+    """The run of the one connection in the pcap file ``path`` (see
+    :func:`runs_from_pcap`; a capture of several on its 4-tuple is refused)."""
+    runs = runs_from_pcap(path, client)
+    if len(runs) != 1:
+        raise UsageError(f"{path}: {len(runs)} connections one after another on one 4-tuple")
+    return runs[0]
+
+
+def runs_from_pcap(path: Path, client: str | None = None) -> list[Run]:
+    """The runs of the connections on one 4-tuple in the pcap file ``path``, one per
+    connection (a reconnect from the same port starts a new one at its SYN); ``client``:
+    the active opener as ``HOST:PORT``, needed only when the capture holds several
+    4-tuples."""
     try:
         wires = read_segments(path)
     except (OSError, ValueError) as exc:
@@ -448,5 +732,14 @@ def run_from_pcap(path: Path, client: str | None = None) -> Run:
             by_chan["B->A"].append(w)
     t0 = by_chan["A->B"][0].t
     shifted = {c: [replace(w, t=round(w.t - t0, 6)) for w in ws] for c, ws in by_chan.items()}
-    packets = make_packets(shifted, unknown_losses=True)
-    return Run(f"{path.name} {a} -> {b}", packets, free=True, source=str(path))
+    cuts = _cuts(shifted)
+    bounds = [*cuts, _Cut(float("inf"), {c: len(shifted[c]) for c in CHANNEL_ORDER}, {})]
+    runs = []
+    for k, (cut, nxt) in enumerate(itertools.pairwise(bounds)):
+        part = {
+            c: _renumbered(shifted[c][cut.index[c] : nxt.index[c]], cut.isn, c) for c in shifted
+        }
+        packets = make_packets(part, unknown_losses=True)
+        name = f"{path.name} {a} -> {b}" + (f" #{k + 1}" if len(cuts) > 1 else "")
+        runs.append(Run(name, packets, free=True, source=str(path), listening=()))
+    return runs

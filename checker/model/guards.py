@@ -10,7 +10,9 @@ A guard is a conjunction (``and``) of atoms:
 ``syn-acked`` / ``syn-unacked``
     our SYN has (not) been acknowledged (SND.UNA > ISS);
 ``retries < P`` / ``retries >= P``
-    retransmissions so far against the retry bound parameter ``P``.
+    retransmissions so far against the retry bound parameter ``P``;
+``P = 0`` / ``P != 0``
+    a switch parameter off or on (a kernel setting such as ``tcp_rfc1337``).
 
 Examples
 --------
@@ -35,6 +37,7 @@ __all__ = ["TRUE", "Atom", "Guard", "GuardSyntaxError", "parse_guard"]
 
 _FLAGS = ("passive", "active", "orphaned", "attached", "syn-acked", "syn-unacked")
 _RETRIES = re.compile(r"^retries\s*(<|>=)\s*([A-Za-z_][A-Za-z0-9_]*)$")
+_SWITCH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(=|!=)\s*0$")
 
 
 class GuardSyntaxError(ValueError):
@@ -65,9 +68,13 @@ class Atom:
             return una < 1
         assert self.param is not None
         bound = params[self.param]
+        if self.kind in ("=", "!="):
+            return (bound == 0) == (self.kind == "=")
         return retries < bound if self.kind == "<" else retries >= bound
 
     def __str__(self) -> str:
+        if self.kind in ("=", "!="):
+            return f"{self.param} {self.kind} 0"
         return f"retries {self.kind} {self.param}" if self.param else self.kind
 
 
@@ -117,8 +124,12 @@ class Guard:
             # retries < P  <=>  P >= retries + 1;   retries >= P  <=>  P <= retries
             if a.kind == "<":
                 lo = max(lo, retries + 1)
-            else:
+            elif a.kind == ">=":
                 hi = min(hi, retries)
+            elif a.kind == "=":
+                hi = 0
+            else:
+                lo = max(lo, 1)
             if lo > hi:
                 return None
             out[a.param] = (lo, hi)
@@ -145,11 +156,15 @@ def parse_guard(text: str | None) -> Guard:
             atoms.append(Atom(part))
             continue
         m = _RETRIES.match(part)
+        if m is not None:
+            atoms.append(Atom(m.group(1), m.group(2)))
+            continue
+        m = _SWITCH.match(part)
         if m is None:
             raise GuardSyntaxError(
                 f"cannot read guard atom {part!r} (expected one of: "
                 + ", ".join(_FLAGS)
-                + ", retries < PARAM, retries >= PARAM)"
+                + ", retries < PARAM, retries >= PARAM, PARAM = 0, PARAM != 0)"
             )
-        atoms.append(Atom(m.group(1), m.group(2)))
+        atoms.append(Atom(m.group(2), m.group(1)))
     return Guard(tuple(atoms))

@@ -33,12 +33,25 @@ __all__ = ["Linear", "exact", "parameter_env"]
 
 
 def exact(value: float | int | Fraction) -> Fraction:
-    """The fraction a decimal value was written as: ``exact(0.2) == Fraction(1, 5)``."""
+    """The fraction a decimal value was written as: ``exact(0.2) == Fraction(1, 5)``.
+
+    Times are kept to the nanosecond: the noise binary floating point adds to a value
+    computed from others (``0.004 * 51 = 0.20400000000000001``) is dropped, or the
+    zone graph's integers grow without bound.
+
+    >>> exact(0.004 * 51), exact(0.20690200000000003)
+    (Fraction(51, 250), Fraction(103451, 500000))
+    """
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
         return Fraction(value)
-    return Fraction(repr(float(value)))
+    written = Fraction(repr(float(value)))
+    return written if written.denominator <= _NANO else written.limit_denominator(_NANO)
+
+
+#: The finest time the timed layer keeps: a nanosecond.
+_NANO = 10**9
 
 
 @dataclass(frozen=True, order=True)
