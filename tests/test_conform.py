@@ -610,3 +610,37 @@ def test_a_run_that_parts_from_rfc_9293_names_linuxs_departure() -> None:
     assert any("[retries >= ORPHAN_RETRIES] -> CLOSED" in d for d in orphan.departures)
     row = report.to_json(mismatch_chart)["scenarios"][0]
     assert row["departures"] == list(linger.departures)
+
+
+@pytest.mark.parametrize(
+    ("pcap", "right", "wrong"),
+    [("last-ack-gives-up-client.pcap", "client", "server"),
+     ("simultaneous-close-server.pcap", "server", "client")],
+)  # fmt: skip
+def test_a_capture_taken_at_an_end_is_read_as_that_ends_view(
+    spec: Spec, pcap: str, right: str, wrong: str
+) -> None:
+    """`--at client|server`: the capture's end received what it shows arriving, when it
+    shows, and sent and received in the order shown; only its own segments may have
+    been lost after it.  Said of the wrong end, the same capture parts from the model."""
+    path = DATA / "pcap" / pcap
+    (run,) = runs_from_pcap(path, at=right)
+    side = "A" if right == "client" else "B"
+    assert run.watched == (side,) and run.source.endswith(f"(at {right})")
+    incoming = run.packets["B->A" if side == "A" else "A->B"]
+    assert incoming and all(p.lost is False and p.arrived == p.sent for p in incoming)
+    assert check(spec, run).conforms
+    assert not check(spec, runs_from_pcap(path, at=wrong)[0]).conforms
+    assert check(spec, runs_from_pcap(path, at="between")[0]).conforms
+    with pytest.raises(UsageError, match="--at nowhere"):
+        runs_from_pcap(path, at="nowhere")
+
+
+def test_at_belongs_to_a_capture() -> None:
+    code, out = invoke("conform", "--at", "client")
+    assert code == 2 and "--at says where a capture was taken" in out
+    pcap = str(DATA / "pcap" / "last-ack-gives-up-client.pcap")
+    code, out = invoke("conform", "--pcap", pcap)
+    assert code == 0 and "pass --at client or --at server" in out
+    code, out = invoke("conform", "--pcap", pcap, "--at", "client", "--json")
+    assert code == 0 and json.loads(out)["scenarios"][0]["source"].endswith("(at client)")

@@ -48,6 +48,15 @@ __all__ = ["conform_cmd"]
     help="With --pcap: the connection whose first SYN came from HOST:PORT.",
 )
 @click.option(
+    "--at",
+    "at",
+    type=click.Choice(["client", "server", "between"]),
+    default=None,
+    help="With --pcap: where the capture was taken. At an end, what it shows arriving "
+    "was received and only what it sent may have been lost; between (the default), "
+    "any segment may have been lost after the capture.",
+)
+@click.option(
     "--variant",
     default="linux",
     show_default=True,
@@ -74,6 +83,7 @@ def conform_cmd(
     scenarios: tuple[str, ...],
     pcap: Path | None,
     client: str | None,
+    at: str | None,
     variant: str,
     spec_file: Path | None,
     keep: Path | None,
@@ -107,10 +117,12 @@ def conform_cmd(
             raise UsageError("--pcap checks a capture: drop --scenario and --keep-captures")
         if not pcap.exists():
             raise UsageError(f"{pcap}: no such file (give a pcap capture to --pcap)")
-        runs = runs_from_pcap(pcap, client)
+        runs = runs_from_pcap(pcap, client, at or "between")
     else:
         if client is not None:
             raise UsageError("--client picks a connection in a capture: use it with --pcap")
+        if at is not None:
+            raise UsageError("--at says where a capture was taken: use it with --pcap")
         runs = record_scenarios(scenarios, keep)
     report = check_runs(target, runs, solver_limits())
     if charts is not None:
@@ -122,7 +134,8 @@ def conform_cmd(
                 if v.mismatch
                 else render_mermaid(v.trace, v.times)
             )
-            (charts / f"{v.name.split()[0]}.mmd").write_text(text)
+            number = f"-{v.name.rsplit('#', 1)[1]}" if "#" in v.name else ""
+            (charts / f"{v.name.split()[0]}{number}.mmd").write_text(text)
     if as_json:
         click.echo(json.dumps(report.to_json(mismatch_chart), indent=2, ensure_ascii=False))
     else:
@@ -176,6 +189,14 @@ def print_conformance(report: ConformanceReport) -> None:
             )
             out.print(
                 f"  {r.side}: {r.what}: measured {r.measured_text()}; model {r.model}  [{mark}]",
+                markup=False,
+            )
+    for checked in report.runs:
+        if checked.verdict.source.endswith("(at between)"):
+            out.print(
+                f"{checked.verdict.name}: the capture is taken as seen between the ends "
+                "(any segment may have been lost after it); pass --at client or --at server "
+                "if it was taken at an end",
                 markup=False,
             )
     for checked in report.runs:

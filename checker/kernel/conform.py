@@ -277,7 +277,7 @@ class _Search:
                 continue
             if p.segment != seg:
                 return f"sends {seg.describe()}, but {SIDES[side]} sent {p.text()}"
-            if not self.run.free:
+            if SIDES[side] in self.run.watched:
                 want = self.observed[side]
                 if obs < len(want) and want[obs].kind == "send" and want[obs].index == k:
                     obs, ahead = self._past(side, obs, ahead)
@@ -498,7 +498,7 @@ class _Search:
         seg = incoming[0]
         obs, ahead = n.obs[side], n.ahead[side]
         text = f"{name}: receive {seg.describe()}"
-        if not self.run.free:
+        if name in self.run.watched:
             want = self.observed[side]
             if obs >= len(want) or want[obs].kind != "deliver" or want[obs].index != p.index:
                 nxt = want[obs].text if obs < len(want) else "nothing more"
@@ -540,7 +540,7 @@ class _Search:
         for i, local in enumerate((n.s.a, n.s.b)):
             if n.sent[i] < len(self.packets[i]):
                 return False
-            if not self.run.free and n.gone[i] < self.arrivals[i]:
+            if SIDES[1 - i] in self.run.watched and n.gone[i] < self.arrivals[i]:
                 return False
             if n.obs[i] < len(self.observed[i]) or n.seen[i] < len(self.states[i]):
                 return False

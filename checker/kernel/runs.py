@@ -39,6 +39,7 @@ from .recording import CLIENT_ADDR, SERVER_ADDR, SYSCTLS, Recording
 __all__ = [
     "CHANNEL_ORDER",
     "EXPECTATIONS",
+    "VANTAGE_POINTS",
     "Obs",
     "Packet",
     "Run",
@@ -145,6 +146,9 @@ class Run:
     states: dict[str, list[str]] = field(default_factory=lambda: {"A": [], "B": []})
     #: A capture brought by a user: calls, losses and deliveries were not observed.
     free: bool = False
+    #: The sides whose own order of sending and receiving was observed: both for a
+    #: recording; for a capture, the end it was taken at (``--at``), or none (between).
+    watched: tuple[str, ...] = ("A", "B")
     #: Each side's sampled state in every round of ``ss`` (no repeats merged).
     timeline: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     #: Model parameters fixed for this run beyond what its settings give (the variant
@@ -689,20 +693,33 @@ def connections(wires: Sequence[Wire]) -> list[tuple[str, str]]:
     return out
 
 
-def run_from_pcap(path: Path, client: str | None = None) -> Run:
+#: Where a capture may have been taken: at the client (the active opener), at the
+#: server, or somewhere between (or unknown).
+VANTAGE_POINTS = ("client", "server", "between")
+
+
+def run_from_pcap(path: Path, client: str | None = None, at: str = "between") -> Run:
     """The run of the one connection in the pcap file ``path`` (see
     :func:`runs_from_pcap`; a capture of several on its 4-tuple is refused)."""
-    runs = runs_from_pcap(path, client)
+    runs = runs_from_pcap(path, client, at)
     if len(runs) != 1:
         raise UsageError(f"{path}: {len(runs)} connections one after another on one 4-tuple")
     return runs[0]
 
 
-def runs_from_pcap(path: Path, client: str | None = None) -> list[Run]:
+def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -> list[Run]:
     """The runs of the connections on one 4-tuple in the pcap file ``path``, one per
     connection (a reconnect from the same port starts a new one at its SYN); ``client``:
     the active opener as ``HOST:PORT``, needed only when the capture holds several
-    4-tuples."""
+    4-tuples.
+
+    ``at``: where the capture was taken (:data:`VANTAGE_POINTS`).  At an end, that end
+    sent every segment it shows leaving and received every one it shows arriving, in
+    the order shown: only what it sent may have been lost, after the capture.  Between
+    (or unknown), any segment may have been lost after the capture and delivered at any
+    moment after it was sent."""
+    if at not in VANTAGE_POINTS:
+        raise UsageError(f"--at {at}: one of {', '.join(VANTAGE_POINTS)}")
     try:
         wires = read_segments(path)
     except (OSError, ValueError) as exc:
@@ -740,6 +757,30 @@ def runs_from_pcap(path: Path, client: str | None = None) -> list[Run]:
             c: _renumbered(shifted[c][cut.index[c] : nxt.index[c]], cut.isn, c) for c in shifted
         }
         packets = make_packets(part, unknown_losses=True)
+        watched: tuple[str, ...] = ()
+        observed: dict[str, list[Obs]] = {"A": [], "B": []}
+        if at != "between":
+            side = "A" if at == "client" else "B"
+            watched = (side,)
+            packets, observed[side] = _seen_at(side, packets)
         name = f"{path.name} {a} -> {b}" + (f" #{k + 1}" if len(cuts) > 1 else "")
-        runs.append(Run(name, packets, free=True, source=str(path), listening=()))
+        runs.append(
+            Run(name, packets, observed, free=True, source=f"{path} (at {at})", watched=watched)
+        )
     return runs
+
+
+def _seen_at(side: str, packets: Mapping[str, list[Packet]]) -> tuple[
+    dict[str, list[Packet]], list[Obs]
+]:  # fmt: skip
+    """A capture taken at ``side``: what it shows arriving was delivered there, when it
+    shows; ``side``'s sends and receipts are in the capture's order."""
+    in_chan = "B->A" if side == "A" else "A->B"
+    out = dict(packets)
+    out[in_chan] = [replace(p, lost=False, arrived=p.sent) for p in packets[in_chan]]
+    events = [Obs(p.sent, side, "send", p.channel, p.index, text=f"send {p.text()}")
+              for p in out[CHANNELS[side]]]  # fmt: skip
+    events += [Obs(p.sent, side, "deliver", p.channel, p.index, text=f"receive {p.text()}")
+               for p in out[in_chan]]  # fmt: skip
+    events.sort(key=lambda o: (o.t, _ORDER[o.kind], o.index))
+    return out, events
