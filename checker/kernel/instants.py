@@ -233,7 +233,7 @@ def check_instants(
                 continue
             timer = next((x for x in plain.timers if state in x.states), None)
             entered = _entered(steps, times, end, side, state)
-            if timer is None or t < entered:
+            if timer is None or t < entered or not _visits(steps, side, state):
                 continue
             done.add(state)
             duration = timer.duration_in(state)
@@ -320,6 +320,12 @@ def _armed_at(spec: Spec, steps: Sequence[Any], i: int, side: str) -> int | None
         ):
             return j
     return None
+
+
+def _visits(steps: Sequence[Any], side: str, state: str) -> bool:
+    """Whether the path takes ``side`` into ``state`` at all (a sample of another
+    socket on the same ports, of a later connection, says nothing of this one)."""
+    return any(st.state.local(side).state == state for st in steps)
 
 
 def _entered(steps: Sequence[Any], times: Sequence[float], i: int, side: str, state: str) -> float:

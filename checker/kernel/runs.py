@@ -319,7 +319,7 @@ def runs_from_recording(rec: Recording) -> list[Run]:
                 clocks={
                     side: [
                         (x.t, x.state, x.timer) for x in rec.samples
-                        if x.side == side and x.timer and cut.t <= x.t < nxt.t
+                        if x.side == side and x.timer and _within(rec, x.t, window)
                     ]
                     for side in SIDES
                 },
@@ -651,22 +651,30 @@ def _bytes_in(packets: Sequence[Packet], before: float) -> int:
 def _timeline(
     rec: Recording, side: str, window: tuple[float, float] = (float("-inf"), float("inf"))
 ) -> list[tuple[float, str]]:
-    """The side's connection state in every round of ``ss`` that ran within ``window``:
-    CLOSED when the round saw no connection there (the listener is left out).  A round
-    is stamped when it began; a side's ``ss`` ran some time after, before the next
-    round began, so a round that straddles an end of the window is left out."""
+    """The side's connection state in every round of ``ss`` that ran within ``window``
+    (:func:`_within`; a round that straddles an end of it is left out): CLOSED when the
+    round saw no connection there (the listener is left out)."""
     by_round: dict[float, list[str]] = {}
     for s in rec.samples:
         if s.side == side and s.state != "LISTEN":
             by_round.setdefault(s.t, []).append(s.state)
-    starts = sorted({t for t, _who in rec.rounds})
-    ends = dict(zip(starts, [*starts[1:], float("inf")], strict=True))
     return [
         (t, state)
         for t, who in rec.rounds
-        if who == side and window[0] <= t and (ends[t] <= window[1] or window[1] == float("inf"))
+        if who == side and _within(rec, t, window)
         for state in by_round.get(t, ["CLOSED"])
     ]
+
+
+def _within(rec: Recording, t: float, window: tuple[float, float]) -> bool:
+    """Whether the round of ``ss`` that began at ``t`` ran within ``window``: a round is
+    stamped when it began, and a side's ``ss`` ran some time after, before the next
+    round began."""
+    if window == (float("-inf"), float("inf")):
+        return True
+    later = [r for r, _who in rec.rounds if r > t]
+    end = min(later) if later else float("inf")
+    return window[0] <= t and (end <= window[1] or window[1] == float("inf"))
 
 
 def _accepted_before(rec: Recording, side: str, call: Mapping[str, Any]) -> bool:
