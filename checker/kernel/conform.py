@@ -454,6 +454,24 @@ class _Search:
             # No socket of this connection is left on the ports: the listener takes it.
             yield None, past, f"{text} (no socket of this connection left: the listener's)"
             return
+        kind = "attack" if p.origin == "forged" else "segment"
+        yield from self._arrive(n, side, local, seg, kind, text, past.obs[side], past.ahead[side])
+
+    def _arrive(
+        self,
+        n: _Node,
+        side: int,
+        local: Local,
+        seg: Segment,
+        kind: str,
+        text: str,
+        obs: int,
+        ahead: int,
+        incoming: tuple[Segment, ...] | None = None,
+        gone: tuple[int, int] | None = None,
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        """``seg`` reaches ``side``: the rules for its event (RFC 9293 §3.10.7,
+        :func:`~checker.model.segments.classify`), each a move labelled ``kind``."""
         state = self.spec.state(local.state)
         event = classify(seg, state.sent, state.received, local.una, self.spec.acceptance)
         rules = self.rules_under(local, event, n.bounds)
@@ -461,14 +479,9 @@ class _Search:
             yield None, f"{local.state} has no rule for '{event}'", text
         for rule, bounds in rules:
             st = step(self.spec, local, rule, seg)
-            label = step_label(name, st, "attack" if p.origin == "forged" else "segment")
-            yield (
-                label,
-                self._after(
-                    n, side, st.target, st.sent, past.obs[side], bounds, ahead=past.ahead[side]
-                ),
-                label.text(),
-            )
+            label = step_label(SIDES[side], st, kind)
+            moved = self._after(n, side, st.target, st.sent, obs, bounds, incoming, gone, ahead)
+            yield label, moved, label.text()
 
     def _head(
         self, n: _Node, side: int, local: Local, p: Packet
@@ -505,21 +518,9 @@ class _Search:
                 yield None, f"{name}'s next event is {nxt}", text
                 return
             obs, ahead = self._past(side, obs, ahead)
-        state = self.spec.state(local.state)
-        event = classify(seg, state.sent, state.received, local.una, self.spec.acceptance)
-        rules = self.rules_under(local, event, n.bounds)
-        if not rules:
-            yield None, f"{local.state} has no rule for '{event}'", text
-        for rule, bounds in rules:
-            st = step(self.spec, local, rule, seg)
-            label = step_label(name, st, "segment")
-            yield (
-                label,
-                self._after(
-                    n, side, st.target, st.sent, obs, bounds, incoming[1:], moved_gone, ahead
-                ),
-                label.text(),
-            )
+        yield from self._arrive(
+            n, side, local, seg, "segment", text, obs, ahead, incoming[1:], moved_gone
+        )
 
     def when(self, n: _Node, nxt: _Node, label: Label | None) -> float:
         """When the run did what the move from ``n`` to ``nxt`` matched: the first

@@ -364,18 +364,23 @@ class Lab:
     def agent(self, side: str) -> Agent:
         """The socket program of ``side`` (started on first use)."""
         if side not in self.agents:
-            proc = subprocess.Popen(
-                [
-                    *("ip", "netns", "exec", self.ns[side]),
-                    *(sys.executable, "-m", "checker.kernel.agent"),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            self.procs.append(proc)
-            self.agents[side] = Agent(side, proc)
+            self.agents[side] = self._program(side, side)
         return self.agents[side]
+
+    def _program(self, side: str, name: str) -> Agent:
+        """A socket program (:mod:`checker.kernel.agent`) started in ``side``'s
+        namespace, torn down with the lab."""
+        proc = subprocess.Popen(
+            [
+                *("ip", "netns", "exec", self.ns[side]),
+                *(sys.executable, "-m", "checker.kernel.agent"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(proc)
+        return Agent(name, proc)
 
     def do(self, side: str, op: str, **args: Any) -> dict[str, Any]:
         """Run one socket call on ``side``; its result (``ok``, or ``errno``)."""
@@ -487,17 +492,7 @@ class Lab:
         """A program in ``side``'s namespace that is not ``side``'s application: it
         sends forged segments (kept apart from the agents, whose calls are the run's)."""
         if side not in self.forgers:
-            proc = subprocess.Popen(
-                [
-                    *("ip", "netns", "exec", self.ns[side]),
-                    *(sys.executable, "-m", "checker.kernel.agent"),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            self.procs.append(proc)
-            self.forgers[side] = Agent(f"forger in {side}", proc)
+            self.forgers[side] = self._program(side, f"forger in {side}")
         return self.forgers[side]
 
     def drop(self, receiver: str, match: str, count: int, size: int) -> None:
