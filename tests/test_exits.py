@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 import pytest
@@ -298,3 +299,23 @@ def test_a_signal_landing_in_a_finalizer_is_sent_again(monkeypatch: pytest.Monke
         app._terminate(signal.SIGINT, sys._getframe())
     with pytest.raises(app.Interrupted):
         app._terminate(signal.SIGTERM, None)
+
+
+def test_a_signal_is_sent_again_where_its_exception_would_be_lost() -> None:
+    """An exception raised in a finalizer is ignored, and one raised in an argument's
+    conversion comes out as ``ctypes.ArgumentError``: the handler defers there."""
+    from checker.cli.app import _lost_here
+
+    def from_param() -> FrameType:
+        return sys._getframe()
+
+    def __del__() -> FrameType:
+        return inner()
+
+    def inner() -> FrameType:
+        return sys._getframe()
+
+    assert _lost_here(from_param())
+    assert _lost_here(__del__())
+    assert not _lost_here(inner())
+    assert not _lost_here(None)

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import z3
 
 from .. import __version__
 from ..errors import TcpcheckError
@@ -154,11 +155,17 @@ def cli(ctx: click.Context, debug: bool, z3_timeout: int, z3_rlimit: int) -> Non
     ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
 
 
-def _in_finalizer(frame: FrameType | None) -> bool:
-    """Is the code a signal interrupted a finalizer (``__del__``, as Z3's objects have)?
-    An exception raised there is printed and ignored: the run would go on."""
+#: Python code whose exceptions never reach the run: a finalizer's (``__del__``, as Z3's
+#: objects have) is printed and ignored, and one raised while ctypes converts an
+#: argument (Z3's ``from_param``) comes out as a ``ctypes.ArgumentError``.
+_NOT_PROPAGATED = frozenset({"__del__", "from_param"})
+
+
+def _lost_here(frame: FrameType | None) -> bool:
+    """Would an exception raised in ``frame`` (the code a signal interrupted) fail to
+    end the run as itself?"""
     while frame is not None:
-        if frame.f_code.co_name == "__del__":
+        if frame.f_code.co_name in _NOT_PROPAGATED:
             return True
         frame = frame.f_back
     return False
@@ -166,9 +173,9 @@ def _in_finalizer(frame: FrameType | None) -> bool:
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     """End the run: raise Ctrl-C's KeyboardInterrupt, or :class:`Interrupted` for the
-    other signals -- unless the signal landed in a finalizer, where the exception would
-    be swallowed; then the signal is sent again a moment later."""
-    if _in_finalizer(frame):
+    other signals -- unless the signal landed where the exception would be lost or
+    changed (:data:`_NOT_PROPAGATED`); then the signal is sent again a moment later."""
+    if _lost_here(frame):
         threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
         return
     if signum == signal.SIGINT:
@@ -177,24 +184,26 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def _wake_z3(read_end: int) -> None:
-    """Cancel the Z3 call under way when a signal arrives: Z3 catches Ctrl-C itself
-    during a call, but a SIGTERM would wait for the call to end (up to --z3-timeout)
-    before Python could act on it.  The byte the signal writes to ``read_end`` arrives
-    here at once, in this thread, while the main thread is still inside Z3."""
+    """Cancel the Z3 call under way when a signal arrives: without it, the signal would
+    wait for the call to end (up to --z3-timeout) before Python could act on it.  The
+    byte the signal writes to ``read_end`` arrives here at once, in this thread, while
+    the main thread is still inside Z3."""
     while True:
         try:
             if not os.read(read_end, 1):
                 return
         except OSError:
             return
-        import z3
-
         z3.main_ctx().interrupt()
 
 
 def main() -> None:
     """Console-script entry point: Ctrl-C, SIGTERM and SIGHUP end a run (exit 128 + the
     signal, everything the run created removed)."""
+    # Z3 takes SIGINT itself during a call and cancels it; a Ctrl-C that lands as the
+    # call is ending is then spent on nothing, and the run goes on.  With Z3's own
+    # handler off, every signal reaches _terminate, and _wake_z3 cancels the call.
+    z3.set_param("ctrl_c", False)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     read_end, write_end = os.pipe()
