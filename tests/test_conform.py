@@ -75,6 +75,10 @@ EXPECTED = {
 BEHAVIOURS = {
     "immediate-close": (0, 1, {}),
     "fin-on-data": (0, 1, {}),
+    # One send() in five segments (the rest SEND (continued)), the FIN after them; and
+    # three send() calls in one segment, the model's three pieces' ACKs in one.
+    "large-send-then-close": (0, 0, {}),
+    "coalesced-sends": (0, 2, {}),
     "half-close-with-data": (0, 0, {}),
     "simultaneous-close-crossing": (0, 0, {}),
     "simultaneous-close-merged-ack": (0, 1, {}),
@@ -343,6 +347,44 @@ def test_a_switch_guard_narrows_its_setting() -> None:
     assert narrowed(off, 0, 16) == {"TCP_RFC1337": (0, 0)}
     assert narrowed(off, 1, 16) is None
     assert str(on) == "TCP_RFC1337 != 0"
+
+
+def test_a_send_in_several_segments_is_its_segment_then_more_of_it(spec: Spec) -> None:
+    """One send() of 60000 bytes in five segments: the model's segment for the call,
+    then four SEND (continued) moves, each acknowledged by B; the FIN after them."""
+    run = run_from_recording(recording("large-send-then-close"))
+    data = [p for p in run.packets["A->B"] if p.wire.length]
+    assert [p.cont for p in data] == [False, True, True, True, True]
+    v = check(spec, run)
+    assert v.conforms, v.mismatch
+    texts = [s.label.text() for s in v.trace.steps]
+    more = [i for i, t in enumerate(texts) if t == "A: SEND (continued) / snd ACK+DATA"]
+    assert len(more) == 4 and texts.count("A: SEND / snd ACK+DATA") == 1
+    assert texts.index("A: SEND / snd ACK+DATA") < more[0]
+    assert more[-1] < texts.index("A: CLOSE / snd FIN+ACK")
+    assert texts.count("B: rcv DATA / snd ACK") == 5
+
+
+def test_data_no_call_began_is_not_a_continuation(spec: Spec) -> None:
+    """Without the send() call in the recording, the data is nobody's: no path."""
+    rec = recording("large-send-then-close")
+    rec.calls["A"] = [c for c in rec.calls["A"] if c["op"] != "send"]
+    run = run_from_recording(rec)
+    assert not any(p.cont for p in run.packets["A->B"])
+    v = check(spec, run)
+    assert not v.conforms and v.mismatch is not None
+    assert "+7240 bytes" in v.mismatch.kernel
+
+
+def test_one_segment_of_three_sends_is_their_three_segments() -> None:
+    """Three send() calls in one 30-byte segment: three packets at its instant, none a
+    continuation, each the model's segment for its call."""
+    run = run_from_recording(recording("coalesced-sends"))
+    data = [p for p in run.packets["A->B"] if p.wire.length]
+    assert [(p.wire.seq, p.wire.length, p.cont) for p in data] == [
+        (1, 10, False), (11, 10, False), (21, 10, False),
+    ]  # fmt: skip
+    assert len({p.sent for p in data}) == 1 and len({p.arrived for p in data}) == 1
 
 
 def test_a_fin_on_data_is_the_data_then_the_fin() -> None:

@@ -195,6 +195,28 @@ def test_the_fin_rides_on_the_last_data_segment(rec: Recording) -> None:
     assert sent(rec, "B")[-1].ack == 12  # B's FIN acknowledges the data and the FIN
 
 
+@scenario("large-send-then-close")
+def test_one_send_goes_out_in_several_segments(rec: Recording) -> None:
+    """One send() of 60000 bytes: several data segments, back to back in sequence, all
+    of the call's bytes, the FIN after the last, and B reads them all."""
+    carrying = [w for w in sent(rec, "A") if w.length]
+    assert len(carrying) >= 2
+    assert all(b.seq == a.seq + a.length for a, b in itertools.pairwise(carrying))
+    assert (carrying[0].seq, sum(w.length for w in carrying)) == (1, 60000)
+    fin = next(w for w in sent(rec, "A") if "FIN" in w.flags)
+    assert fin.seq == 60001 and fin.t > carrying[-1].t
+    assert sum(int(c.get("received", 0)) for c in calls(rec, "B", "recv")) == 60000
+
+
+@scenario("coalesced-sends")
+def test_three_sends_go_out_in_one_segment(rec: Recording) -> None:
+    """Three send() calls, the first two with MSG_MORE: one segment of the 30 bytes,
+    acknowledged by one ACK."""
+    carrying = [w for w in sent(rec, "A") if w.length]
+    assert [(w.seq, w.length) for w in carrying] == [(1, 30)]
+    assert [w.ack for w in sent(rec, "B") if w.flags == "ACK"][:1] == [31]
+
+
 @scenario("simultaneous-close-crossing")
 def test_crossing_fins_are_both_acknowledged(rec: Recording) -> None:
     """Both close at one instant: neither FIN acknowledges the other (they crossed),

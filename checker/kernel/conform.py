@@ -56,6 +56,7 @@ from ..model.endpoint import Local, initial_local, step
 from ..model.segments import ACK, Segment, classify
 from ..model.spec import Spec, Transition
 from ..product.semantics import (
+    CHANNELS,
     SIDES,
     Label,
     PState,
@@ -283,6 +284,11 @@ class _Search:
                     obs, ahead = self._past(side, obs, ahead)
                 elif ahead < 0 and self._before_arrival(want, obs, k):
                     ahead = obs + 1
+                elif _rides_on(seg, p.segment):
+                    # Not sent yet where the model sends it: it rides on that same
+                    # segment, sent later (one ACK for several segments received).
+                    merged += 1
+                    continue
                 else:
                     nxt = want[obs].text if obs < len(want) else "nothing more"
                     return f"sends {seg.describe()} here, but {SIDES[side]}'s next event is {nxt}"
@@ -366,6 +372,10 @@ class _Search:
                 yield from self._call(n, side, local, nxt)
             if nxt is not None and nxt.kind == "forged":
                 yield from self._forged(n, side, local, self.run.injected[nxt.index])
+            # More of a send() the side began (the call's bytes cut into segments).
+            k = n.sent[side]
+            if k < len(self.packets[side]) and self.packets[side][k].cont:
+                yield self._continued(n, side, local, self.packets[side][k])
             # The head of the incoming channel: delivered, or lost.
             c = 1 - side
             if n.gone[c] < n.sent[c]:
@@ -389,6 +399,21 @@ class _Search:
                     )
             if free:
                 yield from self._free_calls(n, side, local)
+
+    def _continued(
+        self, n: _Node, side: int, local: Local, p: Packet
+    ) -> tuple[Label | None, _Node | str, str]:
+        """``side`` sends more of a send() it began: the sender chose how to cut the
+        call's bytes into segments (RFC 9293 §3.8.6.2, MSS and window), which the model,
+        one segment per call, does not; its segment for the call goes out again, with no
+        step of the sender.  Queued data goes out after a close() too (RFC 9293 §3.10.4:
+        the FIN follows the data), never once the connection is gone."""
+        name = SIDES[side]
+        label = Label(name, "user", "SEND (continued)", sent=(p.segment,),
+                      channel=CHANNELS[name], target=local.state)  # fmt: skip
+        if local.state in NO_CONNECTION:
+            return label, f"{name} is {local.state}: no data goes out", label.text()
+        return label, self._after(n, side, local, (p.segment,), n.obs[side], n.bounds), label.text()
 
     def _call(
         self, n: _Node, side: int, local: Local, ob: Obs

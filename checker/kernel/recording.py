@@ -9,7 +9,7 @@ not the lab that drives namespaces and processes (:mod:`checker.kernel.lab`).
 Examples
 --------
 >>> sorted(SYSCTLS)[:3]
-['active-close', 'close-with-unread-data', 'connect-refused']
+['active-close', 'close-with-unread-data', 'coalesced-sends']
 """
 
 from __future__ import annotations
@@ -252,6 +252,8 @@ SYSCTLS: dict[str, dict[str, str]] = {
     "immediate-close": {},
     "half-close-with-data": {},
     "fin-on-data": {},
+    "large-send-then-close": {},
+    "coalesced-sends": {},
     "simultaneous-close-crossing": {},
     "simultaneous-close-merged-ack": {},
     "simultaneous-open": {},

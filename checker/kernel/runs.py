@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,10 @@ class Packet:
     #: For a segment from outside the connection's channels (:attr:`Run.injected`):
     #: ``forged`` by a third party, or the ``next`` connection's SYN on the same ports.
     origin: str = ""
+    #: Data that continues a send() an earlier segment began (the sender cut the call's
+    #: bytes into segments, RFC 9293 §3.8.6.2): the model's one segment for the call,
+    #: sent again with no step of the sender (:func:`make_packets`).
+    cont: bool = False
 
     def text(self) -> str:
         """``FIN+ACK seq=1 ack=2`` (the wire's relative numbers), ``+10 bytes`` for data."""
@@ -205,14 +209,55 @@ def _fin_positions(packets: Mapping[str, Sequence[Wire]]) -> dict[str, int | Non
     return out
 
 
-def _pieces(w: Wire) -> list[Wire]:
-    """The model's segments in one wire segment: a FIN that rides on data (send() with
-    MSG_MORE, then close()) is the data segment and then the FIN, back to back -- the
-    model sends one segment per call."""
-    if "FIN" not in w.flags.split("+") or w.length == 0:
+def _pieces(w: Wire, starts: Collection[int] = ()) -> list[Wire]:
+    """The model's segments in one wire segment, back to back at its instant: the model
+    sends one segment per call.  Data that begins a second send() inside the segment
+    (``starts``: the first byte of each send() call; the sender put two calls' bytes
+    in one segment) is cut there, and a FIN that rides on data (send() with MSG_MORE,
+    then close()) is the data and then the FIN.
+
+    >>> fin_on_30_bytes = Wire(0.5, "a", "b", "FIN+ACK", 1, 1, 30)
+    >>> [(p.flags, p.seq, p.length) for p in _pieces(fin_on_30_bytes, [1, 11])]
+    [('ACK', 1, 10), ('ACK', 11, 20), ('FIN+ACK', 31, 0)]
+    """
+    flags = w.flags.split("+")
+    if w.length == 0:
         return [w]
-    flags = "+".join(f for f in w.flags.split("+") if f != "FIN")
-    return [replace(w, flags=flags), replace(w, seq=w.seq + w.length, length=0)]
+    plain = "+".join(f for f in flags if f != "FIN")
+    cuts = sorted(b for b in starts if w.seq < b < w.seq + w.length)
+    edges = [w.seq, *cuts, w.seq + w.length]
+    out = [replace(w, flags=plain, seq=lo, length=hi - lo) for lo, hi in itertools.pairwise(edges)]
+    if "FIN" in flags:
+        out.append(replace(w, seq=w.seq + w.length, length=0))
+    elif len(out) == 1:
+        return [w]
+    return out
+
+
+def _continues(pieces: Sequence[Wire], calls: Sequence[tuple[int, int]] | None) -> list[bool]:
+    """Which data pieces, in send order, continue a send() an earlier piece began: a
+    first transmission (beyond every byte sent before) inside a call's bytes (``calls``:
+    each send()'s first byte and the byte after its last) but not at their start.
+    ``None`` when the calls are unknown (a capture): then any piece that begins where
+    the data before it ended may be the same call's.
+
+    >>> data = [Wire(0.1, "a", "b", "ACK", 1, 1, 10), Wire(0.1, "a", "b", "ACK", 11, 1, 5)]
+    >>> _continues(data, [(1, 16)]), _continues(data, [(1, 11), (11, 16)])
+    ([False, True], [False, False])
+    >>> _continues(data, [(1, 11)]), _continues(data, None)
+    ([False, False], [False, True])
+    """
+    out = []
+    top = 1  # data starts one after the SYN
+    for w in pieces:
+        fresh = w.length > 0 and w.seq >= top
+        if calls is None:
+            out.append(fresh and w.seq == top and top > 1)
+        else:
+            out.append(fresh and any(first < w.seq < end for first, end in calls))
+        if w.length:
+            top = max(top, w.seq + w.length)
+    return out
 
 
 def make_packets(
@@ -221,20 +266,31 @@ def make_packets(
     arrived: Mapping[str, Sequence[float]] | None = None,
     *,
     unknown_losses: bool = False,
+    sends: Mapping[str, Sequence[tuple[int, int]]] | None = None,
 ) -> dict[str, list[Packet]]:
     """Packets per channel from each channel's wire segments in send order (``lost``
-    and ``arrived`` by wire segment; a FIN on data is two packets, see :func:`_pieces`)."""
+    and ``arrived`` by wire segment; a wire segment may be several packets, see
+    :func:`_pieces`).  ``sends``: per channel, the bytes of each send() call of its
+    sender (first, after the last), which say where one call's data ends and which
+    segments continue a call (:attr:`Packet.cont`); ``None`` when the calls are
+    unknown (a capture)."""
     fins = _fin_positions(wires)
     out: dict[str, list[Packet]] = {}
     for chan in CHANNEL_ORDER:
         other = CHANNEL_ORDER[1 - CHANNEL_ORDER.index(chan)]
+        mine = None if sends is None else sends.get(chan, ())
+        starts = [first for first, _end in mine or ()]
+        pieces: list[tuple[int, Wire]] = [
+            (i, piece) for i, w in enumerate(wires.get(chan, [])) for piece in _pieces(w, starts)
+        ]
+        cont = _continues([piece for _i, piece in pieces], mine)
         rows: list[Packet] = []
-        for i, w in enumerate(wires.get(chan, [])):
+        for (i, piece), more in zip(pieces, cont, strict=True):
+            w = wires[chan][i]
             was_lost: bool | None = None if unknown_losses else i in (lost or {}).get(chan, set())
             when = arrived[chan][i] if arrived and i < len(arrived.get(chan, [])) else None
-            for piece in _pieces(w):
-                seg = abstract(piece, fins[chan], fins.get(other))
-                rows.append(Packet(chan, len(rows), piece, seg, w.t, was_lost, when))
+            seg = abstract(piece, fins[chan], fins.get(other))
+            rows.append(Packet(chan, len(rows), piece, seg, w.t, was_lost, when, cont=more))
         out[chan] = rows
     return out
 
@@ -298,13 +354,14 @@ def runs_from_recording(rec: Recording) -> list[Run]:
         part_when = {c: when[c][cut.index[c] : nxt.index[c]] for c in when}
         part_lost = {c: {i - cut.index[c] for i in lost[c] if cut.index[c] <= i < nxt.index[c]}
                      for c in lost}  # fmt: skip
-        packets = make_packets(part, part_lost, part_when)
+        window = (cut.t, nxt.t)
+        sends = {c: _sends(rec, c.split("->")[0], window) for c in CHANNEL_ORDER}
+        packets = make_packets(part, part_lost, part_when, sends=sends)
         injected = [
             p for p in _injected_packets(rec, forged, part, packets) if cut.t <= p.sent < nxt.t
         ]
         if nxt.t < float("inf"):
             injected += _next_syn(shift, when, cut, nxt, packets, len(injected))
-        window = (cut.t, nxt.t)
         listening = tuple(s for s in SIDES if k > 0 and _listening(rec, s, cut.t))
         observed = {
             side: _observations(rec, side, packets, injected, window, k > 0) for side in SIDES
@@ -572,7 +629,7 @@ def _observations(
             if ok:
                 out.append(Obs(end, side, "expect", expect="synchronized", text=shown, op=op))
         elif op == "send":
-            if ok:  # one segment per call: the scenarios write a few bytes at a time
+            if ok:  # the call's first segment; the rest of its bytes continue it (cont)
                 out.append(Obs(start, side, "call", event="SEND", text=shown, op=op))
             else:
                 out.append(Obs(start, side, "expect", expect="closed", text=shown, op=op))
@@ -603,11 +660,26 @@ def _observations(
     return out
 
 
+def _sends(rec: Recording, side: str, window: tuple[float, float]) -> list[tuple[int, int]]:
+    """The bytes of each send() call ``side`` made in the connection of ``window``
+    (its first, and the one after its last), in the connection's relative numbers (data
+    starts at 1)."""
+    out = []
+    written = 1
+    for call in rec.calls.get(side, []):
+        if call["op"] == "send" and call.get("ok") and window[0] < float(call["t"]) <= window[1]:
+            size = int(call.get("sent", 0))
+            out.append((written, written + size))
+            written += size
+    return out
+
+
 def _held_sends(calls: Sequence[dict[str, Any]], sent: Sequence[Packet]) -> dict[int, float]:
     """Data the kernel held past the application's next call (send() with MSG_MORE,
-    Nagle): the packet that first carries a send()'s bytes, by index, with the instant
-    of that call.  The model sends a call's data at the call; the holding is invisible to
-    the peer, like a longer flight, so the send is placed there in the side's order.
+    Nagle, or the rest of a large send() queued behind the window): each packet that
+    carries a send()'s bytes, by index, with the instant of that call.  The model sends
+    a call's data at the call; the holding is invisible to the peer, like a longer
+    flight, so the send is placed there in the side's order.
 
     >>> from checker.kernel.pcap import Wire
     >>> data = Wire(0.5, "a", "b", "FIN+ACK", 1, 1, 10)
@@ -617,7 +689,8 @@ def _held_sends(calls: Sequence[dict[str, Any]], sent: Sequence[Packet]) -> dict
     >>> _held_sends(calls, ps)  # the data piece; its FIN stays at 0.5
     {0: 0.1}
     """
-    writes: list[tuple[int, float, float]] = []  # (first byte, call start, next call start)
+    # (first byte, call start, next call start, byte after the last)
+    writes: list[tuple[int, float, float, int]] = []
     written = 1  # data starts one after the SYN
     ok_calls = [c for c in calls if c.get("ok")]
     for i, call in enumerate(ok_calls):
@@ -625,16 +698,17 @@ def _held_sends(calls: Sequence[dict[str, Any]], sent: Sequence[Packet]) -> dict
             continue
         start = float(call.get("start", call["t"]))
         later = [float(c.get("start", c["t"])) for c in ok_calls[i + 1 :]]
-        writes.append((written, start, later[0] if later else float("inf")))
-        written += int(call.get("sent", 0))
+        size = int(call.get("sent", 0))
+        writes.append((written, start, later[0] if later else float("inf"), written + size))
+        written += size
     out: dict[int, float] = {}
     top = 1
     for p in sent:
         if not p.wire.length or p.wire.seq < top:
             continue  # no data, or a retransmission
         top = p.wire.seq + p.wire.length
-        for first, start, nxt in writes:
-            if first == p.wire.seq and p.sent > nxt:
+        for first, start, nxt, end in writes:
+            if first <= p.wire.seq < end and p.sent > nxt:
                 out[p.index] = start
     return out
 

@@ -14,7 +14,7 @@ runs them alongside the others.
 Examples
 --------
 >>> sorted(SCENARIOS)[:3]
-['active-close', 'close-with-unread-data', 'connect-refused']
+['active-close', 'close-with-unread-data', 'coalesced-sends']
 >>> sorted(LONG)
 ['orphan-give-up-default', 'syn-retries-3', 'syn-retries-default']
 """
@@ -228,6 +228,37 @@ def fin_on_data(lab: Lab, rec: Recording) -> None:
     lab.drain("B")
     lab.do("B", "close")
     lab.pause(0.2)
+
+
+def large_send_then_close(lab: Lab, rec: Recording) -> None:
+    """One send() of 60000 bytes and close() at once: the kernel cuts the call's bytes
+    into several segments (its MSS and window, and segmentation offload: the capture
+    shows the large ones), the server acknowledges them as they come, some ACKs
+    covering several, and the client's FIN follows the last of the data, the close()
+    long returned."""
+    _open(lab)
+    lab.do("B", "send", bytes=5)
+    lab.pause(0.05)
+    lab.do("A", "recv", wait=1)
+    lab.do("A", "send", bytes=60000)
+    lab.do("A", "close")
+    lab.pause(0.1)
+    lab.drain("B")
+    lab.do("B", "close")
+    lab.pause(0.2)
+
+
+def coalesced_sends(lab: Lab, rec: Recording) -> None:
+    """Three send() calls of 10 bytes, the first two with MSG_MORE: the kernel holds
+    them and sends the 30 bytes as one segment, which the server acknowledges with one
+    ACK; then an ordinary close."""
+    _open(lab)
+    lab.do("A", "send", bytes=10, more=True)
+    lab.do("A", "send", bytes=10, more=True)
+    lab.do("A", "send", bytes=10)
+    lab.pause(0.1)
+    lab.do("B", "recv", wait=1)
+    _active_close_end(lab)
 
 
 def simultaneous_close_crossing(lab: Lab, rec: Recording) -> None:
@@ -490,6 +521,8 @@ SCENARIOS: dict[str, tuple[Script, dict[str, str]]] = {
         ("immediate-close", immediate_close),
         ("half-close-with-data", half_close_with_data),
         ("fin-on-data", fin_on_data),
+        ("large-send-then-close", large_send_then_close),
+        ("coalesced-sends", coalesced_sends),
         ("simultaneous-close-crossing", simultaneous_close_crossing),
         ("simultaneous-close-merged-ack", simultaneous_close_merged_ack),
         ("simultaneous-open", simultaneous_open),
