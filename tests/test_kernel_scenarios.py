@@ -441,7 +441,7 @@ def test_a_recording_keeps_the_kernel_its_settings_and_its_injections(rec: Recor
 
 
 def test_every_scenario_is_tested() -> None:
-    assert len(SCENARIOS) == 27 and set(SCENARIOS) == TESTED
+    assert len(SCENARIOS) == 29 and set(SCENARIOS) == TESTED
     assert set(SCENARIOS) >= set(LONG)
 
 

@@ -370,6 +370,8 @@ class _Search:
                     yield None, why, text
             if nxt is not None and nxt.kind == "call":
                 yield from self._call(n, side, local, nxt)
+            if nxt is not None and nxt.kind == "reopen":
+                yield from self._reopen(n, side, local, nxt)
             if nxt is not None and nxt.kind == "forged":
                 yield from self._forged(n, side, local, self.run.injected[nxt.index])
             # More of a send() the side began (the call's bytes cut into segments).
@@ -446,6 +448,33 @@ class _Search:
                 ),
                 (label.text()),
             )
+
+    def _reopen(
+        self, n: _Node, side: int, local: Local, ob: Obs
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        """The side's connect() of the next connection on the 4-tuple, made on what
+        this connection left there: nothing (the new socket's connection is the next
+        run), or a TIME-WAIT, which the variant's rules for an active OPEN decide
+        (Linux's tcp_tw_reuse hands it over; RFC 9293 calls it an error)."""
+        name = SIDES[side]
+        text = f"{name}: {ob.text}"
+        past = self._consumed(n, side)
+        if local.state in NO_CONNECTION:
+            yield None, past, f"{text} (no socket of this connection left)"
+            return
+        rules = self.rules_under(local, "active OPEN", n.bounds)
+        if not rules:
+            yield None, f"{local.state} has no rule for active OPEN", text
+        for rule, bounds in rules:
+            if rule.error:
+                yield None, f"active OPEN in {local.state} is an error ({rule.error})", text
+                continue
+            st = step(self.spec, local, rule)
+            label = step_label(name, st, "user")
+            moved = self._after(
+                n, side, st.target, st.sent, past.obs[side], bounds, ahead=past.ahead[side]
+            )
+            yield label, moved, label.text()
 
     def _free_calls(
         self, n: _Node, side: int, local: Local
@@ -739,9 +768,14 @@ def check_run(
     incomplete = len(parent) > limit
     wanted = tuple(int(min(defaults.get(name, 0), COUNT_LIMIT)) for name in counts)
     # Show the path that loses the fewest segments (counting those never delivered: the
-    # capture of a user ends while they are in flight, or they were lost after it), one
-    # the variant's own parameter values allow if there is one.
-    accepted.sort(key=lambda n: (n.losses + sum(n.sent) - sum(n.gone), n.merged))
+    # capture of a user ends while they are in flight, or they were lost after it), then
+    # the one with the fewest unseen events (merged ACKs, timers expiring without a
+    # segment: the untimed search lets a TIME-WAIT end at any moment, and the instants
+    # judge only the path shown), one the variant's own parameter values allow if
+    # there is one.
+    accepted.sort(
+        key=lambda n: (n.losses + sum(n.sent) - sum(n.gone), n.merged, _silent(parent, n))
+    )
     shown = next(
         (
             n
@@ -776,6 +810,17 @@ def check_run(
         end.merged,
         {name: float(defaults[name]) for name in counts if name in defaults},
     )
+
+
+def _silent(parent: Mapping[_Node, tuple[_Node, Label | None] | None], n: _Node) -> int:
+    """How many timer expiries on the path to ``n`` sent nothing."""
+    count = 0
+    link = parent[n]
+    while link is not None:
+        up, label = link
+        count += label is not None and label.kind == "timeout" and not label.sent
+        link = parent[up]
+    return count
 
 
 def _chosen(counts: Sequence[str], wanted: Sequence[int], bounds: Bounds) -> dict[str, int]:

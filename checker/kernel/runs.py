@@ -101,7 +101,8 @@ class Obs:
     ``kind``: ``send`` / ``deliver`` (the ``index``-th segment of ``channel``),
     ``forged`` (the ``index``-th of :attr:`Run.injected` reached this side), ``call`` (a
     socket call whose model event is ``event``, or ``None`` for a call the model has no
-    event for) or ``expect`` (a call's outcome: the state it needs, see
+    event for), ``reopen`` (the connect() of the next connection on the 4-tuple, made
+    on what this one left) or ``expect`` (a call's outcome: the state it needs, see
     :data:`EXPECTATIONS`).
     """
 
@@ -366,6 +367,8 @@ def runs_from_recording(rec: Recording) -> list[Run]:
         observed = {
             side: _observations(rec, side, packets, injected, window, k > 0) for side in SIDES
         }
+        for side, ob in _next_connect(rec, nxt.t):
+            observed[side] = sorted([*observed[side], ob], key=lambda o: (o.t, _ORDER[o.kind]))
         timeline = {side: _timeline(rec, side, window) for side in SIDES}
         states = {side: _merged([state for _t, state in timeline[side]]) for side in SIDES}
         name = rec.name if len(cuts) == 1 else f"{rec.name} #{k + 1}"
@@ -461,6 +464,20 @@ def _next_syn(
     after = 0 < (seq - rcv_nxt) % 2**32 < 2**31
     segment = Segment(SYN, AHEAD if after else BELOW, 0)
     return [Packet(chan, number, replace(w, seq=seq), segment, w.t, False, arrival, "next")]
+
+
+def _next_connect(rec: Recording, t: float) -> list[tuple[str, Obs]]:
+    """The connect() that opens the next connection, at ``t`` (its SYN), made by a side
+    of this one: it is called on the 4-tuple this connection leaves (Linux's
+    tcp_tw_reuse takes a TIME-WAIT over), so it is this connection's event too."""
+    out = []
+    for side in SIDES:
+        for call in rec.calls.get(side, []):
+            start, end = float(call.get("start", call["t"])), float(call["t"])
+            if call["op"] == "connect" and call.get("ok") and start < t <= end:
+                text = "connect() of the next connection on the 4-tuple"
+                out.append((side, Obs(start, side, "reopen", event="active OPEN", text=text)))
+    return out
 
 
 def _listening(rec: Recording, side: str, t: float) -> bool:
@@ -572,7 +589,7 @@ def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str,
 
 #: Order of simultaneous events of one side: a call is made before what it causes, a
 #: segment arrives before the answer to it, an outcome is known last.
-_ORDER = {"call": 0, "deliver": 1, "forged": 1, "send": 2, "expect": 3}
+_ORDER = {"call": 0, "reopen": 0, "deliver": 1, "forged": 1, "send": 2, "expect": 3}
 
 
 def _observations(

@@ -11,8 +11,9 @@ A guard is a conjunction (``and``) of atoms:
     our SYN has (not) been acknowledged (SND.UNA > ISS);
 ``retries < P`` / ``retries >= P``
     retransmissions so far against the retry bound parameter ``P``;
-``P = 0`` / ``P != 0``
-    a switch parameter off or on (a kernel setting such as ``tcp_rfc1337``).
+``P = N`` / ``P != N``
+    a setting parameter at (or not at) the whole number ``N``: a switch off or on
+    (``tcp_rfc1337 = 0``), or one mode of several (``tcp_tw_reuse = 1``).
 
 Examples
 --------
@@ -37,7 +38,7 @@ __all__ = ["TRUE", "Atom", "Guard", "GuardSyntaxError", "parse_guard"]
 
 _FLAGS = ("passive", "active", "orphaned", "attached", "syn-acked", "syn-unacked")
 _RETRIES = re.compile(r"^retries\s*(<|>=)\s*([A-Za-z_][A-Za-z0-9_]*)$")
-_SWITCH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(=|!=)\s*0$")
+_SETTING = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(=|!=)\s*([0-9]+)$")
 
 
 class GuardSyntaxError(ValueError):
@@ -46,10 +47,12 @@ class GuardSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Atom:
-    """One guard atom: a flag, or a comparison of the retry counter with a parameter."""
+    """One guard atom: a flag, a comparison of the retry counter with a parameter, or
+    of a setting parameter with ``value``."""
 
     kind: str
     param: str | None = None
+    value: int = 0
 
     def holds(
         self, *, passive: bool, orphaned: bool, una: int, retries: int, params: Mapping[str, float]
@@ -69,12 +72,12 @@ class Atom:
         assert self.param is not None
         bound = params[self.param]
         if self.kind in ("=", "!="):
-            return (bound == 0) == (self.kind == "=")
+            return (bound == self.value) == (self.kind == "=")
         return retries < bound if self.kind == "<" else retries >= bound
 
     def __str__(self) -> str:
         if self.kind in ("=", "!="):
-            return f"{self.param} {self.kind} 0"
+            return f"{self.param} {self.kind} {self.value}"
         return f"retries {self.kind} {self.param}" if self.param else self.kind
 
 
@@ -106,6 +109,7 @@ class Guard:
     ) -> dict[str, tuple[int, int]] | None:
         """The guard with its retry bounds unknown: ``ranges`` (lo, hi) of each bound
         parameter narrowed to the values for which it holds, or ``None`` if none do.
+        A range has no holes: ``P != N`` narrows it only where ``N`` is at its end.
 
         >>> g = parse_guard("retries < FIN_RETRIES and syn-acked")
         >>> g.narrow(passive=False, orphaned=True, una=1, retries=2,
@@ -127,9 +131,11 @@ class Guard:
             elif a.kind == ">=":
                 hi = min(hi, retries)
             elif a.kind == "=":
-                hi = 0
-            else:
-                lo = max(lo, 1)
+                lo, hi = max(lo, a.value), min(hi, a.value)
+            elif lo == a.value:
+                lo += 1
+            elif hi == a.value:
+                hi -= 1
             if lo > hi:
                 return None
             out[a.param] = (lo, hi)
@@ -159,12 +165,12 @@ def parse_guard(text: str | None) -> Guard:
         if m is not None:
             atoms.append(Atom(m.group(1), m.group(2)))
             continue
-        m = _SWITCH.match(part)
+        m = _SETTING.match(part)
         if m is None:
             raise GuardSyntaxError(
                 f"cannot read guard atom {part!r} (expected one of: "
                 + ", ".join(_FLAGS)
-                + ", retries < PARAM, retries >= PARAM, PARAM = 0, PARAM != 0)"
+                + ", retries < PARAM, retries >= PARAM, PARAM = N, PARAM != N)"
             )
-        atoms.append(Atom(m.group(2), m.group(1)))
+        atoms.append(Atom(m.group(2), m.group(1), int(m.group(3))))
     return Guard(tuple(atoms))
