@@ -737,3 +737,61 @@ def test_at_belongs_to_a_capture() -> None:
     assert code == 0 and "pass --at client or --at server" in out
     code, out = invoke("conform", "--pcap", pcap, "--at", "client", "--json")
     assert code == 0 and json.loads(out)["scenarios"][0]["source"].endswith("(at client)")
+
+
+def _network_did(rec: Recording, side: str, change: str, flags: str, seq: int, ack: int,
+                 at: float) -> Recording:  # fmt: skip
+    """``rec`` as if the network between had reordered or duplicated one segment that
+    reaches ``side``: ``change`` ``late`` moves its arrival to ``at`` (after segments
+    sent after it), ``copy`` adds a second arrival of it at ``at``."""
+    seen = list(rec.wire[side])
+    (i,) = [k for k, w in enumerate(seen) if (w.flags, w.seq, w.ack) == (flags, seq, ack)
+            and not w.src.startswith(("10.77.0.1:", "10.77.0.2:")[SIDE_INDEX[side]])]  # fmt: skip
+    moved = dataclasses.replace(seen[i], t=rec.wall0 + at)
+    if change == "late":
+        del seen[i]
+    seen.append(moved)
+    seen.sort(key=lambda w: w.t)
+    return dataclasses.replace(rec, wire={**rec.wire, side: seen})
+
+
+SIDE_INDEX = {"A": 0, "B": 1}
+
+
+def test_the_network_reordering_and_duplicating_is_inferred_from_the_two_captures(
+    spec: Spec,
+) -> None:
+    """Where the receiver's capture shows a segment arriving after one sent after it,
+    the network reordered them: the path delivers it from behind the channel's head.
+    Where it shows a segment arriving twice that the sender's capture shows sent once,
+    the network made a copy: it reaches the receiver from outside the channel, as the
+    product's duplicating channel would deliver it.  The report counts both."""
+    rec = recording("large-send-then-close")
+    # B's ACK of 50680 bytes reaches A after B's next ACK: a stale ACK, ignored.
+    late = _network_did(rec, "A", "late", "ACK", 6, 50681, 0.21863)
+    run = run_from_recording(late)
+    order = [o.index for o in run.observed["A"] if o.kind == "deliver"]
+    assert order != sorted(order)
+    v = check(spec, run)
+    assert v.conforms and v.reordered == 1 and v.copies == 0
+    assert check_runs(conformance_target("linux"), [run]).conforms
+    # A's FIN reaches B twice: B acknowledges the copy too, on its delayed ACK.
+    twice = _network_did(rec, "B", "copy", "FIN+ACK", 60001, 6, 0.2189)
+    run = run_from_recording(twice)
+    assert [p.origin for p in run.injected] == ["copy"]
+    assert run.injected[0].segment.describe() == "FIN+ACK seq=1 ack=1"
+    v = check(spec, run)
+    assert v.conforms and v.copies == 1 and v.reordered == 0
+    (checked,) = check_runs(conformance_target("linux"), [run]).runs
+    assert checked.conforms
+    row = checked.to_json(mismatch_chart)
+    assert (row["reordered"], row["network_copies"]) == (0, 1)
+
+
+def test_an_arrival_the_sender_never_sent_is_a_disagreement() -> None:
+    rec = recording("active-close")
+    seen = [*rec.wire["B"]]
+    first = next(w for w in seen if w.src.startswith("10.77.0.1:"))
+    seen.append(dataclasses.replace(first, seq=first.seq + 999, t=seen[-1].t))
+    with pytest.raises(ValueError, match="never shows sent"):
+        runs_from_recording(dataclasses.replace(rec, wire={**rec.wire, "B": seen}))

@@ -21,6 +21,7 @@ from .console import out_console
 from .options import solver_limits, spec_file_option
 
 if TYPE_CHECKING:
+    from ..kernel.conform import Conformance
     from ..kernel.conformance import ConformanceReport
     from ..kernel.instants import Timing
 
@@ -148,6 +149,21 @@ def _agreeing(rows: Sequence[Timing]) -> str:
     return f"{sum(r.ok for r in rows)}/{len(rows)} agree" if rows else "none timed"
 
 
+def _network(v: Conformance) -> str:
+    """What the network did on the path shown, beyond delivering in order: ``2 (+1 ACK
+    merged, 1 reordered, 1 copy)``."""
+    more = [
+        f"{count} {what}"
+        for count, what in (
+            (v.merged, "ACK merged"),
+            (v.reordered, "reordered"),
+            (v.copies, "copy" if v.copies == 1 else "copies"),
+        )
+        if count
+    ]
+    return f"{v.losses}" + (f" (+{', '.join(more)})" if more else "")
+
+
 def print_conformance(report: ConformanceReport) -> None:
     """A row per run; then each timed run's instants, and where each other run parts
     from the model, charted."""
@@ -167,9 +183,7 @@ def print_conformance(report: ConformanceReport) -> None:
         table.add_row(
             v.name,
             "matches" if v.conforms else ("UNKNOWN" if v.incomplete else "NO"),
-            (f"{v.losses}" + (f" (+{v.merged} ACK merged)" if v.merged else ""))
-            if v.conforms
-            else "-",
+            _network(v) if v.conforms else "-",
             "; ".join(implied) or ("any" if v.conforms else "-"),
             "-" if timing is None else _agreeing(timing.rows),
             f"{v.explored:,}",

@@ -66,7 +66,7 @@ from ..product.semantics import (
     quiescent,
     step_label,
 )
-from .runs import CHANNEL_ORDER, EXPECTATIONS, Obs, Packet, Run, expectation_holds
+from .runs import CHANNEL_ORDER, EXPECTATIONS, ORIGINS, Obs, Packet, Run, expectation_holds
 
 __all__ = [
     "COUNT_LIMIT",
@@ -105,6 +105,9 @@ class _Node(NamedTuple):
     # per side: an observation already matched ahead of the pointer (a send matched
     # before the arrival just before it, see PROCESSING_SLACK), or -1
     ahead: tuple[int, int] = (-1, -1)
+    # per channel: packets past ``gone`` delivered already, overtaking the ones before
+    early: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+    reordered: int = 0  # deliveries that overtook a segment sent before them
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,10 @@ class Conformance:
     #: The variant's own values of the count parameters the run was held against (on a
     #: recording, under the settings of the machine that made it).
     expected: dict[str, float] = field(default_factory=dict)
+    #: Deliveries on the path that overtook segments sent before them (the network
+    #: reordered), and copies of segments the network made (it duplicated).
+    reordered: int = 0
+    copies: int = 0
 
     def to_json(self, chart: MismatchChart) -> dict[str, Any]:
         """The JSON row; ``chart`` draws a mismatch (the kernel layer draws nothing)."""
@@ -181,6 +188,8 @@ class Conformance:
             "variant_parameters": {k: v for k, v in sorted(self.expected.items())},
             "losses": self.losses,
             "merged_acks": self.merged,
+            "reordered": self.reordered,
+            "network_copies": self.copies,
             "search_states": self.explored,
             "incomplete": self.incomplete,
             "mismatch": mismatch,
@@ -333,7 +342,12 @@ class _Search:
         return self._seen(
             _Node(
                 s, counts, gone or n.gone, (pointers[0], pointers[1]), n.seen, bounds, n.losses
-            )._replace(merged=merged, ahead=(aheads[0], aheads[1]))
+            )._replace(
+                merged=merged,
+                ahead=(aheads[0], aheads[1]),
+                early=n.early,
+                reordered=n.reordered,
+            )
         )
 
     def _consumed(self, n: _Node, side: int) -> _Node:
@@ -378,10 +392,13 @@ class _Search:
             k = n.sent[side]
             if k < len(self.packets[side]) and self.packets[side][k].cont:
                 yield self._continued(n, side, local, self.packets[side][k])
-            # The head of the incoming channel: delivered, or lost.
+            # The head of the incoming channel: delivered, or lost; or, where the side
+            # saw a later segment arrive first, that one (the network reordered them).
             c = 1 - side
             if n.gone[c] < n.sent[c]:
                 yield from self._head(n, side, local, self.packets[c][n.gone[c]])
+                if name in self.run.watched:
+                    yield from self._overtaking(n, side, local)
             # Timers.
             quiet = None
             for timer in spec.timers:
@@ -497,12 +514,13 @@ class _Search:
         self, n: _Node, side: int, local: Local, p: Packet
     ) -> Iterator[tuple[Label | None, _Node | str, str]]:
         """A segment from outside the connection reaches ``side``: a third party's
-        (the attacker of the product) or the next connection's SYN on the same ports;
-        it travels in no channel of the model, and is placed as the run shows it."""
+        (the attacker of the product), the next connection's SYN on the same ports, or
+        a copy of one of the connection's own segments the network made (a duplicating
+        channel of the product); it travels in no channel of the model, and is placed
+        as the run shows it."""
         name = SIDES[side]
         seg = p.segment
-        what = "the next connection's" if p.origin == "next" else "a forged"
-        text = f"{name}: receive {what} {seg.describe()}"
+        text = f"{name}: receive {ORIGINS[p.origin]} {seg.describe()}"
         past = self._consumed(n, side)
         if p.origin == "next" and local.state in NO_CONNECTION:
             # No socket of this connection is left on the ports: the listener takes it.
@@ -543,9 +561,8 @@ class _Search:
         name = SIDES[side]
         c = 1 - side
         incoming = n.s.channel_from(SIDES[c])
-        gone = list(n.gone)
-        gone[c] += 1
-        moved_gone = (gone[0], gone[1])
+        moved_gone, early = _passed(n, c)
+        n = n._replace(early=early)
         if p.lost is not False:  # lost, or maybe lost
             seg = incoming[0]
             label = net_label("loss", seg, SIDES[c])
@@ -576,6 +593,33 @@ class _Search:
             n, side, local, seg, "segment", text, obs, ahead, incoming[1:], moved_gone
         )
 
+    def _overtaking(
+        self, n: _Node, side: int, local: Local
+    ) -> Iterator[tuple[Label | None, _Node | str, str]]:
+        """The segment ``side`` saw arrive next, taken from behind the channel's head:
+        the network delivered it before segments sent earlier (RFC 9293 §3.4: segments
+        may arrive out of order).  Only where the side's own capture shows its order,
+        and never past a segment the run lost (that one is lost first)."""
+        name = SIDES[side]
+        c = 1 - side
+        want = self.observed[side]
+        obs = n.obs[side]
+        if obs >= len(want) or want[obs].kind != "deliver" or want[obs].channel != CHANNEL_ORDER[c]:
+            return
+        j, head = want[obs].index, n.gone[c]
+        if not head < j < n.sent[c] or j in n.early[c] or self.packets[c][head].lost is True:
+            return
+        incoming = n.s.channel_from(SIDES[c])
+        at = j - head - sum(e < j for e in n.early[c])
+        seg = incoming[at]
+        early = list(n.early)
+        early[c] = early[c] | {j}
+        moved = n._replace(early=(early[0], early[1]), reordered=n.reordered + 1)
+        text = f"{name}: receive {seg.describe()} (ahead of {at} sent before it)"
+        obs, ahead = self._past(side, obs, n.ahead[side])
+        rest = incoming[:at] + incoming[at + 1 :]
+        yield from self._arrive(moved, side, local, seg, "segment", text, obs, ahead, rest, n.gone)
+
     def when(self, n: _Node, nxt: _Node, label: Label | None) -> float:
         """When the run did what the move from ``n`` to ``nxt`` matched: the first
         observation or segment it consumed (a timer expiry that sends nothing: never)."""
@@ -595,7 +639,7 @@ class _Search:
         for i, local in enumerate((n.s.a, n.s.b)):
             if n.sent[i] < len(self.packets[i]):
                 return False
-            if SIDES[1 - i] in self.run.watched and n.gone[i] < self.arrivals[i]:
+            if SIDES[1 - i] in self.run.watched and n.gone[i] + len(n.early[i]) < self.arrivals[i]:
                 return False
             if n.obs[i] < len(self.observed[i]) or n.seen[i] < len(self.states[i]):
                 return False
@@ -608,7 +652,7 @@ class _Search:
         return True
 
     def progress(self, n: _Node) -> int:
-        return sum(n.sent) + sum(n.gone) + sum(n.obs) + sum(n.seen)
+        return sum(n.sent) + sum(n.gone) + sum(map(len, n.early)) + sum(n.obs) + sum(n.seen)
 
 
 def departures(variant: Spec, base: Spec, trace: Trace, clocked: Collection[str] = ()) -> list[str]:
@@ -774,7 +818,12 @@ def check_run(
     # judge only the path shown), one the variant's own parameter values allow if
     # there is one.
     accepted.sort(
-        key=lambda n: (n.losses + sum(n.sent) - sum(n.gone), n.merged, _silent(parent, n))
+        key=lambda n: (
+            n.losses + sum(n.sent) - sum(n.gone) - sum(map(len, n.early)),
+            n.reordered,
+            n.merged,
+            _silent(parent, n),
+        )
     )
     shown = next(
         (
@@ -809,7 +858,21 @@ def check_run(
         _chosen(counts, wanted, shown.bounds) if shown is not None else {},
         end.merged,
         {name: float(defaults[name]) for name in counts if name in defaults},
+        end.reordered,
+        sum(p.origin == "copy" for p in run.injected),
     )
+
+
+def _passed(n: _Node, c: int) -> tuple[tuple[int, int], tuple[frozenset[int], frozenset[int]]]:
+    """``n``'s counts of packets delivered or lost per channel, and of those delivered
+    ahead of their turn, once channel ``c``'s head is gone (and every packet after it
+    that overtook it)."""
+    gone, early = list(n.gone), list(n.early)
+    gone[c] += 1
+    while gone[c] in early[c]:
+        early[c] = early[c] - {gone[c]}
+        gone[c] += 1
+    return (gone[0], gone[1]), (early[0], early[1])
 
 
 def _silent(parent: Mapping[_Node, tuple[_Node, Label | None] | None], n: _Node) -> int:

@@ -39,6 +39,7 @@ from .recording import CLIENT_ADDR, SERVER_ADDR, SYSCTLS, Recording
 __all__ = [
     "CHANNEL_ORDER",
     "EXPECTATIONS",
+    "ORIGINS",
     "VANTAGE_POINTS",
     "Obs",
     "Packet",
@@ -80,12 +81,15 @@ class Packet:
     lost: bool | None = False
     arrived: float | None = None
     #: For a segment from outside the connection's channels (:attr:`Run.injected`):
-    #: ``forged`` by a third party, or the ``next`` connection's SYN on the same ports.
+    #: ``forged`` by a third party, the ``next`` connection's SYN on the same ports, or a
+    #: ``copy`` of one of the connection's own segments the network made.
     origin: str = ""
     #: Data that continues a send() an earlier segment began (the sender cut the call's
     #: bytes into segments, RFC 9293 §3.8.6.2): the model's one segment for the call,
     #: sent again with no step of the sender (:func:`make_packets`).
     cont: bool = False
+    #: The place in its channel of the wire segment this packet is (a piece of).
+    segment_of: int = -1
 
     def text(self) -> str:
         """``FIN+ACK seq=1 ack=2`` (the wire's relative numbers), ``+10 bytes`` for data."""
@@ -165,11 +169,12 @@ class Run:
     clocks: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     #: Where the run came from (the scenario, or the pcap file and connection).
     source: str = ""
-    #: Segments a third party forged (:attr:`~checker.kernel.recording.Recording.injected`):
-    #: in no channel's packets (their apparent sender never sent them), each as the
-    #: packet of the channel it travelled in, ``index`` its place among the injections,
-    #: ``sent`` when it was sent and ``arrived`` when the receiver's capture saw it.
-    #: The search does not make them yet: a run that has some needs them checked.
+    #: Segments from outside the connection's channels (:attr:`Packet.origin`): forged
+    #: by a third party (:attr:`~checker.kernel.recording.Recording.injected`), the
+    #: next connection's SYN, copies the network made of the connection's own: in no
+    #: channel's packets (their apparent sender did not send them), each as the packet
+    #: of the channel it travelled in, ``index`` its place among them, ``sent`` when it
+    #: (or its original) was sent and ``arrived`` when the receiver's capture saw it.
     injected: list[Packet] = field(default_factory=list)
     #: The sides that start with a listening socket (a later connection of a recording:
     #: the listener is there before its SYN).
@@ -264,7 +269,7 @@ def _continues(pieces: Sequence[Wire], calls: Sequence[tuple[int, int]] | None) 
 def make_packets(
     wires: Mapping[str, Sequence[Wire]],
     lost: Mapping[str, set[int]] | None = None,
-    arrived: Mapping[str, Sequence[float]] | None = None,
+    arrived: Mapping[str, Sequence[float | None]] | None = None,
     *,
     unknown_losses: bool = False,
     sends: Mapping[str, Sequence[tuple[int, int]]] | None = None,
@@ -291,7 +296,9 @@ def make_packets(
             was_lost: bool | None = None if unknown_losses else i in (lost or {}).get(chan, set())
             when = arrived[chan][i] if arrived and i < len(arrived.get(chan, [])) else None
             seg = abstract(piece, fins[chan], fins.get(other))
-            rows.append(Packet(chan, len(rows), piece, seg, w.t, was_lost, when, cont=more))
+            rows.append(
+                Packet(chan, len(rows), piece, seg, w.t, was_lost, when, cont=more, segment_of=i)
+            )
         out[chan] = rows
     return out
 
@@ -336,13 +343,15 @@ def runs_from_recording(rec: Recording) -> list[Run]:
             for w in rec.wire.get(receiver, [])
             if w.src.startswith(address[sender]) and id(w) not in forged
         ]
-        key = [(w.flags, w.seq, w.ack, w.length) for w in mine]
-        if [(w.flags, w.seq, w.ack, w.length) for w in theirs] != key[: len(theirs)]:
-            raise ValueError(f"{rec.name}: the two captures of {chan} disagree")
         sent[chan], arrived[chan] = mine, theirs
-    lost = _dropped(rec, arrived)
+    dropped = _dropped(rec, arrived)
+    reached = {
+        c: _reached(f"{rec.name}: {c}", sent[c], arrived[c], dropped[c], rec.wall0)
+        for c in CHANNEL_ORDER
+    }
+    lost = {c: reached[c].lost for c in CHANNEL_ORDER}
+    when = {c: reached[c].when for c in CHANNEL_ORDER}
     shift = {c: [replace(w, t=round(w.t - rec.wall0, 6)) for w in ws] for c, ws in sent.items()}
-    when = {c: [round(w.t - rec.wall0, 6) for w in ws] for c, ws in arrived.items()}
     # The values read in the namespaces (a recording made before they were kept has
     # the scenario's own settings only); the variant maps them onto its parameters
     # (Spec.from_sysctls).
@@ -361,6 +370,7 @@ def runs_from_recording(rec: Recording) -> list[Run]:
         injected = [
             p for p in _injected_packets(rec, forged, part, packets) if cut.t <= p.sent < nxt.t
         ]
+        injected += _copies(packets, reached, cut, nxt, len(injected))
         if nxt.t < float("inf"):
             injected += _next_syn(shift, when, cut, nxt, packets, len(injected))
         listening = tuple(s for s in SIDES if k > 0 and _listening(rec, s, cut.t))
@@ -434,7 +444,7 @@ def _renumbered(wires: Sequence[Wire], isn: Mapping[str, int], chan: str) -> lis
 
 def _next_syn(
     shift: Mapping[str, Sequence[Wire]],
-    when: Mapping[str, Sequence[float]],
+    when: Mapping[str, Sequence[float | None]],
     cut: _Cut,
     nxt: _Cut,
     packets: Mapping[str, Sequence[Packet]],
@@ -455,11 +465,11 @@ def _next_syn(
 
     chan = next(c for c in CHANNEL_ORDER if opens(c))
     i = nxt.index[chan]
-    if i >= len(when[chan]):
+    arrival = when[chan][i]
+    if arrival is None:
         return []  # never arrived
     w = shift[chan][i]
     seq = (w.seq - cut.isn[chan]) % 2**32
-    arrival = when[chan][i]
     rcv_nxt = _rcv_nxt(packets[chan], arrival)
     after = 0 < (seq - rcv_nxt) % 2**32 < 2**31
     segment = Segment(SYN, AHEAD if after else BELOW, 0)
@@ -571,6 +581,96 @@ def _rcv_nxt(packets: Sequence[Packet], at: float) -> int:
     return top
 
 
+#: How much earlier than its arrival a segment's capture at the receiver may be
+#: stamped than at its sender (two tcpdump processes, one clock): none on veth.
+_CLOCK_SLACK = 0.001
+
+
+@dataclass(frozen=True)
+class _Reached:
+    """How one channel's segments reached the receiver, by the two captures (see
+    :func:`_reached`); indexed by the segment's place in the sender's capture."""
+
+    #: When each one arrived (the first copy the receiver kept), ``None``: never seen.
+    when: list[float | None]
+    #: The ones every arrival of which the drop rules lost.
+    lost: set[int]
+    #: The copies the network made: (segment, when the copy arrived), in arrival order.
+    copies: list[tuple[int, float]]
+
+
+def _reached(
+    where: str, sent: Sequence[Wire], seen: Sequence[Wire], dropped: Collection[int], wall0: float
+) -> _Reached:
+    """Match each arrival the receiver's capture shows with the segment the sender's
+    capture shows it sent: the first one not yet arrived with the same flags, numbers
+    and length, sent before.  The network may reorder (arrivals then come in another
+    order than the sends) and duplicate: an arrival of a segment whose every sending
+    has arrived already is a copy the network made (the sender never sent it again).
+    An arrival the sender never sent means the captures disagree.
+
+    The second segment overtook the first, which then arrived twice:
+
+    >>> a = [Wire(0.1, "a", "b", "ACK", 1, 1, 10), Wire(0.2, "a", "b", "ACK", 11, 1, 10)]
+    >>> b = [replace(a[1], t=0.3), replace(a[0], t=0.4), replace(a[0], t=0.5)]
+    >>> _reached("ex", a, b, set(), 0.0)
+    _Reached(when=[0.4, 0.3], lost=set(), copies=[(0, 0.5)])
+
+    A copy that arrives after the drop rules lost the original is its delivery:
+
+    >>> _reached("ex", a, b, {1}, 0.0)
+    _Reached(when=[0.5, 0.3], lost=set(), copies=[])
+    """
+    index: dict[tuple[str, int, int, int], list[int]] = {}
+    for i, w in enumerate(sent):
+        index.setdefault((w.flags, w.seq, w.ack, w.length), []).append(i)
+    when: list[float | None] = [None] * len(sent)
+    kept: list[bool] = [False] * len(sent)
+    copies = []
+    for j, w in enumerate(seen):
+        t = round(w.t - wall0, 6)
+        sendings = [
+            i
+            for i in index.get((w.flags, w.seq, w.ack, w.length), [])
+            if sent[i].t <= w.t + _CLOCK_SLACK
+        ]
+        if not sendings:
+            raise ValueError(
+                f"{where}: the receiver's capture shows {w.flags} seq={w.seq} ack={w.ack} "
+                f"+{w.length} bytes at {t:g} s, which the sender's capture never shows sent "
+                "(the two captures disagree)"
+            )
+        fresh = [i for i in sendings if when[i] is None]
+        i = fresh[0] if fresh else sendings[-1]
+        if when[i] is None or (not kept[i] and j not in dropped):
+            when[i] = t
+        elif j not in dropped:
+            copies.append((i, t))
+        kept[i] = kept[i] or j not in dropped
+    lost = {i for i, t in enumerate(when) if t is not None and not kept[i]}
+    return _Reached(when, lost, copies)
+
+
+def _copies(
+    packets: Mapping[str, Sequence[Packet]],
+    reached: Mapping[str, _Reached],
+    cut: _Cut,
+    nxt: _Cut,
+    number: int,
+) -> list[Packet]:
+    """The copies the network made of this connection's segments (:func:`_reached`),
+    each as the packets of its segment, arriving when the copy did."""
+    out: list[Packet] = []
+    for chan in CHANNEL_ORDER:
+        for i, t in reached[chan].copies:
+            if not cut.index[chan] <= i < nxt.index[chan]:
+                continue
+            for p in packets[chan]:
+                if p.segment_of == i - cut.index[chan]:
+                    out.append(replace(p, index=number + len(out), arrived=t, origin="copy"))
+    return out
+
+
 def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str, set[int]]:
     """Which arrivals the drop rules lost: nftables' ``quota until N bytes`` passes (to
     the drop) the matching segments until N bytes have matched."""
@@ -586,6 +686,9 @@ def _dropped(rec: Recording, arrived: Mapping[str, Sequence[Wire]]) -> dict[str,
                 out[chan].add(i)
     return out
 
+
+#: How a segment from outside the connection's channels is named, by its origin.
+ORIGINS = {"forged": "a forged", "next": "the next connection's", "copy": "the network's copy of"}
 
 #: Order of simultaneous events of one side: a call is made before what it causes, a
 #: segment arrives before the answer to it, an outcome is known last.
@@ -622,8 +725,7 @@ def _observations(
             )
     for p in injected:
         if p.channel == in_chan and p.arrived is not None:
-            what = "the next connection's" if p.origin == "next" else "a forged"
-            text = f"receive {what} {p.text()}"
+            text = f"receive {ORIGINS[p.origin]} {p.text()}"
             out.append(Obs(p.arrived, side, "forged", p.channel, p.index, text=text))
     linger0 = closed = False
     opened = False

@@ -139,7 +139,14 @@ def load_spec(
             body, _src = raw.parameters[pname]
             _check_override(pname, body.get("unit"), value)
             raw.parameters[pname] = ({**body, "value": value}, Src("--param", pname))
-    spec = build_spec(raw, chosen)
+    try:
+        spec = build_spec(raw, chosen)
+    except SpecError as exc:
+        if chosen is None or exc.file == chosen.file:
+            raise
+        # A base entry the overlay made wrong (a timer it moved away from a state the
+        # base's rules time out in): the overlay is where to fix it.
+        raise SpecError(chosen.file, "as this overlay leaves the base spec", str(exc)) from None
     if check_behaviour:
         closure(spec)
     return spec
