@@ -4,6 +4,7 @@ naming the file, the entry and the fix, exit 2."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -198,3 +199,33 @@ def test_overlays_found_by_fuzzing(overlay: str, says: str) -> None:
     code, out = run("spec", "--spec", str(path))
     assert code == 2
     assert f"data/bad/{overlay}: {says}" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{", "not a recording.json that conform --keep-captures wrote (JSONDecodeError"),
+        ('{"name": 3}', "not a recording.json that conform --keep-captures wrote (KeyError"),
+        ("[1, 2]", "not a recording.json that conform --keep-captures wrote"),
+        (None, "no such file"),
+    ],
+)
+def test_a_broken_recording_is_named(tmp_path: Path, content: str | None, says: str) -> None:
+    path = tmp_path / "recording.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    code, out = run("conform", "--recording", str(path))
+    assert code == 2 and f"{path}: {says}" in " ".join(out.split())
+
+
+def test_a_recording_whose_captures_disagree_is_named(tmp_path: Path) -> None:
+    """B's capture shows a segment A's never shows sent: the two captures disagree."""
+    data = json.loads(
+        (Path(__file__).parent / "data" / "recordings" / "active-close.json").read_text()
+    )
+    first = next(w for w in data["wire"]["B"] if w["src"].startswith("10.77.0.1:"))
+    data["wire"]["B"].append({**first, "seq": first["seq"] + 999})
+    path = tmp_path / "recording.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, out = run("conform", "--recording", str(path))
+    assert code == 2 and "never shows sent (the two captures disagree)" in " ".join(out.split())

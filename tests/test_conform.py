@@ -100,6 +100,10 @@ BEHAVIOURS = {
     # with 1 TIME-WAIT stays, as ss shows to the end: the run implies the setting.
     "rst-into-time-wait-rfc1337-0": (0, 0, {}),
     "rst-into-time-wait-rfc1337-1": (0, 0, {"TCP_RFC1337": [(1, 16)]}),
+    # The network between reorders two data segments, or sends the data and the FIN
+    # twice (B's ACK of the first FIN rides on the one it sends for the copy).
+    "network-reorders": (0, 0, {}),
+    "network-duplicates": (0, 1, {}),
 }
 
 
@@ -795,3 +799,23 @@ def test_an_arrival_the_sender_never_sent_is_a_disagreement() -> None:
     seen.append(dataclasses.replace(first, seq=first.seq + 999, t=seen[-1].t))
     with pytest.raises(ValueError, match="never shows sent"):
         runs_from_recording(dataclasses.replace(rec, wire={**rec.wire, "B": seen}))
+
+
+@pytest.mark.parametrize(
+    ("name", "reordered", "copies", "shown"),
+    [("network-reorders", 1, 0, "0 (+1 reordered)"),
+     ("network-duplicates", 0, 2, "0 (+1 ACK merged, 2 copies)")],
+)  # fmt: skip
+def test_what_the_network_did_is_reported(
+    name: str, reordered: int, copies: int, shown: str
+) -> None:
+    """Recorded through a forwarder between the sides: the report counts the deliveries
+    that overtook earlier segments and the copies the network made, in the table and
+    in JSON."""
+    path = DATA / "recordings" / f"{name}.json"
+    code, out = invoke("conform", "--recording", str(path), "--json")
+    assert code == 0, out
+    (row,) = json.loads(out)["scenarios"]
+    assert (row["reordered"], row["network_copies"]) == (reordered, copies)
+    code, out = invoke("conform", "--recording", str(path))
+    assert code == 0 and shown in out

@@ -365,6 +365,45 @@ def test_tw_reuse_takes_over_the_clients_time_wait(rec: Recording) -> None:
     assert states[-1] == "TIME-WAIT"
 
 
+def arrived(rec: Recording, side: str) -> list[Wire]:
+    """The segments of ``side``'s peer that ``side``'s capture saw arrive."""
+    peer = SERVER_ADDR if side == "A" else CLIENT_ADDR
+    return [w for w in rec.wire[side] if w.src.startswith(peer + ":")]
+
+
+@scenario("network-reorders")
+def test_the_network_between_delivers_the_second_data_segment_first(rec: Recording) -> None:
+    """The forwarder held A's first 100 bytes back until the next 100 had passed: A's
+    capture shows them sent in order, B's arriving the other way round.  B answers the
+    early one with a duplicate ACK of what it had (ack 1), then acknowledges all 200."""
+    assert [row[1:3] for row in rec.network] == [["hold", "A->B"]]
+    data = [(w.seq, w.length) for w in sent(rec, "A") if w.length]
+    assert data == [(1, 100), (101, 100)]
+    assert [(w.seq, w.length) for w in arrived(rec, "B") if w.length] == data[::-1]
+    acks = [w.ack for w in sent(rec, "B") if w.flags == "ACK"]
+    assert acks[:2] == [1, 201]
+    run = run_from_recording(rec)
+    v = check_run(load_for_conformance("linux"), run)
+    assert v.conforms and (v.reordered, v.copies) == (1, 0)
+
+
+@scenario("network-duplicates")
+def test_the_network_between_delivers_the_data_and_the_fin_twice(rec: Recording) -> None:
+    """The forwarder sent A's data segment and its FIN twice each: A's capture shows each
+    sent once, B's each arriving twice.  The copy of old data draws a duplicate ACK;
+    the close goes on as usual."""
+    assert [row[1:3] for row in rec.network] == [["copy", "A->B"], ["copy", "A->B"]]
+    mine = [(w.flags, w.seq) for w in sent(rec, "A") if w.length or "FIN" in w.flags]
+    assert mine == [("ACK", 1), ("FIN+ACK", 101)]
+    seen = [(w.flags, w.seq) for w in arrived(rec, "B") if w.length or "FIN" in w.flags]
+    assert seen == [mine[0], mine[0], mine[1], mine[1]]
+    assert [w.ack for w in sent(rec, "B") if w.flags == "ACK"][:2] == [101, 101]
+    run = run_from_recording(rec)
+    assert [p.origin for p in run.injected] == ["copy", "copy"]
+    v = check_run(load_for_conformance("linux"), run)
+    assert v.conforms and (v.reordered, v.copies) == (0, 2)
+
+
 @scenario("port-reuse")
 def test_two_connections_on_one_four_tuple(rec: Recording) -> None:
     """The server restarts (its listener closed and bound again while its old
@@ -441,7 +480,7 @@ def test_a_recording_keeps_the_kernel_its_settings_and_its_injections(rec: Recor
 
 
 def test_every_scenario_is_tested() -> None:
-    assert len(SCENARIOS) == 29 and set(SCENARIOS) == TESTED
+    assert len(SCENARIOS) == 31 and set(SCENARIOS) == TESTED
     assert set(SCENARIOS) >= set(LONG)
 
 

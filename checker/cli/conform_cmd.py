@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..kernel.conform import Conformance
     from ..kernel.conformance import ConformanceReport
     from ..kernel.instants import Timing
+    from ..kernel.runs import Run
 
 __all__ = ["conform_cmd"]
 
@@ -42,6 +43,14 @@ __all__ = ["conform_cmd"]
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Check one TCP connection of this capture instead of running the scenarios.",
+)
+@click.option(
+    "--recording",
+    "recording",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Check a recording --keep-captures kept (DIR/NAME/recording.json) instead of "
+    "running the scenarios: no root needed.",
 )
 @click.option(
     "--client",
@@ -83,6 +92,7 @@ __all__ = ["conform_cmd"]
 def conform_cmd(
     scenarios: tuple[str, ...],
     pcap: Path | None,
+    recording: Path | None,
     client: str | None,
     at: str | None,
     variant: str,
@@ -107,13 +117,21 @@ def conform_cmd(
       tcpcheck conform
       tcpcheck conform --scenario last-ack-gives-up --json
       tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
+      tcpcheck conform --recording kept/network-reorders/recording.json
     """
     from ..kernel.conformance import check_runs, conformance_target, record_scenarios
     from ..kernel.runs import runs_from_pcap
     from ..render.mermaid_chart import mismatch_chart, render_mermaid
 
     target = conformance_target(variant, spec_file)
-    if pcap is not None:
+    if recording is not None:
+        if pcap is not None or scenarios or keep is not None or client or at:
+            raise UsageError(
+                "--recording checks a kept recording: drop --pcap, --scenario, "
+                "--keep-captures, --client and --at"
+            )
+        runs = _recorded(recording)
+    elif pcap is not None:
         if scenarios or keep is not None:
             raise UsageError("--pcap checks a capture: drop --scenario and --keep-captures")
         if not pcap.exists():
@@ -143,6 +161,24 @@ def conform_cmd(
         print_conformance(report)
     if not report.conforms:
         sys.exit(1)
+
+
+def _recorded(path: Path) -> list[Run]:
+    """The runs of a recording file, or a usage error naming it."""
+    from ..kernel.recording import Recording
+    from ..kernel.runs import runs_from_recording
+
+    kept = "a recording.json that conform --keep-captures wrote"
+    if not path.exists():
+        raise UsageError(f"{path}: no such file (give {kept})")
+    try:
+        rec = Recording.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: not {kept} ({type(exc).__name__}: {exc})") from None
+    try:
+        return runs_from_recording(rec)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UsageError(f"{path}: cannot read the run ({type(exc).__name__}: {exc})") from None
 
 
 def _agreeing(rows: Sequence[Timing]) -> str:

@@ -9,9 +9,10 @@ Commands (``{"op": ...}``): ``listen`` (port), ``unlisten`` (the listener is clo
 SO_REUSEADDR), ``send`` (bytes; ``more``: with MSG_MORE, so the kernel holds a short
 write back for more), ``recv`` (max bytes; ``wait``: seconds to wait for something to
 read, after which the result says ``timeout``), ``shutdown`` (``wr``),
-``linger0`` (SO_LINGER on, 0 s), ``close``, ``forge`` (a segment of someone else's,
-sent through a raw socket: see :func:`forge`), ``batch`` (``cmds``: several commands
-back to back, with no round trip to the harness between them; one result each),
+``linger0`` (SO_LINGER on, 0 s), ``nodelay`` (TCP_NODELAY), ``close``, ``forge`` (a
+segment of someone else's, sent through a raw socket: see :func:`forge`), ``batch``
+(``cmds``: several commands back to back, with no round trip to the harness between
+them; one result each),
 ``exit`` (the process exits, leaving any connection to the kernel: orphaned).
 
 Any command may carry ``at``: an instant on the machine's monotonic clock (which every
@@ -134,6 +135,9 @@ def run_one(cmd: dict[str, Any], socks: dict[str, socket.socket]) -> dict[str, A
                 return {"ok": True, "timeout": True}
             data = conn.recv(int(cmd.get("bytes", 4096)))
             return {"ok": True, "received": len(data)}
+        if op == "nodelay":  # TCP_NODELAY: no Nagle, each send() goes out at once
+            socks["conn"].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return {"ok": True}
         if op == "shutdown":
             socks["conn"].shutdown(socket.SHUT_WR)
             return {"ok": True}

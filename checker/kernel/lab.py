@@ -6,8 +6,10 @@ segments each side receives and sends with tcpdump (``--immediate-mode``: withou
 capture loses packets), samples the sockets' states with ``ss -tan -o``, loses exact
 segments with nftables in the *receiving* namespace's input hook (a drop in the sender's
 output hook is a local transmit error, which the kernel retries at once: not a loss), and
-drives one socket program per side (:mod:`checker.kernel.agent`).  Everything it creates --
-namespaces, processes -- is removed on exit, also on failure.
+drives one socket program per side (:mod:`checker.kernel.agent`).  With ``between``, a third
+namespace sits between the two, holding the far ends of one veth pair per side and a
+forwarder that can duplicate and reorder (:mod:`checker.kernel.between`).  Everything it
+creates -- namespaces, processes -- is removed on exit, also on failure.
 
 Needs root, ``ip``, ``nft``, ``tcpdump`` and ``ss``: :func:`missing` says what is not there.
 
@@ -31,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -242,6 +244,7 @@ class Lab:
         sysctls: dict[str, str] | None = None,
         keep: Path | None = None,
         sample_every: float = 0.005,
+        between: bool = False,
     ):
         with _LABS_LOCK:
             number = next(_LABS)
@@ -250,6 +253,13 @@ class Lab:
         # Interface names have at most 15 characters.
         short = f"{os.getpid() % 100000}-{number % 1000}"
         self.veth = {"A": f"va{short}", "B": f"vb{short}"}
+        #: With ``between``: a third namespace holding the far ends of the two veth
+        #: pairs (one per side) and the forwarder that joins them
+        #: (:mod:`checker.kernel.between`), which can duplicate and reorder segments.
+        self.middle = f"tcpck-m-{tag}" if between else None
+        self.far = {"A": f"ma{short}", "B": f"mb{short}"}
+        self.network_log: list[list[Any]] = []
+        self._network: Agent | None = None
         self.addr = {"A": CLIENT_ADDR, "B": SERVER_ADDR}
         self.sysctls = sysctls or {}
         self.sample_every = sample_every
@@ -294,7 +304,10 @@ class Lab:
             for side in ("A", "B"):
                 self._run("ip", "netns", "add", self.ns[side])
             veth_a, veth_b = self.veth["A"], self.veth["B"]
-            self._run("ip", "link", "add", veth_a, "type", "veth", "peer", "name", veth_b)
+            if self.middle is None:
+                self._run("ip", "link", "add", veth_a, "type", "veth", "peer", "name", veth_b)
+            else:
+                self._between()
             for side, dev in (("A", veth_a), ("B", veth_b)):
                 self._run("ip", "link", "set", dev, "netns", self.ns[side])
                 self.ns_run(side, "ip", "addr", "add", f"{self.addr[side]}/24", "dev", dev)
@@ -318,6 +331,41 @@ class Lab:
             self._teardown()
             raise
         return self
+
+    def _between(self) -> None:
+        """The namespace between the sides: each side's veth paired with one there, the
+        forwarder passing frames from one to the other."""
+        assert self.middle is not None
+        self._run("ip", "netns", "add", self.middle)
+        for side in ("A", "B"):
+            self._run("ip", "link", "add", self.veth[side], "type", "veth", "peer", "name",
+                      self.far[side])  # fmt: skip
+            self._run("ip", "link", "set", self.far[side], "netns", self.middle)
+            self._run("ip", "netns", "exec", self.middle, "ip", "link", "set", self.far[side], "up")
+        proc = subprocess.Popen(
+            [
+                *("ip", "netns", "exec", self.middle),
+                *(sys.executable, "-m", "checker.kernel.between", self.far["A"], self.far["B"]),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(proc)
+        assert proc.stdout is not None
+        if not json.loads(proc.stdout.readline() or "{}").get("ready"):
+            raise RuntimeError("the forwarder between the sides did not start")
+        self._network = Agent("network", proc)
+
+    def network(self, op: str, channel: str, match: str) -> None:
+        """Have the network between the sides duplicate (``copy``) or reorder
+        (``hold``) the next segment of ``channel`` that ``match`` names
+        (:mod:`checker.kernel.between`); needs a lab made with ``between``."""
+        if self._network is None:
+            raise RuntimeError("this lab has no network between its sides (between=False)")
+        result = self._network._ask({"op": op, "channel": channel, "match": match})
+        if not result.get("ok"):
+            raise RuntimeError(f"the network between: {result}")
 
     def _read_sysctls(self, side: str) -> dict[str, str]:
         """The :data:`~checker.kernel.recording.READ_SYSCTLS` in ``side``'s namespace
@@ -534,6 +582,9 @@ class Lab:
                 except OSError:
                     pass
         time.sleep(0.2)  # the last segments reach the captures
+        if self._network is not None and self._network.proc.poll() is None:
+            with suppress(OSError, RuntimeError, ValueError):
+                self.network_log = self._network._ask({"op": "log"}).get("done", [])
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
@@ -542,8 +593,9 @@ class Lab:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        for side in ("A", "B"):
-            subprocess.run(["ip", "netns", "del", self.ns[side]], capture_output=True, check=False)
+        for ns in (self.ns["A"], self.ns["B"], self.middle):
+            if ns is not None:
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
         if self.keep is not None:
             self.keep.mkdir(parents=True, exist_ok=True)
             for side in ("A", "B"):

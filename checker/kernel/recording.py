@@ -166,6 +166,11 @@ class Recording:
     kernel: str = ""
     sysctls: dict[str, dict[str, str]] = field(default_factory=dict)
     injected: list[Injected] = field(default_factory=list)
+    #: What the network between the sides did (a lab with a forwarder between them:
+    #: :mod:`checker.kernel.between`): ``[when, "copy" or "hold", channel, flags, seq,
+    #: length]``, ``when`` from the lab's start, ``seq`` as on the wire.  The runs do
+    #: not read it: the captures show what the network did; it is the harness's word.
+    network: list[list[Any]] = field(default_factory=list)
 
     def states(self, side: str) -> list[str]:
         """The connection's sampled states on ``side``, consecutive repeats merged
@@ -189,6 +194,7 @@ class Recording:
             "kernel": self.kernel,
             "sysctls": self.sysctls,
             "injected": [dataclasses.asdict(i) for i in self.injected],
+            **({"network": self.network} if self.network else {}),
         }
 
     @staticmethod
@@ -207,6 +213,7 @@ class Recording:
                 for side, values in data.get("sysctls", {}).items()
             },
             [Injected(**i) for i in data.get("injected", [])],
+            [list(row) for row in data.get("network", [])],
         )
 
     def read_sysctls(self) -> dict[str, str]:
@@ -270,6 +277,11 @@ SYSCTLS: dict[str, dict[str, str]] = {
     "injected-rst-exact": {},
     "injected-rst-in-window": {},
     "port-reuse": {},
+    # Without SACK, the duplicate ACK of the early segment marks nothing lost (RACK
+    # needs SACK; fast retransmit, three duplicate ACKs): no retransmission races the
+    # late one.
+    "network-reorders": {"net.ipv4.tcp_sack": "0"},
+    "network-duplicates": {},
 }
 
 

@@ -458,6 +458,33 @@ def port_reuse(lab: Lab, rec: Recording) -> None:
     _active_close_end(lab)
 
 
+def network_reorders(lab: Lab, rec: Recording) -> None:
+    """The network between reorders: A's first data segment is held back until its
+    second has passed (two send() calls with TCP_NODELAY, both in flight at once).
+    B sees data beyond RCV.NXT first and acknowledges what it has (a duplicate ACK,
+    RFC 9293 §3.10.7.4), then all of it; an ordinary close follows."""
+    _open(lab)
+    lab.do("A", "nodelay")
+    lab.network("hold", "A->B", "data")
+    lab.batch("A", ("send", {"bytes": 100}), ("send", {"bytes": 100}))
+    lab.pause(0.1)
+    lab.do("B", "recv", wait=1)
+    _active_close_end(lab)
+
+
+def network_duplicates(lab: Lab, rec: Recording) -> None:
+    """The network between duplicates: A's data segment and then its FIN each reach B
+    twice, sent once.  B acknowledges each copy (a duplicate ACK for old data, an ACK
+    for the repeated FIN), and the close goes on."""
+    _open(lab)
+    lab.network("copy", "A->B", "data")
+    lab.do("A", "send", bytes=100)
+    lab.pause(0.1)
+    lab.do("B", "recv", wait=1)
+    lab.network("copy", "A->B", "fin")
+    _active_close_end(lab)
+
+
 def _crossed(rec: Recording) -> bool:
     """Whether each side's first FIN left before the other's arrived (it does not
     acknowledge it)."""
@@ -538,8 +565,14 @@ SCENARIOS: dict[str, tuple[Script, dict[str, str]]] = {
         ("injected-rst-exact", injected_rst_exact),
         ("injected-rst-in-window", injected_rst_in_window),
         ("port-reuse", port_reuse),
+        ("network-reorders", network_reorders),
+        ("network-duplicates", network_duplicates),
     )
 }
+
+#: The scenarios run with a network between the sides that duplicates and reorders
+#: (:mod:`checker.kernel.between`): a third namespace, a forwarder in it.
+BETWEEN = frozenset({"network-reorders", "network-duplicates"})
 
 #: The scenarios that take more than a few seconds (default give-up timers), with the
 #: pause between their rounds of ``ss``: they sample less often.
@@ -555,7 +588,9 @@ def _record_once(name: str, keep: Path | None) -> Recording:
     rec = Recording(name)
     with tempfile.TemporaryDirectory(prefix="tcpcheck-captures-") as tmp:
         where = keep or Path(tmp)
-        with Lab(sysctls, keep=where, sample_every=LONG.get(name, 0.005)) as lab:
+        with Lab(
+            sysctls, keep=where, sample_every=LONG.get(name, 0.005), between=name in BETWEEN
+        ) as lab:
             rec.kernel, rec.sysctls = lab.kernel, lab.read
             script(lab, rec)
             rec.samples = list(lab.samples)
@@ -563,6 +598,7 @@ def _record_once(name: str, keep: Path | None) -> Recording:
             rec.wall0 = lab.wall0
             rec.injected = list(lab.injected)
             agents = lab.agents
+        rec.network = [[round(row[0] - lab.wall0, 6), *row[1:]] for row in lab.network_log]
         # The captures are complete once tcpdump has stopped (the lab's exit).
         for side in ("A", "B"):
             if (where / f"{side}.pcap").exists():
