@@ -100,6 +100,11 @@ BEHAVIOURS = {
     # with 1 TIME-WAIT stays, as ss shows to the end: the run implies the setting.
     "rst-into-time-wait-rfc1337-0": (0, 0, {}),
     "rst-into-time-wait-rfc1337-1": (0, 0, {"TCP_RFC1337": [(1, 16)]}),
+    # B's first two SYN+ACKs lost: A's retransmitted SYN draws a SYN+ACK from B's
+    # request (tcp_check_req) besides B's own timer's retransmission.
+    "lost-syn-ack": (2, 0, {"SYNACK_RETRIES": [(1, 16)], "SYN_RETRIES": [(1, 16)]}),
+    # A forged RST at the FIN's number resets CLOSE-WAIT (tcp_reset_check).
+    "rst-at-fin": (0, 0, {}),
     # The network between reorders two data segments, or sends the data and the FIN
     # twice (B's ACK of the first FIN rides on the one it sends for the copy).
     "network-reorders": (0, 0, {}),

@@ -371,6 +371,30 @@ def arrived(rec: Recording, side: str) -> list[Wire]:
     return [w for w in rec.wire[side] if w.src.startswith(peer + ":")]
 
 
+@scenario("lost-syn-ack")
+def test_a_retransmitted_syn_reaching_the_request_draws_a_syn_ack(rec: Recording) -> None:
+    """B's first two SYN+ACKs lost: A retransmits its SYN after 1 s; B, its request in
+    SYN_RECV, answers that SYN with a SYN+ACK within milliseconds (tcp_check_req), and
+    the handshake completes."""
+    syns = [w for w in arrived(rec, "B") if w.flags == "SYN"]
+    assert len(syns) >= 2 and at(rec, syns[1]) - at(rec, syns[0]) > 0.9
+    answers = [w for w in sent(rec, "B") if w.flags == "SYN+ACK" and 0 <= w.t - syns[1].t < 0.01]
+    assert answers, "no SYN+ACK answered the retransmitted SYN"
+    assert errors(rec, "A")[0] == "ok" and errors(rec, "B")[:2] == ["ok", "ok"]
+
+
+@scenario("rst-at-fin")
+def test_a_rst_at_the_fins_number_resets_close_wait(rec: Recording) -> None:
+    """A forged RST at the number of A's FIN (B's RCV.NXT - 1) reaches B in CLOSE-WAIT:
+    Linux resets (tcp_reset_check), so B's next send() fails with EPIPE and no
+    challenge ACK leaves B."""
+    (forged,) = rec.injected
+    fin = next(w for w in sent(rec, "A") if "FIN" in w.flags)
+    assert (forged.receiver, forged.flags, forged.seq) == ("B", "RST", fin.seq)
+    assert errors(rec, "B")[-1] == "EPIPE"
+    assert not [w for w in sent(rec, "B") if w.t > rec.wall0 + forged.t]
+
+
 @scenario("network-reorders")
 def test_the_network_between_delivers_the_second_data_segment_first(rec: Recording) -> None:
     """The forwarder held A's first 100 bytes back until the next 100 had passed: A's
@@ -480,7 +504,7 @@ def test_a_recording_keeps_the_kernel_its_settings_and_its_injections(rec: Recor
 
 
 def test_every_scenario_is_tested() -> None:
-    assert len(SCENARIOS) == 31 and set(SCENARIOS) == TESTED
+    assert len(SCENARIOS) == 33 and set(SCENARIOS) == TESTED
     assert set(SCENARIOS) >= set(LONG)
 
 

@@ -277,6 +277,8 @@ SYSCTLS: dict[str, dict[str, str]] = {
     "injected-rst-exact": {},
     "injected-rst-in-window": {},
     "port-reuse": {},
+    "lost-syn-ack": {},
+    "rst-at-fin": {},
     # Without SACK, the duplicate ACK of the early segment marks nothing lost (RACK
     # needs SACK; fast retransmit, three duplicate ACKs): no retransmission races the
     # late one.

@@ -540,7 +540,7 @@ def _injected_packets(
         )  # fmt: skip
         segment = abstract(wire, fins.get(chan), fins.get(other))
         if at is not None:
-            segment = placed(segment, wire.seq, _rcv_nxt(packets[chan], at))
+            segment = placed(segment, wire.seq, _rcv_nxt(packets[chan], at), fins.get(chan))
         out.append(Packet(chan, k, wire, segment, inj.t, False, at, "forged"))
     return out
 
@@ -551,7 +551,7 @@ def _injected_packets(
 WINDOW = 65535
 
 
-def placed(seg: Segment, seq: int, rcv_nxt: int) -> Segment:
+def placed(seg: Segment, seq: int, rcv_nxt: int, fin: int | None = None) -> Segment:
     """A forged segment's sequence number against the receiver's RCV.NXT: exactly
     there (the abstraction's own point), inside the window past it
     (:data:`~checker.model.segments.AHEAD`), or outside (:data:`~checker.model.segments.
@@ -561,8 +561,15 @@ def placed(seg: Segment, seq: int, rcv_nxt: int) -> Segment:
     (1, 3)
     >>> placed(Segment(RST, 1, 0), 5, 11).seq
     -1
+
+    The number of the sender's FIN (``fin``), once the FIN is in (RCV.NXT just past
+    it), is the abstraction's own point too: the model tells a segment there apart
+    (``rcv RST at FIN``: Linux's tcp_reset_check).
+
+    >>> placed(Segment(RST, 1, 0), 10, 11, fin=10).seq
+    1
     """
-    if seq == rcv_nxt:
+    if seq == rcv_nxt or (fin is not None and seq == fin and rcv_nxt == fin + 1):
         return seg
     at = AHEAD if rcv_nxt < seq < rcv_nxt + WINDOW else BELOW
     return Segment(seg.flags, at, seg.ack, seg.data)

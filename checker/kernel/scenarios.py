@@ -458,6 +458,35 @@ def port_reuse(lab: Lab, rec: Recording) -> None:
     _active_close_end(lab)
 
 
+def lost_syn_ack(lab: Lab, rec: Recording) -> None:
+    """The server's first two SYN+ACKs are lost (the first, and whichever comes next:
+    its timer's retransmission or its answer to the client's SYN), so the client's
+    SYN timer surely fires: its retransmitted SYN reaching the server's request is
+    answered with a SYN+ACK (tcp_check_req), not dropped or answered with a bare ACK.
+    Then an ordinary close."""
+    lab.do("B", "listen", port=PORT)
+    _drop(lab, rec, DropRule("A", ("syn", "ack"), True, 2, SYN_BYTES))
+    lab.do("A", "connect", host=SERVER_ADDR, port=PORT)
+    lab.do("B", "accept")
+    lab.pause(0.1)
+    _active_close_end(lab)
+
+
+def rst_at_fin(lab: Lab, rec: Recording) -> None:
+    """A third party's RST at the number of the client's FIN (RCV.NXT - 1) reaches the
+    server in CLOSE-WAIT: Linux resets (tcp_reset_check), where RFC 9293 would take it
+    as outside RCV.NXT and answer with a challenge ACK (RFC 5961 §3.2).  The server's
+    send() then fails; the client, in FIN-WAIT-2, is left to its FIN-WAIT-2 timer."""
+    _open(lab)
+    lab.do("A", "close")
+    lab.pause(0.1)
+    lab.drain("B", wait=0.2)
+    lab.inject("B", "RST", -1, note="at the FIN's number, RCV.NXT - 1")
+    lab.pause(0.05)
+    lab.do("B", "send", bytes=10)
+    lab.pause(0.1)
+
+
 def network_reorders(lab: Lab, rec: Recording) -> None:
     """The network between reorders: A's first data segment is held back until its
     second has passed (two send() calls with TCP_NODELAY, both in flight at once).
@@ -565,6 +594,8 @@ SCENARIOS: dict[str, tuple[Script, dict[str, str]]] = {
         ("injected-rst-exact", injected_rst_exact),
         ("injected-rst-in-window", injected_rst_in_window),
         ("port-reuse", port_reuse),
+        ("lost-syn-ack", lost_syn_ack),
+        ("rst-at-fin", rst_at_fin),
         ("network-reorders", network_reorders),
         ("network-duplicates", network_duplicates),
     )
