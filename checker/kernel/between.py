@@ -24,7 +24,7 @@ Examples
 --------
 >>> frame = bytes(12) + b"\\x08\\x00" + tcp_frame_example()
 >>> describe(frame)
-('ACK+PSH', 1000, 5)
+('ACK', 1000, 5)
 >>> matches(frame, "data"), matches(frame, "fin")
 (True, False)
 >>> framed = with_checksum(frame)
@@ -45,13 +45,13 @@ import time
 from typing import Any
 
 from .agent import checksum
+from .pcap import flag_names
 
 __all__ = ["describe", "main", "matches", "with_checksum"]
 
 #: How long a held frame waits for the one that is to overtake it.
 HOLD_LIMIT = 0.5
 _ETH_P_ALL = 0x0003
-_FLAG_NAMES = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"))
 
 
 def _tcp(frame: bytes) -> tuple[int, int, int] | None:
@@ -67,14 +67,13 @@ def _tcp(frame: bytes) -> tuple[int, int, int] | None:
 
 
 def describe(frame: bytes) -> tuple[str, int, int] | None:
-    """A TCP frame's flags, sequence number and payload length."""
+    """A TCP frame's flags (named as in a capture), sequence number and payload length."""
     where = _tcp(frame)
     if where is None:
         return None
     ip, tcp, payload = where
     total = struct.unpack("!H", frame[ip + 2 : ip + 4])[0]
-    bits = frame[tcp + 13]
-    flags = "+".join(name for bit, name in _FLAG_NAMES if bits & bit)
+    flags = flag_names(frame[tcp + 13])
     seq = struct.unpack("!I", frame[tcp + 4 : tcp + 8])[0]
     return flags, seq, ip + total - payload
 
@@ -149,12 +148,11 @@ class _Forwarder:
                 None,
             )
             op = self.pending.pop(chosen)[0] if chosen is not None else ""
-            released = self.held.pop(channel, None) if op != "hold" else None
-        if op == "hold":
-            with self.lock:
+            if op == "hold":
                 self.held[channel] = (frame, time.monotonic() + HOLD_LIMIT)
                 self._note("hold", channel, frame)
-            return
+                return
+            released = self.held.pop(channel, None)
         self._send(channel, frame)
         if op == "copy":
             self._send(channel, frame)

@@ -20,7 +20,7 @@ import dpkt  # type: ignore[import-untyped]
 
 from ..errors import SpecError
 
-__all__ = ["Wire", "read_segments"]
+__all__ = ["Wire", "flag_names", "read_segments"]
 
 # The model's order: SYN+ACK, FIN+ACK, RST+ACK.
 _FLAGS = (
@@ -29,6 +29,16 @@ _FLAGS = (
     (dpkt.tcp.TH_RST, "RST"),
     (dpkt.tcp.TH_ACK, "ACK"),
 )
+
+
+def flag_names(bits: int) -> str:
+    """The name a capture gives a TCP flags byte, in the model's order (PSH, URG and
+    the like left out; ``-`` for none).
+
+    >>> flag_names(0x11), flag_names(0x18), flag_names(0)
+    ('FIN+ACK', 'ACK', '-')
+    """
+    return "+".join(name for bit, name in _FLAGS if bits & bit) or "-"
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def read_segments(path: Path) -> list[Wire]:
             tcp = ip.data
             src = f"{socket.inet_ntoa(ip.src)}:{tcp.sport}"
             dst = f"{socket.inet_ntoa(ip.dst)}:{tcp.dport}"
-            flags = "+".join(name for bit, name in _FLAGS if tcp.flags & bit) or "-"
+            flags = flag_names(tcp.flags)
             if tcp.flags & dpkt.tcp.TH_SYN and (src, dst) not in isn:
                 isn[(src, dst)] = tcp.seq
             base = isn.get((src, dst), tcp.seq)
