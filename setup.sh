@@ -57,14 +57,23 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 
-# 3. The package and its Python dependencies (skipped when pyproject.toml is unchanged).
+# A C compiler for the search loop (without one, the same search runs in Python).
+if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+    apt_install gcc libc6-dev || say "no C compiler: the search runs in Python (Debian: sudo apt-get install gcc)"
+fi
+
+# 3. The package and its Python dependencies, and the compiled search loop (Cython and
+#    the C compiler; skipped when none of the files they come from changed).
 stamp=".venv/.tcpcheck-installed"
-want="$(cat pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+want="$(cat pyproject.toml setup.py checker/product/_search.pyx | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import checker' 2>/dev/null; then
     say "installing tcpcheck and its dependencies into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
     .venv/bin/python -m pip install --quiet -e '.[test]'
     echo "$want" > "$stamp"
+    if ! .venv/bin/python -c 'import checker.product._search' 2>/dev/null; then
+        say "the compiled search loop did not build (is a C compiler installed? Debian: sudo apt-get install gcc python3-dev): tcpcheck runs the same search in Python, several times slower"
+    fi
 fi
 
 # 4. Graphviz's `dot` (diagrams) and the font the diagrams name (DejaVu Sans: with it

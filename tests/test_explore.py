@@ -16,6 +16,7 @@ from checker.product.config import AppConfig, ProductConfig
 from checker.product.exploration import Exploration
 from checker.product.explore import explore
 from checker.product.reference import Product
+from checker.product.search import compiled_available
 from checker.product.semantics import Label, PState
 
 # name: (variant, config, states, transitions, depth, deadlocks, capacity deadlocks)
@@ -235,7 +236,7 @@ def test_compact_explorer_agrees_with_the_reference_semantics(name: str) -> None
 def test_exploration_is_deterministic(spec: Spec) -> None:
     one = explore(spec, ProductConfig(capacity=3, ordering="fifo"))
     two = explore(load_spec(), ProductConfig(capacity=3, ordering="fifo"))
-    assert one.keys == two.keys
+    assert one.nodes == two.nodes
     assert one.dst == two.dst and one.lbl == two.lbl and one.offsets == two.offsets
     assert [lab.text() for lab in one.labels] == [lab.text() for lab in two.labels]
 
@@ -247,7 +248,7 @@ def test_max_states_gives_an_incomplete_result(spec: Spec) -> None:
     assert all(d < result.states for d in result.dst)
     full = explore(spec, ProductConfig())
     # The states found are the first 500 of the full breadth-first order.
-    assert result.keys == full.keys[:500]
+    assert result.nodes == full.nodes[: 4 * 500]
 
 
 def test_max_seconds_gives_an_incomplete_result(spec: Spec) -> None:
@@ -306,3 +307,51 @@ def test_random_action_sequences_are_paths_of_the_explored_graph(choices: list[i
         assert target is not None, nxt.describe()
         assert (label, target) in _EXPLORED.edges_from(node)
         state, node = nxt, target
+
+
+ENGINE_CASES: dict[str, tuple[str | None, ProductConfig]] = {
+    **{name: (variant, config) for name, (variant, config, *_rest) in PINNED.items()},
+    "blind RST+SYN, loss 1": (
+        "linux",
+        ProductConfig(attacker=1, attack_kinds=("RST", "SYN"), loss="1"),
+    ),
+    "blind 2, fifo, capacity 1, drop": (
+        None,
+        ProductConfig(attacker=2, ordering="fifo", overflow="drop", capacity=1),
+    ),
+    "exact 1, no loss": ("rfc5961", ProductConfig(attacker=1, attack_exact=True, loss="none")),
+    "duplication 2, loss 1": (None, ProductConfig(loss="1", duplication="2")),
+}
+
+
+@pytest.mark.skipif(not compiled_available(), reason="the compiled search is not built here")
+@pytest.mark.parametrize("name", sorted(ENGINE_CASES))
+def test_the_compiled_search_is_the_python_search_edge_for_edge(name: str) -> None:
+    """The compiled loop and its pure-Python twin give the same graph: the same nodes in
+    the same order, the same edges with the same labels, the same deadlocks."""
+    variant, config = ENGINE_CASES[name]
+    spec = load_spec(variant=variant)
+    fast = explore(spec, config, engine="compiled")
+    slow = explore(spec, config, engine="python")
+    assert fast.nodes == slow.nodes
+    assert (fast.offsets, fast.dst, fast.lbl) == (slow.offsets, slow.dst, slow.lbl)
+    assert [lab.text() for lab in fast.labels] == [lab.text() for lab in slow.labels]
+    assert fast.summary() | {"seconds": 0} == slow.summary() | {"seconds": 0}
+    assert (fast.deadlocks, fast.capacity_blocked) == (slow.deadlocks, slow.capacity_blocked)
+
+
+@pytest.mark.skipif(not compiled_available(), reason="the compiled search is not built here")
+@pytest.mark.parametrize("bound", [1, 2, 777, 2637])
+def test_both_searches_stop_at_a_state_bound_alike(bound: int) -> None:
+    """Cut at the same state, with the same partial columns and the same deadlocks."""
+    spec = load_spec()
+    fast = explore(spec, ProductConfig(loss="1"), max_states=bound, engine="compiled")
+    slow = explore(spec, ProductConfig(loss="1"), max_states=bound, engine="python")
+    assert fast.states == slow.states == bound and fast.limit == slow.limit == "max-states"
+    assert (fast.nodes, fast.offsets, fast.dst, fast.lbl) == (
+        slow.nodes,
+        slow.offsets,
+        slow.dst,
+        slow.lbl,
+    )
+    assert fast.deadlocks == slow.deadlocks

@@ -19,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
-from checker.kernel.conform import check_run, load_for_conformance
+from checker.kernel.conform import Conformance, check_run, load_for_conformance
 from checker.kernel.conformance import conformance_target
 from checker.kernel.instants import check_instants
 from checker.kernel.pcap import Wire
 from checker.kernel.recording import CLIENT_ADDR, SERVER_ADDR, Recording
-from checker.kernel.runs import run_from_recording, runs_from_recording
+from checker.kernel.runs import Run, run_from_recording, runs_from_recording
 from checker.kernel.scenarios import CLIENT_PORT, LONG, SCENARIOS, record_many
 
 pytestmark = pytest.mark.kernel
@@ -508,6 +508,25 @@ def test_every_scenario_is_tested() -> None:
     assert set(SCENARIOS) >= set(LONG)
 
 
+def _parting(run: Run, verdict: Conformance) -> str:
+    """Where a run parts from the model, whole (a repr would be cut in the middle), with
+    the run's own record: the next failure on a loaded machine can be read off CI."""
+    m = verdict.mismatch
+    assert m is not None
+    seen = {k: [(o.t, o.kind, o.text or o.event) for o in v] for k, v in run.observed.items()}
+    return "\n".join(
+        [
+            f"{run.name} parts at step {m.step}: the kernel {m.kernel}",
+            f"the model could: {'; '.join(m.model)}",
+            f"why: {m.why}",
+            f"at: {m.at}",
+            f"kernel next: {'; '.join(m.pending)}",
+            f"observed: {seen}",
+            f"sampled: {run.timeline}",
+        ]
+    )
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_kernel_conforms_to_the_linux_variant(
     name: str, recordings: dict[str, Future[Recording]]
@@ -517,7 +536,7 @@ def test_the_kernel_conforms_to_the_linux_variant(
     target = conformance_target("linux")
     for run in runs_from_recording(recordings[name].result()):
         verdict = check_run(load_for_conformance("linux"), run, defaults=target.under(run))
-        assert verdict.conforms, (run.name, verdict.mismatch)
+        assert verdict.conforms, _parting(run, verdict)
         timing = check_instants(verdict, run, "linux")
         assert timing.ok, (run.name, [r for r in timing.rows if not r.ok])
 

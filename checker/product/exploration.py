@@ -1,8 +1,9 @@
 """The explored state graph in compact form: decoders and a networkx view.
 
-:func:`checker.product.explore.explore` fills it: one packed integer per state, edges in
-flat arrays (a target and a label id per transition, per-state offsets), and the tables
-that decode them.  Nothing here searches; it reads the result.
+:func:`checker.product.explore.explore` fills it: four 32-bit words per state
+(:mod:`checker.product.flat`), edges in flat arrays (a target and a label id per
+transition, per-state offsets), and the tables that decode them.  Nothing here searches;
+it reads the result.
 
 Examples
 --------
@@ -36,7 +37,8 @@ class Exploration:
 
     spec: Spec
     config: ProductConfig
-    keys: list[int]
+    #: Four words per state, node ``i`` at ``4 * i`` (:mod:`checker.product.flat`).
+    nodes: array[int]
     offsets: array[int]
     dst: array[int]
     lbl: array[int]
@@ -53,15 +55,14 @@ class Exploration:
     capacity_waits: int = 0
     _locals: list[Local] = field(default_factory=list, repr=False)
     _chans: list[tuple[int, ...]] = field(default_factory=list, repr=False)
-    _shifts: tuple[int, int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0, 0)
-    _index: dict[int, int] | None = field(default=None, repr=False)
+    _index: dict[tuple[int, ...], int] | None = field(default=None, repr=False)
     #: Decoded once on first use: the channels' segments, every node's state.
     _chan_segments: list[tuple[Segment, ...]] | None = field(default=None, repr=False)
     _decoded: list[PState] | None = field(default=None, repr=False)
 
     @property
     def states(self) -> int:
-        return len(self.keys)
+        return len(self.nodes) // 4
 
     @property
     def transitions(self) -> int:
@@ -82,18 +83,16 @@ class Exploration:
 
     def state(self, node: int) -> PState:
         """Decode node ``node`` into a reference :class:`~checker.product.reference.PState`."""
-        lb, cab, cba, ls, ds, lm, js = self._shifts
-        key = self.keys[node]
-        cm = (1 << (cba - cab)) - 1
+        w0, ab, ba, w3 = self.nodes[4 * node : 4 * node + 4]
         chans = self._decoded_channels()
         return PState(
-            self._locals[key & lm],
-            self._locals[(key >> lb) & lm],
-            chans[(key >> cab) & cm],
-            chans[(key >> cba) & cm],
-            (key >> ls) & 15,
-            (key >> ds) & 15,
-            key >> js,
+            self._locals[w0 & 0xFFFF],
+            self._locals[w0 >> 16],
+            chans[ab],
+            chans[ba],
+            w3 & 15,
+            (w3 >> 4) & 15,
+            w3 >> 8,
         )
 
     def _decoded_channels(self) -> list[tuple[Segment, ...]]:
@@ -113,8 +112,8 @@ class Exploration:
     def node_of(self, s: PState) -> int | None:
         """The node id of a reference state, or ``None`` if it was not reached."""
         if self._index is None:
-            self._index = {k: i for i, k in enumerate(self.keys)}
-        lb, cab, cba, ls, ds, _lm, js = self._shifts
+            nodes = self.nodes
+            self._index = {tuple(nodes[4 * i : 4 * i + 4]): i for i in range(self.states)}
         try:
             a = self._locals.index(s.a)
             b = self._locals.index(s.b)
@@ -122,9 +121,8 @@ class Exploration:
             ba = self._chans.index(tuple(x.code for x in s.ba))
         except ValueError:
             return None
-        key = a | (b << lb) | (ab << cab) | (ba << cba) | (s.lost << ls) | (s.dups << ds)
-        key |= s.injected << js
-        return self._index.get(key)
+        w3 = s.lost | (s.dups << 4) | (s.injected << 8)
+        return self._index.get((a | (b << 16), ab, ba, w3))
 
     def edges_from(self, node: int) -> list[tuple[Label, int]]:
         """Outgoing ``(label, target)`` pairs of ``node``, in the order they were generated."""
@@ -164,24 +162,23 @@ class Exploration:
             variant=self.spec.variant.name if self.spec.variant else None,
             complete=self.complete,
         )
-        lb, cab, cba, _ls, _ds, lm, _js = self._shifts
-        cm = (1 << (cba - cab)) - 1
         names = [loc.state for loc in self._locals]
         chan_text = [" ".join(Segment.from_code(c).name for c in ch) for ch in self._chans]
         dead = set(self.deadlocks)
+        nodes = self.nodes
         graph.add_nodes_from(
             (
                 i,
                 {
-                    "A": names[k & lm],
-                    "B": names[(k >> lb) & lm],
-                    "A->B": chan_text[(k >> cab) & cm],
-                    "B->A": chan_text[(k >> cba) & cm],
+                    "A": names[nodes[4 * i] & 0xFFFF],
+                    "B": names[nodes[4 * i] >> 16],
+                    "A->B": chan_text[nodes[4 * i + 1]],
+                    "B->A": chan_text[nodes[4 * i + 2]],
                     "initial": i == 0,
                     "deadlock": i in dead,
                 },
             )
-            for i, k in enumerate(self.keys)
+            for i in range(self.states)
         )
         attrs = [_edge_attrs(lab) for lab in self.labels]
         texts = [a["text"] for a in attrs]
