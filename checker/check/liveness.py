@@ -38,6 +38,7 @@ run can stop or enter a fair cycle; the cycle then visits what fairness requires
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ __all__ = [
     "edge_owed",
     "lasso_violates",
     "local_obligations",
+    "node_obligations",
     "obligations",
     "sccs",
 ]
@@ -130,6 +132,54 @@ def obligations(
     return out
 
 
+def node_obligations(exploration: Exploration) -> list[frozenset[tuple[str, Group]]]:
+    """:func:`obligations` of every node of ``exploration``, read off its words: the
+    groups depend only on the two local states and the two channels' contents, so each
+    distinct combination is worked out once (and its set shared)."""
+    spec = exploration.spec
+    config = exploration.config
+    local_states = exploration.local_states
+    channels = exploration.channel_segments
+    pending = [timer_pending(spec, loc) for loc in local_states]
+    by_local: dict[tuple[str, int, bool], frozenset[tuple[str, Group]]] = {}
+    by_chan: dict[tuple[str, int], frozenset[tuple[str, Group]]] = {}
+    memo: dict[tuple[int, int, int], frozenset[tuple[str, Group]]] = {}
+
+    def local_groups(side: str, lid: int, quiet: bool) -> frozenset[tuple[str, Group]]:
+        found = by_local.get((side, lid, quiet))
+        if found is None:
+            found = by_local[(side, lid, quiet)] = local_obligations(
+                spec, config, side, local_states[lid], quiet
+            )
+        return found
+
+    def deliveries(receiver: str, cid: int) -> frozenset[tuple[str, Group]]:
+        found = by_chan.get((receiver, cid))
+        if found is None:
+            found = by_chan[(receiver, cid)] = frozenset(
+                delivery_group(receiver, seg) for seg in channels[cid]
+            )
+        return found
+
+    nodes = exploration.nodes
+    out: list[frozenset[tuple[str, Group]]] = []
+    for i in range(0, len(nodes), 4):
+        key = (nodes[i], nodes[i + 1], nodes[i + 2])
+        found = memo.get(key)
+        if found is None:
+            w0, ab, ba = key
+            a, b = w0 & 0xFFFF, w0 >> 16
+            quiet = quiescent(bool(ab or ba), (pending[a], pending[b]))
+            found = memo[key] = (
+                local_groups("A", a, quiet)
+                | local_groups("B", b, quiet)
+                | deliveries("A", ba)
+                | deliveries("B", ab)
+            )
+        out.append(found)
+    return out
+
+
 def edge_group(label: Label) -> tuple[str | None, Group | None]:
     """The fairness assumption covering a move with ``label``, and its group (``None``
     for the network's losses and duplications: no fairness makes them happen)."""
@@ -172,55 +222,72 @@ def sccs(
     in a deterministic order."""
     offs, dst = exploration.offsets, exploration.dst
     expanded = len(offs) - 1
-    inside = None if nodes is None else set(nodes)
-    order = range(expanded) if inside is None else sorted(inside)
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+    # Tarjan's numbers live in lists indexed by a node's slot: the node itself for the
+    # whole graph, its rank among ``nodes`` for a subgraph.
+    pos: dict[int, int] | None = None
+    if nodes is None:
+        order: Iterable[int] = range(expanded)
+        size = exploration.states
+    else:
+        ranked = sorted(set(nodes))
+        pos = {v: i for i, v in enumerate(ranked)}
+        order, size = ranked, len(ranked)
+    index = [-1] * size
+    low = [0] * size
+    on_stack = bytearray(size)
     stack: list[int] = []
     out: list[list[int]] = []
     counter = 0
     for root in order:
-        if root in index:
+        r = root if pos is None else pos[root]
+        if index[r] >= 0:
             continue
         work = [(root, offs[root] if root < expanded else 0)]
-        index[root] = low[root] = counter
+        index[r] = low[r] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[r] = 1
         while work:
             v, e = work[-1]
+            sv = v if pos is None else pos[v]
             end = offs[v + 1] if v < expanded else 0
             advanced = False
             while e < end:
                 w = dst[e]
                 e += 1
-                if inside is not None and w not in inside:
-                    continue
+                if pos is None:
+                    sw = w
+                else:
+                    got = pos.get(w)
+                    if got is None:
+                        continue
+                    sw = got
                 if banned and e - 1 in banned:
                     continue
-                if w not in index:
+                if index[sw] < 0:
                     work[-1] = (v, e)
-                    index[w] = low[w] = counter
+                    index[sw] = low[sw] = counter
                     counter += 1
                     stack.append(w)
-                    on_stack.add(w)
+                    on_stack[sw] = 1
                     work.append((w, offs[w] if w < expanded else 0))
                     advanced = True
                     break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
+                if on_stack[sw] and index[sw] < low[sv]:
+                    low[sv] = index[sw]
             if advanced:
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-            if low[v] == index[v]:
+                sp = parent if pos is None else pos[parent]
+                if low[sv] < low[sp]:
+                    low[sp] = low[sv]
+            if low[sv] == index[sv]:
                 comp = []
                 while True:
                     w = stack.pop()
-                    on_stack.discard(w)
+                    on_stack[w if pos is None else pos[w]] = 0
                     comp.append(w)
                     if w == v:
                         break
@@ -468,13 +535,18 @@ def check_leads_to(
     not_q = [not q(s) for s in states]
     pending0 = [p(s) and nq for s, nq in zip(states, not_q, strict=True)]
 
-    owed = obligations(exploration, states)
+    owed = node_obligations(exploration)
+    free: dict[frozenset[tuple[str, Group]], bool] = {}
 
     def may_stop(v: int) -> bool:
         """Can a run stay in ``v`` forever without breaking an active assumption?"""
         if v >= expanded:
             return False  # never expanded: its moves are unknown
-        return not any(a in active for a, _g in owed[v])
+        here = owed[v]
+        found = free.get(here)
+        if found is None:
+            found = free[here] = not any(a in active for a, _g in here)
+        return found
 
     def stuck(v: int) -> bool:
         """A state with no move although fairness owes one: a full channel blocks it."""
@@ -489,37 +561,39 @@ def check_leads_to(
     fair = _fair_components(exploration, candidates, groups, sends, active, owed)
     in_fair: dict[int, _Component] = {v: comp for comp in fair for v in comp.nodes}
 
-    def search(
-        allow_blocked: bool,
-    ) -> tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]] | None:
-        start = (0, 1 if pending0[0] else 0)
-        parents: dict[tuple[int, int], tuple[int, int, int]] = {start: (-1, -1, -1)}
+    def search(allow_blocked: bool) -> tuple[int, array[int], array[int]] | None:
+        """Breadth-first over (node, phase) pairs -- phase 1 once ``p`` held without
+        ``q`` since -- for a pair where a run may end or cycle unfairly: the pair
+        ``2 * node + phase``, and per pair the edge and the pair it was reached by."""
+        start = 1 if pending0[0] else 0
+        by_edge = array("q", [-1]) * (2 * exploration.states)
+        by_pair = array("q", [-1]) * (2 * exploration.states)
+        seen = bytearray(2 * exploration.states)
+        seen[start] = 1
         queue = deque([start])
         while queue:
-            v, ph = queue.popleft()
+            key = queue.popleft()
+            v, ph = key >> 1, key & 1
             if ph == 1 and (v in in_fair or may_stop(v) or (allow_blocked and stuck(v))):
-                return v, ph, parents
+                return key, by_edge, by_pair
             if v >= expanded:
                 continue
             for e in range(offs[v], offs[v + 1]):
                 w = dst[e]
-                nph = 1 if not_q[w] and (ph == 1 or pending0[w]) else 0
-                key = (w, nph)
-                if key not in parents:
-                    parents[key] = (v, ph, e)
-                    queue.append(key)
+                nxt = 2 * w + (1 if not_q[w] and (ph == 1 or pending0[w]) else 0)
+                if not seen[nxt]:
+                    seen[nxt] = 1
+                    by_edge[nxt] = e
+                    by_pair[nxt] = key
+                    queue.append(nxt)
         return None
 
-    def prefix(found: tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]]) -> list[int]:
-        v, ph, parents = found
+    def prefix(found: tuple[int, array[int], array[int]]) -> list[int]:
+        key, by_edge, by_pair = found
         edges: list[int] = []
-        key = (v, ph)
-        while True:
-            pv, pph, e = parents[key]
-            if e < 0:
-                break
-            edges.append(e)
-            key = (pv, pph)
+        while by_edge[key] >= 0:
+            edges.append(by_edge[key])
+            key = by_pair[key]
         return edges[::-1]
 
     def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
@@ -529,7 +603,7 @@ def check_leads_to(
     start = "a run " if prop.kind == "eventually" else f"a run reaches {p} and then "
     found = search(allow_blocked=False)
     if found is not None:
-        v = found[0]
+        v = found[0] >> 1
         edges = prefix(found)
         if v in in_fair:
             loop = len(edges)
@@ -542,7 +616,7 @@ def check_leads_to(
         return verdict(Outcome.VIOLATED, message, trace)
     blocked = search(allow_blocked=True)
     if blocked is not None:
-        room = room_needed(exploration, blocked[0])
+        room = room_needed(exploration, blocked[0] >> 1)
         return make_verdict(
             prop,
             exploration,

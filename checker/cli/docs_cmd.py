@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +71,10 @@ def docs_cmd(
     from ..docs import compare, generate, write
 
     chosen = pick_variants(spec_file, variants)
+    if not check_only:
+        # Before the minutes of work, not after: an output folder that cannot be made.
+        for folder in (docs_dir, diagrams_dir):
+            _can_make(Path(folder))
     with live(True) as say:
         if say is not None:
             say("generating the specification, the report and the diagrams")
@@ -96,3 +102,15 @@ def docs_cmd(
     out_console().print(
         f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/", markup=False
     )
+
+
+def _can_make(folder: Path) -> None:
+    """Raise the OSError that writing under ``folder`` would meet: its nearest existing
+    ancestor is a file, or not writable."""
+    for there in (folder, *folder.parents):
+        if there.exists():
+            if not there.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(there))
+            if not os.access(there, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(there))
+            return

@@ -83,7 +83,9 @@ class Exploration:
 
     def state(self, node: int) -> PState:
         """Decode node ``node`` into a reference :class:`~checker.product.reference.PState`."""
-        w0, ab, ba, w3 = self.nodes[4 * node : 4 * node + 4]
+        nodes = self.nodes
+        at = 4 * node
+        w0, ab, ba, w3 = nodes[at], nodes[at + 1], nodes[at + 2], nodes[at + 3]
         chans = self._decoded_channels()
         return PState(
             self._locals[w0 & 0xFFFF],
@@ -94,6 +96,17 @@ class Exploration:
             (w3 >> 4) & 15,
             w3 >> 8,
         )
+
+    @property
+    def local_states(self) -> list[Local]:
+        """The endpoint local states by id (the low and high halves of a node's first
+        word)."""
+        return self._locals
+
+    @property
+    def channel_segments(self) -> list[tuple[Segment, ...]]:
+        """The channels' contents by id (a node's second and third words)."""
+        return self._decoded_channels()
 
     def _decoded_channels(self) -> list[tuple[Segment, ...]]:
         cached = self._chan_segments
