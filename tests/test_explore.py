@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checker.errors import UsageError
 from checker.model.load import load_spec
 from checker.model.spec import Spec
 from checker.product.config import AppConfig, ProductConfig
@@ -274,6 +275,14 @@ def test_networkx_view_carries_states_and_labels(spec: Spec) -> None:
     assert (first["actor"], first["event"], first["sent"]) == ("A", "active OPEN", "SYN")
     dead = [n for n, d in graph.nodes(data=True) if d["deadlock"]]
     assert dead == result.deadlocks
+
+
+def test_the_networkx_view_is_refused_beyond_its_bound(spec: Spec) -> None:
+    """A view of 4 kB per state is built only up to a bound, with a message saying so."""
+    result = explore(spec, ProductConfig(ordering="fifo", loss="none"))
+    with pytest.raises(UsageError, match=r"networkx view of 266 states .* at most 265"):
+        result.to_networkx(max_states=265)
+    assert result.to_networkx(max_states=None).number_of_nodes() == 266
 
 
 def test_lossy_edges_name_the_lost_segment(spec: Spec) -> None:

@@ -41,9 +41,10 @@ from typing import Any, Protocol
 from ..errors import did_you_mean
 from ..model.segments import ACK, FIN, RST, SYN
 from ..model.tokens import TokenStream, tokenize
+from ..product.exploration import Exploration
 from ..product.semantics import PState
 
-__all__ = ["FLAGS", "Formula", "FormulaError", "parse_formula"]
+__all__ = ["FLAGS", "Formula", "FormulaError", "node_values", "parse_formula"]
 
 FLAGS = ("opened", "closed", "orphaned", "passive")
 _FLAG_BITS = {"SYN": SYN, "ACK": ACK, "FIN": FIN, "RST": RST}
@@ -100,6 +101,26 @@ class Formula:
 
     def __str__(self) -> str:
         return self.canonical
+
+
+def node_values(exploration: Exploration, formula: Formula) -> bytearray:
+    """``formula``'s value (1 or 0) at every node of ``exploration``.
+
+    A formula's atoms read the two local states and what is in flight, never the counts
+    of losses, duplications or forged segments; so each distinct combination of the
+    node's first three words (:mod:`checker.product.flat`) is decided once, on one
+    decoded state, and the rest of the nodes reuse it."""
+    nodes = exploration.nodes
+    out = bytearray(exploration.states)
+    memo: dict[tuple[int, int, int], int] = {}
+    for i in range(exploration.states):
+        at = 4 * i
+        key = (nodes[at], nodes[at + 1], nodes[at + 2])
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = 1 if formula(exploration.state(i)) else 0
+        out[i] = got
+    return out
 
 
 class _Parser(TokenStream):

@@ -56,7 +56,7 @@ from ..product.semantics import (
     quiescent,
     timer_pending,
 )
-from .formula import Formula
+from .formula import Formula, node_values
 from .outcome import Outcome
 from .properties import Property
 from .room import room_needed
@@ -78,6 +78,8 @@ __all__ = [
 ]
 
 Group = tuple[str, str, str]  # (kind of fairness, actor, what)
+
+_FLIP = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1
 
 
 def local_obligations(
@@ -517,7 +519,6 @@ def check_leads_to(
     variant: str | None,
     p: Formula,
     q: Formula,
-    states: list[PState],
     assumptions: tuple[str, ...],
     facts: GraphFacts | None = None,
 ) -> Verdict:
@@ -532,8 +533,9 @@ def check_leads_to(
     expanded = len(offs) - 1
     groups = edge_groups(exploration)
     sends = edge_owed(exploration)
-    not_q = [not q(s) for s in states]
-    pending0 = [p(s) and nq for s, nq in zip(states, not_q, strict=True)]
+    # Per node: q fails there; p holds and q fails (a run's obligation begins).
+    not_q = node_values(exploration, q).translate(_FLIP)
+    pending0 = bytes(x & y for x, y in zip(node_values(exploration, p), not_q, strict=True))
 
     owed = node_obligations(exploration)
     free: dict[frozenset[tuple[str, Group]], bool] = {}

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..product.exploration import Exploration
-from .formula import parse_formula
+from .formula import node_values, parse_formula
 from .liveness import GraphFacts, check_leads_to
 from .outcome import Outcome
 from .paths import parse_path, path_start, path_step
@@ -61,12 +61,11 @@ def check_property(
     def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
         return make_verdict(prop, exploration, variant, value, message, trace)
 
-    states = exploration.decoded()
-
     if prop.kind in ("invariant", "reachable"):
         looking_for = prop.kind == "reachable"  # a state where q holds, or one where it fails
         # Node ids are in breadth-first order, so the first hit has a shortest path.
-        hit = next((i for i in range(n) if q(states[i]) == looking_for), None)
+        found = node_values(exploration, q).find(1 if looking_for else 0)
+        hit = found if found >= 0 else None
         if hit is not None:
             parents = _bfs_parents(exploration)
             trace = trace_of(exploration, _path(exploration, parents, hit))
@@ -83,7 +82,7 @@ def check_property(
         assert prop.final is not None
         final = parse_formula(prop.final)
         blocked = set(exploration.capacity_blocked)
-        bad = [d for d in exploration.deadlocks if not final(states[d])]
+        bad = [d for d in exploration.deadlocks if not final(exploration.state(d))]
         real = [d for d in bad if d not in blocked]
         if real:
             parents = _bfs_parents(exploration)
@@ -106,7 +105,7 @@ def check_property(
         return verdict(Outcome.HOLDS, f"every deadlock satisfies {final}", None)
 
     assumptions = tuple(f for f in prop.fairness if f not in set(fairness_off))
-    return check_leads_to(prop, exploration, variant, p, q, states, assumptions, facts)
+    return check_leads_to(prop, exploration, variant, p, q, assumptions, facts)
 
 
 def _check_path(prop: Property, exploration: Exploration, variant: str | None) -> Verdict:
@@ -117,11 +116,15 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
     expanded = len(offs) - 1
     goal = len(pattern)
 
-    decoded = exploration.decoded()
+    # The side's control state, read off the node's first word (no state decoded).
+    names = [loc.state for loc in exploration.local_states]
+    nodes = exploration.nodes
+    shift = 0 if side == "A" else 16
 
     def control(node: int) -> str:
-        s = decoded[node]
-        return s.a.state if side == "A" else s.b.state
+        return names[(nodes[4 * node] >> shift) & 0xFFFF]
+
+    steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
 
     start_pos = path_start(pattern, control(0))
     start = (0, start_pos)
@@ -141,7 +144,13 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
         for e in range(offs[node], offs[node + 1]):
             v = dst[e]
             there = control(v)
-            npos = pos if there == here else path_step(pattern, pos, there)
+            if there == here:
+                npos = pos
+            else:
+                got = steps.get((pos, there))
+                if got is None:
+                    got = steps[(pos, there)] = path_step(pattern, pos, there)
+                npos = got
             if npos and (v, npos) not in parents:
                 parents[(v, npos)] = ((node, pos), e)
                 queue.append((v, npos))

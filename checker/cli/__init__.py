@@ -20,16 +20,7 @@ are one module per family:
 
 from __future__ import annotations
 
-# Each command module adds its commands to the group as it is imported.
-from . import (  # noqa: F401
-    check_cmd,
-    conform_cmd,
-    docs_cmd,
-    explore_cmds,
-    export_cmds,
-    spec_cmds,
-    timed_cmds,
-)
-from .app import cli, main
+# The commands' modules are imported when a command is looked up (app.COMMANDS).
+from .app import COMMANDS, cli, main
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]

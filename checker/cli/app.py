@@ -4,22 +4,40 @@ place where an error, a limit or a signal becomes a message and an exit status
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
+import sys
 import threading
 import traceback
 from types import FrameType
 from typing import Any
 
 import click
-import z3
 
 from .. import __version__
 from ..errors import TcpcheckError
 from .console import err_console
 from .exits import EXIT_TABLE, Exit
 
-__all__ = ["Interrupted", "cli", "main"]
+__all__ = ["COMMANDS", "Interrupted", "cli", "main"]
+
+#: Each command by the module that defines it, imported only when the command runs (or
+#: its help is shown): ``tcpcheck explore`` never loads the solver, the property schema
+#: or the kernel lab.
+COMMANDS: dict[str, str] = {
+    "bound": "timed_cmds",
+    "check": "check_cmd",
+    "conform": "conform_cmd",
+    "crosscheck": "export_cmds",
+    "docs": "docs_cmd",
+    "explore": "explore_cmds",
+    "export": "export_cmds",
+    "graph": "explore_cmds",
+    "spec": "spec_cmds",
+    "synth": "timed_cmds",
+    "variants": "spec_cmds",
+}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -45,6 +63,21 @@ class _Group(click.Group):
 
     command_class = _Command
     group_class = type  # subgroups are of this class too
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Commands not imported yet: name -> module of this package (:data:`COMMANDS`).
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.lazy.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            # Importing the module adds its commands to this group.
+            importlib.import_module(f"{__package__}.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         say = err_console()
@@ -113,6 +146,7 @@ def _internal(exc: BaseException) -> str:
 
 @click.group(
     cls=_Group,
+    lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="\b\n" + EXIT_TABLE,
 )
@@ -151,8 +185,11 @@ def cli(ctx: click.Context, debug: bool, z3_timeout: int, z3_rlimit: int) -> Non
     """
     from ..timed.solver import SolverLimits
 
-    # The limits travel with the command (click's context), not as process state.
-    ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit)
+    # The limits travel with the command (click's context), not as process state.  Z3
+    # takes SIGINT itself during a call and cancels it; a Ctrl-C that lands as the call
+    # is ending is then spent on nothing, and the run goes on.  With Z3's own handler
+    # off (own_signals), every signal reaches _terminate, and _wake_z3 cancels the call.
+    ctx.obj = SolverLimits(timeout_ms=z3_timeout, rlimit=z3_rlimit, own_signals=False)
 
 
 #: Python code whose exceptions never reach the run: a finalizer's (``__del__``, as Z3's
@@ -194,16 +231,14 @@ def _wake_z3(read_end: int) -> None:
                 return
         except OSError:
             return
-        z3.main_ctx().interrupt()
+        z3 = sys.modules.get("z3")  # loaded only by the commands that solve
+        if z3 is not None:
+            z3.main_ctx().interrupt()
 
 
 def main() -> None:
     """Console-script entry point: Ctrl-C, SIGTERM and SIGHUP end a run (exit 128 + the
     signal, everything the run created removed)."""
-    # Z3 takes SIGINT itself during a call and cancels it; a Ctrl-C that lands as the
-    # call is ending is then spent on nothing, and the run goes on.  With Z3's own
-    # handler off, every signal reaches _terminate, and _wake_z3 cancels the call.
-    z3.set_param("ctrl_c", False)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     read_end, write_end = os.pipe()

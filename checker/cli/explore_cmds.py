@@ -52,6 +52,14 @@ __all__ = ["explore_cmd", "graph_cmd"]
     metavar="N",
     help="Print at most N deadlock states.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "compiled", "python"]),
+    default="auto",
+    show_default=True,
+    help="The search loop: compiled (built by the set-up), or the same loop in Python; "
+    "auto takes the compiled one where it is built.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def explore_cmd(
@@ -61,6 +69,7 @@ def explore_cmd(
     max_states: int | None,
     max_seconds: float | None,
     show_deadlocks: int,
+    engine: str,
     as_json: bool,
     quiet: bool,
     **kw: Any,
@@ -88,6 +97,7 @@ def explore_cmd(
             max_seconds=max_seconds,
             progress=progress,
             interruptible=True,
+            engine=engine,
         )
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2))

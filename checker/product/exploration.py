@@ -22,13 +22,18 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import UsageError
 from ..model.endpoint import Local
 from ..model.segments import Segment
 from ..model.spec import Spec
 from .config import ProductConfig
 from .semantics import Label, PState
 
-__all__ = ["Exploration"]
+__all__ = ["NETWORKX_LIMIT", "Exploration"]
+
+#: The most states :meth:`Exploration.to_networkx` builds a view of by default (about
+#: 4 GiB of networkx dicts).
+NETWORKX_LIMIT = 1_000_000
 
 
 @dataclass
@@ -160,14 +165,25 @@ class Exploration:
             "config": self.config.to_json(),
         }
 
-    def to_networkx(self) -> Any:
+    def to_networkx(self, max_states: int | None = NETWORKX_LIMIT) -> Any:
         """A ``networkx.DiGraph``: node ids as in the search, attributes decoded.
+
+        The view costs about 4 kB per state (the compact graph: under 100 bytes), so it
+        is refused beyond ``max_states`` (:data:`NETWORKX_LIMIT`; ``None``: no bound)
+        with a :class:`~checker.errors.UsageError` saying so.
 
         Node attributes: ``A``, ``B`` (control states), ``A->B``, ``B->A`` (segments in
         flight), ``initial``, ``deadlock``.  Edge attributes: ``actor``, ``event``,
         ``kind``, ``sent``, ``received``, ``lost``, ``rule``, and ``labels`` -- every label
         of the parallel transitions the simple graph merges.
         """
+        if max_states is not None and self.states > max_states:
+            raise UsageError(
+                f"the networkx view of {self.states:,} states would take about "
+                f"{self.states * 4.3e3 / 2**30:.1f} GiB (4.3 kB a state); it is built for "
+                f"at most {max_states:,}: pass max_states=None to build it anyway, or read "
+                "the compact graph (nodes, offsets, dst, lbl; state(), edges_from())"
+            )
         import networkx as nx
 
         graph = nx.DiGraph(

@@ -28,8 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import z3
-
 from ..errors import TcpcheckError
 
 __all__ = ["DEFAULT_LIMITS", "SolverLimit", "SolverLimits"]
@@ -41,6 +39,9 @@ class SolverLimits:
 
     timeout_ms: int = 60_000
     rlimit: int = 0
+    #: Z3's own SIGINT handler (cancel the call under way).  Off where the caller
+    #: handles signals itself, as tcpcheck's command line does.
+    own_signals: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout_ms < 0:
@@ -55,6 +56,10 @@ class SolverLimits:
         return ", ".join(parts)
 
     def _apply(self, obj: Any) -> Any:
+        import z3  # here, not at the top: the command line reads limits without solving
+
+        if not self.own_signals:
+            z3.set_param("ctrl_c", False)
         # 0 means "none" to Z3 as well, so setting both always clears an earlier limit.
         obj.set("timeout", self.timeout_ms)
         obj.set("rlimit", self.rlimit)
@@ -62,10 +67,14 @@ class SolverLimits:
 
     def new_solver(self) -> Any:
         """A Z3 solver under these limits."""
+        import z3
+
         return self._apply(z3.Solver())
 
     def new_optimizer(self) -> Any:
         """A Z3 optimizer under these limits."""
+        import z3
+
         return self._apply(z3.Optimize())
 
     def decide(self, solver: Any, what: str = "a timing constraint") -> bool:
@@ -73,6 +82,8 @@ class SolverLimits:
 
         The limits are applied to this call: a solver kept across calls (the incremental
         one of :mod:`checker.timed.pdbm`) answers each under the limits of its caller."""
+        import z3
+
         self._apply(solver)
         answer = solver.check()
         if answer == z3.unknown:
