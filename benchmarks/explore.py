@@ -5,7 +5,8 @@ Run from the repository root:
     .venv/bin/python benchmarks/explore.py            # the table in the README
     .venv/bin/python benchmarks/explore.py --quick    # default configuration only
 
-For each configuration the search is timed on its own (best of --repeat runs), its peak
+For each configuration the search is timed on its own (best of --repeat runs; the
+compiled loop, and the pure-Python loop once for comparison), its peak
 memory is measured in a separate run under tracemalloc (which slows it down), and the
 networkx view is built and measured apart from the search, the same way: timed once,
 then built again under tracemalloc for its memory.
@@ -40,15 +41,17 @@ def measure(variant: str | None, config: ProductConfig, repeat: int) -> dict[str
         best = min(best, result.seconds)
     assert result is not None and result.complete
     gc.collect()
+    python_seconds = explore(spec, config, engine="python").seconds  # the fallback, once
+    gc.collect()
     traced = explore(spec, config, measure_memory=True)
     gc.collect()
     t0 = time.perf_counter()
-    graph = result.to_networkx()
+    graph = result.to_networkx(max_states=None)
     view_seconds = time.perf_counter() - t0
     del graph
     gc.collect()
     tracemalloc.start()  # memory in a second build: tracemalloc slows what it watches
-    graph = result.to_networkx()
+    graph = result.to_networkx(max_states=None)
     view_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del graph
@@ -57,6 +60,7 @@ def measure(variant: str | None, config: ProductConfig, repeat: int) -> dict[str
         "transitions": result.transitions,
         "seconds": best,
         "rate": result.states / best,
+        "python_seconds": python_seconds,
         "search_mb": (traced.peak_bytes or 0) / 2**20,
         "bytes_per_state": (traced.peak_bytes or 0) / result.states,
         "view_seconds": view_seconds,
@@ -71,15 +75,16 @@ def main() -> None:
     args = parser.parse_args()
     configs = CONFIGS[:1] if args.quick else CONFIGS
     print(
-        "| configuration | states | transitions | search s | states/s | search peak MB | "
-        "bytes/state | networkx view s | view peak MB |"
+        "| configuration | states | transitions | search s | states/s | Python loop s | "
+        "search peak MB | bytes/state | networkx view s | view peak MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, variant, config in configs:
         m = measure(variant, config, args.repeat)
         print(
             f"| {name} | {m['states']:,.0f} | {m['transitions']:,.0f} | {m['seconds']:.3f} | "
-            f"{m['rate']:,.0f} | {m['search_mb']:.1f} | {m['bytes_per_state']:.0f} | "
+            f"{m['rate']:,.0f} | {m['python_seconds']:.2f} | {m['search_mb']:.1f} | "
+            f"{m['bytes_per_state']:.0f} | "
             f"{m['view_seconds']:.2f} | {m['view_mb']:.0f} |",
             flush=True,
         )

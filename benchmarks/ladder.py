@@ -39,7 +39,10 @@ TCPCHECK = str(Path(sys.executable).with_name("tcpcheck"))
 
 #: (name, tcpcheck options): from thousands of states to more than ten million.
 RUNGS: list[tuple[str, list[str]]] = [
-    ("fifo, no loss, dup 1", ["--ordering", "fifo", "--loss", "none", "--dup", "1"]),
+    (
+        "default, retry counts 2",
+        ["--param", "SYN_RETRIES=2", "--param", "SYNACK_RETRIES=2", "--param", "FIN_RETRIES=2"],
+    ),
     ("default", []),
     ("linux", ["--variant", "linux"]),
     ("capacity 3", ["--capacity", "3"]),

@@ -159,16 +159,18 @@ cdef inline uint64_t state_hash(uint32_t* w) nogil:
 
 
 cdef class _Visited:
-    """The visited set: node ids in an open-addressing table over the node array."""
+    """The visited set: open addressing over the node array.  A slot holds a node id + 1
+    (0: empty) and, above it, the high half of the node's hash, so that a probe reads
+    the node itself only when the halves agree."""
 
-    cdef uint32_t* slots  # node id + 1; 0 is empty
+    cdef uint64_t* slots
     cdef uint64_t mask
     cdef uint64_t n
 
     def __cinit__(self):
         self.mask = (1 << 12) - 1
         self.n = 0
-        self.slots = <uint32_t*> PyMem_Calloc(self.mask + 1, sizeof(uint32_t))
+        self.slots = <uint64_t*> PyMem_Calloc(self.mask + 1, sizeof(uint64_t))
         if self.slots == NULL:
             raise MemoryError()
 
@@ -177,15 +179,14 @@ cdef class _Visited:
 
     cdef int grow(self, uint32_t* nodes) except -1:
         cdef uint64_t size = (self.mask + 1) * 2
-        cdef uint32_t* slots = <uint32_t*> PyMem_Calloc(size, sizeof(uint32_t))
-        cdef uint64_t i, h
-        cdef uint32_t s
+        cdef uint64_t* slots = <uint64_t*> PyMem_Calloc(size, sizeof(uint64_t))
+        cdef uint64_t i, h, s
         if slots == NULL:
             raise MemoryError()
         for i in range(self.mask + 1):
             s = self.slots[i]
             if s:
-                h = state_hash(nodes + 4 * (<uint64_t> s - 1)) & (size - 1)
+                h = state_hash(nodes + 4 * ((s & 0xFFFFFFFFULL) - 1)) & (size - 1)
                 while slots[h]:
                     h = (h + 1) & (size - 1)
                 slots[h] = s
@@ -271,8 +272,8 @@ def compiled_search(object flat, dict params):
     cdef uint32_t* rows
     cdef uint32_t* node
     cdef uint32_t* sw
-    cdef uint64_t h, key
-    cdef uint32_t slot
+    cdef uint64_t h, key, full, tag
+    cdef uint64_t slot
     cdef int64_t v
     cdef bint blocked
     cdef int side
@@ -284,7 +285,8 @@ def compiled_search(object flat, dict params):
     nodes.arr.data.as_uints[2] = params["init"][2]
     nodes.arr.data.as_uints[3] = params["init"][3]
     nodes.n = 4
-    seen.slots[state_hash(nodes.arr.data.as_uints) & seen.mask] = 1
+    h = state_hash(nodes.arr.data.as_uints)
+    seen.slots[h & seen.mask] = ((h >> 32) << 32) | 1
     seen.n = 1
     offsets.reserve(1)
     offsets.arr.data.as_uints[0] = 0
@@ -519,17 +521,23 @@ def compiled_search(object flat, dict params):
             lbl.reserve(n_succ)
             for e in range(n_succ):
                 sw = succ + 5 * e
-                h = state_hash(sw) & seen.mask
+                full = state_hash(sw)
+                tag = (full >> 32) << 32
+                h = full & seen.mask
                 while True:
                     slot = seen.slots[h]
                     if slot == 0:
                         break
-                    node = nodes.arr.data.as_uints + 4 * (<uint64_t> slot - 1)
-                    if node[0] == sw[0] and node[1] == sw[1] and node[2] == sw[2] and node[3] == sw[3]:
-                        break
+                    if (slot & 0xFFFFFFFF00000000ULL) == tag:
+                        node = nodes.arr.data.as_uints + 4 * ((slot & 0xFFFFFFFFULL) - 1)
+                        if (
+                            node[0] == sw[0] and node[1] == sw[1]
+                            and node[2] == sw[2] and node[3] == sw[3]
+                        ):
+                            break
                     h = (h + 1) & seen.mask
                 if slot:
-                    j = slot - 1
+                    j = <int64_t> (slot & 0xFFFFFFFFULL) - 1
                 else:
                     j = nodes.n // 4
                     if j == cap:
@@ -544,7 +552,7 @@ def compiled_search(object flat, dict params):
                     node[2] = sw[2]
                     node[3] = sw[3]
                     nodes.n += 4
-                    seen.slots[h] = <uint32_t> (j + 1)
+                    seen.slots[h] = tag | <uint64_t> (j + 1)
                     seen.n += 1
                     if seen.n * 10 > (seen.mask + 1) * 7:
                         seen.grow(nodes.arr.data.as_uints)

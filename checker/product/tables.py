@@ -70,6 +70,7 @@ class Tables:
         self._pending: dict[int, bool] = {}
         self._moves: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
         self._recv: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+        self._deliveries: dict[int, list[tuple[int, int]]] = {}
         self._attacks: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
         unknown = [n for n in config.attack_states if n not in spec.state_names]
         if unknown:
@@ -140,11 +141,22 @@ class Tables:
         state (:meth:`moves`) and the delivery of each segment the channel offers
         (:meth:`recv`)."""
         out = [(lab, new, oid, incoming) for lab, new, oid in self.moves(side, lid)]
-        content = self.chans[incoming]
-        for i in self.network.deliverable(content):
-            lab, new, oid = self.recv(side, lid, content[i])
-            out.append((lab, new, oid, self.cid(content[:i] + content[i + 1 :])))
+        for code, rest in self.deliveries(incoming):
+            lab, new, oid = self.recv(side, lid, code)
+            out.append((lab, new, oid, rest))
         return out
+
+    def deliveries(self, cid: int) -> list[tuple[int, int]]:
+        """(segment code, channel id after) for each segment channel ``cid`` can deliver
+        next (:meth:`Network.deliverable`), worked out once per channel."""
+        found = self._deliveries.get(cid)
+        if found is None:
+            content = self.chans[cid]
+            found = self._deliveries[cid] = [
+                (content[i], self.cid(content[:i] + content[i + 1 :]))
+                for i in self.network.deliverable(content)
+            ]
+        return found
 
     def moves(self, side: str, lid: int) -> list[tuple[int, int, int]]:
         """(label, new local id, outs id) for the moves that consume nothing and need no
