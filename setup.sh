@@ -119,7 +119,7 @@ case "${1:-}" in
         kernel_log="$(mktemp)"
         .venv/bin/python -m pytest -q -n 0 -m kernel -p no:cacheprovider "$@" >"$kernel_log" 2>&1 &
         kernel_pid=$!
-        trap 'kill "$kernel_pid" 2>/dev/null; rm -f "$kernel_log"' EXIT
+        trap 'kill "$kernel_pid" 2>/dev/null || true; rm -f "$kernel_log"' EXIT
         status=0
         nice -n 15 .venv/bin/python -m pytest -q -m "not kernel" "$@" || status=$?
         kernel_status=0

@@ -1,3 +1,3 @@
 """Composition and exploration: the configuration, the channels, the product's rules,
-the readable reference product and the packed explorer.
+the readable reference product and the compiled explorer.
 """

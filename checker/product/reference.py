@@ -1,7 +1,7 @@
 """The product automaton, written plainly: two endpoints, two channels, two applications.
 
 This is the *reference* semantics -- dataclasses and readable loops.  The explorer
-(:mod:`checker.product.explore`) computes the same successor relation over packed integers for
+(:mod:`checker.product.explore`) computes the same successor relation over four-word states for
 speed; both read the rules of :mod:`checker.product.semantics` and
 :mod:`checker.product.network`, and the test suite checks that the two agree, state for
 state and edge for edge.

@@ -18,7 +18,7 @@ one-way channels (:mod:`checker.product.network`).  This module holds its rules:
   segment arriving at an endpoint, at every placement it can aim at.
 
 The engines differ in how they hold a state -- dataclasses (:mod:`checker.product.reference`),
-packed integers (:mod:`checker.product.explore`), clocked copies
+four-word states (:mod:`checker.product.flat`), clocked copies
 (:mod:`checker.timed.zonegraph`), ranged retry bounds (:mod:`checker.kernel.conform`),
 Promela text (:mod:`checker.export.promela`), fairness obligations
 (:mod:`checker.check.liveness`) -- and that difference is real; what a move is, is here.
@@ -354,7 +354,8 @@ def universe(spec: Spec, config: ProductConfig) -> tuple[list[Local], list[Segme
     sorted: the endpoint's closure against any peer
     (:func:`checker.model.endpoint.closure`) and, with an attacker, what its forged
     segments make an endpoint do and send, and what those answers do in turn, to a fixed
-    point.  The packed explorer sizes its fields from it; the Promela model numbers it.
+    point.  The explorer numbers its local states from it up front; so does the Promela
+    model.
 
     >>> from checker import load_spec
     >>> spec = load_spec()

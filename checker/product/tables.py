@@ -1,6 +1,6 @@
 """The product's rules as memoized tables over small integers.
 
-The packed explorer (:mod:`checker.product.explore`) and the Promela generator
+The explorer (:mod:`checker.product.explore`) and the Promela generator
 (:mod:`checker.export.promela`) never handle a dataclass in their inner loops: an
 endpoint's local state is an id, a channel's contents an id, a burst of sent segments an
 id, a label an id.  :class:`Tables` numbers them and fills, on first use, what each id
