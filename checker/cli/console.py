@@ -13,14 +13,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["err_console", "every", "exploring", "live", "out_console"]
 
 
 def out_console() -> Console:
     """Standard output."""
+    from rich.console import Console  # when there is something to print: not at start-up
+
     # Not a terminal (a CI log, a pipe): do not squeeze tables into 80 columns.
     width = None if sys.stdout.isatty() else 160
     return Console(highlight=False, soft_wrap=True, width=width)
@@ -28,6 +32,8 @@ def out_console() -> Console:
 
 def err_console() -> Console:
     """Standard error: error messages and the live status line."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from ..errors import UsageError
 from ..product.exploration import Exploration
@@ -242,6 +241,8 @@ def print_exploration(result: Exploration, show: int) -> None:
         f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else "")
     )
     out.print(result.config.describe())
+    from rich.table import Table  # after the search: start-up does not pay for it
+
     table = Table(show_header=False)
     table.add_row("states", f"{result.states:,}")
     table.add_row("transitions", f"{result.transitions:,}")
