@@ -50,7 +50,6 @@ from ..product.config import ProductConfig
 from ..product.exploration import Exploration
 from ..product.semantics import (
     Label,
-    PState,
     app_steps,
     eligible_timer_steps,
     quiescent,
@@ -72,7 +71,6 @@ __all__ = [
     "edge_owed",
     "lasso_violates",
     "local_obligations",
-    "node_obligations",
     "obligations",
     "sccs",
 ]
@@ -102,42 +100,19 @@ def delivery_group(receiver: str, seg: Segment) -> tuple[str, Group]:
 
 
 def obligations(
-    exploration: Exploration, states: list[PState]
+    exploration: Exploration, nodes: Iterable[int] | None = None
 ) -> list[frozenset[tuple[str, Group]]]:
-    """Per node: the fairness groups enabled there, with the assumption covering each.
+    """Per node (every node of ``exploration``, or those of ``nodes`` in their order):
+    the fairness groups enabled there, with the assumption covering each.
 
     Enabledness ignores the channel capacity: a delivery is enabled while its segment is
     in flight, a timer while its state runs it, an application call while the application
     may make it.  A run that avoids an obligation only because a bounded channel is full
     is an artefact of the capacity, not a behaviour fairness should admit.
+
+    The groups depend only on the two local states and the two channels' contents, read
+    off the node's words: each distinct combination is worked out once (its set shared).
     """
-    spec = exploration.spec
-    config = exploration.config
-    memo: dict[tuple[str, Local, bool], frozenset[tuple[str, Group]]] = {}
-
-    def local_groups(side: str, local: Local, quiet: bool) -> frozenset[tuple[str, Group]]:
-        key = (side, local, quiet)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = local_obligations(spec, config, side, local, quiet)
-        return found
-
-    out = []
-    for s in states:
-        quiet = quiescent(bool(s.ab or s.ba), (timer_pending(spec, loc) for loc in (s.a, s.b)))
-        groups = set(local_groups("A", s.a, quiet) | local_groups("B", s.b, quiet))
-        for seg in s.ba:
-            groups.add(delivery_group("A", seg))
-        for seg in s.ab:
-            groups.add(delivery_group("B", seg))
-        out.append(frozenset(groups))
-    return out
-
-
-def node_obligations(exploration: Exploration) -> list[frozenset[tuple[str, Group]]]:
-    """:func:`obligations` of every node of ``exploration``, read off its words: the
-    groups depend only on the two local states and the two channels' contents, so each
-    distinct combination is worked out once (and its set shared)."""
     spec = exploration.spec
     config = exploration.config
     local_states = exploration.local_states
@@ -163,10 +138,10 @@ def node_obligations(exploration: Exploration) -> list[frozenset[tuple[str, Grou
             )
         return found
 
-    nodes = exploration.nodes
+    words = exploration.nodes
     out: list[frozenset[tuple[str, Group]]] = []
-    for i in range(0, len(nodes), 4):
-        key = (nodes[i], nodes[i + 1], nodes[i + 2])
+    for v in range(exploration.states) if nodes is None else nodes:
+        key = (words[4 * v], words[4 * v + 1], words[4 * v + 2])
         found = memo.get(key)
         if found is None:
             w0, ab, ba = key
@@ -488,7 +463,7 @@ def lasso_violates(
 
     if not any(p(s) and avoids_q_after(i) for i, s in enumerate(states)):
         return f"no state of the run satisfies {p} with {q} never holding afterwards"
-    owed = obligations(exploration, states)
+    owed = obligations(exploration, nodes)
     if stops:
         last = nodes[-1]
         due = {g for a, g in owed[-1] if a in active}
@@ -537,7 +512,7 @@ def check_leads_to(
     not_q = node_values(exploration, q).translate(_FLIP)
     pending0 = bytes(x & y for x, y in zip(node_values(exploration, p), not_q, strict=True))
 
-    owed = node_obligations(exploration)
+    owed = obligations(exploration)
     free: dict[frozenset[tuple[str, Group]], bool] = {}
 
     def may_stop(v: int) -> bool:

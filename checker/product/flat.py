@@ -30,12 +30,11 @@ from ..errors import ModelError
 from ..model.endpoint import initial_local
 from ..model.spec import Spec
 from .config import ProductConfig
-from .semantics import quiescent, universe, waits_for_quiescence
+from .semantics import SIDES, quiescent, universe, waits_for_quiescence
 from .tables import Tables
 
-__all__ = ["MAX_CHANNELS", "MAX_LOCALS", "SIDES", "FlatTables"]
+__all__ = ["MAX_CHANNELS", "MAX_LOCALS", "FlatTables"]
 
-SIDES = ("A", "B")
 MAX_LOCALS = 1 << 16  # a local id is half of w0
 MAX_CHANNELS = 1 << 31  # a channel id is a word; the memo keys spend one bit more
 
@@ -133,19 +132,19 @@ class FlatTables:
 
     def losses(self, side: int, chan: int) -> list[tuple[int, int]]:
         """Each distinct loss from ``side``'s outgoing channel: (channel after, label)."""
-        core = self.tables
-        rows = [
-            (other, core.net_label("loss", code, SIDES[side])) for code, other in core.losses(chan)
-        ]
-        self._check_sizes()
-        return rows
+        return self._network_rows("loss", side, self.tables.losses(chan))
 
     def dups(self, side: int, chan: int) -> list[tuple[int, int]]:
         """Each duplication that fits in ``side``'s outgoing channel: (channel, label)."""
+        return self._network_rows("dup", side, self.tables.dups(chan))
+
+    def _network_rows(
+        self, kind: str, side: int, moves: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """(channel after, label) for each (segment code, channel after) of a loss or a
+        duplication by the network."""
         core = self.tables
-        rows = [
-            (other, core.net_label("dup", code, SIDES[side])) for code, other in core.dups(chan)
-        ]
+        rows = [(other, core.net_label(kind, code, SIDES[side])) for code, other in moves]
         self._check_sizes()
         return rows
 
