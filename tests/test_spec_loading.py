@@ -202,6 +202,24 @@ def test_unknown_parameter_override() -> None:
     assert result.exit_code == 2 and "NAME=VALUE" in result.output
 
 
+def test_overrides_that_make_a_derived_parameter_impossible_are_named() -> None:
+    """The file derives ORPHAN_CAPPED_FROM from CONN_RTO and RTO_MAX soundly; values
+    given for them that make it negative are the user's mistake, named as --param (a
+    fuzzed capture case found the message blaming the variant file)."""
+    got = CliRunner().invoke(
+        cli, ["explore", "--variant", "linux", "--param", "CONN_RTO=2", "--param", "RTO_MAX=0.2"]
+    )
+    assert got.exit_code == 2 and "Traceback" not in got.output
+    assert got.output.startswith("tcpcheck: error: --param CONN_RTO, --param RTO_MAX: ")
+    assert "ORPHAN_CAPPED_FROM counts retransmissions" in got.output
+    assert "linux.toml" not in got.output
+    # Values the failing formula's inputs derive from, and a formula that cannot be
+    # evaluated at all: still the --param named.
+    blamed = r"^--param RTO_MAX, --param RTO_MIN: parameter ORPHAN_RETRIES_BY_TIME: "
+    with pytest.raises(UsageError, match=blamed):
+        load_spec(variant="linux", params={"RTO_MAX": 0.01, "RTO_MIN": 1.0})
+
+
 def test_parameter_override_changes_the_model() -> None:
     one = load_spec(params={"SYN_RETRIES": 0})
     assert one.values["SYN_RETRIES"] == 0

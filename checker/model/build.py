@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, UsageError, did_you_mean
 from .expr import Expr, ExprSyntaxError, Num, parse
 from .guards import GuardSyntaxError, parse_guard
 from .raw import RawSpec, Src, check_keys, name_of, opt_bool, opt_str, req_str, str_list
@@ -100,14 +100,20 @@ def _evaluate_parameters(raw: RawSpec) -> dict[str, tuple[Expr, str, float, dict
                 shown = " -> ".join(f"{m} ({exprs[m][3].file})" for m in cycle[:-1])
                 raise blamed.error(f"parameters refer to each other in a cycle: {shown} -> {dep}")
         env = {dep: resolve(dep, (*chain, dep)) for dep in expr.names()}
+        problem = None
         try:
             values[name] = expr.evaluate(env)
         except ZeroDivisionError:
-            raise src.error("value divides by zero") from None
+            problem = "value divides by zero"
         except OverflowError:
-            raise src.error("value overflows (too large for a number)") from None
+            problem = "value overflows (too large for a number)"
         except ValueError as exc:  # a function outside its domain, e.g. log2(0)
-            raise src.error(f"value: {exc}") from None
+            problem = f"value: {exc}"
+        if problem is not None:
+            origin = {n: (e[0], e[3]) for n, e in exprs.items()}
+            raise _value_error(
+                src, problem, sorted(expr.names()), origin, about=f"parameter {name}: "
+            )
         return values[name]
 
     return {
@@ -170,6 +176,36 @@ def value_problem(name: str, unit: object, value: float) -> str | None:
     return None
 
 
+def _value_error(
+    src: Src,
+    problem: str,
+    names: list[str],
+    origin: Mapping[str, tuple[Expr, Src]],
+    about: str = "",
+) -> SpecError | UsageError:
+    """The error of a parameter value that ``names`` make wrong: the file's entry, unless
+    some of those names are (or derive from) values given with ``--param`` -- a formula
+    the file derives soundly from its own values is not the file's mistake then.
+    ``about`` opens the message when it does not name the parameter itself."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in origin:
+            continue
+        seen.add(n)
+        expr, where = origin[n]
+        if where.file == "--param":
+            found.add(n)
+        else:
+            todo.extend(expr.names())
+    if not found:
+        return src.error(problem)
+    given_as = ", ".join(f"--param {n}" for n in sorted(found))
+    return UsageError(f"{given_as}: {about}{problem}; give values consistent with it")
+
+
 def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
     """Type and validate the (merged) tables: every name known, every reference
     resolved, the rules for one state and event told apart by their guards, every user
@@ -204,7 +240,9 @@ def build_spec(raw: RawSpec, variant: Variant | None) -> Spec:
         problem = value_problem(param.name, param.unit, param.value)
         if problem is not None:
             derived = sorted(expr.names())
-            raise src.error(problem + (f" (from {', '.join(derived)})" if derived else ""))
+            problem += f" (from {', '.join(derived)})" if derived else ""
+            inputs = {n: (p[0], p[4]) for n, p in params.items()}
+            raise _value_error(src, problem, derived, inputs)
     values = {p.name: p.value for p in parameters}
 
     # States.
