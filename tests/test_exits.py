@@ -187,6 +187,28 @@ def test_ctrl_c_stops_a_synthesis_with_its_tiles_so_far() -> None:
     assert "Traceback" not in out + err
 
 
+def test_sigterm_stops_a_synthesis_on_a_cluster_and_its_workers() -> None:
+    """The local Dask cluster a synthesis starts (after a few seconds of jobs here) is
+    torn down with the run: no worker, nanny or helper process outlives it."""
+    args = ["synth", "last-ack-not-stuck", "--param", "FIN_RETRIES=4", "--workers", "2"]
+    proc = _started(args)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_session(proc.pid)) < 3:
+        time.sleep(0.2)  # the run, and the cluster's processes once it is up
+    assert len(_session(proc.pid)) >= 3, "the cluster did not start"
+    code, out, err = _stop(proc, signal.SIGTERM, 1)
+    assert code == 143, err
+    assert "Traceback" not in out + err
+    time.sleep(0.5)
+    assert _session(proc.pid) == []
+
+
+def _session(sid: int) -> list[str]:
+    """The processes still running in session ``sid``."""
+    got = subprocess.run(["ps", "-o", "pid=,cmd=", "-s", str(sid)], capture_output=True, text=True)
+    return [line for line in got.stdout.splitlines() if line.strip()]
+
+
 def test_sigterm_stops_a_suite_with_the_verdicts_so_far() -> None:
     proc = _started(["check"])
     code, out, err = _stop(proc, signal.SIGTERM, 4)

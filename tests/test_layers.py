@@ -3,7 +3,9 @@
 ``cli -> docs -> suite -> {kernel, export, render, timed} -> check -> product -> model ->
 errors``: a module imports only from its own layer and the layers below it (kernel and
 export may also use timed; render uses only check, product and model).  Only the CLI
-speaks click and rich; only the kernel's lab and the SPIN runner start processes.  Every
+speaks click and rich; only the kernel's lab and the SPIN runner start processes, and
+the job pool its Dask workers (``checker/jobs.py``, beside ``errors`` at the bottom:
+any layer may hand it independent jobs).  Every
 import counts -- at the top of a module, inside a function, or for type checking only --
 because each is a dependency a reader must follow.  And no module imports itself back
 through a chain of others.
@@ -22,6 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "checker"
 #: Layer of each top-level module or subpackage of ``checker``, lowest first.
 LEVEL = {
     "errors": 0,
+    "jobs": 0.5,  # on errors, under everything else
     "model": 1,
     "product": 2,
     "check": 3,
@@ -40,6 +43,9 @@ RESTRICTED = {
     "click": {"cli"},
     "rich": {"cli"},
     "subprocess": {"kernel.lab", "export.spin"},
+    "distributed": {"jobs"},
+    "dask": {"jobs"},
+    "multiprocessing": {"jobs"},
 }
 
 

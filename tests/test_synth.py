@@ -139,7 +139,7 @@ def test_a_stopped_synthesis_reports_its_partial_region() -> None:
         None,
         FREE3,
         max_seconds=1.5,  # the whole synthesis takes several seconds
-        progress=lambda tiles, bad: seen.append((tiles, bad)),
+        progress=lambda tiles, bad, _queued: seen.append((tiles, bad)),
     )
     assert result.status == "unknown" and result.clauses is None
     assert seen and seen == sorted(seen) and len(result.tiles) == seen[-1][0]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import UsageError, unknown_name
+from ..jobs import Workers
 from ..model.load import load_spec
 from ..model.spec import Spec
 from ..product.config import (
@@ -79,6 +80,29 @@ COUNT = click.IntRange(min=1)
 
 #: The product options that are switches (``--config a_abort=true``).
 _SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send", "attack_exact")
+
+
+def workers_options(func: F) -> F:
+    """``--workers N`` and ``--scheduler ADDRESS``: where independent jobs run."""
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run the jobs on the workers of a running Dask scheduler (tcp://host:8786); "
+        "they need tcpcheck installed.",
+    )(func)
+    return click.option(
+        "--workers",
+        "workers_n",
+        type=COUNT,
+        metavar="N",
+        help="Local worker processes for the independent jobs (default: one per core; "
+        "1 runs them here).  The results are the same bytes for any N.",
+    )(func)
+
+
+def workers(count: int | None, scheduler: str | None) -> Workers:
+    """The :class:`~checker.jobs.Workers` that ``--workers``/``--scheduler`` ask for."""
+    return Workers(count=count, scheduler=scheduler)
 
 
 def parse_config(values: tuple[str, ...]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from .options import (
     seconds_limit,
     solver_limits,
     spec_options,
+    workers,
+    workers_options,
 )
 
 __all__ = ["bound_cmd", "synth_cmd"]
@@ -59,6 +61,17 @@ __all__ = ["bound_cmd", "synth_cmd"]
     metavar="S",
     help="Bound the exploration in time.",
 )
+@workers_options
+@click.option(
+    "--round",
+    "round_size",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    metavar="N",
+    help="Parameter points explored side by side per round.  The tiles depend on N "
+    "(not on --workers): raise it for a cluster of many workers.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def synth_cmd(
     prop_name: str,
@@ -69,6 +82,9 @@ def synth_cmd(
     free: tuple[str, ...],
     losses: str | None,
     max_seconds: float | None,
+    workers_n: int | None,
+    scheduler: str | None,
+    round_size: int,
     as_json: bool,
 ) -> None:
     """Synthesize the timing parameters for which a timed property holds.
@@ -84,6 +100,7 @@ def synth_cmd(
       tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
           --free TIME_WAIT --losses 0,1,2
     """
+    from ..jobs import open_pool
     from ..timed.synth import DEFAULT_FREE, SynthStatus, folklore, loss_budgets, synthesize
 
     prop = find_property(spec_file, props_file, prop_name)
@@ -97,9 +114,18 @@ def synth_cmd(
             budgets = [int(k) for k in losses.split(",")]
         except ValueError:
             raise UsageError(f"--losses expects counts like 0,1,2 (got {losses!r})") from None
-        rows = loss_budgets(
-            prop, spec, variant, chosen, budgets, max_seconds=max_seconds, limits=solver_limits()
-        )
+        with open_pool(workers(workers_n, scheduler)) as pool:
+            rows = loss_budgets(
+                prop,
+                spec,
+                variant,
+                chosen,
+                budgets,
+                max_seconds=max_seconds,
+                limits=solver_limits(),
+                pool=pool,
+                round_size=round_size,
+            )
         if as_json:
             table = [{"losses": k, **r.to_json()} for k, r in rows]
             click.echo(json.dumps(table, indent=2, ensure_ascii=False))
@@ -113,11 +139,14 @@ def synth_cmd(
         if any(r.status != SynthStatus.EXACT for _k, r in rows):
             sys.exit(Exit.INCOMPLETE)
         return
-    with live(not as_json) as say:
+    with live(not as_json) as say, open_pool(workers(workers_n, scheduler)) as pool:
         show = say if say is not None else every(10.0)
 
-        def progress(tiles: int, bad: int) -> None:
-            show(f"covering the parameter space: {tiles:,} tiles ({bad:,} violating)")
+        def progress(tiles: int, bad: int, queued: int) -> None:
+            show(
+                f"covering the parameter space: {tiles:,} tiles ({bad:,} violating), "
+                f"{queued:,} points of this round queued"
+            )
 
         result = synthesize(
             prop,
@@ -128,6 +157,8 @@ def synth_cmd(
             progress=progress,
             limits=solver_limits(),
             interruptible=True,
+            pool=pool,
+            round_size=round_size,
         )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -203,8 +203,16 @@ def at_most(a: Bound, b: Bound) -> bool:
 
 def atom_formula(e: Bound, ps: Sequence[Any]) -> Any:
     """``0 <= e`` (``0 < e`` if strict) as a Z3 formula over the parameter terms ``ps``."""
-    term = z3.RealVal(e[0]) + z3.Sum([z3.RealVal(c) * p for c, p in zip(e[1], ps, strict=True)])
+    term = linear_term(e, ps)
     return term > 0 if e[2] else term >= 0
+
+
+def linear_term(e: Bound, ps: Sequence[Any]) -> Any:
+    """``const + sum(coef * p)`` of ``e`` as a Z3 term, in the context of ``ps``."""
+    ctx = ps[0].ctx if ps else None  # the terms' own context (a map of tiles has one)
+    return z3.RealVal(e[0], ctx) + z3.Sum(
+        [z3.RealVal(c, ctx) * p for c, p in zip(e[1], ps, strict=True)]
+    )
 
 
 def k_formula(k: frozenset[Bound], names: Sequence[str]) -> Any:

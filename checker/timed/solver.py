@@ -65,11 +65,11 @@ class SolverLimits:
         obj.set("rlimit", self.rlimit)
         return obj
 
-    def new_solver(self) -> Any:
-        """A Z3 solver under these limits."""
+    def new_solver(self, ctx: Any = None) -> Any:
+        """A Z3 solver under these limits (in Z3 context ``ctx``, default the main one)."""
         import z3
 
-        return self._apply(z3.Solver())
+        return self._apply(z3.Solver(ctx=ctx))
 
     def new_optimizer(self) -> Any:
         """A Z3 optimizer under these limits."""

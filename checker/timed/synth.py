@@ -28,6 +28,7 @@ import math
 import signal
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -37,14 +38,14 @@ import z3
 
 from ..check.properties import Property
 from ..errors import UsageError
+from ..jobs import Pool, open_pool
 from ..model.expr import names_in_calls
 from ..model.spec import Spec
-from .checks import scenario, violation_cause
-from .domains import GraphZone
+from .cartography import ROUND, Explored, Map, Survey, explore_point
+from .checks import scenario
 from .linear import exact, fold_duration, parameter_env
 from .pdbm import Bound, atom_formula, k_formula
 from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
-from .tiles import Tile, TZone
 
 __all__ = [
     "DEFAULT_FREE",
@@ -379,46 +380,6 @@ def _convex(
     return tuple((a,) for _i, a in sorted(zip(lead, units, strict=True)))
 
 
-def facets(
-    k: frozenset[Bound], arity: int, limits: SolverLimits = DEFAULT_LIMITS
-) -> frozenset[Bound]:
-    """``k`` without the constraints the others imply (over positive parameters): of
-    parallel ones only the tightest, then each one Z3 finds redundant."""
-    tightest: dict[tuple[int, ...], tuple[Fraction, bool, Bound]] = {}
-    for a in k:
-        const, coefs, strict = a
-        g = math.gcd(*coefs)
-        if g == 0:
-            continue  # a constant constraint, true where the tile exists
-        key = tuple(c // g for c in coefs)
-        # key . p >= -const/g: the largest right-hand side is the tightest.
-        rank = (Fraction(-const, g), strict, a)
-        old = tightest.get(key)
-        if old is None or rank[:2] > old[:2]:
-            tightest[key] = rank
-    out = sorted(r[2] for r in tightest.values())
-    if len(out) <= 1:
-        return frozenset(out)
-    ps = [z3.Real(f"p{i}") for i in range(arity)]
-    solver = limits.new_solver()
-    solver.add(*(p > 0 for p in ps))
-    i = 0
-    while i < len(out):
-        rest = out[:i] + out[i + 1 :]
-        solver.push()
-        solver.add(*(atom_formula(a, ps) for a in rest))
-        solver.add(z3.Not(atom_formula(out[i], ps)))
-        try:
-            redundant = not limits.decide(solver, "a tile's constraints")
-        finally:
-            solver.pop()
-        if redundant:
-            out.pop(i)
-        else:
-            i += 1
-    return frozenset(out)
-
-
 def _minimise(
     clauses: list[list[Bound]], safe: Any, solver: Any, atom: Any, limits: SolverLimits
 ) -> tuple[tuple[Bound, ...], ...]:
@@ -466,16 +427,22 @@ def synthesize(
     *,
     max_nodes: int | None = None,
     max_seconds: float | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
     limits: SolverLimits = DEFAULT_LIMITS,
     interruptible: bool = False,
+    pool: Pool | None = None,
+    round_size: int = ROUND,
 ) -> Synthesis:
     """The region of the ``free`` parameters where the timed property ``prop`` holds
-    (the other parameters as ``spec`` fixes them); ``progress(tiles, violating)`` is
-    called as tiles are found.  Every Z3 call runs under ``limits``.  ``interruptible``:
-    an interrupt (Ctrl-C) is one more limit -- the result is unknown, with the tiles
-    found so far -- rather than an exception (the command line; not a library caller
-    such as the docs generator, which must not go on with half a region)."""
+    (the other parameters as ``spec`` fixes them); ``progress(tiles, violating, queued)``
+    is called as the points of a round are explored (``queued``: those left) and their
+    tiles are added.  The points are explored by ``pool``'s workers (default:
+    in this process), ``round_size`` at a time; the result depends on ``round_size`` but
+    not on the workers.  Every Z3 call
+    runs under ``limits``.  ``interruptible``: an interrupt (Ctrl-C) is one more limit --
+    the result is unknown, with the tiles found so far -- rather than an exception (the
+    command line; not a library caller such as the docs generator, which must not go on
+    with half a region)."""
     if not prop.timed:
         raise UsageError(
             f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
@@ -493,8 +460,7 @@ def synthesize(
                 "(fix it with --param and synthesize again for each value)"
             )
     started = time.perf_counter()
-    sc = scenario(prop, spec)
-    config = sc.config
+    sc = scenario(prop, spec)  # a property it cannot explore is refused before any job
     pivot = _scale_pivot(spec, free)
     explored = [n for n in free if n != pivot]
     # Parameters defined from free ones (TIME_WAIT = 2*MSL) are not fixed: they follow.
@@ -534,53 +500,47 @@ def synthesize(
             interrupted,
         )
 
-    # Behavioural cartography: explore at a point no tile covers yet; the exploration
-    # records the tile around it, on which the verdict is the same; until no point is
-    # left.  The tiles are finitely many (the comparisons a finite graph makes), so this
-    # ends, and the violating region is exactly the union of the violating tiles.
-    ps = [z3.Real(f"p{i}") for i in range(len(explored))]
-    uncovered = limits.new_solver()
-    uncovered.add(*(p > 0 for p in ps))
+    # Behavioural cartography: explore at points no tile covers yet; each exploration
+    # records the tile around its point, on which the verdict is the same; until no
+    # point is left.  The tiles are finitely many (the comparisons a finite graph
+    # makes), so this ends, and the violating region is exactly the union of the
+    # violating tiles.  A round's points are explored side by side and folded in order.
+    survey = Survey(prop, spec, tuple(explored), pivot, max_nodes, limits, sc)
+    if round_size < 1:
+        raise UsageError(f"--round must be at least 1 (got {round_size})")
+    seen: set[tuple[bool, frozenset[Bound]]] = set()
+    explorations = 0
+    uncovered = Map(len(explored), limits)
     try:
-        while limits.decide(uncovered, "the search for a parameter point no tile covers"):
-            left = None if max_seconds is None else max_seconds - (time.perf_counter() - started)
-            if left is not None and left <= 0:
-                return unknown(f"stopped at {max_seconds:g} s")
-            model = uncovered.model()
-            point = [_fraction(model.eval(p, model_completion=True)) for p in ps]
-            # A tile from just beyond the point (full-dimensional), and, if that one
-            # misses the point itself, the tile decided at the point: each round covers
-            # an uncovered point with tiles from a finite set, so the rounds end.
-            for perturb in (True, False):
-                tile = Tile(point, perturb)
-                graph = sc.explore(
-                    spec,
-                    free=tuple(explored),
-                    tile=tile,
-                    first_flag=True,
-                    max_nodes=max_nodes,
-                    max_seconds=left,
-                    fixed={pivot: 1} if pivot is not None else None,
-                    limits=limits,
-                )
-                nodes += graph.nodes
-                if graph.overflow is not None:
-                    return unknown(
-                        f"a channel needed more than {config.capacity} segments; raise the capacity"
-                    )
-                violated = bool(graph.flagged)
-                if graph.limit is not None and not violated:
-                    return unknown(f"zone graph incomplete ({graph.limit})")
-                # A violation needs only its own run's history; "holds" needs every choice.
-                history = _history(graph.flagged[0][-1]) if violated else frozenset(tile.k)
-                k = facets(history, len(explored), limits)
-                tiles.append((violated, k))
-                causes.append(violation_cause(spec, graph) if violated else None)
+        with ExitStack() as stack:
+            jobs = pool if pool is not None else stack.enter_context(open_pool())
+            while points := uncovered.round(round_size):
+                spent = time.perf_counter() - started
+                left = None if max_seconds is None else max_seconds - spent
+                if left is not None and left <= 0:
+                    return unknown(f"stopped at {max_seconds:g} s")
+                waiting = [len(points)]
+
+                def done(_i: int, _got: Explored, waiting: list[int] = waiting) -> None:
+                    waiting[0] -= 1
+                    if progress is not None:
+                        progress(len(tiles), sum(b for b, _k in tiles), waiting[0])
+
+                results = jobs.map(explore_point, [(p, left) for p in points], survey, done)
+                for got in results:
+                    nodes += got.nodes
+                    explorations += 1
+                    if got.tile is None:
+                        return unknown(got.stop or "stopped")
+                    # Two points of a round may fall in one tile: it is kept once.
+                    if (got.tile.violated, got.tile.k) in seen:
+                        continue
+                    seen.add((got.tile.violated, got.tile.k))
+                    tiles.append((got.tile.violated, got.tile.k))
+                    causes.append(got.tile.cause)
+                    uncovered.cover(got.tile.k)
                 if progress is not None:
-                    progress(len(tiles), sum(bad for bad, _k in tiles))
-                uncovered.add(z3.Not(z3.And(*(atom_formula(a, ps) for a in sorted(k)))))
-                if _inside(k, point):
-                    break
+                    progress(len(tiles), sum(b for b, _k in tiles), 0)
         violating = [_lift(k, explored, free, pivot) for bad, k in tiles if bad]
         clauses = simplify(violating, len(free), limits)
         conditions = name_conditions(clauses, found(), free, values, limits)
@@ -603,7 +563,8 @@ def synthesize(
         tuple(free),
         fixed,
         SynthStatus.EXACT,
-        f"{len(tiles):,} tiles of the parameter space ({len(violating):,} violating), "
+        f"{len(tiles):,} tiles of the parameter space ({len(violating):,} violating) "
+        f"from {explorations:,} explorations in rounds of {round_size}, "
         f"{nodes:,} zone-graph nodes{scaled}",
         clauses,
         nodes,
@@ -613,26 +574,6 @@ def synthesize(
         conditions,
         found(),
     )
-
-
-def _history(zone: GraphZone) -> frozenset[Bound]:
-    """The constraints a violating zone's own history rests on (explored at a tile)."""
-    assert isinstance(zone, TZone)
-    return zone.k
-
-
-def _inside(k: frozenset[Bound], point: Sequence[Fraction]) -> bool:
-    """Does ``point`` satisfy every constraint of ``k``?"""
-    for const, coefs, strict in k:
-        v = const + sum(c * x for c, x in zip(coefs, point, strict=True))
-        if v < 0 or (strict and v == 0):
-            return False
-    return True
-
-
-def _fraction(value: Any) -> Fraction:
-    """A Z3 rational as a :class:`fractions.Fraction`."""
-    return Fraction(value.as_fraction())
 
 
 def _scale_pivot(spec: Spec, free: Sequence[str]) -> str | None:
@@ -683,6 +624,8 @@ def loss_budgets(
     *,
     max_seconds: float | None = None,
     limits: SolverLimits = DEFAULT_LIMITS,
+    pool: Pool | None = None,
+    round_size: int = ROUND,
 ) -> list[tuple[int, Synthesis]]:
     """The synthesized region for each loss budget ``k``: the network may lose at most
     ``k`` segments, any of them (the property's own ``lose`` restriction is lifted, so
@@ -692,7 +635,16 @@ def loss_budgets(
         if k < 0:
             raise UsageError(f"a loss budget is a count of segments (got {k})")
         variant_prop = replace(prop, config={**prop.config, "loss": str(k)}, lose=None)
-        got = synthesize(variant_prop, spec, variant, free, max_seconds=max_seconds, limits=limits)
+        got = synthesize(
+            variant_prop,
+            spec,
+            variant,
+            free,
+            max_seconds=max_seconds,
+            limits=limits,
+            pool=pool,
+            round_size=round_size,
+        )
         out.append((k, got))
     return out
 
