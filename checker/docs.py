@@ -36,13 +36,16 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .check.outcome import Outcome
 from .check.properties import Property, load_properties
 from .check.verdicts import Verdict
 from .errors import UsageError
+from .jobs import Pool, open_pool
 from .model.load import load_spec
 from .model.overrides import merge_params
 from .model.requirements import requirement_index
@@ -427,6 +430,8 @@ def generate(
     limits: SolverLimits = DEFAULT_LIMITS,
     verdicts: Sequence[Verdict] | None = None,
     syntheses: Mapping[str, Synthesis] | None = None,
+    pool: Pool | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[PurePosixPath, bytes]:
     """Every generated file, by path (relative to where ``docs_dir`` and
     ``diagrams_dir`` are).  ``variants``: which to draw and check (default: all, the
@@ -435,7 +440,10 @@ def generate(
 
     ``verdicts`` (the suite's on ``variants``, as :func:`checker.suite.run_suite` gives
     them) and ``syntheses`` (by property name, as :func:`synthesis_for` gives them) are
-    computed here unless a caller that already has them passes them in."""
+    computed here unless a caller that already has them passes them in: the suite on
+    each variant and each synthesis are independent jobs for ``pool`` (default: one
+    after the other here), and ``progress`` hears of each as it ends.  The files are
+    the same bytes wherever the jobs ran."""
     base = load_spec(spec_file)
     names: list[str | None] = (
         list(variants) if variants is not None else list(suite_variants(spec_file))
@@ -461,12 +469,9 @@ def generate(
     out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
     if properties:
         props = load_properties(props_file, spec=base)
-        if verdicts is None:
-            verdicts = run_suite(props, variants=names, spec_path=spec_file, limits=limits)
-        regions = dict(syntheses or {})
-        for p in props:
-            if p.synth is not None and p.name not in regions:
-                regions[p.name] = synthesis_for(p, spec_file, limits)
+        verdicts, regions = _checked(
+            props, names, spec_file, limits, verdicts, syntheses, pool, progress
+        )
         report = _properties(props, verdicts, names, docs, diagrams, regions)
         out[docs / "properties.md"] = report.encode()
         for v in verdicts:
@@ -479,6 +484,78 @@ def generate(
                 if png:
                     out[stem.with_suffix(".png")] = render(dot, "png", "neato", pinned=True)
     return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every job of a generation shares."""
+
+    props: tuple[Property, ...]
+    spec_file: str | None
+    limits: SolverLimits
+
+
+#: One job: the suite on a variant, or the synthesis of the named property.
+_Job = tuple[str, str | None]
+
+
+def _run_job(shared: _Inputs, job: _Job) -> list[Verdict] | Synthesis:
+    kind, name = job
+    if kind == "suite":
+        return run_suite(
+            shared.props, variants=[name], spec_path=shared.spec_file, limits=shared.limits
+        )
+    (p,) = (p for p in shared.props if p.name == name)
+    return synthesis_for(p, shared.spec_file, shared.limits)
+
+
+def _checked(
+    props: Sequence[Property],
+    names: Sequence[str | None],
+    spec_file: str | Path | None,
+    limits: SolverLimits,
+    verdicts: Sequence[Verdict] | None,
+    syntheses: Mapping[str, Synthesis] | None,
+    pool: Pool | None,
+    progress: Callable[[str], None] | None,
+) -> tuple[Sequence[Verdict], dict[str, Synthesis]]:
+    """The suite's verdicts on ``names`` (in :func:`~checker.suite.run_suite`'s order)
+    and the synthesized regions, those not given computed as jobs of ``pool``."""
+    regions = dict(syntheses or {})
+    # The syntheses first: the longest jobs, so the workers end together.
+    jobs: list[_Job] = [
+        ("synth", p.name) for p in props if p.synth is not None and p.name not in regions
+    ]
+    if verdicts is None:
+        jobs += [("suite", n) for n in names]
+    if not jobs:
+        return verdicts or [], regions
+    finished = [0]
+
+    def done(i: int, _got: object) -> None:
+        finished[0] += 1
+        kind, name = jobs[i]
+        what = f"the suite on {_name(name)}" if kind == "suite" else f"{name}'s region"
+        if progress is not None:
+            progress(
+                f"checking and synthesizing: {finished[0]}/{len(jobs)} jobs done "
+                f"({what}), {len(jobs) - finished[0]} queued"
+            )
+
+    inputs = _Inputs(tuple(props), None if spec_file is None else str(spec_file), limits)
+    with ExitStack() as stack:
+        runner = pool if pool is not None else stack.enter_context(open_pool())
+        results = runner.map(_run_job, jobs, inputs, done)
+    by: dict[tuple[str, str | None], Verdict] = {}
+    for job, got in zip(jobs, results, strict=True):
+        if isinstance(got, Synthesis):
+            regions[str(job[1])] = got
+        else:
+            by.update(((v.prop.name, v.variant), v) for v in got)
+    if verdicts is None:
+        # run_suite's order: property by property, each on the variants in turn.
+        verdicts = [by[p.name, n] for p in props for n in names if (p.name, n) in by]
+    return verdicts, regions
 
 
 def _inside(folder: PurePosixPath, name: str) -> PurePosixPath:

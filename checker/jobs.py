@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -106,6 +108,7 @@ class Pool:
         self._client: Any = None
         self._cluster: Any = None
         self._shared: list[tuple[Any, Any]] = []  # (object, its future on the cluster)
+        self._scratch: str | None = None  # the local workers' scratch folder
 
     @property
     def parallel(self) -> bool:
@@ -180,8 +183,11 @@ class Pool:
         # holding it.  The workers' own sampling (a stack profile every 10 ms, the GIL
         # watched every millisecond, memory every 100 ms) contends for the GIL with
         # jobs that hold it.
+        # The workers' scratch space in a folder of this run's own, removed with it.
+        self._scratch = tempfile.mkdtemp(prefix="tcpcheck-workers-")
         dask.config.set(
             {
+                "temporary-directory": self._scratch,
                 "distributed.scheduler.active-memory-manager.start": False,
                 "distributed.worker.profile.enabled": False,
                 "distributed.admin.system-monitor.gil.enabled": False,
@@ -191,6 +197,7 @@ class Pool:
         )
         with _signals_deferred():
             self._cluster = LocalCluster(
+                local_directory=self._scratch,
                 n_workers=self.workers.local,
                 threads_per_worker=1,
                 processes=True,
@@ -227,6 +234,9 @@ class Pool:
                 orphan.close(timeout=10)
             SpecCluster._instances.discard(orphan)
         _stop_resource_tracker()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 @contextmanager
@@ -257,9 +267,13 @@ def _stop_resource_tracker() -> None:
     it)."""
     from multiprocessing import resource_tracker
 
-    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
-    if stop is not None:
-        stop()
+    tracker = resource_tracker._resource_tracker
+    stop = getattr(tracker, "_stop", None)
+    # Only a tracker this process started and still runs (one whose start a worker's
+    # own use raced has a descriptor and no process id yet).
+    if stop is not None and getattr(tracker, "_pid", None) is not None:
+        with suppress(OSError, ChildProcessError):
+            stop()
 
 
 @contextmanager

@@ -152,3 +152,22 @@ def test_the_specification_states_every_choice(files: dict[PurePosixPath, bytes]
     for choice in load_spec().choices:
         assert f"| {choice.topic} | " in section
     assert "| USER TIMEOUT | not modelled |" in section
+
+
+def test_the_jobs_on_a_dask_cluster_give_the_same_bytes(
+    bundled_verdicts: list[Verdict], bundled_syntheses: dict[str, Synthesis]
+) -> None:
+    """The suite on each variant and a synthesis run as jobs on two worker processes:
+    the verdicts come back in the suite's order and the files are the same bytes."""
+    from checker.jobs import Workers, open_pool
+
+    names = [None, "linux"]
+    mine = [v for v in bundled_verdicts if v.variant in names]
+    cheap = min(bundled_syntheses.values(), key=lambda r: r.seconds).prop.name
+    given = {k: r for k, r in bundled_syntheses.items() if k != cheap}
+    heard: list[str] = []
+    with open_pool(Workers(count=2), warmup=0.0) as pool:
+        spread = generate(names, syntheses=given, pool=pool, progress=heard.append)
+        assert pool._client is not None  # the jobs did run on the cluster
+    assert spread == generate(names, verdicts=mine, syntheses=bundled_syntheses)
+    assert len(heard) == 3 and heard[-1].startswith("checking and synthesizing: 3/3 jobs done")

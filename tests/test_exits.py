@@ -204,9 +204,10 @@ def test_sigterm_stops_a_synthesis_on_a_cluster_and_its_workers() -> None:
 
 
 def _session(sid: int) -> list[str]:
-    """The processes still running in session ``sid``."""
+    """The processes still running in session ``sid`` (one that has ended and waits for
+    init to reap it -- its parent was a killed worker -- is not running)."""
     got = subprocess.run(["ps", "-o", "pid=,cmd=", "-s", str(sid)], capture_output=True, text=True)
-    return [line for line in got.stdout.splitlines() if line.strip()]
+    return [line for line in got.stdout.splitlines() if line.strip() and "<defunct>" not in line]
 
 
 def test_sigterm_stops_a_suite_with_the_verdicts_so_far() -> None:
@@ -242,6 +243,25 @@ def test_a_signal_ends_a_spin_crosscheck_leaving_nothing(tmp_path: Path, signum:
     assert "Traceback" not in out + err
     time.sleep(0.5)
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.spin
+def test_sigterm_ends_a_spin_crosscheck_on_workers_leaving_nothing(tmp_path: Path) -> None:
+    """SPIN's runs in the workers of a local cluster, their scratch folders and the
+    workers' own are all gone with the run."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    args = ["crosscheck", "spin", "--workers", "2", "--capacity", "1", "--loss", "none"]
+    proc = _started(args, env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not list(tmp_path.glob("*/tcpcheck-spin-*")):
+        time.sleep(0.1)  # until a worker runs SPIN in the run's scratch folder
+    assert list(tmp_path.glob("*/tcpcheck-spin-*")), "no SPIN run started on the workers"
+    code, out, err = _stop(proc, signal.SIGTERM, 0.5)
+    assert code == 143, err
+    assert "Traceback" not in out + err
+    time.sleep(0.5)
+    assert _leftovers(tmp_path) == []
+    assert _session(proc.pid) == []
 
 
 @pytest.mark.kernel

@@ -90,3 +90,42 @@ def test_the_command_line_refuses_impossible_workers(args: list[str], message: s
     )
     assert got.exit_code == 2, got.output
     assert message in got.output and "Traceback" not in got.output
+
+
+@pytest.mark.spin
+def test_a_spin_crosscheck_is_the_same_on_a_dask_cluster() -> None:
+    """Each product is a job: on two worker processes (SPIN running inside them) the
+    rows, states and verdicts are those of one worker, in the same order."""
+    from checker.export.crosscheck import crosscheck
+    from checker.product.config import ProductConfig
+
+    props = [p for p in load_properties(spec=load_spec()) if p.kind == "invariant"][:3]
+    config = ProductConfig(capacity=1, loss="none")
+    variants = [None, "no-time-wait", "linux"]
+    params = {"SYN_RETRIES": 2.0, "SYNACK_RETRIES": 2.0, "FIN_RETRIES": 2.0}
+    seen: list[int] = []
+    alone = crosscheck(props, variants, config, params=params)
+    with open_pool(Workers(count=2), warmup=0.0) as pool:
+        spread = crosscheck(
+            props,
+            variants,
+            config,
+            params=params,
+            pool=pool,
+            progress=lambda d, _t, _r: seen.append(d),
+        )
+        assert pool._client is not None  # the products were checked on the cluster
+
+    def facts(rows: Any) -> list[Any]:
+        return [
+            (
+                r.variant,
+                r.tcpcheck_states,
+                r.spin.states,
+                [(c.prop, c.tcpcheck, c.spin) for c in r.verdicts],
+            )
+            for r in rows
+        ]
+
+    assert facts(spread) == facts(alone) and all(r.agree for r in spread)
+    assert seen == [1, 2, 3]

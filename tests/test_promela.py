@@ -234,7 +234,7 @@ def test_crosscheck_command_json_and_a_disagreement(monkeypatch: pytest.MonkeyPa
     assert replayed and all(replayed)
 
     def flipped(
-        prop: Property, spec: object, config: object, moves: object
+        prop: Property, spec: object, config: object, moves: object, scratch: object = None
     ) -> tuple[Outcome, object]:
         from types import SimpleNamespace
 

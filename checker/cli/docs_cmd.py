@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from .app import cli
-from .console import live, out_console
-from .options import pick_variants, solver_limits, suite_options
+from .console import every, live, out_console
+from .options import pick_variants, solver_limits, suite_options, workers, workers_options
 
 __all__ = ["docs_cmd"]
 
@@ -42,6 +42,7 @@ __all__ = ["docs_cmd"]
     help="Document only this variant ('base' for the spec itself); repeatable.",
 )
 @click.option("--png", is_flag=True, help="Also write a PNG copy of every diagram and chart.")
+@workers_options()
 @click.option(
     "--check",
     "check_only",
@@ -56,11 +57,17 @@ def docs_cmd(
     variants: tuple[str, ...],
     png: bool,
     check_only: bool,
+    workers_n: int | None,
+    scheduler: str | None,
 ) -> None:
     """Write the Markdown specification, the property report and the diagrams.
 
     The same input gives the same bytes, so a CI job can run `tcpcheck docs --check`
     and fail when the committed copies are stale (exit 1, with what differs).
+
+    The suite on each variant and each synthesized region are independent jobs, run
+    on --workers N local processes (default: one per core) or the workers of a Dask
+    --scheduler; the files are the same bytes wherever they ran.
 
     \b
     Examples:
@@ -69,13 +76,15 @@ def docs_cmd(
       tcpcheck docs --check
     """
     from ..docs import compare, generate, write
+    from ..jobs import open_pool
 
     chosen = pick_variants(spec_file, variants)
     if not check_only:
         # Before the minutes of work, not after: an output folder that cannot be made.
         for folder in (docs_dir, diagrams_dir):
             _can_make(Path(folder))
-    with live(True) as say:
+    with live(True) as say, open_pool(workers(workers_n, scheduler), warmup=0.0) as pool:
+        show = say if say is not None else every(30.0)
         if say is not None:
             say("generating the specification, the report and the diagrams")
         files = generate(
@@ -86,6 +95,8 @@ def docs_cmd(
             diagrams_dir=diagrams_dir,
             png=png,
             limits=solver_limits(),
+            pool=pool,
+            progress=show,
         )
     if check_only:
         report = compare(files)

@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..model.load import load_spec
 from ..product.config import ProductConfig
 from .app import cli
-from .console import out_console
+from .console import every, live, out_console
 from .options import (
     find_property,
     load,
@@ -27,6 +27,8 @@ from .options import (
     product_options,
     spec_options,
     suite_options,
+    workers,
+    workers_options,
 )
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ def crosscheck_group() -> None:
     help="Override a spec parameter (e.g. FIN_RETRIES=inf); repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@workers_options(default="1: the products one after the other here, SPIN's runs two at a time")
 def crosscheck_spin_cmd(
     spec_file: Path | None,
     props_file: Path | None,
@@ -149,6 +152,8 @@ def crosscheck_spin_cmd(
     suite: bool,
     params: tuple[str, ...],
     as_json: bool,
+    workers_n: int | None,
+    scheduler: str | None,
     **kw: Any,
 ) -> None:
     """Explore with tcpcheck and with SPIN; compare states and every untimed verdict.
@@ -161,6 +166,12 @@ def crosscheck_spin_cmd(
     every trail SPIN writes must replay through tcpcheck's product.  Exit 0 only when
     everything agrees, 1 when anything differs, 2 when SPIN or a C compiler is missing.
 
+    Each product (a variant under a configuration) is one job: they run here one
+    after the other by default -- SPIN's runs are processes of their own, two at a
+    time, so the cores are busy already -- or on --workers N local processes or the
+    workers of a Dask --scheduler (which need SPIN and a C compiler too).  Progress
+    shows the products done and queued.
+
     \b
     Examples:
       tcpcheck crosscheck spin
@@ -170,6 +181,7 @@ def crosscheck_spin_cmd(
     from ..check.properties import load_properties
     from ..export.crosscheck import crosscheck, crosscheck_suite
     from ..export.spin import missing_tools
+    from ..jobs import open_pool
     from ..suite import suite_variants
 
     missing = missing_tools()
@@ -181,16 +193,30 @@ def crosscheck_spin_cmd(
     chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
     props = load_properties(props_file, spec=load_spec(spec_file))
     config = product_config(kw)
-    if suite:
-        if params or config != ProductConfig():
-            raise UsageError(
-                "--suite checks each property under its own configuration: drop the "
-                "product options and --param, or drop --suite"
-            )
-        rows = crosscheck_suite(props, chosen, spec_file)
-    else:
+    if suite and (params or config != ProductConfig()):
+        raise UsageError(
+            "--suite checks each property under its own configuration: drop the "
+            "product options and --param, or drop --suite"
+        )
+    if not suite:
         load(spec_file, None, params)  # names the file and entry of a bad --param
-        rows = crosscheck(props, chosen, config, spec_file, parse_params(params))
+    where = workers(workers_n, scheduler, default=1)
+    # Products are long jobs (seconds to minutes): a local cluster starts at once.
+    with live(True) as say, open_pool(where, warmup=0.0) as pool:
+        show = say if say is not None else every(30.0)
+
+        def progress(done: int, total: int, row: CrossCheck) -> None:
+            mark = "agree" if row.agree else "DIFFER"
+            show(
+                f"cross-checking with SPIN: {done}/{total} products done "
+                f"({row.variant or 'base'}: {mark}), {total - done} queued"
+            )
+
+        if suite:
+            rows = crosscheck_suite(props, chosen, spec_file, pool=pool, progress=progress)
+        else:
+            given = parse_params(params)
+            rows = crosscheck(props, chosen, config, spec_file, given, pool=pool, progress=progress)
     agree = all(r.agree for r in rows)
     if as_json:
         doc = {"configurations": [r.to_json() for r in rows], "agree": agree}

@@ -82,26 +82,34 @@ COUNT = click.IntRange(min=1)
 _SWITCHES = ("a_abort", "b_abort", "simultaneous_open", "listen_send", "attack_exact")
 
 
-def workers_options(func: F) -> F:
-    """``--workers N`` and ``--scheduler ADDRESS``: where independent jobs run."""
-    func = click.option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Run the jobs on the workers of a running Dask scheduler (tcp://host:8786); "
-        "they need tcpcheck installed.",
-    )(func)
-    return click.option(
-        "--workers",
-        "workers_n",
-        type=COUNT,
-        metavar="N",
-        help="Local worker processes for the independent jobs (default: one per core; "
-        "1 runs them here).  The results are the same bytes for any N.",
-    )(func)
+def workers_options(default: str = "one per core") -> Callable[[F], F]:
+    """``--workers N`` and ``--scheduler ADDRESS``: where independent jobs run
+    (``default`` says how many local workers there are without ``--workers``)."""
+
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run the jobs on the workers of a running Dask scheduler (tcp://host:8786); "
+            "they need tcpcheck installed.",
+        )(f)
+        return click.option(
+            "--workers",
+            "workers_n",
+            type=COUNT,
+            metavar="N",
+            help=f"Local worker processes for the independent jobs (default: {default}; "
+            "1 runs them here).  The results are the same bytes for any N.",
+        )(f)
+
+    return decorate
 
 
-def workers(count: int | None, scheduler: str | None) -> Workers:
-    """The :class:`~checker.jobs.Workers` that ``--workers``/``--scheduler`` ask for."""
+def workers(count: int | None, scheduler: str | None, default: int | None = None) -> Workers:
+    """The :class:`~checker.jobs.Workers` that ``--workers``/``--scheduler`` ask for
+    (``default``: the count without either; ``None``: one per core)."""
+    if count is None and scheduler is None:
+        count = default
     return Workers(count=count, scheduler=scheduler)
 
 

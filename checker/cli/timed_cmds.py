@@ -61,7 +61,7 @@ __all__ = ["bound_cmd", "synth_cmd"]
     metavar="S",
     help="Bound the exploration in time.",
 )
-@workers_options
+@workers_options()
 @click.option(
     "--round",
     "round_size",

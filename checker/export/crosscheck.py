@@ -25,9 +25,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from ..check.outcome import Outcome
 from ..check.paths import parse_path, path_start, path_step
 from ..check.properties import KINDS, Property, premise_and_goal
 from ..check.untimed import check_property
+from ..jobs import Pool, open_pool
 from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from ..model.spec import Spec
@@ -48,7 +51,16 @@ from ..product.semantics import CHANNELS, Label
 from .promela import LineAction, promela
 from .spin import SpinRun, interruptible_runs, run_spin, spin_verdict, trail_steps
 
-__all__ = ["Compared", "CrossCheck", "crosscheck", "crosscheck_suite", "follow", "replay"]
+__all__ = [
+    "Compared",
+    "CrossCheck",
+    "Product",
+    "check_product",
+    "crosscheck",
+    "crosscheck_suite",
+    "follow",
+    "replay",
+]
 
 
 @dataclass(frozen=True)
@@ -145,16 +157,18 @@ def compare(
     ex: Exploration,
     variant: str | None,
     facts: GraphFacts | None = None,
+    scratch: str | None = None,
 ) -> Compared:
     """``prop`` decided by tcpcheck on ``ex`` and by SPIN on the model of ``spec`` under
     ``config`` (the same product), with SPIN's trail replayed through ``ex``; ``facts``:
-    what tcpcheck keeps about ``ex`` between properties."""
+    what tcpcheck keeps about ``ex`` between properties; ``scratch``: where SPIN's
+    scratch folder goes (default: the system's temporary folder)."""
     here = dataclasses.replace(prop, config={})  # both tools see this very product
     started = time.perf_counter()
     ours = check_property(here, ex, variant, facts=facts).verdict
     ours_seconds = time.perf_counter() - started
     moves: dict[int, LineAction] = {}
-    theirs, run = spin_verdict(here, spec, config, moves)
+    theirs, run = spin_verdict(here, spec, config, moves, scratch=scratch)
     spin_seconds = run.generate_seconds + run.compile_seconds + run.search_seconds
     if run.trail is None:
         return Compared(
@@ -164,31 +178,73 @@ def compare(
     return Compared(prop.name, ours, theirs, ours_seconds, spin_seconds, why, True, run.states)
 
 
-def _row(
-    spec: Spec,
-    variant: str | None,
-    config: ProductConfig,
-    params: dict[str, float],
-    props: Sequence[Property],
-    pool: ThreadPoolExecutor,
-) -> CrossCheck:
-    started = time.perf_counter()
-    ex = explore(spec, config)
-    ours_seconds = time.perf_counter() - started
-    counted = pool.submit(run_spin, promela(spec, config))
-    # SPIN's runs are other processes: two at a time keep both cores busy.
-    facts = GraphFacts(ex)
-    decided = [pool.submit(compare, p, spec, config, ex, variant, facts) for p in props]
-    return CrossCheck(
-        variant,
-        config,
-        tuple(sorted(params.items())),
-        ex.states,
-        ex.transitions,
-        ours_seconds,
-        counted.result(),
-        tuple(f.result() for f in decided),
-    )
+@dataclass(frozen=True)
+class Product:
+    """One product both tools explore -- a variant's spec under a configuration and
+    parameters -- and the properties decided on it: one job of a cross-check."""
+
+    spec: Spec
+    variant: str | None
+    config: ProductConfig
+    params: tuple[tuple[str, float], ...]
+    props: tuple[Property, ...]
+
+
+def check_product(scratch: str | None, job: Product) -> CrossCheck:
+    """Both tools on ``job``'s product: the states, then every property.  SPIN's runs
+    are other processes, so two run at a time beside this one (the count beside the
+    first verdicts); their scratch folders go in ``scratch`` when it exists here (a
+    folder the caller removes, whatever happens to this process)."""
+    spec, config = job.spec, job.config
+    where = scratch if scratch is not None and os.path.isdir(scratch) else None
+    with ThreadPoolExecutor(2) as pool, interruptible_runs(pool):
+        started = time.perf_counter()
+        ex = explore(spec, config)
+        ours_seconds = time.perf_counter() - started
+        counted = pool.submit(run_spin, promela(spec, config), scratch=where)
+        facts = GraphFacts(ex)
+        decided = [
+            pool.submit(compare, p, spec, config, ex, job.variant, facts, where) for p in job.props
+        ]
+        return CrossCheck(
+            job.variant,
+            config,
+            job.params,
+            ex.states,
+            ex.transitions,
+            ours_seconds,
+            counted.result(),
+            tuple(f.result() for f in decided),
+        )
+
+
+#: Called as each product is done: (products done, products in all, that product).
+Progress = Callable[[int, int, CrossCheck], None]
+
+
+def _run(
+    products: Sequence[Product], pool: Pool | None, progress: Progress | None
+) -> list[CrossCheck]:
+    """Every product checked by ``pool``'s workers (default: here), in their order."""
+    finished = [0]
+
+    def done(_i: int, row: CrossCheck) -> None:
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(products), row)
+
+    # A folder of this run's own for every SPIN scratch folder of a local worker: a
+    # worker stopped mid-run cannot remove its own, this process removes them all.
+    with (
+        tempfile.TemporaryDirectory(prefix="tcpcheck-crosscheck-") as scratch,
+        ExitStack() as stack,
+    ):
+        jobs = pool if pool is not None else stack.enter_context(open_pool())
+        try:
+            return jobs.map(check_product, list(products), scratch, done)
+        except BaseException:
+            jobs.close()  # the workers and their SPIN runs end before the folder goes
+            raise
 
 
 def crosscheck(
@@ -197,24 +253,29 @@ def crosscheck(
     config: ProductConfig,
     spec_path: str | Path | None = None,
     params: dict[str, float] | None = None,
-    jobs: int | None = None,
+    *,
+    pool: Pool | None = None,
+    progress: Progress | None = None,
 ) -> list[CrossCheck]:
     """Compare tcpcheck and SPIN on ``config`` for each variant: the states, and every
-    untimed property decided under this configuration (see the module doc)."""
-    chosen = [p for p in props if p.kind in KINDS]  # the timed kinds are tcpcheck's alone
-    out = []
-    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool, interruptible_runs(pool):
-        for variant in variants:
-            spec = load_spec(spec_path, variant=variant, params=params or {})
-            out.append(_row(spec, variant, config, params or {}, chosen, pool))
-    return out
+    untimed property decided under this configuration (see the module doc).  The
+    variants are independent jobs for ``pool`` (default: one after the other here)."""
+    chosen = tuple(p for p in props if p.kind in KINDS)  # the timed kinds are tcpcheck's
+    given = tuple(sorted((params or {}).items()))
+    products = [
+        Product(load_spec(spec_path, variant=v, params=params or {}), v, config, given, chosen)
+        for v in variants
+    ]
+    return _run(products, pool, progress)
 
 
 def crosscheck_suite(
     props: Sequence[Property],
     variants: Sequence[str | None],
     spec_path: str | Path | None = None,
-    jobs: int | None = None,
+    *,
+    pool: Pool | None = None,
+    progress: Progress | None = None,
 ) -> list[CrossCheck]:
     """Compare tcpcheck and SPIN on every untimed property under its own configuration
     and parameters -- what ``tcpcheck check`` decides -- one row per distinct product."""
@@ -226,12 +287,17 @@ def crosscheck_suite(
                 continue
             params = tuple(sorted(merge_params(prop.params, known=known).items()))
             groups.setdefault((variant, params, prop.product_config()), []).append(prop)
-    out = []
-    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool, interruptible_runs(pool):
-        for (variant, params, config), members in groups.items():
-            spec = load_spec(spec_path, variant=variant, params=dict(params))
-            out.append(_row(spec, variant, config, dict(params), members, pool))
-    return out
+    products = [
+        Product(
+            load_spec(spec_path, variant=variant, params=dict(params)),
+            variant,
+            config,
+            params,
+            tuple(members),
+        )
+        for (variant, params, config), members in groups.items()
+    ]
+    return _run(products, pool, progress)
 
 
 def follow(

@@ -13,13 +13,16 @@ True
 
 from __future__ import annotations
 
+import ctypes
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,7 +81,12 @@ def _run_tracked(cmd: list[str], cwd: Path) -> tuple[int, str, str]:
         if _stopping.is_set():
             raise Stopped("interrupted")
         proc = subprocess.Popen(
-            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_die_with_parent,
         )
         _live.add(proc)
     try:
@@ -93,6 +101,29 @@ def _run_tracked(cmd: list[str], cwd: Path) -> tuple[int, str, str]:
     if _stopping.is_set():
         raise Stopped("interrupted")
     return proc.returncode, out, err
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs SPIN, the compiler or pan: be killed when the
+    thread that started it ends.  That thread waits for the child, so it ends first
+    only when its process is killed -- a Dask worker stopped mid-job, whose runs would
+    otherwise go on alone (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None  # pragma: no cover - not Linux
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):  # pragma: no cover - no libc symbol
+        return None
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PRCTL = _libc_prctl()
 
 
 def _stop_all() -> None:
@@ -139,17 +170,22 @@ def _number(pattern: str, report: str) -> int:
 
 
 def run_spin(
-    model: str, max_depth: int = 1_000_000, trail: bool = False, liveness: bool = False
+    model: str,
+    max_depth: int = 1_000_000,
+    trail: bool = False,
+    liveness: bool = False,
+    scratch: str | None = None,
 ) -> SpinRun:
     """Verify ``model`` (Promela text) with SPIN in a scratch directory; with ``trail``,
     the error trail's replay (``spin -t -p``) when an error was found; with ``liveness``,
-    a search for acceptance cycles (``pan -a``) instead of safety errors."""
+    a search for acceptance cycles (``pan -a``) instead of safety errors; ``scratch``:
+    where the scratch directory goes (default: the system's temporary folder)."""
     missing = missing_tools()
     if missing:
         raise RuntimeError(f"missing: {', '.join(missing)} (Debian: apt-get install spin gcc tcc)")
     cc = _compiler()
     assert cc is not None
-    with tempfile.TemporaryDirectory(prefix="tcpcheck-spin-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tcpcheck-spin-", dir=scratch) as tmp:
         where = Path(tmp)
         (where / "model.pml").write_text(model, encoding="utf-8")
 
@@ -188,19 +224,22 @@ def spin_verdict(
     spec: Spec,
     config: ProductConfig,
     moves: dict[int, LineAction] | None = None,
+    scratch: str | None = None,
 ) -> tuple[Outcome, SpinRun]:
     """SPIN's verdict on an untimed property under ``config`` (and the run that decided
     it), tcpcheck's three values included: ``unknown`` when the only counterexamples stop
     at a full channel (a second search that accepts those).  With ``moves`` (a dict to
     fill) the run keeps its error trail and ``moves`` receives what each line of the
-    model does (:func:`checker.export.promela.promela_with_moves`)."""
+    model does (:func:`checker.export.promela.promela_with_moves`); ``scratch``: the
+    folder the runs' scratch folders go in (default: the system's temporary folder)."""
     # Formulas were validated with the suite; a state the variant lacks names no local
     # state here, and reads as false, as in tcpcheck.
     Searched = tuple[SpinRun, dict[int, LineAction]]  # a run, and what each model line does
 
     def search(claim: Claim) -> Searched:
         model, lines = promela_with_moves(spec, config, claim)
-        return run_spin(model, trail=moves is not None, liveness=claim.liveness), lines
+        run = run_spin(model, trail=moves is not None, liveness=claim.liveness, scratch=scratch)
+        return run, lines
 
     def decided(verdict: Outcome, searched: Searched) -> tuple[Outcome, SpinRun]:
         run, lines = searched
