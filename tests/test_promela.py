@@ -268,3 +268,15 @@ def test_a_trail_that_leaves_the_product_is_caught() -> None:
     shifted = {a: moves[b] for a, b in itertools.pairwise(lines)}
     why = replay(run.trail, shifted, ex, prop, verdict)
     assert why is not None and ("matching move" in why or "no move" in why)
+
+
+@pytest.mark.spin
+def test_a_cross_check_that_failed_does_not_refuse_later_runs() -> None:
+    """An exception out of a cross-check ends its SPIN runs; the next ones still run."""
+    from checker.export.spin import interruptible_runs
+
+    with pytest.raises(ZeroDivisionError), interruptible_runs():
+        raise ZeroDivisionError
+    spec = load_spec(variant="no-time-wait")
+    run = run_spin(promela(spec, ProductConfig(capacity=1, loss="none")))
+    assert run.states > 0 and run.errors == 0

@@ -146,6 +146,9 @@ def interruptible_runs(pool: Executor | None = None) -> Iterator[None]:
         _stop_all()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        # Every run has ended: later runs in this process (the next cross-check, a
+        # direct run_spin) are not refused.
+        _stopping.clear()
         raise
 
 
