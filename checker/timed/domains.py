@@ -188,9 +188,14 @@ class GuidedDomain(ZoneDomain[KeyedBound, TZone]):
         self._bounds = _ParameterBounds(free, constants)
         self.scale = self._bounds.scale
         self.tile = tile
+        self._cells: dict[tuple[Linear, bool], KeyedBound] = {}
 
     def bound(self, v: Linear, strict: bool) -> KeyedBound:
-        return self.tile.cell(self._bounds.bound(v, strict))
+        # Every guard and invariant asks again for its cell: one lookup, not two.
+        got = self._cells.get((v, strict))
+        if got is None:
+            got = self._cells[v, strict] = self.tile.cell(self._bounds.bound(v, strict))
+        return got
 
     def universal(self, clocks: int) -> TZone:
         return TZone.universal(clocks, self.tile)

@@ -61,6 +61,19 @@ class Linear:
     const: Fraction = Fraction(0)
     terms: tuple[tuple[str, Fraction], ...] = ()
 
+    def __hash__(self) -> int:
+        # Expressions key the zone graph's tables and are hashed millions of times in a
+        # synthesis; a Fraction's hash is a modular inverse each time, so keep it.
+        got: int | None = self.__dict__.get("_hash")
+        if got is None:
+            got = hash((self.const, self.terms))
+            object.__setattr__(self, "_hash", got)
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A string's hash differs between processes: a worker computes its own.
+        return {"const": self.const, "terms": self.terms}
+
     @classmethod
     def of(cls, value: float | int | Fraction) -> Linear:
         return cls(exact(value))
