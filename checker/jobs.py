@@ -120,9 +120,16 @@ class Pool:
         items: Sequence[T],
         shared: S,
         done: Callable[[int, R], None] | None = None,
+        dealt: bool = False,
     ) -> list[R]:
         """``[fn(shared, item) for item in items]``, computed by the workers;
-        ``done(index, result)`` is called as each job finishes (in any order)."""
+        ``done(index, result)`` is called as each job finishes (in any order).
+
+        ``dealt``: the items are dealt to the workers up front, round-robin, one task
+        per worker, rather than one task per item handed to whichever worker is free.
+        For many short jobs (a synthesis' points: tens of milliseconds each) that saves
+        a task's round trip through the scheduler per item; for a few long jobs of
+        unequal length, leave it off so that a free worker takes the next one."""
         if (
             not self.parallel
             or len(items) <= 1
@@ -141,15 +148,24 @@ class Pool:
 
         client = self._connect()
         remote = self._scatter(client, shared)
-        futures = [client.submit(fn, remote, item, pure=False) for item in items]
-        index = {f.key: i for i, f in enumerate(futures)}
+        if dealt:
+            n = min(len(items), max(1, len(client.scheduler_info()["workers"])))
+            hands = [list(range(len(items)))[w::n] for w in range(n)]
+        else:
+            hands = [[i] for i in range(len(items))]
+        futures = [
+            client.submit(_each, fn, remote, [items[i] for i in hand], pure=False) for hand in hands
+        ]
+        index = {f.key: k for k, f in enumerate(futures)}
         results: list[Any] = [None] * len(items)
         try:
             for future in as_completed(futures):
-                i = index[future.key]
-                results[i] = future.result()  # a job's exception is raised here
-                if done is not None:
-                    done(i, results[i])
+                hand = hands[index[future.key]]
+                # A job's exception is raised here.
+                for i, got in zip(hand, future.result(), strict=True):
+                    results[i] = got
+                    if done is not None:
+                        done(i, got)
         finally:
             for f in futures:
                 f.cancel()
@@ -237,6 +253,11 @@ class Pool:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+def _each(fn: Callable[[S, T], R], shared: S, items: Sequence[T]) -> list[R]:
+    """One task: ``fn`` on each of ``items``, in order."""
+    return [fn(shared, item) for item in items]
 
 
 @contextmanager

@@ -5,6 +5,7 @@ impossible worker options."""
 from __future__ import annotations
 
 import json
+import operator
 from typing import Any
 
 import pytest
@@ -32,6 +33,20 @@ def test_results_come_back_in_the_items_order_and_each_is_announced() -> None:
         got = pool.map(_scaled, [3, 1, 2], 10, lambda i, r: announced.append((i, r)))
     assert got == [30, 10, 20]
     assert sorted(announced) == [(0, 30), (1, 10), (2, 20)]
+
+
+@pytest.mark.parametrize("dealt", [False, True])
+def test_on_a_cluster_results_keep_the_items_order_whoever_ran_them(dealt: bool) -> None:
+    """One task per item, or the items dealt to the two workers up front: the same
+    results in the same order, each announced once."""
+    announced: list[tuple[int, int]] = []
+    with open_pool(Workers(count=2), warmup=0.0) as pool:
+        items = [3, 1, 2, 5, 4]
+        # A function the workers can import (this test module is not on their path).
+        got = pool.map(operator.mul, items, 10, lambda i, r: announced.append((i, r)), dealt=dealt)
+        assert pool._client is not None
+    assert got == [30, 10, 20, 50, 40]
+    assert sorted(announced) == [(0, 30), (1, 10), (2, 20), (3, 50), (4, 40)]
 
 
 @pytest.mark.parametrize(

@@ -483,6 +483,10 @@ def synthesize(
 
     def unknown(why: str, interrupted: int | None = None) -> Synthesis:
         seconds = time.perf_counter() - started
+        if progress is not None:
+            # A job stopped by the limit may end a round whose earlier tiles were
+            # folded after the last report: the last report counts every tile kept.
+            progress(len(tiles), sum(b for b, _k in tiles), 0)
         return Synthesis(
             prop,
             variant,
@@ -526,7 +530,9 @@ def synthesize(
                     if progress is not None:
                         progress(len(tiles), sum(b for b, _k in tiles), waiting[0])
 
-                results = jobs.map(explore_point, [(p, left) for p in points], survey, done)
+                results = jobs.map(
+                    explore_point, [(p, left) for p in points], survey, done, dealt=True
+                )
                 for got in results:
                     nodes += got.nodes
                     explorations += 1
