@@ -149,7 +149,9 @@ class Pool:
         client = self._connect()
         remote = self._scatter(client, shared)
         if dealt:
-            n = min(len(items), max(1, len(client.scheduler_info()["workers"])))
+            # A local cluster's size is known; asking a scheduler is a round trip.
+            workers = self.workers.local or len(client.scheduler_info()["workers"])
+            n = min(len(items), max(1, workers))
             hands = [list(range(len(items)))[w::n] for w in range(n)]
         else:
             hands = [[i] for i in range(len(items))]
