@@ -330,3 +330,24 @@ def test_export_with_a_property_checks_its_parameter_overrides(param: str, why: 
     args = ["export", "promela", "--property", "close-wait-leads-to-closed", "--param", param]
     got = CliRunner().invoke(cli, args)
     assert got.exit_code == 2 and why in got.output and "Traceback" not in got.output
+
+
+def test_explore_loads_nothing_heavy_before_its_search() -> None:
+    """Start-up stays small: up to the search, ``tcpcheck explore`` pulls in neither its
+    output's nor the other commands' libraries (rich, Dask, networkx, Z3, scipy)."""
+    script = (
+        "import sys\n"
+        "import checker.product.explore as e\n"
+        "def spy(*args, **kwargs):\n"
+        "    heavy = ['rich', 'distributed', 'dask', 'networkx', 'z3', 'scipy', 'numpy']\n"
+        "    print(' '.join(m for m in heavy if m in sys.modules))\n"
+        "    sys.exit(0)\n"
+        "e.explore = spy\n"
+        "from checker.cli import main\n"
+        "sys.argv = ['tcpcheck', 'explore']\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert proc.stdout.strip() == ""

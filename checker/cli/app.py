@@ -80,10 +80,10 @@ class _Group(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        say = err_console()
         try:
             return super().invoke(ctx)
         except TcpcheckError as exc:
+            say = err_console()  # rich loads when there is something to say, not at start-up
             say.print(f"tcpcheck: error: {exc}", markup=False)
             ctx.exit(exc.exit_status)
         except OSError as exc:
@@ -91,6 +91,7 @@ class _Group(click.Group):
             # not exist, no permission, a full disk): an input error, not a bug.
             where = exc.filename if exc.filename is not None else "a file"
             why = exc.strerror or str(exc)
+            say = err_console()
             say.print(
                 f"tcpcheck: error: {where}: {why} (check the path and its folder)", markup=False
             )
@@ -98,11 +99,13 @@ class _Group(click.Group):
         except KeyboardInterrupt as exc:
             # Every context manager on the way up has already removed what it made.
             signum = getattr(exc, "signum", signal.SIGINT)
+            say = err_console()
             say.print(f"tcpcheck: interrupted ({signal.Signals(signum).name})", markup=False)
             ctx.exit(Exit.for_signal(signum))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise  # click's own: --help, a usage error (exit 2)
         except Exception as exc:
+            say = err_console()
             if isinstance(exc, MemoryError | ImportError) and _out_of_memory(exc):
                 # A search that outgrew the memory it may use: a limit, not a bug.  The
                 # searches catch it themselves and report how far they got; this is the

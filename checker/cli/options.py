@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import UsageError, unknown_name
-from ..jobs import Workers
 from ..model.load import load_spec
 from ..model.spec import Spec
 from ..product.config import (
@@ -32,6 +31,7 @@ from ..product.config import (
 
 if TYPE_CHECKING:
     from ..check.properties import Property
+    from ..jobs import Workers
     from ..timed.solver import SolverLimits
 
 __all__ = [
@@ -110,6 +110,8 @@ def workers(count: int | None, scheduler: str | None, default: int | None = None
     (``default``: the count without either; ``None``: one per core)."""
     if count is None and scheduler is None:
         count = default
+    from ..jobs import Workers  # the pool's module: only for the commands that run jobs
+
     return Workers(count=count, scheduler=scheduler)
 
 
