@@ -26,8 +26,10 @@ from .check.outcome import Outcome
 from .check.properties import Property
 from .check.untimed import check_property, incomplete
 from .check.verdicts import Verdict
+from .errors import UsageError
+from .model.layers import is_overlay, overlay_name
 from .model.load import list_variants, load_spec
-from .model.overrides import merge_params, parameter_names
+from .model.overrides import merge_params
 from .model.spec import Spec
 from .product.config import ProductConfig
 from .product.exploration import Exploration
@@ -40,7 +42,15 @@ __all__ = ["MAX_CAPACITY", "derived_capacity", "junit_xml", "run_suite", "suite_
 
 
 def suite_variants(spec_path: str | Path | None = None) -> list[str | None]:
-    """The base spec (``None``) and every variant shipped beside it."""
+    """What a suite runs on by default: the base spec (``None``) and every variant
+    shipped beside it; for an overlay of one's own, that overlay alone (by name).
+
+    >>> suite_variants()[:2]
+    [None, 'linux']
+    """
+    given = Path(spec_path) if spec_path is not None else None
+    if given is not None and is_overlay(given):
+        return [overlay_name(given)]
     return [None, *(v.name for v in list_variants(spec_path))]
 
 
@@ -105,23 +115,58 @@ def run_suite(
             return incomplete(prop, exploration, variant)
         return check_property(prop, exploration, variant, off, facts)
 
-    for prop in props:
-        for variant in chosen:
-            if prop.expected_for(variant) is None:
-                continue
-            if variant not in known_params:
-                known_params[variant] = parameter_names(spec_path, variant)
-            merged = merge_params(prop.params, params, known=known_params[variant])
-            at = (variant, tuple(sorted(merged.items())))
-            if at not in specs:
-                specs[at] = load_spec(spec_path, variant=variant, params=merged)
-            verdict = derived_capacity(
-                prop, specs[at], functools.partial(decide, prop, variant, at)
-            )
-            verdicts.append(verdict)
-            if on_verdict is not None:
-                on_verdict(verdict)
+    plain: dict[str | None, Spec] = {}
+    for variant in chosen:
+        # "base" is the base spec even under an overlay of one's own (None would be the
+        # overlay: the spec as given).
+        plain[variant] = load_spec(spec_path, variant=variant or "base", check_behaviour=False)
+    lineage = {
+        v: spec.variant.lineage if spec.variant is not None else () for v, spec in plain.items()
+    }
+    # Every verdict is labelled with the name the spec gives its variant.
+    label = {
+        v: spec.variant.name if spec.variant is not None else None for v, spec in plain.items()
+    }
+    planned = [
+        (prop.inheriting(name, lineage[v]) if name is not None else prop, v)
+        for prop in props
+        for v in chosen
+        for name in [label[v]]
+        if prop.expected_for(name, lineage[v]) is not None
+    ]
+    if not planned:
+        raise UsageError(nothing_to_check(props, [label[v] for v in chosen]))
+    for prop, variant in planned:
+        if variant not in known_params:
+            known_params[variant] = frozenset(p.name for p in plain[variant].parameters)
+        merged = merge_params(prop.params, params, known=known_params[variant])
+        at = (variant, tuple(sorted(merged.items())))
+        if at not in specs:
+            specs[at] = load_spec(spec_path, variant=variant or "base", params=merged)
+        verdict = derived_capacity(
+            prop, specs[at], functools.partial(decide, prop, label[variant], at)
+        )
+        verdicts.append(verdict)
+        if on_verdict is not None:
+            on_verdict(verdict)
     return verdicts
+
+
+def nothing_to_check(props: Sequence[Property], variants: Sequence[str | None]) -> str:
+    """Why a run would check nothing: no property has an expectation for any variant.
+
+    >>> nothing_to_check([], ["linux"])
+    'nothing to check: the suite has no properties'
+    """
+    if not props:
+        return "nothing to check: the suite has no properties"
+    shown = ", ".join(v or "base" for v in variants)
+    where = sorted({p.file for p in props})
+    return (
+        f"nothing to check: no property in {', '.join(where)} has an expectation for "
+        f"{shown} (give one in a property's expected, e.g. {{ {variants[0] or 'base'} = "
+        '"holds" }, or a default = "holds" for every variant)'
+    )
 
 
 def _settled(verdict: Verdict) -> bool:

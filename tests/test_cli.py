@@ -351,3 +351,24 @@ def test_explore_loads_nothing_heavy_before_its_search() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert proc.stdout.strip() == ""
+
+
+def test_spec_text_shows_the_guards_that_tell_rules_apart() -> None:
+    """Two rules of one state and event differ by their guard: the text table shows it
+    in a column of its own (a guard in brackets was once swallowed as rich markup)."""
+    code, out = run("spec")
+    assert code == 0
+    header = next(line for line in out.splitlines() if "from" in line and "event" in line)
+    assert [c.strip() for c in header.strip("┃│ ").split("┃")][:4] == [
+        "from",
+        "event",
+        "guard",
+        "to",
+    ]
+    rows = [
+        [c.strip() for c in line.strip("│ ").split("│")]
+        for line in out.splitlines()
+        if line.startswith("│ SYN-RECEIVED │ rcv RST ")
+    ]
+    plain = [(r[2], r[3]) for r in rows if r[1] == "rcv RST"]
+    assert plain == [("passive", "LISTEN"), ("active", "CLOSED")]

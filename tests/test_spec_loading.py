@@ -189,7 +189,7 @@ def test_unknown_variant_lists_the_known_ones() -> None:
     result = CliRunner().invoke(cli, ["spec", "--variant", "linx"])
     assert result.exit_code == 2
     assert (
-        "known variants: linux, no-time-wait, rfc1337, rfc5961, rfc793, rst-time-wait, "
+        "known variants: base, linux, no-time-wait, rfc1337, rfc5961, rfc793, rst-time-wait, "
         "short-time-wait" in result.output
     )
 
@@ -238,13 +238,6 @@ def test_overlay_file_applies_to_the_bundled_spec(tmp_path: Path) -> None:
     assert [t.target for t in spec.rules("TIME-WAIT", "rcv RST")] == ["TIME-WAIT"]
     # Only that pair changed: the shared rule keeps CLOSING and LAST-ACK.
     assert [t.target for t in spec.rules("LAST-ACK", "rcv RST")] == ["CLOSED"]
-
-
-def test_overlay_with_variant_is_refused(tmp_path: Path) -> None:
-    overlay = tmp_path / "mine.toml"
-    overlay.write_text('[variant]\nname = "m"\ndescription = "d"\nref = "r"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["spec", "--spec", str(overlay), "--variant", "linux"])
-    assert result.exit_code == 2 and "already a variant" in result.output
 
 
 def test_overlay_transition_to_a_removed_state_is_named(tmp_path: Path) -> None:

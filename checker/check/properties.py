@@ -13,13 +13,15 @@ and move pattern, against the spec's state and event names when a spec is given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError, UsageError, did_you_mean, read_text
-from ..model.load import bundled_spec_dir
+from ..model.layers import catalog
+from ..model.load import bundled_spec_dir, bundled_spec_path
 from ..model.raw import file_name_problem, parse_toml
 from ..model.spec import Spec
 from ..product.config import ProductConfig
@@ -87,10 +89,29 @@ class Property:
     def timed(self) -> bool:
         return self.kind.startswith("timed-")
 
-    def expected_for(self, variant: str | None) -> Outcome | None:
-        """The expected verdict on ``variant`` (``None``: the base spec)."""
-        key = variant or "base"
-        return self.expected.get(key, self.expected.get("default"))
+    def expected_for(self, variant: str | None, lineage: Sequence[str] = ()) -> Outcome | None:
+        """The expected verdict on ``variant`` (``None``: the base spec): its own, else
+        that of the nearest variant in ``lineage`` (what it is laid on, the nearest
+        first) the suite names, else ``default``.  ``base`` is the base spec's alone: an
+        overlay does not inherit it.
+
+        >>> p = next(p for p in load_properties() if p.name == "fin-wait-2-leads-to-closed")
+        >>> p.expected_for("linux"), p.expected_for("mine"), p.expected_for("mine", ["linux"])
+        (<Outcome.HOLDS: 'holds'>, <Outcome.VIOLATED: 'violated'>, <Outcome.HOLDS: 'holds'>)
+        """
+        for key in (variant or "base", *lineage):
+            if key in self.expected:
+                return self.expected[key]
+        return self.expected.get("default")
+
+    def inheriting(self, variant: str, lineage: Sequence[str]) -> Property:
+        """This property with the expectation :meth:`expected_for` finds for ``variant``
+        through ``lineage`` written under ``variant``'s own name (so every verdict on it
+        reads the same expectation)."""
+        got = self.expected_for(variant, lineage)
+        if got is None or variant in self.expected:
+            return self
+        return dataclasses.replace(self, expected={**self.expected, variant: got})
 
     def variants(self) -> list[str | None]:
         """The variants this property has an expectation for (``None``: the base)."""
@@ -147,13 +168,20 @@ def bundled_properties_path() -> Path:
     return bundled_spec_dir() / "properties.toml"
 
 
-def load_properties(path: str | Path | None = None, spec: Spec | None = None) -> list[Property]:
-    """Load and validate a property suite; formulas are checked against ``spec``'s states."""
+def load_properties(
+    path: str | Path | None = None,
+    spec: Spec | None = None,
+    variants: Collection[str] | None = None,
+) -> list[Property]:
+    """Load and validate a property suite; formulas are checked against ``spec``'s states,
+    the variants its expectations and syntheses name against ``variants`` (by default the
+    bundled spec's, and ``spec``'s own with what it builds on)."""
     file = Path(path) if path is not None else bundled_properties_path()
     shown = str(file)
     text = read_text(file, shown, "--properties")
     doc = parse_toml(text, shown)
     names = spec.state_names if spec is not None else None
+    known = _known_variants(spec, variants)
     # The types first, by the schema: every later check reads well-typed values.
     typed = suite_problem(doc)
     if typed is not None:
@@ -196,6 +224,13 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
             raise err(f"'reuse' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
         if "synth" in body and not timed:
             raise err(f"'synth' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
+        synth_variant = (body.get("synth") or {}).get("variant")
+        if synth_variant is not None and synth_variant not in known:
+            raise err(
+                f"synth: unknown variant '{synth_variant}'",
+                did_you_mean(synth_variant, sorted(known))
+                or "variants: " + ", ".join(sorted(known)),
+            )
         exists: bool | None = None
         if kind in EXISTENTIAL:
             # Unstated, a reachability or path claim is existential ("some run ...").
@@ -269,6 +304,11 @@ def load_properties(path: str | Path | None = None, spec: Spec | None = None) ->
         if not expected:
             raise err("missing 'expected': the verdict per variant, e.g. { base = \"holds\" }")
         for key, value in expected.items():
+            if key not in known:
+                raise err(
+                    f"expected: unknown variant '{key}'",
+                    did_you_mean(key, sorted(known)) or "variants: " + ", ".join(sorted(known)),
+                )
             if value not in tuple(Outcome):
                 raise err(
                     f"expected.{key} must be one of {', '.join(Outcome)} (got {value!r})",
@@ -333,3 +373,13 @@ def premise_and_goal(prop: Property) -> tuple[Formula, Formula]:
         p, q = prop.formula.split("~>")
         return parse_formula(p), parse_formula(q)
     return parse_formula("true"), parse_formula(prop.formula)
+
+
+def _known_variants(spec: Spec | None, variants: Collection[str] | None) -> frozenset[str]:
+    """The names a suite's ``expected`` keys may take: ``default``, and ``variants`` or,
+    when not given, the bundled spec's with ``spec``'s own and what it builds on."""
+    if variants is None:
+        variants = catalog(bundled_spec_path())
+        if spec is not None and spec.variant is not None:
+            variants = [*variants, spec.variant.name, *spec.variant.lineage]
+    return frozenset(["base", "default", *variants])

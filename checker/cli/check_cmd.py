@@ -15,12 +15,12 @@ from rich.table import Table
 from ..check.outcome import Outcome
 from ..check.verdicts import Verdict
 from ..errors import unknown_name
-from ..model.load import load_spec
 from .app import cli
 from .console import err_console, out_console
 from .exits import Exit
 from .options import (
     COUNT,
+    load_suite,
     parse_config,
     parse_params,
     pick_variants,
@@ -115,12 +115,10 @@ def check_cmd(
       tcpcheck check --property both-eventually-closed --config overflow=drop
       tcpcheck check --json --junit report.xml
     """
-    from ..check.properties import load_properties
     from ..render.text_chart import render_text
     from ..suite import junit_xml, run_suite
 
-    base = load_spec(spec_file)
-    props = load_properties(props_file, spec=base)
+    props = load_suite(spec_file, props_file)
     if names:
         known = [p.name for p in props]
         for name in names:

@@ -235,11 +235,10 @@ def _write_graph(out_file: Path, dot: str, what: str) -> None:
 
 def print_exploration(result: Exploration, show: int) -> None:
     """The counts of an exploration, and at most ``show`` of its deadlock states."""
+    from rich.markup import escape
+
     out = out_console()
-    spec = result.spec
-    out.print(
-        f"[bold]{spec.title}[/bold]" + (f" — variant {spec.variant.name}" if spec.variant else "")
-    )
+    out.print(f"[bold]{escape(result.spec.heading)}[/bold]")
     out.print(result.config.describe())
     from rich.table import Table  # after the search: start-up does not pay for it
 

@@ -14,13 +14,13 @@ import click
 from rich.table import Table
 
 from ..errors import UsageError
-from ..model.load import load_spec
 from ..product.config import ProductConfig
 from .app import cli
 from .console import every, live, out_console
 from .options import (
     find_property,
     load,
+    load_suite,
     parse_params,
     pick_variants,
     product_config,
@@ -178,7 +178,6 @@ def crosscheck_spin_cmd(
       tcpcheck crosscheck spin --ordering fifo --loss 1 --variant base --variant no-time-wait
       tcpcheck crosscheck spin --suite --json
     """
-    from ..check.properties import load_properties
     from ..export.crosscheck import crosscheck, crosscheck_suite
     from ..export.spin import missing_tools
     from ..jobs import open_pool
@@ -191,7 +190,7 @@ def crosscheck_spin_cmd(
             "(Debian: apt-get install spin gcc tcc; bash setup.sh does it as root)"
         )
     chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
-    props = load_properties(props_file, spec=load_spec(spec_file))
+    props = load_suite(spec_file, props_file)
     config = product_config(kw)
     if suite and (params or config != ProductConfig()):
         raise UsageError(

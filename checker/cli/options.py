@@ -307,31 +307,44 @@ def product_config(options: Mapping[str, Any]) -> ProductConfig:
     return ProductConfig.from_options(options)
 
 
+def load_suite(spec_file: Path | None, props_file: Path | None) -> list[Property]:
+    """The suite ``--properties`` names (by default the bundled one), its formulas read
+    against ``--spec`` and its variant names against those ``--variant`` takes there."""
+    from ..check.properties import load_properties
+    from ..model.layers import catalog
+    from ..model.load import bundled_spec_path
+
+    known = catalog(spec_file if spec_file is not None else bundled_spec_path())
+    return load_properties(props_file, spec=load_spec(spec_file), variants=known)
+
+
 def find_property(spec_file: Path | None, props_file: Path | None, name: str) -> Property:
     """The property ``name`` of the suite (bundled, or ``props_file``), or a usage error
     with a hint."""
-    from ..check.properties import load_properties
-
-    by_name = {p.name: p for p in load_properties(props_file, spec=load_spec(spec_file))}
+    by_name = {p.name: p for p in load_suite(spec_file, props_file)}
     if name not in by_name:
         raise unknown_name("property", name, list(by_name), "properties")
     return by_name[name]
 
 
 def pick_variants(spec_file: Path | None, names: tuple[str, ...]) -> list[str | None] | None:
-    """``--variant`` values (``base`` is the spec itself); ``None`` when none is given."""
+    """``--variant`` values: ``base`` (the base spec, ``None`` unless ``--spec`` is an
+    overlay of one's own), a name :func:`~checker.model.layers.catalog` lists, or the
+    path of an overlay; ``None`` when none is given."""
     if not names:
         return None
-    from ..suite import suite_variants
+    from ..model.layers import is_overlay, layers
+    from ..model.load import bundled_spec_path
 
-    available = suite_variants(spec_file)
+    given = spec_file if spec_file is not None else bundled_spec_path()
+    under_overlay = is_overlay(given)
     chosen: list[str | None] = []
     for name in names:
-        value = None if name == "base" else name
-        if value not in available:
-            shown = ["base", *(v for v in available if v)]
-            raise unknown_name("variant", name, shown, "variants")
-        chosen.append(value)
+        layers(given, name)  # an unknown name or a missing file is refused here
+        if name == "base" and not under_overlay:
+            chosen.append(None)
+        else:
+            chosen.append(name)
     return chosen
 
 

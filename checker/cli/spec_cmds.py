@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..model.load import list_variants
@@ -33,25 +34,30 @@ def spec_cmd(
         click.echo(json.dumps(spec.to_json(), indent=2, ensure_ascii=False))
         return
     out = out_console()
-    title = spec.title + (f" — variant {spec.variant.name}" if spec.variant else "")
-    out.print(f"[bold]{title}[/bold]")
+    title = spec.heading
+    out.print(f"[bold]{escape(title)}[/bold]")
     states = Table("state", "description", title="States", title_justify="left")
     for s in spec.states:
-        states.add_row(s.name, s.description)
+        states.add_row(escape(s.name), escape(s.description))
     out.print(states)
-    table = Table("from", "event", "to", "send", "ref", title="Transitions", title_justify="left")
+    table = Table(
+        "from", "event", "guard", "to", "send", "ref", title="Transitions", title_justify="left"
+    )
     for t in spec.transitions:
-        event = t.event + (f" [{t.guard}]" if t.guard else "")
+        # The guard tells apart rules of one state and event (SYN-RECEIVED's rcv RST goes
+        # back to LISTEN after a passive open, to CLOSED after an active one).
         to = "—" if t.target == t.source else t.target
         if t.error:
             to = f"{to} (error: {t.error})"
-        table.add_row(t.source, event, to, ", ".join(t.send), t.ref)
+        cells = (t.source, t.event, str(t.guard or ""), to, ", ".join(t.send), t.ref)
+        table.add_row(*(escape(c) for c in cells))  # a guard's [..] is text, not markup
     out.print(table)
     timers = Table(
         "timer", "runs in", "duration", "untimed", "ref", title="Timers", title_justify="left"
     )
     for tm in spec.timers:
-        timers.add_row(tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
+        row = (tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
+        timers.add_row(*(escape(c) for c in row))
     out.print(timers)
 
 

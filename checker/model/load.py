@@ -28,6 +28,7 @@ from pathlib import Path
 from ..errors import SpecError, UsageError, unknown_name
 from .build import build_spec, value_problem
 from .endpoint import closure
+from .layers import bundled_spec_dir, bundled_spec_path, layers, root_variants
 from .overlay import apply_overlay
 from .raw import Src, display, read_base, read_toml
 from .spec import Spec, Variant
@@ -35,46 +36,22 @@ from .spec import Spec, Variant
 __all__ = ["bundled_spec_dir", "bundled_spec_path", "list_variants", "load_spec"]
 
 
-def bundled_spec_dir() -> Path:
-    """The directory holding the bundled ``tcp.toml`` and ``variants/``.
-
-    In a built wheel the spec files are shipped inside the package (``checker/spec``);
-    in a source checkout they live in the repository's top-level ``spec/``.
-    """
-    here = Path(__file__).resolve().parent.parent  # the package's directory
-    for candidate in (here / "spec", here.parent / "spec"):
-        if (candidate / "tcp.toml").is_file():
-            return candidate
-    raise SpecError(
-        str(here / "spec"), "", "the bundled spec files are missing", hint="reinstall tcpcheck"
-    )
-
-
-def bundled_spec_path() -> Path:
-    """The bundled base spec, ``tcp.toml``."""
-    return bundled_spec_dir() / "tcp.toml"
-
-
 def list_variants(spec_path: str | Path | None = None) -> list[Variant]:
-    """The variants shipped beside a spec (by default, the bundled one), sorted by name."""
-    base = Path(spec_path) if spec_path else bundled_spec_path()
-    folder = base.parent / "variants"
+    """The variants shipped beside a base spec (by default, the bundled one; for an
+    overlay, the spec it is laid on), sorted by file name."""
+    root = layers(Path(spec_path) if spec_path else bundled_spec_path()).root
     found: list[Variant] = []
-    if folder.is_dir():
-        for file in sorted(folder.glob("*.toml")):
-            doc = read_toml(file)
-            meta = doc.get("variant", {})
-            if not isinstance(meta, dict):
-                continue
-            found.append(
-                Variant(
-                    name=str(meta.get("name", file.stem)),
-                    description=str(meta.get("description", "")),
-                    ref=str(meta.get("ref", "")),
-                    broken=bool(meta.get("broken", False)),
-                    file=display(file),
-                )
+    for name, file in root_variants(root).items():
+        meta = read_toml(file).get("variant", {})
+        found.append(
+            Variant(
+                name=name,
+                description=str(meta.get("description", "")),
+                ref=str(meta.get("ref", "")),
+                broken=bool(meta.get("broken", False)),
+                file=display(file),
             )
+        )
     return found
 
 
@@ -90,10 +67,13 @@ def load_spec(
     Parameters
     ----------
     path
-        A spec file (``[protocol]`` ...) or an overlay (``[variant]`` ...) applied to the
-        bundled TCP spec.  ``None`` loads the bundled ``spec/tcp.toml``.
+        A spec file (``[protocol]`` ...) or an overlay (``[variant]`` ...) laid on what it
+        builds on (by default the bundled TCP spec).  ``None`` loads the bundled
+        ``spec/tcp.toml``.
     variant
-        The name of a variant shipped beside the base spec (``spec/variants/NAME.toml``).
+        A variant (:func:`checker.model.layers.layers`): ``base``, the name of one shipped
+        beside the base spec (``spec/variants/NAME.toml``) or of an overlay ``path``
+        builds on or sits beside, or the path of an overlay.
     params
         Parameter overrides, ``{"MSL": 30}``.
     check_behaviour
@@ -107,31 +87,12 @@ def load_spec(
         parameter.
     """
     given = Path(path) if path is not None else bundled_spec_path()
-    doc_is_overlay = False
-    if path is not None:
-        head = read_toml(given)
-        doc_is_overlay = "variant" in head and "protocol" not in head
-    base_path = bundled_spec_path() if doc_is_overlay else given
-    raw = read_base(base_path)
+    chain = layers(given, variant)
+    raw = read_base(chain.root)
     chosen: Variant | None = None
-    if doc_is_overlay:
-        chosen = apply_overlay(raw, given)
-    if variant is not None:
-        if chosen is not None:
-            raise UsageError(
-                f"--variant {variant} cannot be combined with the overlay {display(given)};"
-                " an overlay is already a variant"
-            )
-        options = {v.name: v for v in list_variants(base_path)}
-        if variant not in options:
-            if not options:
-                raise UsageError(
-                    f"--variant {variant}: {display(base_path)} has no variants (they are "
-                    f"the overlays in {display(base_path.parent / 'variants')}/); give an "
-                    "overlay with --spec instead, or drop --variant"
-                )
-            raise unknown_name("variant", variant, sorted(options), "known variants")
-        chosen = apply_overlay(raw, base_path.parent / "variants" / f"{variant}.toml")
+    names = chain.names
+    for depth, file in enumerate(chain.overlays):
+        chosen = apply_overlay(raw, file, names[len(names) - depth :])
     if params:
         for pname, value in params.items():
             if pname not in raw.parameters:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from .layers import RESERVED
 from .raw import (
     OVERLAY_KEYS,
     RawSpec,
@@ -52,25 +53,37 @@ from .spec import Variant
 __all__ = ["apply_overlay"]
 
 
-def apply_overlay(raw: RawSpec, path: Path) -> Variant:
-    """Merge the overlay at ``path`` into ``raw`` (in place); its ``[variant]`` table."""
+def apply_overlay(raw: RawSpec, path: Path, lineage: tuple[str, ...] = ()) -> Variant:
+    """Merge the overlay at ``path`` into ``raw`` (in place); its ``[variant]`` table.
+    ``lineage``: the names of the overlays already merged, the nearest first."""
     file = display(path)
     doc = read_toml(path)
     check_top(file, doc, OVERLAY_KEYS)
     meta = doc.get("variant")
     vsrc = Src(file, "variant")
     if not isinstance(meta, dict):
-        raise SpecError(file, "variant", "missing [variant] table (name, description, ref)")
+        raise SpecError(file, "variant", "missing [variant] table (description, ref)")
     check_keys(vsrc, meta, "variant")
-    problem = file_name_problem("variant", req_str(vsrc, meta, "name"))
+    # Without a name, the file's stem names the variant (mine.toml: "mine").
+    name = req_str(vsrc, meta, "name") if "name" in meta else path.stem
+    problem = file_name_problem("variant", name)
     if problem is not None:
         raise SpecError(file, "variant", problem, 'e.g. name = "linux"')
+    if name in RESERVED:
+        raise SpecError(
+            file,
+            "variant",
+            f"an overlay cannot be named {name!r}: 'base' is the base spec itself and "
+            "'default' a suite's expectation for every variant",
+            "choose another name",
+        )
     variant = Variant(
-        name=req_str(vsrc, meta, "name"),
+        name=name,
         description=req_str(vsrc, meta, "description"),
         ref=req_str(vsrc, meta, "ref"),
         broken=opt_bool(vsrc, meta, "broken"),
         file=file,
+        lineage=lineage,
     )
     raw.files.append(file)
     state_names = [str(b.get("name")) for b, _ in raw.states]

@@ -86,7 +86,7 @@ KEYS = {
         "note",
         "figure5",
     },
-    "variant": {"name", "description", "ref", "broken", "remove_states", "remove_timers"},
+    "variant": {"name", "base", "description", "ref", "broken", "remove_states", "remove_timers"},
     "choice": {"topic", "kind", "decision", "why", "ref"},
     "acceptance": {"syn_received_ack", "too_old_ack", "ref"},
 }

@@ -206,6 +206,13 @@ class Variant:
     ref: str
     broken: bool
     file: str
+    #: The variants it is laid on, the nearest first (none: on the base spec).
+    lineage: tuple[str, ...] = ()
+
+    @property
+    def builds_on(self) -> str:
+        """What the variant is laid on: the nearest overlay's name, or ``base``."""
+        return self.lineage[0] if self.lineage else "base"
 
 
 @dataclass(frozen=True)
@@ -311,11 +318,26 @@ class Spec:
                 return t
         return None
 
+    @property
+    def heading(self) -> str:
+        """The title, with the variant and what it is laid on when it is one.
+
+        >>> from checker.model.load import load_spec
+        >>> load_spec(variant="linux").heading
+        'TCP connection management (RFC 9293) — variant linux'
+        """
+        v = self.variant
+        if v is None:
+            return self.title
+        on = f" (on {' on '.join(v.lineage)})" if v.lineage else ""
+        return f"{self.title} — variant {v.name}{on}"
+
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``tcpcheck spec --json``."""
         return {
             "name": self.name,
             "variant": self.variant.name if self.variant else None,
+            "builds_on": list(self.variant.lineage) if self.variant else [],
             "states": [{"name": s.name, "description": s.description} for s in self.states],
             "transitions": [t.to_json() for t in self.transitions],
             "timers": [

@@ -147,7 +147,7 @@ def endpoint_dot(spec: Spec, base: Spec | None = None) -> str:
     added, dropped = differences(spec, base)
     changed = {t.index for t in added}
     order = {s.name: i for i, s in enumerate(spec.states)}
-    title = spec.title + (f" — variant {spec.variant.name}" if spec.variant else "")
+    title = spec.heading
     g = graphviz.Digraph("endpoint", comment=title)
     g.attr(
         rankdir="TB",
