@@ -37,6 +37,7 @@ from .product.explore import explore
 from .product.room import endless_sender
 from .timed.checks import check_timed
 from .timed.solver import DEFAULT_LIMITS, SolverLimits
+from .timed.within import check_within
 
 __all__ = ["MAX_CAPACITY", "derived_capacity", "junit_xml", "run_suite", "suite_variants"]
 
@@ -100,7 +101,8 @@ def run_suite(
         if prop.timed:
             # The timed check reads the configuration from the property.
             sized = dataclasses.replace(prop, config={**prop.config, "capacity": config.capacity})
-            verdict = check_timed(
+            timed = check_within if prop.kind == "timed-within" else check_timed
+            verdict = timed(
                 sized, spec, variant, max_nodes=bound, max_seconds=max_seconds, limits=limits
             )
             return dataclasses.replace(verdict, prop=prop)

@@ -270,7 +270,10 @@ def test_networkx_view_carries_states_and_labels(spec: Spec) -> None:
         "deadlock": False,
     }
     # Parallel transitions between two states are merged into one edge listing every label.
-    assert sum(len(d["labels"]) for _, _, d in graph.edges(data=True)) == result.transitions
+    edges = [d for _, _, d in graph.edges(data=True)]
+    assert sum(d["transitions"] for d in edges) == result.transitions
+    assert all(len(d["labels"].split("\n")) == d["transitions"] for d in edges)
+    assert graph.graph == {"spec": "tcp", "variant": "base", "complete": True}
     first = graph.edges[0, 1]
     assert (first["actor"], first["event"], first["sent"]) == ("A", "active OPEN", "SYN")
     dead = [n for n, d in graph.nodes(data=True) if d["deadlock"]]

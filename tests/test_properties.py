@@ -81,6 +81,9 @@ EXPECTED = {
     # Only RFC 1337's rule keeps TIME-WAIT from being cut short by a RST (base, short,
     # none); linux's orphaned FIN-WAIT-2 timeout skips TIME-WAIT altogether.
     "no-old-duplicates": row("violated", rfc1337="holds"),
+    # timed-within: the duration bound against a limit (tests/test_within.py).
+    "last-ack-gives-up-within-r2": row("holds"),
+    "connect-fails-within-3-minutes": row("violated", linux="holds"),
     # A blind attacker striking ESTABLISHED (RFC 5961 §1.1).
     "blind-rst-cannot-reset": row("violated", linux="holds", rfc5961="holds"),
     "exact-rst-resets": row("holds"),

@@ -206,7 +206,7 @@ def test_synth_cli_json_and_errors() -> None:
     both = CliRunner().invoke(cli, [*args, "--param", "TIME_WAIT=3"])
     assert both.exit_code == 2 and "both free and fixed" in both.output
     untimed = CliRunner().invoke(cli, ["synth", "no-deadlock"])
-    assert untimed.exit_code == 2 and "needs a timed one" in untimed.output
+    assert untimed.exit_code == 2 and "needs a timed-exit, timed-never" in untimed.output
 
 
 def test_counts_cannot_be_free() -> None:
@@ -281,3 +281,17 @@ def test_old_duplicates_region_and_the_textbook_rule(
             )
         )
         assert (got, z3.is_true(inside)) == (verdict, verdict == Outcome.HOLDS), point
+
+
+def test_the_default_free_parameters_leave_out_those_given_values() -> None:
+    """``--param MSL=30`` fixes MSL: unnamed, the free ones are the other defaults (this
+    example of ``synth --help`` once exited 2, "MSL is both free and fixed")."""
+    args = ["synth", "last-ack-not-stuck", "--param", "MSL=30", "--param", "FIN_RETRIES=2"]
+    got = CliRunner().invoke(cli, [*args, "--json", "--workers", "1"])
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.stdout)["free"] == ["TIME_WAIT", "RTO"]
+    fixed = ["--param", "TIME_WAIT=60", "--param", "RTO=1"]
+    got = CliRunner().invoke(cli, [*args, *fixed])
+    assert got.exit_code == 2 and "name the free ones with --free" in got.output
+    got = CliRunner().invoke(cli, [*args, "--free", "MSL"])
+    assert got.exit_code == 2 and "MSL is both free and fixed" in got.output

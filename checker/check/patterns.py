@@ -27,19 +27,35 @@ ValueError: unknown state 'LAST-AK' (did you mean 'LAST-ACK'?)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import did_you_mean
 from ..model.endpoint import Local
+from ..model.expr import Expr, ExprSyntaxError
+from ..model.expr import parse as parse_expr
 from ..product.semantics import Label
 
-__all__ = ["TIMED_KINDS", "Endpoints", "MatchableMove", "MovePattern", "parse_move_pattern"]
+__all__ = [
+    "PEERS",
+    "TIMED_KINDS",
+    "Endpoints",
+    "MatchableMove",
+    "MovePattern",
+    "Within",
+    "parse_move_pattern",
+    "parse_within",
+]
 
-TIMED_KINDS = ("timed-exit", "timed-never", "timed-invariant")
+TIMED_KINDS = ("timed-exit", "timed-never", "timed-invariant", "timed-within")
+#: Where a ``timed-within`` stay is measured (as ``tcpcheck bound --peer``).
+PEERS = ("gone", "live")
 
 _OLD = re.compile(r"^\s*(?P<side>A|B|an endpoint)\s+accepts\s+an\s+old\s+segment\s*$")
+_WITHIN = re.compile(
+    r"^\s*(?P<side>[AB])\s+leaves\s+(?P<state>[A-Z][A-Z0-9-]*)\s+within\s+(?P<limit>.+?)\s*$"
+)
 _PATTERN = re.compile(
     r"^\s*(?P<side>[AB])\s+(?P<verb>enters|leaves)\s+(?P<state>[A-Z][A-Z0-9-]*)"
     r"(?:\s+only\s+by\s+(?P<events>.+?))?\s*$"
@@ -148,3 +164,56 @@ def parse_move_pattern(
     elif m["verb"] == "leaves" and text.strip().endswith("by"):
         raise ValueError("'only by' needs at least one event")
     return MovePattern(m["side"], m["verb"], state, evs)
+
+
+@dataclass(frozen=True)
+class Within:
+    """``SIDE leaves STATE within LIMIT``: every stay of the endpoint in the state lasts
+    at most ``LIMIT`` seconds, an expression over the spec's parameters (``127 * RTO``)."""
+
+    side: str
+    state: str
+    limit: Expr
+    #: The limit as written.
+    text: str
+
+    def seconds(self, values: Mapping[str, float]) -> float:
+        """The limit at the spec's parameter values."""
+        return self.limit.evaluate(values)
+
+    def __str__(self) -> str:
+        return f"{self.side} leaves {self.state} within {self.text}"
+
+
+def parse_within(
+    text: str, states: Iterable[str] | None = None, params: Iterable[str] | None = None
+) -> Within:
+    """Parse a ``timed-within`` claim; names are checked against ``states`` and the
+    parameters ``params``.
+
+    >>> w = parse_within("B leaves LAST-ACK within 127 * RTO")
+    >>> w.side, w.state, w.seconds({"RTO": 1})
+    ('B', 'LAST-ACK', 127.0)
+    >>> parse_within("B leaves LAST-ACK within 2 * MSK", params=["MSL", "RTO"])
+    Traceback (most recent call last):
+    ...
+    ValueError: within: unknown parameter 'MSK' (did you mean 'MSL'?)
+    """
+    m = _WITHIN.match(text)
+    if m is None:
+        raise ValueError(f"cannot read {text!r}: write 'B leaves LAST-ACK within 127 * RTO'")
+    state = m["state"]
+    known_states = list(states) if states is not None else None
+    if known_states is not None and state not in known_states:
+        hint = did_you_mean(state, known_states)
+        raise ValueError(f"unknown state '{state}'" + (f" ({hint})" if hint else ""))
+    try:
+        limit = parse_expr(m["limit"])
+    except ExprSyntaxError as exc:
+        raise ValueError(f"within: {exc}") from None
+    known = list(params) if params is not None else []
+    for name in sorted(limit.names()) if params is not None else ():
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise ValueError(f"within: unknown parameter '{name}'" + (f" ({hint})" if hint else ""))
+    return Within(m["side"], state, limit, m["limit"])

@@ -28,7 +28,7 @@ from ..product.config import ProductConfig
 from .formula import Formula, FormulaError, parse_formula
 from .outcome import Outcome
 from .paths import parse_path
-from .patterns import TIMED_KINDS, parse_move_pattern
+from .patterns import PEERS, TIMED_KINDS, parse_move_pattern, parse_within
 from .schema import suite_problem
 
 __all__ = [
@@ -84,6 +84,9 @@ class Property:
     #: ``reachable`` and ``path``: the claim is that some run does this (``True``) or
     #: that no run does (``False``); ``None`` for the other kinds.
     exists: bool | None = None
+    #: ``timed-within``: is the peer ``gone`` (every stay from every entry, nothing
+    #: arrives) or ``live`` (the whole product from ``start``), as ``tcpcheck bound``.
+    peer: str = "gone"
 
     @property
     def timed(self) -> bool:
@@ -157,6 +160,9 @@ class Property:
             return f"in real time, {self.formula}"
         if self.kind == "timed-never":
             return f"in real time, never: {self.formula}"
+        if self.kind == "timed-within":
+            whom = "the peer live" if self.peer == "live" else "the peer gone"
+            return f"in real time, with {whom}, {self.formula}"
         return f"in real time, always {self.formula}"
 
     def product_config(self, base: ProductConfig | None = None) -> ProductConfig:
@@ -222,6 +228,8 @@ def load_properties(
                 )
         if "reuse" in body and not timed:
             raise err(f"'reuse' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
+        if "peer" in body and kind != "timed-within":
+            raise err("'peer' belongs only in a timed-within property")
         if "synth" in body and not timed:
             raise err(f"'synth' belongs only in a timed property (kinds {', '.join(TIMED_KINDS)})")
         synth_variant = (body.get("synth") or {}).get("variant")
@@ -269,6 +277,24 @@ def load_properties(
             if pattern.verb != "leaves" or pattern.events is None:
                 raise err(
                     "formula: a timed-exit property is 'SIDE leaves STATE only by EVENT, ...'"
+                )
+        elif kind == "timed-within":
+            params = [q.name for q in spec.parameters] if spec is not None else None
+            try:
+                parse_within(formula, names, params)
+            except ValueError as exc:
+                raise err(f"formula: {exc}", "e.g. B leaves LAST-ACK within 127 * RTO") from None
+            if body.get("peer", "gone") not in PEERS:
+                raise err(f"peer: {body['peer']!r} is not one of {', '.join(PEERS)}")
+            if "start" in body and body.get("peer") != "live":
+                raise err(
+                    "start: a gone peer's stays start at every entry into the state",
+                    'add peer = "live" to measure from start in the whole product',
+                )
+            if "lose" in body or "reuse" in body or "synth" in body:
+                raise err(
+                    "lose, reuse and synth do not apply to a timed-within claim (its "
+                    "synthesis is the formula of `tcpcheck bound STATE --free ...`)"
                 )
         elif kind == "timed-never":
             try:
@@ -332,6 +358,7 @@ def load_properties(
             reuse=bool(body.get("reuse", False)),
             synth=body.get("synth"),
             exists=exists,
+            peer=body.get("peer", "gone"),
         )
         try:
             prop.product_config()

@@ -88,6 +88,7 @@ class PropertyEntry(BaseModel):
     reuse: bool | None = None
     synth: SynthTable | None = None
     exists: bool | None = None
+    peer: str | None = None
 
 
 class SuiteFile(BaseModel):

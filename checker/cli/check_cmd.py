@@ -14,7 +14,6 @@ from rich.table import Table
 
 from ..check.outcome import Outcome
 from ..check.verdicts import Verdict
-from ..errors import unknown_name
 from .app import cli
 from .console import err_console, out_console
 from .exits import Exit
@@ -23,6 +22,7 @@ from .options import (
     load_suite,
     parse_config,
     parse_params,
+    pick_properties,
     pick_variants,
     seconds_limit,
     solver_limits,
@@ -118,13 +118,7 @@ def check_cmd(
     from ..render.text_chart import render_text
     from ..suite import junit_xml, run_suite
 
-    props = load_suite(spec_file, props_file)
-    if names:
-        known = [p.name for p in props]
-        for name in names:
-            if name not in known:
-                raise unknown_name("property", name, known, "properties")
-        props = [p for p in props if p.name in names]
+    props = pick_properties(load_suite(spec_file, props_file), names)
     override = parse_config(config)
     if override:
         props = [dataclasses.replace(p, config={**p.config, **override}) for p in props]

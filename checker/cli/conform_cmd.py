@@ -110,14 +110,15 @@ def conform_cmd(
     losses, the same call outcomes, the sampled states in order.  The retry bounds are
     inferred (Linux counts time, not retransmissions).  Needs root, ip, nft, tcpdump
     and ss (bash setup.sh installs them).  Exit 0 when every run conforms, 1 when one
-    does not, 2 when a run cannot be made or read.
+    does not, 2 when a run cannot be made or read.  Without --scenario, --pcap or
+    --recording every scenario runs (a minute or two).
 
     \b
     Examples:
-      tcpcheck conform
       tcpcheck conform --scenario last-ack-gives-up --json
-      tcpcheck conform --pcap capture.pcap --client 10.0.0.1:40000
+      tcpcheck conform --scenario network-reorders --keep-captures kept
       tcpcheck conform --recording kept/network-reorders/recording.json
+      tcpcheck conform --pcap capture.pcap --client 10.77.0.1:33798
     """
     from ..kernel.conformance import check_runs, conformance_target, record_scenarios
     from ..kernel.runs import runs_from_pcap

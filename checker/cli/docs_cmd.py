@@ -69,11 +69,13 @@ def docs_cmd(
     on --workers N local processes (default: one per core) or the workers of a Dask
     --scheduler; the files are the same bytes wherever they ran.
 
+    `tcpcheck docs` writes the whole tree (docs/ and diagrams/, about a minute: the
+    syntheses are most of it); one variant takes seconds.
+
     \b
     Examples:
-      tcpcheck docs
-      tcpcheck docs --out site/spec --diagrams site/img --variant base --variant linux
-      tcpcheck docs --check
+      tcpcheck docs --out site/spec --diagrams site/img --variant linux
+      tcpcheck docs --out site/spec --diagrams site/img --variant linux --check
     """
     from ..docs import compare, generate, write
     from ..jobs import open_pool

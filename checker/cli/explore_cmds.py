@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +27,10 @@ from .options import (
     solver_limits,
     spec_options,
 )
+
+if TYPE_CHECKING:
+    from ..model.spec import Spec
+    from ..product.config import ProductConfig
 
 __all__ = ["explore_cmd", "graph_cmd"]
 
@@ -139,7 +143,16 @@ def explore_cmd(
     "out_file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Write FILE.svg, FILE.png or FILE.dot (by its suffix) instead of DOT on stdout.",
+    help="Write FILE.svg, .png, .pdf, .dot, .graphml or .json (by its suffix, unless "
+    "--format says) instead of standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "svg", "png", "pdf", "graphml", "json"]),
+    help="dot/svg/png/pdf: the picture of the view; graphml, json (node-link): the whole "
+    "explored state graph with typed attributes, for networkx, Gephi, yEd and the like.  "
+    "Default: the --out suffix, else dot.",
 )
 @click.option(
     "--max-states",
@@ -162,6 +175,7 @@ def graph_cmd(
     prop_name: str | None,
     max_nodes: int,
     out_file: Path | None,
+    fmt: str | None,
     max_states: int | None,
     max_seconds: float | None,
     **kw: Any,
@@ -169,11 +183,14 @@ def graph_cmd(
     """Draw the product state graph: whole, folded, or around a counterexample.
 
     Never a hairball: --view whole is refused past --max-nodes states; auto folds
-    instead, and the picture's title says which view it is.
+    instead, and the picture's title says which view it is.  --format graphml or json
+    writes the whole explored graph instead, for other tools to read.
 
     \b
     Examples:
       tcpcheck graph --out product.svg
+      tcpcheck graph --format graphml --out product.graphml
+      tcpcheck graph --loss none --ordering fifo --format json
       tcpcheck graph --loss none --ordering fifo --capacity 1 --view whole --out small.png
       tcpcheck graph --view around --property graceful-close --variant linux --out cex.svg
     """
@@ -181,8 +198,17 @@ def graph_cmd(
 
     if max_nodes < 1:
         raise UsageError("--max-nodes must be at least 1")
+    fmt = _graph_format(out_file, fmt)
     spec = load(spec_file, variant, params)
     config = product_config(kw)
+    if fmt in ("graphml", "json"):
+        if prop_name is not None or view != "auto":
+            raise UsageError(
+                f"--format {fmt} writes the whole state graph: drop --view and --property "
+                "(they choose what a picture shows)"
+            )
+        _write_state_graph(spec, config, fmt, out_file, max_states, max_seconds)
+        return
     trace = None
     title = None
     if prop_name is not None:
@@ -212,10 +238,10 @@ def graph_cmd(
     dot, drawn = product_dot(
         ex, "around" if trace is not None and view == "auto" else view, trace, max_nodes, title
     )
-    if out_file is None:
+    if out_file is None and fmt == "dot":
         click.echo(dot, nl=False)
     else:
-        _write_graph(out_file, dot, f"{drawn} view, {ex.states:,} states explored")
+        _write_graph(out_file, fmt, dot, f"{drawn} view, {ex.states:,} states explored")
     if not ex.complete:
         err_console().print(
             f"tcpcheck: the graph is partial: exploration stopped ({ex.stopped()})", markup=False
@@ -223,14 +249,59 @@ def graph_cmd(
         sys.exit(Exit.INCOMPLETE)
 
 
-def _write_graph(out_file: Path, dot: str, what: str) -> None:
+def _graph_format(out_file: Path | None, fmt: str | None) -> str:
+    """The format ``--format`` names, else the one the suffix of ``--out`` names."""
+    if fmt is not None:
+        return fmt
+    if out_file is None:
+        return "dot"
+    suffix = out_file.suffix.lstrip(".")
+    if suffix not in ("svg", "png", "dot", "pdf", "graphml", "json"):
+        raise UsageError(
+            f"{out_file}: the suffix names the format (.svg, .png, .pdf, .dot, .graphml, "
+            ".json), or give --format"
+        )
+    return suffix
+
+
+def _write_graph(out_file: Path | None, fmt: str, dot: str, what: str) -> None:
     from ..render.endpoint_diagram import render
 
-    fmt = out_file.suffix.lstrip(".")
-    if fmt not in ("svg", "png", "dot", "pdf"):
-        raise UsageError(f"{out_file}: the suffix names the format: .svg, .png, .pdf or .dot")
-    out_file.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt))
+    data = dot.encode() if fmt == "dot" else render(dot, fmt)
+    if out_file is None:
+        sys.stdout.buffer.write(data)
+        return
+    out_file.write_bytes(data)
     out_console().print(f"wrote {out_file} ({what})", markup=False)
+
+
+def _write_state_graph(
+    spec: Spec,
+    config: ProductConfig,
+    fmt: str,
+    out_file: Path | None,
+    max_states: int | None,
+    max_seconds: float | None,
+) -> None:
+    """The whole explored graph as GraphML or node-link JSON (exit 3 when partial)."""
+    from ..export.stategraph import state_graph
+
+    ex = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
+    data = state_graph(ex, fmt)
+    if out_file is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out_file.write_bytes(data)
+        out_console().print(
+            f"wrote {out_file} ({ex.states:,} states, {ex.transitions:,} transitions)",
+            markup=False,
+        )
+    if not ex.complete:
+        err_console().print(
+            f"tcpcheck: the graph is partial: exploration stopped ({ex.stopped()})", markup=False
+        )
+        sys.exit(Exit.INCOMPLETE)
 
 
 def print_exploration(result: Exploration, show: int) -> None:

@@ -318,6 +318,18 @@ def load_suite(spec_file: Path | None, props_file: Path | None) -> list[Property
     return load_properties(props_file, spec=load_spec(spec_file), variants=known)
 
 
+def pick_properties(props: list[Property], names: Collection[str]) -> list[Property]:
+    """The properties ``--property`` names (all of them when none is named); an unknown
+    name is a usage error naming the known ones."""
+    if not names:
+        return props
+    known = [p.name for p in props]
+    for name in names:
+        if name not in known:
+            raise unknown_name("property", name, known, "properties")
+    return [p for p in props if p.name in names]
+
+
 def find_property(spec_file: Path | None, props_file: Path | None, name: str) -> Property:
     """The property ``name`` of the suite (bundled, or ``props_file``), or a usage error
     with a hint."""

@@ -93,10 +93,14 @@ def synth_cmd(
     property's own and --param overrides).  The constraint is exact when the parametric
     exploration completes, "unknown" otherwise (exit status 3).
 
+    Unnamed, the free parameters are TIME_WAIT, MSL and RTO, less those --param fixes.
+    Each FIN retry multiplies the work by about four: the bundled last-ack-not-stuck
+    (FIN_RETRIES = 6) takes minutes, the examples a few seconds.
+
     \b
     Examples:
-      tcpcheck synth last-ack-not-stuck --param MSL=30
-      tcpcheck synth last-ack-not-stuck --free TIME_WAIT --free MSL --free RTO --json
+      tcpcheck synth last-ack-not-stuck --param MSL=30 --param FIN_RETRIES=2
+      tcpcheck synth last-ack-not-stuck --param FIN_RETRIES=2 --free TIME_WAIT --free MSL --json
       tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
           --free TIME_WAIT --losses 0,1,2
     """
@@ -106,7 +110,14 @@ def synth_cmd(
     prop = find_property(spec_file, props_file, prop_name)
     known = parameter_names(spec_file, variant)
     merged = merge_params(prop.params, parse_params(params), known=known)
-    chosen = list(free) or [n for n in DEFAULT_FREE if n in known]
+    # Unnamed, the free parameters are the usual durations less those given a value.
+    fixed_here = parse_params(params)
+    chosen = list(free) or [n for n in DEFAULT_FREE if n in known and n not in fixed_here]
+    if not chosen:
+        raise UsageError(
+            f"--param fixes every parameter synthesis leaves free by default "
+            f"({', '.join(DEFAULT_FREE)}): name the free ones with --free"
+        )
     refuse_free_and_fixed(chosen, merged)
     spec = load_spec(spec_file, variant=variant, params=merged)
     if losses is not None:
@@ -265,7 +276,8 @@ def bound_cmd(
       tcpcheck bound SYN-SENT --variant linux
       tcpcheck bound LAST-ACK --endpoint B --param FIN_RETRIES=6
       tcpcheck bound FIN-WAIT-2 --variant linux
-      tcpcheck bound TIME-WAIT --peer live --start "A = FIN-WAIT-2 and B = CLOSE-WAIT" --loss 1
+      tcpcheck bound TIME-WAIT --peer live --start "A = FIN-WAIT-2 and B = CLOSE-WAIT" \\
+          --loss none --capacity 6 --param MSL=30 --param TIME_WAIT=60 --no-formula
     """
     from ..render.text_chart import render_text
     from ..timed.bound import BoundStatus, default_free, duration_bound

@@ -172,10 +172,16 @@ class Exploration:
         is refused beyond ``max_states`` (:data:`NETWORKX_LIMIT`; ``None``: no bound)
         with a :class:`~checker.errors.UsageError` saying so.
 
-        Node attributes: ``A``, ``B`` (control states), ``A->B``, ``B->A`` (segments in
-        flight), ``initial``, ``deadlock``.  Edge attributes: ``actor``, ``event``,
-        ``kind``, ``sent``, ``received``, ``lost``, ``rule``, and ``labels`` -- every label
-        of the parallel transitions the simple graph merges.
+        Every attribute is flat and typed (a string, a bool or an int), so the view is
+        written as GraphML or node-link JSON as it is (:mod:`checker.export.stategraph`).
+        Graph attributes: ``spec``, ``variant`` (``base`` for the spec itself),
+        ``complete``.  Node attributes: ``A``, ``B`` (control states), ``A->B``, ``B->A``
+        (segments in flight, space-separated), ``initial``, ``deadlock``.  Edge
+        attributes: ``actor``, ``event``, ``kind``, ``sent``, ``received``, ``lost``,
+        ``channel``, ``rule`` (the spec rule's index, -1 for a move of the network),
+        ``text`` (of the first transition), ``labels`` (the text of
+        every parallel transition the simple graph merges, one per line) and
+        ``transitions`` (how many).
         """
         if max_states is not None and self.states > max_states:
             raise UsageError(
@@ -188,7 +194,7 @@ class Exploration:
 
         graph = nx.DiGraph(
             spec=self.spec.name,
-            variant=self.spec.variant.name if self.spec.variant else None,
+            variant=self.spec.variant.name if self.spec.variant else "base",
             complete=self.complete,
         )
         names = [loc.state for loc in self._locals]
@@ -223,9 +229,10 @@ class Exploration:
                 lid = lbl[e]
                 data = row.get(v)
                 if data is None:
-                    row[v] = pred[v][u] = {**attrs[lid], "labels": [texts[lid]]}
+                    row[v] = pred[v][u] = {**attrs[lid], "labels": texts[lid], "transitions": 1}
                 else:
-                    data["labels"].append(texts[lid])
+                    data["labels"] += "\n" + texts[lid]
+                    data["transitions"] += 1
         return graph
 
 
@@ -234,7 +241,7 @@ def _edge_attrs(label: Label) -> dict[str, Any]:
         "actor": label.actor,
         "event": label.event,
         "kind": label.kind,
-        "rule": label.rule,
+        "rule": -1 if label.rule is None else label.rule,  # typed: -1 for no spec rule
         "sent": " ".join(s.name for s in label.sent),
         "received": label.received.name if label.received else "",
         "lost": label.segment.name if label.kind == "loss" and label.segment else "",

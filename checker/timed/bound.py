@@ -53,6 +53,7 @@ from typing import Any
 import z3
 
 from ..check.formula import parse_formula
+from ..check.patterns import PEERS
 from ..check.traces import Trace
 from ..errors import UsageError, unknown_name
 from ..model.endpoint import Local, initial_local
@@ -80,8 +81,6 @@ from .solver import DEFAULT_LIMITS, SolverLimit, SolverLimits
 from .zonegraph import TimedMove, Watch, ZoneGraph, explore_zones
 
 __all__ = ["PEERS", "BoundStatus", "DurationBound", "default_free", "duration_bound"]
-
-PEERS = ("gone", "live")
 
 
 class BoundStatus(StrEnum):

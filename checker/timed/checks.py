@@ -398,7 +398,10 @@ def check_timed(
     max_seconds: float | None = None,
     limits: SolverLimits = DEFAULT_LIMITS,
 ) -> Verdict:
-    """Decide a timed property on ``spec`` (the variant and parameters already applied)."""
+    """Decide a timed property on ``spec`` (the variant and parameters already applied);
+    a ``timed-within`` claim is :func:`checker.timed.within.check_within`'s."""
+    if prop.kind == "timed-within":
+        raise UsageError(f"{prop.name} is a timed-within claim: decide it with check_within")
     sc = scenario(prop, spec)
     config, starts, lose, what = sc.config, sc.starts, sc.lose, sc.what
     graph = sc.explore(

@@ -443,10 +443,16 @@ def synthesize(
     the result is unknown, with the tiles found so far -- rather than an exception (the
     command line; not a library caller such as the docs generator, which must not go on
     with half a region)."""
-    if not prop.timed:
+    if not prop.timed or prop.kind == "timed-within":
+        also = (
+            " (a timed-within claim's region is its bound's formula against the limit: "
+            "tcpcheck bound STATE --free NAME)"
+            if prop.timed
+            else ""
+        )
         raise UsageError(
-            f"{prop.name} is a {prop.kind} property; synthesis needs a timed one "
-            "(timed-exit, timed-never or timed-invariant)"
+            f"{prop.name} is a {prop.kind} property; synthesis needs a timed-exit, "
+            f"timed-never or timed-invariant one{also}"
         )
     known = {p.name: p for p in spec.parameters}
     for name in free:
