@@ -68,7 +68,7 @@ def test_headline_counterexample_is_pinned() -> None:
     ]
     assert v.message.startswith("at t=62 B: rcv RST")
     chart = render_text(v.trace)
-    assert "t=61" in chart and "⏱ timeout 2MSL → CLOSED" in chart
+    assert "t=61" in chart and "timeout 2MSL → CLOSED" in chart
     assert v.trace.to_json()["steps"][-1]["time"] == 62
 
 

@@ -2,14 +2,14 @@
 
 A segment leaves its sender in one step of a trace and arrives (or is lost) in a later
 one, possibly after other moves; :func:`flights` pairs every send with its end, and
-:func:`render_mermaid` draws each segment once, as an arrow at the step where it arrives
-(``A->>B: SYN``), is lost (``A-xB: ACK (lost)``), or -- still on its way when the trace
-ends -- as a dashed arrow at the end (``A-->>B: FIN (in flight)``).  Application calls
-and timer expiries are notes over their endpoint, with the new state when it changes
-(``Note over A: CLOSE → FIN-WAIT-1``); a receipt that changes its endpoint's state is
-followed by such a note (``rcv FIN → CLOSE-WAIT``).  A timed run prefixes every arrow
-and note with its instant (``t=61 FIN+ACK``).  A lasso marks where its cycle starts;
-a run that may stop forever says so at the end.
+:func:`render_mermaid` draws each segment once, as a numbered arrow at the step that
+sent it: delivered (``A->>B: SYN``), lost on the way (``A-xB: ACK (lost)``), or still on
+its way when the trace ends (``A-->>B: FIN (still in flight at the end)``).  Every move
+of an endpoint is a note over it, with the new state when it changes (``Note over A:
+CLOSE → FIN-WAIT-1``); a receipt names the arrow it takes (``rcv SYN (1) →
+SYN-RECEIVED``).  A timed run prefixes every arrow and note with its instant (``t=61
+FIN+ACK``).  A lasso marks where its cycle starts; a run that may stop forever says so
+at the end.
 
 :mod:`checker.render.svg_chart` draws the same pairing as an SVG.
 
@@ -22,11 +22,12 @@ Examples
 >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
 >>> print(render_mermaid(trace_of(ex, [0])), end="")
 sequenceDiagram
+    autonumber
     participant A
     participant B
     Note over A,B: CLOSED / CLOSED
     Note over A: active OPEN → SYN-SENT
-    A-->>B: SYN (in flight)
+    A-->>B: SYN (still in flight at the end)
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ class Flight:
     #: Forged by the off-path attacker: drawn from the peer's side (whose addresses it
     #: spoofs), sent and delivered on one step, never in a channel.
     forged: bool = False
+    #: The row where this copy entered the network: ``sent``, but a duplicate's own row.
+    entered: int | None = None
+
+    @property
+    def born(self) -> int:
+        """The row a chart draws the copy's departure at."""
+        return self.sent if self.entered is None else self.entered
 
     @property
     def receiver(self) -> str:
@@ -129,8 +137,10 @@ def flights(trace: Trace) -> list[Flight]:
     out: list[Flight] = []
     queues: dict[str, list[int]] = {"A->B": [], "B->A": []}
 
-    def launch(seg: Segment, sender: str, row: int, duplicate: bool = False) -> None:
-        flight = Flight(seg, sender, row, None, IN_FLIGHT, duplicate)
+    def launch(
+        seg: Segment, sender: str, row: int, duplicate: bool = False, entered: int | None = None
+    ) -> None:
+        flight = Flight(seg, sender, row, None, IN_FLIGHT, duplicate, entered=entered)
         queues[flight.channel].append(len(out))
         out.append(flight)
 
@@ -162,7 +172,7 @@ def flights(trace: Trace) -> list[Flight]:
             elif label.kind == "dup":
                 i = oldest(label.channel, label.segment)
                 sent = out[i].sent if i is not None else row
-                launch(label.segment, _sender_of(label.channel), sent, duplicate=True)
+                launch(label.segment, _sender_of(label.channel), sent, True, entered=row)
             continue
         if label.kind == "attack" and label.received is not None:
             other = "B" if label.actor == "A" else "A"
@@ -184,15 +194,16 @@ def flights(trace: Trace) -> list[Flight]:
     return out
 
 
-def event_text(label: Label, before: PState, after: PState) -> str:
+def event_text(label: Label, before: PState, after: PState, clock: str = "") -> str:
     """An endpoint move in words, with its new state when it changed.
 
-    ``CLOSE → FIN-WAIT-1``, ``⏱ timeout RETX``, ``rcv FIN → TIME-WAIT``; empty for a
-    network move.
+    ``CLOSE → FIN-WAIT-1``, ``timeout RETX``, ``rcv FIN → TIME-WAIT``; empty for a
+    network move.  ``clock`` marks a timer's expiry (the SVG chart's ``◷``): a Mermaid
+    chart is drawn with whatever fonts its reader has, so it says ``timeout`` in words.
     """
     if label.actor == "net":
         return ""
-    event = f"⏱ {label.event}" if label.kind == "timeout" else label.event
+    event = f"{clock} {label.event}" if clock and label.kind == "timeout" else label.event
     old = before.local(label.actor).state
     new = after.local(label.actor).state
     return f"{event} → {new}" if new != old else event
@@ -224,24 +235,25 @@ def _escape(text: str) -> str:
 
 
 def _flight_text(flight: Flight, times: list[float] | None) -> str:
-    """The words on a segment's arrow; in a timed run its end's instant first, and when
-    it was sent (a Mermaid chart draws the arrow only where the segment arrives)."""
+    """The words on a segment's arrow, drawn where it was sent: its fate unless it was
+    delivered (its receipt is a note, at the step it arrives, naming the arrow's number);
+    in a timed run its instants, sent first."""
     notes = ["duplicate"] if flight.duplicate else []
     if flight.forged:
         notes.append("forged by the attacker")
-    if times is None:
+    if flight.fate == IN_FLIGHT:
+        notes.append("still in flight at the end")
+    elif times is None or flight.end is None:
         notes.append(FATE_WORDS[flight.fate])
+    elif flight.fate == DELIVERED:
+        if flight.end != flight.born:
+            notes.append(f"arrives {instant_text(times[flight.end])}")
     else:
-        sent = "the start" if flight.sent == 0 else instant_text(times[flight.sent])
-        if flight.fate == IN_FLIGHT:
-            notes.append(f"in flight since {sent}")
-        else:
-            notes.append("in flight at the start" if flight.sent == 0 else f"sent {sent}")
-            notes.append(FATE_WORDS[flight.fate])
+        notes.append(f"{FATE_WORDS[flight.fate]} {instant_text(times[flight.end])}")
     words = ", ".join(n for n in notes if n)
     text = flight.segment.name + (f" ({words})" if words else "")
-    if times is not None and flight.end is not None:
-        text = f"{instant_text(times[flight.end])} {text}"
+    if times is not None:
+        text = f"{instant_text(times[flight.born])} {text}"
     return text
 
 
@@ -251,12 +263,15 @@ _ARROWS = {DELIVERED: "->>", LOST: "-x", DROPPED: "-x", IN_FLIGHT: "-->>"}
 def render_mermaid(trace: Trace, instants: Sequence[float] | None = None) -> str:
     """Render ``trace`` as a Mermaid ``sequenceDiagram`` (deterministic, newline-terminated).
 
-    With ``instants`` (one per step, the initial state's first) -- or when the trace is a
-    timed run -- every arrow and note starts with its instant, and an arrow also says when
-    its segment was sent.
+    Every segment is an arrow drawn at the step that sent it, numbered (``autonumber``),
+    so that a chart reads in the order things happened: a copy lost later still leaves
+    its sender before the sender moves on.  A delivery's receipt is a note over the
+    receiver at the step it arrives, naming the arrow (``rcv FIN (3) → CLOSE-WAIT``).
+    With ``instants`` (one per step, the initial state's first) -- or when the trace is
+    a timed run -- every arrow and note starts with its instant.
     """
     times = step_instants(trace, instants)
-    lines = ["sequenceDiagram", "    participant A", "    participant B"]
+    lines = ["sequenceDiagram", "    autonumber", "    participant A", "    participant B"]
 
     def put(text: str) -> None:
         lines.append(f"    {text}")
@@ -266,43 +281,51 @@ def render_mermaid(trace: Trace, instants: Sequence[float] | None = None) -> str
             text = f"{instant_text(times[row])} {text}"
         put(f"Note over {over}: {_escape(text)}")
 
-    def arrow(flight: Flight) -> None:
+    number: dict[int, int] = {}  # flight -> its arrow's number (Mermaid's autonumber)
+
+    def arrow(i: int, flight: Flight) -> None:
+        number[i] = len(number) + 1
         put(
             f"{flight.sender}{_ARROWS[flight.fate]}{flight.receiver}: "
             f"{_escape(_flight_text(flight, times))}"
         )
 
     every = flights(trace)
-    ending: dict[int, list[Flight]] = {}
-    for flight in every:
-        if flight.end is not None:
-            ending.setdefault(flight.end, []).append(flight)
+    leaving: dict[int, list[int]] = {}
+    arriving: dict[int, list[int]] = {}
+    for i, flight in enumerate(every):
+        leaving.setdefault(flight.born, []).append(i)
+        if flight.end is not None and flight.fate == DELIVERED:
+            arriving.setdefault(flight.end, []).append(i)
 
     note("A,B", f"{trace.initial.a.state} / {trace.initial.b.state}", 0)
+    for i in leaving.get(0, []):
+        arrow(i, every[i])
     before = trace.initial
     for row, step in enumerate(trace.steps, start=1):
         if trace.loop is not None and row - 1 == trace.loop:
             note("A,B", "the cycle starts here and repeats forever")
         label = step.label
-        arrived = [f for f in ending.get(row, []) if f.fate != DROPPED]
-        dropped = [f for f in ending.get(row, []) if f.fate == DROPPED]
-        for flight in arrived:
-            arrow(flight)
         if label.actor == "net":
             if label.kind == "dup" and label.segment is not None and label.channel is not None:
                 sender = _sender_of(label.channel)
                 note("A,B", f"the network duplicates {label.segment.name} from {sender}", row)
         else:
-            changed = before.local(label.actor).state != step.state.local(label.actor).state
-            # A receipt is its arrow; only a change of state needs a word.
-            if label.received is None or changed:
-                note(label.actor, event_text(label, before, step.state), row)
-        for flight in dropped:
-            arrow(flight)
+            # A forged segment arrives on the step it is sent: its arrow comes first.
+            for i in leaving.get(row, []):
+                if every[i].forged:
+                    arrow(i, every[i])
+            words = event_text(label, before, step.state)
+            got = [i for i in arriving.get(row, []) if every[i].receiver == label.actor]
+            if label.received is not None and got:
+                event, _, rest = words.partition(" → ")
+                marks = ", ".join(str(number[i]) for i in got if i in number)
+                words = f"{event} ({marks})" + (f" → {rest}" if rest else "")
+            note(label.actor, words, row)
+        for i in leaving.get(row, []):
+            if not every[i].forged:
+                arrow(i, every[i])
         before = step.state
-    for flight in every:
-        if flight.end is None:
-            arrow(flight)
     if trace.loop is not None:
         note("A,B", f"back to the state after step {trace.loop}")
     if trace.stops:

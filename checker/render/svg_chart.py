@@ -204,7 +204,7 @@ def _annotation(label: Label, before: PState, after: PState) -> str:
         # The words without the new state (event_text marks a timer with its clock); the
         # state follows in a cell of its own, in bold.
         # DejaVu Sans has no ⏱ (U+23F1); ◷ (U+25F7) is the clock it does have.
-        words = event_text(label, before, before).replace("⏱", "◷")
+        words = event_text(label, before, before, clock="◷")
         colour = _TIMER if label.kind == "timeout" else _QUIET
         event = f'<FONT COLOR="{colour}">{_esc(words)}</FONT>'
     cells = [event]
