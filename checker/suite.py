@@ -129,13 +129,13 @@ def run_suite(
     label = {
         v: spec.variant.name if spec.variant is not None else None for v, spec in plain.items()
     }
-    planned = [
-        (prop.inheriting(name, lineage[v]) if name is not None else prop, v)
-        for prop in props
-        for v in chosen
-        for name in [label[v]]
-        if prop.expected_for(name, lineage[v]) is not None
-    ]
+    planned: list[tuple[Property, str | None]] = []
+    for prop in props:
+        for v in chosen:
+            name = label[v]
+            if prop.expected_for(name, lineage[v]) is None:
+                continue
+            planned.append((prop.inheriting(name, lineage[v]) if name else prop, v))
     if not planned:
         raise UsageError(nothing_to_check(props, [label[v] for v in chosen]))
     for prop, variant in planned:

@@ -27,6 +27,17 @@ def overlay(folder: Path, stem: str, body: str = "", **meta: str) -> Path:
     return path
 
 
+def one_property_suite(tmp_path: Path, variant: str) -> Path:
+    """A suite of one property expected to hold on ``variant`` alone."""
+    suite = tmp_path / "props.toml"
+    suite.write_text(
+        '[[properties]]\nname = "x"\nkind = "reachable"\nformula = "A = CLOSING"\n'
+        f'description = "d"\nref = "r"\nexpected = {{ {variant} = "holds" }}\n',
+        encoding="utf-8",
+    )
+    return suite
+
+
 SHORT_FIN_TIMEOUT = """
 [parameters.FIN_TIMEOUT]
 value = 5
@@ -138,12 +149,7 @@ def test_check_on_an_own_overlay_names_it_and_inherits_expectations(tmp_path: Pa
 
 
 def test_a_suite_naming_an_unknown_variant_is_refused(tmp_path: Path) -> None:
-    suite = tmp_path / "props.toml"
-    suite.write_text(
-        '[[properties]]\nname = "x"\nkind = "reachable"\nformula = "A = CLOSING"\n'
-        'description = "d"\nref = "r"\nexpected = { linx = "holds" }\n',
-        encoding="utf-8",
-    )
+    suite = one_property_suite(tmp_path, "linx")
     with pytest.raises(SpecError, match=r"expected: unknown variant 'linx' \(did you mean"):
         load_properties(suite)
     result = CliRunner().invoke(cli, ["check", "--properties", str(suite)])
@@ -155,12 +161,7 @@ def test_a_suite_naming_an_unknown_variant_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_run_that_checks_nothing_fails(tmp_path: Path) -> None:
-    suite = tmp_path / "props.toml"
-    suite.write_text(
-        '[[properties]]\nname = "x"\nkind = "reachable"\nformula = "A = CLOSING"\n'
-        'description = "d"\nref = "r"\nexpected = { rfc793 = "holds" }\n',
-        encoding="utf-8",
-    )
+    suite = one_property_suite(tmp_path, "rfc793")
     result = CliRunner().invoke(cli, ["check", "--properties", str(suite), "--variant", "linux"])
     assert result.exit_code == 2
     assert "nothing to check: no property in" in result.output

@@ -41,6 +41,7 @@ __all__ = [
     "catalog",
     "is_overlay",
     "layers",
+    "overlay_meta",
     "overlay_name",
     "root_variants",
 ]
@@ -84,7 +85,8 @@ def is_overlay(path: Path) -> bool:
     return "variant" in doc and "protocol" not in doc
 
 
-def _meta(path: Path) -> dict[str, Any]:
+def overlay_meta(path: Path) -> dict[str, Any]:
+    """An overlay's ``[variant]`` table, as read (parsed once per version of the file)."""
     meta = _head(path).get("variant")
     if not isinstance(meta, dict):
         raise SpecError(display(path), "variant", "missing [variant] table (description, ref)")
@@ -93,7 +95,7 @@ def _meta(path: Path) -> dict[str, Any]:
 
 def overlay_name(path: Path) -> str:
     """An overlay's name: its ``[variant]`` ``name``, else its file's stem."""
-    name = _meta(path).get("name", path.stem)
+    name = overlay_meta(path).get("name", path.stem)
     return name if isinstance(name, str) else path.stem
 
 
@@ -132,7 +134,7 @@ def root_variants(root: Path) -> dict[str, Path]:
 def _declared_base(path: Path, home: Path | None) -> tuple[str, Path | None]:
     """What the overlay at ``path`` is laid on: ``(as written, its file)``, the file
     ``None`` for the base spec (``home``, by default the bundled one)."""
-    meta = _meta(path)
+    meta = overlay_meta(path)
     value = meta.get("base", "base")
     file = display(path)
     if not isinstance(value, str) or not value.strip():

@@ -28,9 +28,9 @@ from pathlib import Path
 from ..errors import SpecError, UsageError, unknown_name
 from .build import build_spec, value_problem
 from .endpoint import closure
-from .layers import bundled_spec_dir, bundled_spec_path, layers, root_variants
+from .layers import bundled_spec_dir, bundled_spec_path, layers, overlay_meta, root_variants
 from .overlay import apply_overlay
-from .raw import Src, display, read_base, read_toml
+from .raw import Src, display, read_base
 from .spec import Spec, Variant
 
 __all__ = ["bundled_spec_dir", "bundled_spec_path", "list_variants", "load_spec"]
@@ -42,7 +42,7 @@ def list_variants(spec_path: str | Path | None = None) -> list[Variant]:
     root = layers(Path(spec_path) if spec_path else bundled_spec_path()).root
     found: list[Variant] = []
     for name, file in root_variants(root).items():
-        meta = read_toml(file).get("variant", {})
+        meta = overlay_meta(file)  # already parsed while root_variants named it
         found.append(
             Variant(
                 name=name,
