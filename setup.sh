@@ -87,7 +87,8 @@ if ! command -v dot >/dev/null 2>&1; then
         say "Graphviz is missing: install it to draw diagrams (Debian: sudo apt-get install graphviz)"
     fi
 fi
-if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -q "DejaVu Sans"; then
+# (grep reads all of fc-list: with -q it would stop early and pipefail see SIGPIPE.)
+if command -v fc-list >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep "DejaVu Sans" >/dev/null; then
     if ! apt_install fonts-dejavu-core; then
         say "the DejaVu Sans font is missing: diagrams will be drawn with another font (Debian: sudo apt-get install fonts-dejavu-core)"
     fi
@@ -110,7 +111,27 @@ if ! command -v ip >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1 || ! comma
     fi
 fi
 
-# 7. The job.
+# 7. For the tests only: mermaid-cli (pinned in tools/mermaid) and Debian's chromium, to
+#    render the Mermaid charts in a headless browser and look at them (the test is skipped,
+#    with the reason, without them).
+if [ "${1:-}" = test ]; then
+    if ! command -v npm >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+        apt_install nodejs npm chromium || say "node, npm or chromium is missing: the Mermaid rendering test will be skipped (Debian: sudo apt-get install nodejs npm chromium)"
+    fi
+    mmdc_stamp=tools/mermaid/node_modules/.tcpcheck-installed
+    mmdc_want="$(cat tools/mermaid/package-lock.json | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+    if command -v npm >/dev/null 2>&1 && { [ ! -f "$mmdc_stamp" ] || [ "$(cat "$mmdc_stamp")" != "$mmdc_want" ]; }; then
+        say "installing mermaid-cli into tools/mermaid"
+        # The browser is Debian's chromium: puppeteer's own download is not wanted.
+        if PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error >/dev/null; then
+            echo "$mmdc_want" > "$mmdc_stamp"
+        else
+            say "mermaid-cli did not install: the Mermaid rendering test will be skipped"
+        fi
+    fi
+fi
+
+# 8. The job.
 case "${1:-}" in
     "") say "ready: .venv/bin/tcpcheck --help" ;;
     main) shift; exec .venv/bin/tcpcheck check "$@" ;;
