@@ -83,7 +83,8 @@ __all__ = ["check_cmd", "suite_status"]
     "junit_file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Also write a JUnit XML report.",
+    help="Also write a JUnit XML report: a test suite per variant, a timed test case per "
+    "property; a definite mismatch is a failure (with its chart), an unknown an error.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def check_cmd(
