@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from .check.liveness import GraphFacts
 from .check.outcome import Outcome
@@ -39,7 +39,7 @@ from .timed.checks import check_timed
 from .timed.solver import DEFAULT_LIMITS, SolverLimits
 from .timed.within import check_within
 
-__all__ = ["MAX_CAPACITY", "derived_capacity", "junit_xml", "run_suite", "suite_variants"]
+__all__ = ["MAX_CAPACITY", "derived_capacity", "run_suite", "suite_variants"]
 
 
 def suite_variants(spec_path: str | Path | None = None) -> list[str | None]:
@@ -139,6 +139,9 @@ def run_suite(
     if not planned:
         raise UsageError(nothing_to_check(props, [label[v] for v in chosen]))
     for prop, variant in planned:
+        # The clock runs from here: a verdict's time includes loading the spec and
+        # exploring the graph when they are done for it (later ones share them).
+        start = time.perf_counter()
         if variant not in known_params:
             known_params[variant] = frozenset(p.name for p in plain[variant].parameters)
         merged = merge_params(prop.params, params, known=known_params[variant])
@@ -148,6 +151,7 @@ def run_suite(
         verdict = derived_capacity(
             prop, specs[at], functools.partial(decide, prop, label[variant], at)
         )
+        verdict = dataclasses.replace(verdict, elapsed=time.perf_counter() - start)
         verdicts.append(verdict)
         if on_verdict is not None:
             on_verdict(verdict)
@@ -236,26 +240,3 @@ def derived_capacity(
     if stopped:
         note += f"; not raised further: {stopped}"
     return dataclasses.replace(verdict, notes=(*verdict.notes, note))
-
-
-def junit_xml(verdicts: Sequence[Verdict]) -> str:
-    """JUnit XML: one test case per property and variant; a mismatch is a failure."""
-    suite = ElementTree.Element(
-        "testsuite",
-        name="tcpcheck",
-        tests=str(len(verdicts)),
-        failures=str(sum(not v.ok for v in verdicts)),
-    )
-    for v in verdicts:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=f"tcpcheck.{v.variant or 'base'}", name=v.prop.name
-        )
-        if not v.ok:
-            failure = ElementTree.SubElement(
-                case, "failure", message=f"verdict {v.verdict}, expected {v.expected}"
-            )
-            failure.text = v.message
-        out = ElementTree.SubElement(case, "system-out")
-        out.text = f"{v.verdict}: {v.message}"
-    ElementTree.indent(suite)
-    return ElementTree.tostring(suite, encoding="unicode") + "\n"

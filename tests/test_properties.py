@@ -29,8 +29,9 @@ from checker.errors import SpecError
 from checker.model.load import load_spec
 from checker.model.spec import Spec
 from checker.product.explore import explore
+from checker.render.junit_report import junit_xml
 from checker.render.text_chart import render_text
-from checker.suite import junit_xml, run_suite
+from checker.suite import run_suite
 
 SUITE = load_properties(spec=load_spec())
 BY_NAME = {p.name: p for p in SUITE}
@@ -322,7 +323,14 @@ def test_junit_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     root = ElementTree.parse(report).getroot()
-    assert root.get("tests") == "8" and root.get("failures") == "0"
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("8", "0", "0")
+    # One suite per variant, named as its cases' classname.
+    suites = root.findall("testsuite")
+    assert len(suites) == 8 and all(s.get("tests") == "1" for s in suites)
+    for suite in suites:
+        (case,) = suite.iter("testcase")
+        assert case.get("classname") == suite.get("name")
     names = {(c.get("classname"), c.get("name")) for c in root.iter("testcase")}
     assert ("tcpcheck.no-time-wait", "graceful-close") in names
 
@@ -331,7 +339,10 @@ def test_junit_marks_mismatches() -> None:
     prop = BY_NAME["closing-reachable"]
     wrong = Property(**{**prop.__dict__, "expected": {"default": Outcome.VIOLATED}})
     xml = junit_xml(run_suite([wrong], variants=[None]))
-    assert 'failures="1"' in xml and "verdict holds, expected violated" in xml
+    assert 'failures="1"' in xml and 'errors="0"' in xml
+    assert 'type="holds"' in xml and "expected violated, got holds" in xml
+    # The witness that the claim holds, charted in the failure.
+    assert "rcv FIN" in xml and "step  A" in xml
 
 
 def test_expected_verdicts_are_outcomes_that_print_as_words() -> None:

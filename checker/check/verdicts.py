@@ -38,11 +38,24 @@ class Verdict:
     #: Untimed: the states of the graph where a full channel blocked a send (0: the
     #: verdict is the one for unbounded channels); ``None`` for the zone graph.
     room_waits: int | None = None
+    #: Seconds spent deciding it, measured (graph building included when it was built for
+    #: this verdict); only the JUnit report shows them -- JSON output stays the same bytes
+    #: from run to run, and two verdicts that differ only in time are equal.
+    elapsed: float = field(default=0.0, compare=False, repr=False)
 
     def assumed(self) -> list[str]:
         """The assumptions in words: a fairness assumption's meaning, or the sentence a
         timed check states (its timing model, parameters and losses)."""
         return [FAIRNESS.get(a, a) for a in self.assumptions]
+
+    def preamble(self) -> list[str]:
+        """What a chart of its trace is read with: each assumption in words, each note,
+        and the product configuration it was decided under."""
+        lines = [f"assumes {a}" for a in self.assumed()]
+        lines += [f"note: {note}" for note in self.notes]
+        if self.config is not None:
+            lines.append(self.config.describe())
+        return lines
 
     @property
     def ok(self) -> bool:

@@ -1,3 +1,3 @@
 """Pictures and text: sequence charts (text, SVG, Mermaid), endpoint and product
-diagrams.
+diagrams, the JUnit report of a suite's verdicts.
 """
