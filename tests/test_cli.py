@@ -179,6 +179,12 @@ def _stderr_on_a_terminal(args: list[str]) -> str:
 def test_progress_is_shown_on_a_terminal_and_silenced_by_quiet() -> None:
     assert "exploring" in _stderr_on_a_terminal(["explore", "--capacity", "3"])
     assert "exploring" not in _stderr_on_a_terminal(["explore", "--capacity", "3", "--quiet"])
+    check = ["check", "--property", "closing-reachable", "--variant", "base"]
+    assert "checking" in _stderr_on_a_terminal(check)
+    assert "checking" not in _stderr_on_a_terminal([*check, "-q"])
+    assert "exploring" in _stderr_on_a_terminal(
+        ["graph", "--capacity", "3", "--format", "dot", "--out", "/dev/null"]
+    )
 
 
 def test_explore_overflow_drop_has_no_capacity_deadlocks() -> None:

@@ -16,11 +16,12 @@ from rich.table import Table
 from ..check.outcome import Outcome
 from ..check.verdicts import Verdict
 from .app import cli
-from .console import err_console, out_console
+from .console import conclude, err_console, live, out_console, quiet
 from .exits import Exit
 from .options import (
     COUNT,
     load_suite,
+    output_options,
     parse_config,
     parse_params,
     pick_properties,
@@ -86,7 +87,7 @@ __all__ = ["check_cmd", "suite_status"]
     help="Also write a JUnit XML report: a test suite per variant, a timed test case per "
     "property; a definite mismatch is a failure (with its chart), an unknown an error.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def check_cmd(
     spec_file: Path | None,
     props_file: Path | None,
@@ -138,17 +139,29 @@ def check_cmd(
     interrupted: int | None = None
     start = time.perf_counter()
     try:
-        run_suite(
-            props,
-            variants=chosen,
-            spec_path=spec_file,
-            params=parse_params(params),
-            fairness_off=off,
-            max_states=max_states,
-            max_seconds=max_seconds,
-            limits=solver_limits(),
-            on_verdict=verdicts.append,
-        )
+        with live(not as_json) as say:
+            if say is not None:
+                say(f"checking {len(props)} properties")
+
+            def reached(v: Verdict) -> None:
+                verdicts.append(v)
+                if say is not None:
+                    say(
+                        f"checking: {len(verdicts)} verdicts, the last {v.prop.name} on "
+                        f"{v.variant or 'base'}: {v.verdict}"
+                    )
+
+            run_suite(
+                props,
+                variants=chosen,
+                spec_path=spec_file,
+                params=parse_params(params),
+                fairness_off=off,
+                max_states=max_states,
+                max_seconds=max_seconds,
+                limits=solver_limits(),
+                on_verdict=reached,
+            )
     except KeyboardInterrupt as exc:
         # The verdicts reached so far are printed, marked as a partial run.
         interrupted = getattr(exc, "signum", signal.SIGINT)
@@ -206,7 +219,15 @@ def check_cmd(
                 out.print(line, markup=False)
             out.print(render_text(v.trace), markup=False)
         bad = [v for v in verdicts if not v.ok]
-        out.print(f"\n{len(verdicts)} checks, {len(bad)} unexpected", markup=False)
+        if quiet():
+            for v in bad:
+                conclude(
+                    f"{v.prop.name} on {v.variant or 'base'}: {v.verdict}, expected "
+                    f"{v.expected} — {v.message}"
+                )
+        else:
+            out.print()
+        conclude(f"{len(verdicts)} checks, {len(bad)} unexpected")
     if interrupted is not None:
         err_console().print(
             f"tcpcheck: interrupted ({signal.Signals(interrupted).name}) after "

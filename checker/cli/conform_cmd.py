@@ -17,8 +17,8 @@ from rich.table import Table
 
 from ..errors import UsageError
 from .app import cli
-from .console import out_console
-from .options import solver_limits, spec_file_option
+from .console import conclude, live, out_console
+from .options import output_options, solver_limits, spec_file_option
 
 if TYPE_CHECKING:
     from ..kernel.conform import Conformance
@@ -88,7 +88,7 @@ __all__ = ["conform_cmd"]
     metavar="DIR",
     help="Write a Mermaid sequence chart of every run (matched path, or where it parts).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def conform_cmd(
     scenarios: tuple[str, ...],
     pcap: Path | None,
@@ -143,8 +143,10 @@ def conform_cmd(
             raise UsageError("--client picks a connection in a capture: use it with --pcap")
         if at is not None:
             raise UsageError("--at says where a capture was taken: use it with --pcap")
-        runs = record_scenarios(scenarios, keep)
-    report = check_runs(target, runs, solver_limits())
+        with live(not as_json) as say:
+            runs = record_scenarios(scenarios, keep, say)
+    with live(not as_json) as say:
+        report = check_runs(target, runs, solver_limits(), say)
     if charts is not None:
         charts.mkdir(parents=True, exist_ok=True)
         for checked in report.runs:
@@ -160,6 +162,12 @@ def conform_cmd(
         click.echo(json.dumps(report.to_json(mismatch_chart), indent=2, ensure_ascii=False))
     else:
         print_conformance(report)
+        matched = sum(c.conforms for c in report.runs)
+        parted = [c.verdict.name for c in report.runs if not c.conforms]
+        conclude(
+            f"{matched} of {len(report.runs)} runs match {report.variant}"
+            + (f"; not: {', '.join(parted)}" if parted else "")
+        )
     if not report.conforms:
         sys.exit(1)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,8 +12,15 @@ from pathlib import Path
 import click
 
 from .app import cli
-from .console import every, live, out_console
-from .options import pick_variants, solver_limits, suite_options, workers, workers_options
+from .console import conclude, every, live
+from .options import (
+    output_options,
+    pick_variants,
+    solver_limits,
+    suite_options,
+    workers,
+    workers_options,
+)
 
 __all__ = ["docs_cmd"]
 
@@ -49,6 +58,7 @@ __all__ = ["docs_cmd"]
     is_flag=True,
     help="Write nothing; exit 1 with a summary when the files on disk differ.",
 )
+@output_options("Print JSON: every file generated (path, SHA-256) and, with --check, what differs.")
 def docs_cmd(
     spec_file: Path | None,
     props_file: Path | None,
@@ -59,6 +69,7 @@ def docs_cmd(
     check_only: bool,
     workers_n: int | None,
     scheduler: str | None,
+    as_json: bool,
 ) -> None:
     """Write the Markdown specification, the property report and the diagrams.
 
@@ -85,8 +96,8 @@ def docs_cmd(
         # Before the minutes of work, not after: an output folder that cannot be made.
         for folder in (docs_dir, diagrams_dir):
             _can_make(Path(folder))
-    with live(True) as say, open_pool(workers(workers_n, scheduler), warmup=0.0) as pool:
-        show = say if say is not None else every(30.0)
+    with live(not as_json) as say, open_pool(workers(workers_n, scheduler), warmup=0.0) as pool:
+        show = say if say is not None else (lambda _t: None) if as_json else every(30.0)
         if say is not None:
             say("generating the specification, the report and the diagrams")
         files = generate(
@@ -100,21 +111,26 @@ def docs_cmd(
             pool=pool,
             progress=show,
         )
-    if check_only:
-        report = compare(files)
-        if report:
-            out_console().print(
-                f"{len(report)} line(s) of difference: run `tcpcheck docs`", markup=False
-            )
-            for line in report:
-                click.echo(line)
-            sys.exit(1)
-        out_console().print(f"up to date: {len(files)} files", markup=False)
-        return
-    write(files)
-    out_console().print(
-        f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/", markup=False
-    )
+    report = compare(files) if check_only else []
+    if not check_only:
+        write(files)
+    if as_json:
+        listing = [
+            {"path": str(rel), "sha256": hashlib.sha256(data).hexdigest()}
+            for rel, data in sorted(files.items())
+        ]
+        doc = {"check": check_only, "ok": not report, "files": listing, "differences": report}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif report:
+        conclude(f"{len(report)} line(s) of difference: run `tcpcheck docs`")
+        for line in report:
+            conclude(line)
+    elif check_only:
+        conclude(f"up to date: {len(files)} files")
+    else:
+        conclude(f"wrote {len(files)} files under {docs_dir}/ and {diagrams_dir}/")
+    if report:
+        sys.exit(1)
 
 
 def _can_make(folder: Path) -> None:

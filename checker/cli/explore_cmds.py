@@ -14,12 +14,13 @@ from ..errors import UsageError
 from ..product.exploration import Exploration
 from ..product.explore import explore
 from .app import cli
-from .console import err_console, exploring, out_console
+from .console import conclude, err_console, exploring, out_console, quiet
 from .exits import Exit
 from .options import (
     COUNT,
     find_property,
     load,
+    output_options,
     parse_params,
     product_config,
     product_options,
@@ -63,8 +64,7 @@ __all__ = ["explore_cmd", "graph_cmd"]
     help="The search loop: compiled (built by the set-up), or the same loop in Python; "
     "auto takes the compiled one where it is built.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@output_options()
 def explore_cmd(
     spec_file: Path | None,
     variant: str | None,
@@ -74,7 +74,6 @@ def explore_cmd(
     show_deadlocks: int,
     engine: str,
     as_json: bool,
-    quiet: bool,
     **kw: Any,
 ) -> None:
     """Explore every reachable state of two endpoints joined by two channels.
@@ -92,7 +91,7 @@ def explore_cmd(
     """
     spec = load(spec_file, variant, params)
     config = product_config(kw)
-    with exploring(not quiet and not as_json) as progress:
+    with exploring(not as_json) as progress:
         result = explore(
             spec,
             config,
@@ -104,6 +103,8 @@ def explore_cmd(
         )
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2))
+    elif quiet():
+        conclude(exploration_summary(result))
     else:
         print_exploration(result, show_deadlocks)
     if result.limit == "interrupted":
@@ -167,6 +168,7 @@ def explore_cmd(
     metavar="S",
     help="Explore for at most S seconds (a partial graph, exit 3).",
 )
+@output_options("Print a JSON summary of what --out got: format, view, counts.")
 def graph_cmd(
     spec_file: Path | None,
     variant: str | None,
@@ -178,6 +180,7 @@ def graph_cmd(
     fmt: str | None,
     max_states: int | None,
     max_seconds: float | None,
+    as_json: bool,
     **kw: Any,
 ) -> None:
     """Draw the product state graph: whole, folded, or around a counterexample.
@@ -199,6 +202,10 @@ def graph_cmd(
     if max_nodes < 1:
         raise UsageError("--max-nodes must be at least 1")
     fmt = _graph_format(out_file, fmt)
+    if as_json and out_file is None:
+        raise UsageError(
+            "--json prints a summary on standard output: give --out FILE for the graph itself"
+        )
     spec = load(spec_file, variant, params)
     config = product_config(kw)
     if fmt in ("graphml", "json"):
@@ -207,7 +214,7 @@ def graph_cmd(
                 f"--format {fmt} writes the whole state graph: drop --view and --property "
                 "(they choose what a picture shows)"
             )
-        _write_state_graph(spec, config, fmt, out_file, max_states, max_seconds)
+        _write_state_graph(spec, config, fmt, out_file, max_states, max_seconds, as_json)
         return
     trace = None
     title = None
@@ -232,7 +239,10 @@ def graph_cmd(
         title = f"{prop_name} on {variant or 'base'}: {verdict.verdict}; {config.describe()}"
     elif view == "around":
         raise UsageError("--view around needs --property NAME")
-    ex = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
+    with exploring(not as_json) as progress:
+        ex = explore(
+            spec, config, max_states=max_states, max_seconds=max_seconds, progress=progress
+        )
     if not ex.complete:
         title = f"{title or 'product'} (partial: {ex.stopped()})"
     dot, drawn = product_dot(
@@ -241,7 +251,8 @@ def graph_cmd(
     if out_file is None and fmt == "dot":
         click.echo(dot, nl=False)
     else:
-        _write_graph(out_file, fmt, dot, f"{drawn} view, {ex.states:,} states explored")
+        _write_graph(out_file, fmt, dot)
+        _wrote(out_file, fmt, ex, as_json, f"{drawn} view, {ex.states:,} states explored", drawn)
     if not ex.complete:
         err_console().print(
             f"tcpcheck: the graph is partial: exploration stopped ({ex.stopped()})", markup=False
@@ -264,7 +275,7 @@ def _graph_format(out_file: Path | None, fmt: str | None) -> str:
     return suffix
 
 
-def _write_graph(out_file: Path | None, fmt: str, dot: str, what: str) -> None:
+def _write_graph(out_file: Path | None, fmt: str, dot: str) -> None:
     from ..render.endpoint_diagram import render
 
     data = dot.encode() if fmt == "dot" else render(dot, fmt)
@@ -272,7 +283,32 @@ def _write_graph(out_file: Path | None, fmt: str, dot: str, what: str) -> None:
         sys.stdout.buffer.write(data)
         return
     out_file.write_bytes(data)
-    out_console().print(f"wrote {out_file} ({what})", markup=False)
+
+
+def _wrote(
+    out_file: Path | None,
+    fmt: str,
+    ex: Exploration,
+    as_json: bool,
+    what: str,
+    view: str | None = None,
+) -> None:
+    """What ``graph`` wrote to ``out_file``: a line, or the JSON summary."""
+    if out_file is None:
+        return
+    if as_json:
+        summary = {
+            "out": str(out_file),
+            "format": fmt,
+            "view": view,
+            "states": ex.states,
+            "transitions": ex.transitions,
+            "complete": ex.complete,
+            "stopped": None if ex.complete else ex.limit,
+        }
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        conclude(f"wrote {out_file} ({what})")
 
 
 def _write_state_graph(
@@ -282,26 +318,37 @@ def _write_state_graph(
     out_file: Path | None,
     max_states: int | None,
     max_seconds: float | None,
+    as_json: bool,
 ) -> None:
     """The whole explored graph as GraphML or node-link JSON (exit 3 when partial)."""
     from ..export.stategraph import state_graph
 
-    ex = explore(spec, config, max_states=max_states, max_seconds=max_seconds)
+    with exploring(not as_json) as progress:
+        ex = explore(
+            spec, config, max_states=max_states, max_seconds=max_seconds, progress=progress
+        )
     data = state_graph(ex, fmt)
     if out_file is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         out_file.write_bytes(data)
-        out_console().print(
-            f"wrote {out_file} ({ex.states:,} states, {ex.transitions:,} transitions)",
-            markup=False,
-        )
+        what = f"{ex.states:,} states, {ex.transitions:,} transitions"
+        _wrote(out_file, fmt, ex, as_json, what)
     if not ex.complete:
         err_console().print(
             f"tcpcheck: the graph is partial: exploration stopped ({ex.stopped()})", markup=False
         )
         sys.exit(Exit.INCOMPLETE)
+
+
+def exploration_summary(result: Exploration) -> str:
+    """An exploration in one line: its counts and whether they are complete."""
+    done = "complete" if result.complete else f"stopped ({result.limit}); counts are partial"
+    return (
+        f"{result.states:,} states, {result.transitions:,} transitions, depth {result.depth}, "
+        f"{len(result.deadlocks):,} deadlocks, {done}"
+    )
 
 
 def print_exploration(result: Exploration, show: int) -> None:

@@ -16,11 +16,12 @@ from rich.table import Table
 from ..errors import UsageError
 from ..product.config import ProductConfig
 from .app import cli
-from .console import every, live, out_console
+from .console import conclude, every, live, out_console, quiet
 from .options import (
     find_property,
     load,
     load_suite,
+    output_options,
     parse_params,
     pick_properties,
     pick_variants,
@@ -69,6 +70,7 @@ def export_group() -> None:
     metavar="FILE.pml",
     help="Write the model here instead of standard output.",
 )
+@output_options("Print a JSON summary of what -o got (needs -o).")
 def export_promela_cmd(
     spec_file: Path | None,
     variant: str | None,
@@ -76,6 +78,7 @@ def export_promela_cmd(
     prop_name: str | None,
     props_file: Path | None,
     out_file: Path | None,
+    as_json: bool,
     **kw: Any,
 ) -> None:
     """The product as a Promela model for SPIN, generated from the explorer's tables.
@@ -96,6 +99,10 @@ def export_promela_cmd(
     from ..export.promela import promela
 
     config = product_config(kw)
+    if as_json and out_file is None:
+        raise UsageError(
+            "--json prints a summary on standard output: give -o FILE.pml for the model"
+        )
     if prop_name is not None:
         if config != ProductConfig():
             raise UsageError(
@@ -106,14 +113,26 @@ def export_promela_cmd(
         prop = find_property(spec_file, props_file, prop_name)
         # --param on top of the property's own parameters (e.g. smaller retry counts).
         prop = replace(prop, params={**prop.params, **parse_params(params)})
-        text = property_model(prop, spec_file, variant)
+        with live(not as_json) as say:
+            if say is not None:
+                say(f"exploring {prop_name}'s product for Promela")
+            text = property_model(prop, spec_file, variant)
     else:
-        text = promela(load(spec_file, variant, params), config)
+        spec = load(spec_file, variant, params)
+        with live(not as_json) as say:
+            if say is not None:
+                say("exploring the product for Promela")
+            text = promela(spec, config)
     if out_file is None:
         click.echo(text, nl=False)
         return
     out_file.write_text(text, encoding="utf-8")
-    out_console().print(f"wrote {out_file} ({text.count('d_step')} moves)", markup=False)
+    moves = text.count("d_step")
+    if as_json:
+        summary = {"out": str(out_file), "moves": moves, "variant": variant, "property": prop_name}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        conclude(f"wrote {out_file} ({moves} moves)")
 
 
 @cli.group("crosscheck")
@@ -151,7 +170,7 @@ def crosscheck_group() -> None:
     metavar="NAME=VALUE",
     help="Override a spec parameter (e.g. FIN_RETRIES=inf); repeatable.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 @workers_options(default="1: the products one after the other here, SPIN's runs two at a time")
 def crosscheck_spin_cmd(
     spec_file: Path | None,
@@ -214,7 +233,7 @@ def crosscheck_spin_cmd(
         load(spec_file, None, params)  # names the file and entry of a bad --param
     where = workers(workers_n, scheduler, default=1)
     # Products are long jobs (seconds to minutes): a local cluster starts at once.
-    with live(True) as say, open_pool(where, warmup=0.0) as pool:
+    with live(not as_json) as say, open_pool(where, warmup=0.0) as pool:
         show = say if say is not None else every(30.0)
 
         def progress(done: int, total: int, row: CrossCheck) -> None:
@@ -235,6 +254,15 @@ def crosscheck_spin_cmd(
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         print_crosscheck(rows)
+        if quiet():
+            for r in rows:
+                for c in r.verdicts:
+                    if c.tcpcheck != c.spin or c.trail is not None:
+                        conclude(
+                            f"{r.variant or 'base'}: {c.prop}: tcpcheck {c.tcpcheck}, SPIN {c.spin}"
+                        )
+        differ = sum(not r.agree for r in rows)
+        conclude(f"{len(rows)} configurations cross-checked with SPIN, {differ} disagree")
     if not agree:
         sys.exit(1)
 

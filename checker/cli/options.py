@@ -38,6 +38,7 @@ __all__ = [
     "COUNT",
     "find_property",
     "load",
+    "output_options",
     "parse_config",
     "parse_params",
     "pick_variants",
@@ -51,6 +52,38 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        from .console import QUIET
+
+        ctx.find_root().meta[QUIET] = True
+    return value
+
+
+def output_options(
+    json_help: str = "Print JSON on standard output (nothing else there).",
+) -> Callable[[F], F]:
+    """``--json`` (the ``as_json`` argument) and ``-q/--quiet``, the same on every command.
+
+    Quiet is kept in the context (:func:`~checker.cli.console.quiet`), not passed: what
+    it silences is the console's business, not the command's.
+    """
+
+    def decorate(f: F) -> F:
+        f = click.option("--json", "as_json", is_flag=True, help=json_help)(f)
+        return click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_quiet,
+            help="No progress display, and of the report only its conclusion (the summary, "
+            "what differs, where files went).",
+        )(f)
+
+    return decorate
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, float]:

@@ -11,15 +11,15 @@ from rich.table import Table
 
 from ..model.load import list_variants
 from .app import cli
-from .console import out_console
-from .options import load, spec_file_option, spec_options
+from .console import conclude, out_console
+from .options import load, output_options, spec_file_option, spec_options
 
 __all__ = ["spec_cmd", "variants_cmd"]
 
 
 @cli.command("spec")
 @spec_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def spec_cmd(
     spec_file: Path | None, variant: str | None, params: tuple[str, ...], as_json: bool
 ) -> None:
@@ -59,11 +59,15 @@ def spec_cmd(
         row = (tm.name, ", ".join(tm.states), tm.duration_text, tm.untimed, tm.ref)
         timers.add_row(*(escape(c) for c in row))
     out.print(timers)
+    conclude(
+        f"{title}: {len(spec.states)} states, {len(spec.transitions)} transitions, "
+        f"{len(spec.timers)} timers"
+    )
 
 
 @cli.command("variants")
 @spec_file_option("List the variants beside this spec instead.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
     """List the variants that can be applied with --variant.
 
@@ -95,3 +99,4 @@ def variants_cmd(spec_file: Path | None, as_json: bool) -> None:
     for v in found:
         table.add_row(v.name + (" (broken)" if v.broken else ""), v.description, v.ref)
     out_console().print(table)
+    conclude(f"{len(found)} variants: {', '.join(v.name for v in found)}")

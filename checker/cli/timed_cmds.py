@@ -14,10 +14,11 @@ from ..errors import UsageError
 from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from .app import cli
-from .console import every, live, out_console
+from .console import conclude, every, live, out_console, quiet
 from .exits import Exit
 from .options import (
     find_property,
+    output_options,
     parse_params,
     product_config,
     product_options,
@@ -72,7 +73,7 @@ __all__ = ["bound_cmd", "synth_cmd"]
     help="Parameter points explored side by side per round.  The tiles depend on N "
     "(not on --workers): raise it for a cluster of many workers.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def synth_cmd(
     prop_name: str,
     spec_file: Path | None,
@@ -146,7 +147,7 @@ def synth_cmd(
             fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(rows[0][1].fixed.items()))
             out.print(f"free: {', '.join(chosen)}; fixed: {fixed}", markup=False)
             for k, r in rows:
-                out.print(f"  at most {k} lost: holds iff {r.text()}  ({r.status})", markup=False)
+                conclude(f"  at most {k} lost: holds iff {r.text()}  ({r.status})")
         if any(r.status != SynthStatus.EXACT for _k, r in rows):
             sys.exit(Exit.INCOMPLETE)
         return
@@ -178,7 +179,7 @@ def synth_cmd(
         out.print(f"[bold]{prop.name}[/bold] on {variant or 'base'}: {prop.description}")
         fixed = ", ".join(f"{k}={v:g}" for k, v in sorted(result.fixed.items()))
         out.print(f"free: {', '.join(result.free)}; fixed: {fixed}", markup=False)
-        out.print(f"holds iff: {result.text()}", markup=False)
+        conclude(f"holds iff: {result.text()}")
         if result.conditions:
             out.print(
                 "conditions (each clause, the violations it rules out, and how it "
@@ -196,7 +197,7 @@ def synth_cmd(
         textbook = folklore(result)
         if textbook is not None:
             out.print(textbook, markup=False)
-        out.print(f"({result.status}: {result.message}; {result.seconds:.1f} s)", markup=False)
+        conclude(f"({result.status}: {result.message}; {result.seconds:.1f} s)")
     if result.interrupted is not None:
         sys.exit(Exit.for_signal(result.interrupted))
     if result.status != SynthStatus.EXACT:
@@ -250,7 +251,7 @@ def _values(values: dict[str, float]) -> str:
     show_default=True,
     metavar="S",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options()
 def bound_cmd(
     state: str,
     endpoint: str,
@@ -307,6 +308,8 @@ def bound_cmd(
     else:
         out = out_console()
         out.print(f"[bold]{result.headline()}[/bold] on {variant or 'base'}")
+        if quiet():
+            conclude(f"{result.headline()} on {variant or 'base'}")
         out.print(result.message, markup=False)
         if result.formula_note:
             out.print(result.formula_note, markup=False)

@@ -35,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,16 @@ def conformance_target(variant: str = "linux", spec_file: Path | None = None) ->
     return Target(variant, spec_file, spec, load_spec(spec_file, chosen).values)
 
 
-def record_scenarios(names: Sequence[str] = (), keep: Path | None = None) -> list[Run]:
+def record_scenarios(
+    names: Sequence[str] = (),
+    keep: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Run]:
     """Run the scenarios ``names`` (all of them when empty) on this machine's kernel, in
     order; with ``keep``, each one's captures and its recording (``recording.json``, as
     :meth:`~checker.kernel.scenarios.Recording.from_json` reads it) stay in
-    ``keep/NAME/``.  Every name is checked, and the lab's needs, before anything runs."""
+    ``keep/NAME/``.  Every name is checked, and the lab's needs, before anything runs;
+    ``progress`` hears of each recording as it is collected."""
     for name in names:
         if name not in SCENARIOS:
             raise unknown_name("scenario", name, sorted(SCENARIOS), "scenarios")
@@ -130,7 +135,11 @@ def record_scenarios(names: Sequence[str] = (), keep: Path | None = None) -> lis
     futures = record_many(chosen, keep)
     runs = []
     try:
-        recordings = [futures[name].result() for name in chosen]
+        recordings = []
+        for done, name in enumerate(chosen):
+            if progress is not None:
+                progress(f"recording the kernel: {done}/{len(chosen)} scenarios, now {name}")
+            recordings.append(futures[name].result())
     except BaseException:
         abort_all()  # a signal while the long ones still run: they tear down too
         raise
@@ -197,15 +206,21 @@ class ConformanceReport:
 
 
 def check_runs(
-    target: Target, runs: Iterable[Run], limits: SolverLimits = DEFAULT_LIMITS
+    target: Target,
+    runs: Iterable[Run],
+    limits: SolverLimits = DEFAULT_LIMITS,
+    progress: Callable[[str], None] | None = None,
 ) -> ConformanceReport:
     """Each run's path in ``target``'s product, then its instants against the timed
-    model when it has one (see the module docstring)."""
+    model when it has one (see the module docstring); ``progress`` hears of each run."""
     runs = list(runs)
-    verdicts = [
-        check_run(target.spec, run, variant=target.variant, defaults=target.under(run))
-        for run in runs
-    ]
+    verdicts = []
+    for i, run in enumerate(runs):
+        if progress is not None:
+            progress(f"searching the product for the runs: {i}/{len(runs)}, now {run.name}")
+        verdicts.append(
+            check_run(target.spec, run, variant=target.variant, defaults=target.under(run))
+        )
     timings = [
         check_instants(v, run, target.chosen, target.spec_file, limits) if v.conforms else None
         for v, run in zip(verdicts, runs, strict=True)
