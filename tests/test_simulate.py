@@ -68,11 +68,20 @@ def test_different_seeds_give_different_runs() -> None:
 def test_every_step_is_a_transition_of_the_explored_graph() -> None:
     spec = load_spec()
     ex = explore(spec, CONFIG)
+    product = Product(spec, CONFIG)
     dead = set(ex.deadlocks)
-    for run in simulate_runs(Product(spec, CONFIG), seed=11, runs=5, max_steps=200):
+
+    def choices(node: int) -> list[tuple[str, int | None]]:
+        return sorted((label.text(), target) for label, target in ex.edges_from(node))
+
+    for run in simulate_runs(product, seed=11, runs=5, max_steps=200):
         node = ex.node_of(run.trace.initial)
         assert node == 0
-        for step in run.trace.steps:
+        states = [run.trace.initial, *(step.state for step in run.trace.steps)]
+        for before, step in zip(states, run.trace.steps, strict=False):
+            # The run chose among exactly the moves the explored graph has there.
+            offered = [(lab.text(), ex.node_of(s)) for lab, s in product.successors(before)]
+            assert sorted(offered) == choices(node)
             target = ex.node_of(step.state)
             assert target is not None
             assert (step.label, target) in ex.edges_from(node), step.label.text()
