@@ -80,8 +80,10 @@ def check_property(
         looking_for = prop.kind == "reachable"  # a state where q holds, or one where it fails
         values = node_values(exploration, q)
         want = 1 if looking_for else 0
+        traces = []
         if values.find(want) >= 0:
             traces = _shortest(exploration, lambda node: values[node] == want, runs)
+        if traces:  # none only for a hit a cut search reached by no recorded edge
             if prop.kind == "invariant":
                 return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", traces)
             return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", traces)
