@@ -25,7 +25,7 @@ from .check.liveness import GraphFacts
 from .check.outcome import Outcome
 from .check.properties import Property
 from .check.untimed import check_property, incomplete
-from .check.verdicts import Verdict
+from .check.verdicts import Verdict, with_runs
 from .errors import UsageError
 from .model.layers import is_overlay, overlay_name
 from .model.load import list_variants, load_spec
@@ -76,14 +76,19 @@ def run_suite(
     max_seconds: float | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
     limits: SolverLimits = DEFAULT_LIMITS,
+    counterexamples: int = 1,
 ) -> list[Verdict]:
     """Check every property on every variant it has an expectation for (the timed ones
-    with Z3 under ``limits``).
+    with Z3 under ``limits``).  ``counterexamples`` above 1 asks each verdict for that
+    many distinct shortest runs (:attr:`~checker.check.verdicts.Verdict.traces`; one for
+    the kinds that give one, :func:`~checker.check.verdicts.with_runs`).
 
     The channel capacity is a bound of the model, not of TCP: when a property does not
     set it and its verdict is ``unknown`` only because a full channel blocked a move,
     the capacity is raised one segment at a time until the verdict is definite (see
     :func:`derived_capacity`)."""
+    if counterexamples < 1:
+        raise UsageError(f"counterexamples: at least 1 (got {counterexamples})")
     chosen = list(variants) if variants is not None else suite_variants(spec_path)
     cache: dict[tuple[Any, ...], tuple[Exploration, GraphFacts]] = {}
     known_params: dict[str | None, frozenset[str]] = {}
@@ -115,7 +120,7 @@ def run_suite(
             # Deciding on a cut graph at a raised capacity is work for nothing: the
             # smaller complete graph's verdict stands (derived_capacity).
             return incomplete(prop, exploration, variant)
-        return check_property(prop, exploration, variant, off, facts)
+        return check_property(prop, exploration, variant, off, facts, counterexamples)
 
     plain: dict[str | None, Spec] = {}
     for variant in chosen:
@@ -152,6 +157,7 @@ def run_suite(
             prop, specs[at], functools.partial(decide, prop, label[variant], at)
         )
         verdict = dataclasses.replace(verdict, elapsed=time.perf_counter() - start)
+        verdict = with_runs(verdict, counterexamples)
         verdicts.append(verdict)
         if on_verdict is not None:
             on_verdict(verdict)

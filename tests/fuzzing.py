@@ -232,6 +232,7 @@ _COMMANDS: dict[tuple[str, ...], list[list[str]]] = {
     ("explore",): [],
     ("graph",): [],
     ("check",): [],
+    ("simulate",): [],
     ("export", "promela"): [],
     ("synth",): [["last-ack-not-stuck", "no-such", "both-eventually-closed", ""]],
     ("bound",): [["LAST-ACK", "TIME-WAIT", "FIN-WAIT-2", "NOPE", ""]],
@@ -243,6 +244,7 @@ _BOUNDS = {
     "synth": ["--max-seconds", "3"],
     "bound": ["--max-seconds", "3"],
     "graph": LIMITS,
+    "simulate": ["--max-steps", "30"],
 }
 
 

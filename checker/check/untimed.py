@@ -18,13 +18,15 @@ Liveness (the last two) is decided under stated fairness (:mod:`checker.check.li
 counterexample is a lasso -- a prefix and a cycle -- or a path to a state where the run
 may stop forever.  The answer is ``unknown`` when the exploration was bounded, or when the
 only counterexamples are artefacts of the channel capacity.
+
+The first four find a run that is a path, and can give several: the ``N`` shortest
+distinct runs to their goal (:mod:`checker.check.shortest`), the first of them always
+the one a single answer gives.  Liveness gives its one lasso.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 from ..product.exploration import Exploration
 from .formula import node_values, parse_formula
@@ -33,6 +35,7 @@ from .outcome import Outcome
 from .paths import parse_path, path_start, path_step
 from .properties import Property, premise_and_goal
 from .room import room_needed
+from .shortest import node_moves, shortest_runs
 from .traces import Trace, trace_of
 from .verdicts import Verdict, make_verdict
 
@@ -45,33 +48,45 @@ def check_property(
     variant: str | None,
     fairness_off: Iterable[str] = (),
     facts: GraphFacts | None = None,
+    runs: int = 1,
 ) -> Verdict:
     """Decide ``prop`` on an explored graph (see the module docstring); ``facts``: what
     the liveness checks keep about ``exploration`` between properties (none kept
-    otherwise)."""
+    otherwise).  ``runs`` above 1 asks for that many distinct shortest runs
+    (:attr:`~checker.check.verdicts.Verdict.traces`) where the kind's run is a path:
+    invariant, reachable, path and deadlock-free."""
     if exploration.limit == "memory":
         # Memory ran out already: looking for a run in the part explored would need more.
         return incomplete(prop, exploration, variant)
     if prop.kind == "path":
-        return _check_path(prop, exploration, variant)
+        return _check_path(prop, exploration, variant, runs)
     p, q = premise_and_goal(prop)
     n = exploration.states
     complete = exploration.complete
 
-    def verdict(value: Outcome, message: str, trace: Trace | None = None) -> Verdict:
-        return make_verdict(prop, exploration, variant, value, message, trace)
+    def verdict(value: Outcome, message: str, traces: list[Trace] | None = None) -> Verdict:
+        found = traces or []
+        return make_verdict(
+            prop,
+            exploration,
+            variant,
+            value,
+            message,
+            found[0] if found else None,
+            traces=tuple(found) if runs > 1 else None,
+        )
 
     if prop.kind in ("invariant", "reachable"):
         looking_for = prop.kind == "reachable"  # a state where q holds, or one where it fails
-        # Node ids are in breadth-first order, so the first hit has a shortest path.
-        found = node_values(exploration, q).find(1 if looking_for else 0)
-        hit = found if found >= 0 else None
-        if hit is not None:
-            parents = _bfs_parents(exploration)
-            trace = trace_of(exploration, _path(exploration, parents, hit))
+        values = node_values(exploration, q)
+        want = 1 if looking_for else 0
+        traces = []
+        if values.find(want) >= 0:
+            traces = _shortest(exploration, lambda node: values[node] == want, runs)
+        if traces:  # none only for a hit a cut search reached by no recorded edge
             if prop.kind == "invariant":
-                return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", trace)
-            return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", trace)
+                return verdict(Outcome.VIOLATED, f"a reachable state violates {q}", traces)
+            return verdict(polarity(prop, True), f"{_run_is(prop)} a shortest path to {q}", traces)
         if not complete:
             return incomplete(prop, exploration, variant)
         if prop.kind == "invariant":
@@ -85,10 +100,10 @@ def check_property(
         bad = [d for d in exploration.deadlocks if not final(exploration.state(d))]
         real = [d for d in bad if d not in blocked]
         if real:
-            parents = _bfs_parents(exploration)
-            trace = trace_of(exploration, _path(exploration, parents, real[0]), stops=True)
+            ends = set(real)
+            traces = _shortest(exploration, ends.__contains__, runs, stops=True)
             return verdict(
-                Outcome.VIOLATED, f"{len(real):,} reachable deadlocks outside {final}", trace
+                Outcome.VIOLATED, f"{len(real):,} reachable deadlocks outside {final}", traces
             )
         if bad:
             room = room_needed(exploration, bad[0])
@@ -108,9 +123,11 @@ def check_property(
     return check_leads_to(prop, exploration, variant, p, q, assumptions, facts)
 
 
-def _check_path(prop: Property, exploration: Exploration, variant: str | None) -> Verdict:
-    """A shortest run matching the path pattern: breadth-first over pairs of a node and
-    the pattern positions reached on the way to it."""
+def _check_path(
+    prop: Property, exploration: Exploration, variant: str | None, runs: int
+) -> Verdict:
+    """The shortest runs matching the path pattern: breadth-first over pairs of a node
+    and the pattern positions reached on the way to it."""
     side, pattern = parse_path(prop.formula)
     offs, dst = exploration.offsets, exploration.dst
     expanded = len(offs) - 1
@@ -125,21 +142,12 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
         return names[(nodes[4 * node] >> shift) & 0xFFFF]
 
     steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
+    Key = tuple[int, frozenset[int]]
 
-    start_pos = path_start(pattern, control(0))
-    start = (0, start_pos)
-    parents: dict[tuple[int, frozenset[int]], tuple[tuple[int, frozenset[int]], int] | None] = {
-        start: None
-    }
-    queue = deque([start])
-    found = None
-    while queue:
-        node, pos = queue.popleft()
-        if goal in pos:
-            found = (node, pos)
-            break
+    def moves(key: Key) -> Iterator[tuple[int, Key]]:
+        node, pos = key
         if node >= expanded:
-            continue
+            return
         here = control(node)
         for e in range(offs[node], offs[node + 1]):
             v = dst[e]
@@ -151,24 +159,21 @@ def _check_path(prop: Property, exploration: Exploration, variant: str | None) -
                 if got is None:
                     got = steps[(pos, there)] = path_step(pattern, pos, there)
                 npos = got
-            if npos and (v, npos) not in parents:
-                parents[(v, npos)] = ((node, pos), e)
-                queue.append((v, npos))
-    if found is not None:
-        edges: list[int] = []
-        key: tuple[int, frozenset[int]] | None = found
-        while key is not None and parents[key] is not None:
-            prev, e = parents[key]  # type: ignore[misc]
-            edges.append(e)
-            key = prev
-        trace = trace_of(exploration, edges[::-1])
+            if npos:
+                yield e, (v, npos)
+
+    start: Key = (0, path_start(pattern, control(0)))
+    found = shortest_runs(exploration, start, lambda key: goal in key[1], moves, runs)
+    if found:
+        traces = [trace_of(exploration, edges) for edges in found]
         return make_verdict(
             prop,
             exploration,
             variant,
             polarity(prop, True),
             f"{_run_is(prop)} a shortest run taking {side} through {prop.formula}",
-            trace,
+            traces[0],
+            traces=tuple(traces) if runs > 1 else None,
         )
     if not exploration.complete:
         return incomplete(prop, exploration, variant)
@@ -205,32 +210,10 @@ def _run_is(prop: Property) -> str:
     return "witness:" if prop.exists is not False else "counterexample:"
 
 
-def _path(exploration: Exploration, parents: Mapping[int, tuple[int, int]], node: int) -> list[int]:
-    """Edge indices from the initial state to ``node`` along ``parents``."""
-    edges: list[int] = []
-    while node != 0:
-        prev, edge = parents[node]
-        edges.append(edge)
-        node = prev
-    edges.reverse()
-    return edges
-
-
-def _bfs_parents(
-    exploration: Exploration, allowed: Any = None, sources: Iterable[int] = (0,)
-) -> dict[int, tuple[int, int]]:
-    """Breadth-first parents (``node -> (previous, edge index)``) from ``sources``."""
-    offs, dst = exploration.offsets, exploration.dst
-    parents: dict[int, tuple[int, int]] = {s: (-1, -1) for s in sources}
-    queue = deque(parents)
-    expanded = len(offs) - 1
-    while queue:
-        u = queue.popleft()
-        if u >= expanded:
-            continue
-        for e in range(offs[u], offs[u + 1]):
-            v = dst[e]
-            if v not in parents and (allowed is None or allowed(v)):
-                parents[v] = (u, e)
-                queue.append(v)
-    return parents
+def _shortest(
+    exploration: Exploration, goal: Callable[[int], bool], runs: int, *, stops: bool = False
+) -> list[Trace]:
+    """The shortest runs of the graph to a node where ``goal`` holds
+    (:func:`~checker.check.shortest.shortest_runs`), as traces."""
+    found = shortest_runs(exploration, 0, goal, node_moves(exploration), runs)
+    return [trace_of(exploration, edges, stops=stops) for edges in found]

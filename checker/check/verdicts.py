@@ -8,6 +8,7 @@ counterexample, and the size of the graph it was decided on -- the untimed produ
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from .outcome import Outcome
 from .properties import FAIRNESS, Property
 from .traces import Trace
 
-__all__ = ["Explored", "Verdict", "make_verdict"]
+__all__ = ["SEVERAL_RUNS", "Explored", "Verdict", "make_verdict", "with_runs"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Verdict:
     #: this verdict); only the JUnit report shows them -- JSON output stays the same bytes
     #: from run to run, and two verdicts that differ only in time are equal.
     elapsed: float = field(default=0.0, compare=False, repr=False)
+    #: When several runs were asked for: the distinct shortest ones found, ``trace``
+    #: first (:mod:`checker.check.shortest`); ``None`` when one was asked for.
+    traces: tuple[Trace, ...] | None = None
 
     def assumed(self) -> list[str]:
         """The assumptions in words: a fairness assumption's meaning, or the sentence a
@@ -78,6 +82,8 @@ class Verdict:
             "needs_room": self.needs_room,
             "states": self.states,
             "trace": self.trace.to_json() if self.trace else None,
+            # Only when several runs were asked for: one run's output stays as it was.
+            **({"traces": [t.to_json() for t in self.traces]} if self.traces is not None else {}),
         }
 
 
@@ -102,6 +108,7 @@ def make_verdict(
     trace: Trace | None = None,
     assumptions: tuple[str, ...] = (),
     needs_room: str | None = None,
+    traces: tuple[Trace, ...] | None = None,
 ) -> Verdict:
     """A :class:`Verdict` for ``prop`` on ``exploration``, with its expectation filled in
     (``states`` counts the graph's states, or zone-graph nodes for a timed property)."""
@@ -117,4 +124,27 @@ def make_verdict(
         config=exploration.config,
         needs_room=needs_room,
         room_waits=getattr(exploration, "capacity_waits", None),
+        traces=traces,
     )
+
+
+#: The kinds whose run is a path, so that several shortest ones can be given.
+SEVERAL_RUNS = ("invariant", "reachable", "path", "deadlock-free")
+
+
+def with_runs(verdict: Verdict, runs: int) -> Verdict:
+    """``verdict`` as an answer to a request for ``runs`` runs: when it has no
+    :attr:`~Verdict.traces` yet (one was asked for, or its kind gives one -- a lasso, a
+    timed run), its one trace, and for a kind that gives one a note saying so."""
+    if runs <= 1 or verdict.traces is not None:
+        return verdict
+    if verdict.trace is None:
+        return dataclasses.replace(verdict, traces=())
+    notes = verdict.notes
+    if verdict.prop.kind not in SEVERAL_RUNS:
+        notes = (
+            *notes,
+            f"one run: a {verdict.prop.kind} property gives one (several shortest ones are "
+            f"given for {', '.join(SEVERAL_RUNS)})",
+        )
+    return dataclasses.replace(verdict, traces=(verdict.trace,), notes=notes)

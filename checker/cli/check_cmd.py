@@ -70,6 +70,17 @@ __all__ = ["check_cmd", "suite_status"]
 @click.option("--no-fair-timers", is_flag=True, help="Drop weak fairness of timers.")
 @click.option("--witnesses", is_flag=True, help="Also chart the witnesses of properties that hold.")
 @click.option(
+    "--counterexamples",
+    "runs",
+    type=COUNT,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Chart up to N distinct shortest counterexamples (witnesses) of each property, "
+    "shortest first; invariant, reachable, path and deadlock-free give several, liveness "
+    "and timed kinds one.",
+)
+@click.option(
     "--max-states", type=COUNT, metavar="N", help="Bound each exploration (unknown verdicts)."
 )
 @click.option(
@@ -99,6 +110,7 @@ def check_cmd(
     no_fair_apps: bool,
     no_fair_timers: bool,
     witnesses: bool,
+    runs: int,
     max_states: int | None,
     max_seconds: float | None,
     junit_file: Path | None,
@@ -116,6 +128,8 @@ def check_cmd(
       tcpcheck check --property fin-wait-2-leads-to-closed --variant linux
       tcpcheck check --property both-eventually-closed --no-fair-lossy
       tcpcheck check --property both-eventually-closed --config overflow=drop
+      tcpcheck check --property no-deadlock-with-bounded-retries --variant base \
+        --counterexamples 3
       tcpcheck check --json --junit report.xml
     """
     from ..render.text_chart import render_text
@@ -161,6 +175,7 @@ def check_cmd(
                 max_seconds=max_seconds,
                 limits=solver_limits(),
                 on_verdict=reached,
+                counterexamples=runs,
             )
     except KeyboardInterrupt as exc:
         # The verdicts reached so far are printed, marked as a partial run.
@@ -217,7 +232,14 @@ def check_cmd(
             )
             for line in v.preamble():
                 out.print(line, markup=False)
-            out.print(render_text(v.trace), markup=False)
+            shown = v.traces if v.traces else (v.trace,)
+            for i, trace in enumerate(shown, 1):
+                if v.traces is not None:
+                    gap = "\n" if i > 1 else ""
+                    out.print(
+                        f"{gap}{kind} {i} of {len(shown)} ({len(trace.steps)} steps)", markup=False
+                    )
+                out.print(render_text(trace), markup=False)
         bad = [v for v in verdicts if not v.ok]
         if quiet():
             for v in bad:
