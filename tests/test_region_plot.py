@@ -177,6 +177,10 @@ def test_the_command_line_draws_the_same_bytes_whatever_the_hash_seed(tmp_path: 
             ["--free", "TIME_WAIT", "--free", "MSL", "--losses", "0,1", "--plot", "r.svg"],
             "--plot draws one region",
         ),
+        (
+            ["--free", "TIME_WAIT", "--free", "MSL", "--plot", "no/such/folder/r.svg"],
+            "--plot no/such/folder/r.svg: no folder no/such/folder to write it in",
+        ),
     ],
 )
 def test_usage_errors_come_before_the_synthesis(extra: list[str], message: str) -> None:

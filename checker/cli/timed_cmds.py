@@ -138,6 +138,8 @@ def synth_cmd(
         # Refused before the synthesis, which may take minutes.
         plot_format(plot_file)
         plot_axes(chosen)
+        if not plot_file.resolve().parent.is_dir():
+            raise UsageError(f"--plot {plot_file}: no folder {plot_file.parent} to write it in")
         if losses is not None:
             raise UsageError("--plot draws one region: leave out --losses, or plot each budget")
     spec = load_spec(spec_file, variant=variant, params=merged)
