@@ -41,13 +41,14 @@ def region(
     tiles: tuple[Tiled, ...] = (HOLDS, EARLY, LATE),
     free: tuple[str, ...] = ("TIME_WAIT", "MSL"),
     status: SynthStatus = SynthStatus.EXACT,
+    fixed: dict[str, float] | None = None,
 ) -> Synthesis:
     values = {"TIME_WAIT": 240.0, "MSL": 120.0, "RTO": 1.0}
     return Synthesis(
         HEADLINE,
         None,
         free,
-        {"RTO": 1.0, "FIN_RETRIES": 2.0},
+        fixed or {"RTO": 1.0, "FIN_RETRIES": 2.0},
         status,
         "",
         None,
@@ -112,6 +113,11 @@ def test_the_textbook_line_in_either_order() -> None:
     # Not drawn over two parameters where TIME_WAIT is not one.
     other = region(tuple(swapped(t) for t in (HOLDS, EARLY, LATE)), ("MSL", "RTO"))
     assert "2·MSL" not in texts(region_plot(other))
+    # MSL fixed: TIME_WAIT = 2·MSL is a line across, where it falls in the window.
+    fixed = region(free=("TIME_WAIT", "RTO"), fixed={"MSL": 2.0})
+    assert "TIME_WAIT = 2·MSL = 4 s" in texts(region_plot(fixed))
+    far = region(free=("TIME_WAIT", "RTO"), fixed={"MSL": 120.0})
+    assert "2·MSL" not in texts(region_plot(far))
 
 
 def test_a_partial_region_shows_what_is_unknown() -> None:

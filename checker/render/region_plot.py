@@ -299,8 +299,8 @@ def _textbook(
             line([0.0, min(x, y / 2)], [0.0, 2 * min(x, y / 2)], label)
         return
     msl = at.get("MSL", result.fixed.get("MSL"))
-    if msl is None:
-        return
+    if msl is None or 2 * msl > (x if axes[0] == "TIME_WAIT" else y):
+        return  # MSL follows from other parameters, or 2·MSL is beyond the window
     label = f"TIME_WAIT = 2·MSL = {_seconds(2 * msl)}"
     if axes[0] == "TIME_WAIT":
         line([2 * msl, 2 * msl], [0.0, y], label)
