@@ -12,10 +12,11 @@ Files (``docs/`` and ``diagrams/`` by default):
   assumptions, the timing model, and each variant's differences;
 - ``docs/properties.md``: every property with its meaning, assumptions and verdict per
   variant, the region `tcpcheck synth` finds for a timed property's ``synth``
-  instance, and the chart of every witness and counterexample (Mermaid inline, SVG
-  linked);
+  instance (with its picture), and the chart of every witness and counterexample
+  (Mermaid inline, SVG linked);
 - ``diagrams/endpoint-VARIANT.dot|svg``: the endpoint state diagrams;
 - ``diagrams/product-base.dot|svg``: the product graph folded by endpoint states;
+- ``diagrams/region-PROPERTY-VARIANT.svg``: the synthesized regions, tile by tile;
 - ``diagrams/charts/PROPERTY-VARIANT.svg|dot``: the charts (and PNG copies of every
   diagram with ``png=True``).
 
@@ -56,6 +57,7 @@ from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
 from .render.mermaid_chart import render_mermaid
 from .render.product_diagram import product_dot
+from .render.region_plot import region_plot, scales, slice_at
 from .render.svg_chart import chart_dot, chart_svg
 from .suite import run_suite, suite_variants
 from .timed.solver import DEFAULT_LIMITS, SolverLimits
@@ -323,7 +325,17 @@ def synthesis_for(
     return synthesize(p, spec, variant, free, limits=limits)
 
 
-def _synthesized(p: Property, result: Synthesis) -> list[str]:
+def _region_stem(diagrams: PurePosixPath, result: Synthesis) -> PurePosixPath | None:
+    """Where the picture of a synthesized region goes (no suffix); ``None`` for a
+    region over one parameter, which its text says whole."""
+    if len(result.free) < 2:
+        return None
+    return _inside(diagrams, f"region-{result.prop.name}-{_name(result.variant)}")
+
+
+def _synthesized(
+    p: Property, result: Synthesis, docs: PurePosixPath, diagrams: PurePosixPath
+) -> list[str]:
     """The lines of the property report on a synthesized region."""
     assert p.synth is not None
     variant, free = result.variant, result.free  # the instance synthesis_for chose
@@ -342,6 +354,19 @@ def _synthesized(p: Property, result: Synthesis) -> list[str]:
     textbook = folklore(result)
     if textbook is not None:
         lines.append(f"- {textbook}")
+    stem = _region_stem(diagrams, result)
+    if stem is not None:
+        x, y, *_ = result.free
+        at = ", ".join(f"{n} = {v:g} s" for n, v in slice_at(result).items())
+        where = f" at {at}" if at else ""
+        if at and scales(result):
+            where += " (time scales: at other values the picture is this one, scaled)"
+        link = _link(docs, stem.with_suffix(".svg"))
+        lines += [
+            f"- the tiles over {x} and {y}{where}, coloured by verdict:",
+            "",
+            f"  ![the region of {p.name} over {x} and {y}]({link})",
+        ]
     return lines
 
 
@@ -387,7 +412,7 @@ def _properties(
             lines.append(f"- may lose: `{p.lose}`")
         lines.append(f"- reference: {p.ref}")
         if p.synth is not None:
-            lines += _synthesized(p, syntheses[p.name])
+            lines += _synthesized(p, syntheses[p.name], docs, diagrams)
         shown = [by[p.name, n] for n in names if (p.name, n) in by]
         # A timed verdict's first assumption is the timing model, stated once above.
         assumed = shown[0].assumed()[1 if p.timed else 0 :] if shown else []
@@ -474,6 +499,14 @@ def generate(
         )
         report = _properties(props, verdicts, names, docs, diagrams, regions)
         out[docs / "properties.md"] = report.encode()
+        for result in (regions[p.name] for p in props if p.synth is not None):
+            picture = _region_stem(diagrams, result)
+            if picture is None:
+                continue
+            at = slice_at(result)
+            out[picture.with_suffix(".svg")] = region_plot(result, "svg", at=at)
+            if png:
+                out[picture.with_suffix(".png")] = region_plot(result, "png", at=at)
         for v in verdicts:
             if v.trace is not None:
                 title = f"{v.prop.name} on {_name(v.variant)}: {v.verdict}"
@@ -578,7 +611,7 @@ def write(files: Mapping[PurePosixPath, bytes], root: str | Path = ".") -> None:
 #: The files generation owns in a folder it writes to, by name: a file there that matches
 #: and is not generated any more is stale.  Everything else -- a README beside the docs,
 #: the rest of a folder that --out points at -- is the user's, and never looked at.
-_OWNED = ("specification.md", "properties.md", "endpoint-*.*", "product-*.*")
+_OWNED = ("specification.md", "properties.md", "endpoint-*.*", "product-*.*", "region-*.*")
 #: A folder generation owns whole (every chart in it is generated).
 _CHARTS = "charts"
 _DRAWN = (".md", ".dot", ".svg", ".png")

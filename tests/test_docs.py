@@ -39,10 +39,23 @@ def test_generation_gives_the_same_bytes_twice() -> None:
     )
 
 
-def test_the_report_shows_synthesized_regions(files: dict[PurePosixPath, bytes]) -> None:
+def test_the_report_shows_synthesized_regions(
+    files: dict[PurePosixPath, bytes], bundled_syntheses: dict[str, Synthesis]
+) -> None:
     page = files[PurePosixPath("docs/properties.md")].decode()
     assert "holds iff **TIME_WAIT >= MSL + RTO and MSL < 3*RTO** (exact)" in page
     assert "TIME_WAIT = 2*MSL suffices iff MSL < 0.5*RTO or MSL >= 2*RTO" in page
+    # Each region's picture, embedded where its synthesis is shown: every tile, at RTO = 1 s.
+    for name, result in bundled_syntheses.items():
+        svg = PurePosixPath(f"diagrams/region-{name}-{result.variant or 'base'}.svg")
+        section = page.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"over TIME_WAIT and MSL](../{svg})" in section
+        assert "the tiles over TIME_WAIT and MSL at RTO = 1 s" in section
+        root = ET.fromstring(files[svg])
+        tiles = [
+            g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id", "")[:5] == "tile-"
+        ]
+        assert len(tiles) == len(result.tiles)
 
 
 def test_the_specification_page(files: dict[PurePosixPath, bytes], golden: object) -> None:

@@ -46,6 +46,7 @@ RESTRICTED = {
     "distributed": {"jobs"},
     "dask": {"jobs"},
     "multiprocessing": {"jobs"},
+    "matplotlib": {"render.region_plot"},
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..model.load import load_spec
 from ..model.overrides import merge_params, parameter_names
 from .app import cli
-from .console import conclude, every, live, out_console, quiet
+from .console import conclude, err_console, every, live, out_console, quiet
 from .exits import Exit
 from .options import (
     find_property,
@@ -29,6 +29,9 @@ from .options import (
     workers,
     workers_options,
 )
+
+if TYPE_CHECKING:
+    from ..timed.synth import Synthesis
 
 __all__ = ["bound_cmd", "synth_cmd"]
 
@@ -73,6 +76,13 @@ __all__ = ["bound_cmd", "synth_cmd"]
     help="Parameter points explored side by side per round.  The tiles depend on N "
     "(not on --workers): raise it for a cluster of many workers.",
 )
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also draw the region over the two free parameters: FILE.svg, .png or .pdf.",
+)
 @output_options()
 def synth_cmd(
     prop_name: str,
@@ -86,6 +96,7 @@ def synth_cmd(
     workers_n: int | None,
     scheduler: str | None,
     round_size: int,
+    plot_file: Path | None,
     as_json: bool,
 ) -> None:
     """Synthesize the timing parameters for which a timed property holds.
@@ -95,13 +106,15 @@ def synth_cmd(
     exploration completes, "unknown" otherwise (exit status 3).
 
     Unnamed, the free parameters are TIME_WAIT, MSL and RTO, less those --param fixes.
+    --plot draws the tiles over two free parameters, coloured by verdict.
     Each FIN retry multiplies the work by about four: the bundled last-ack-not-stuck
     (FIN_RETRIES = 6) takes minutes, the examples a few seconds.
 
     \b
     Examples:
       tcpcheck synth last-ack-not-stuck --param MSL=30 --param FIN_RETRIES=2
-      tcpcheck synth last-ack-not-stuck --param FIN_RETRIES=2 --free TIME_WAIT --free MSL --json
+      tcpcheck synth last-ack-not-stuck --param FIN_RETRIES=2 --free TIME_WAIT --free MSL \\
+          --json --plot region.svg
       tcpcheck synth last-ack-not-stuck --param MSL=2 --param RTO=1 --param FIN_RETRIES=3 \\
           --free TIME_WAIT --losses 0,1,2
     """
@@ -120,6 +133,16 @@ def synth_cmd(
             f"({', '.join(DEFAULT_FREE)}): name the free ones with --free"
         )
     refuse_free_and_fixed(chosen, merged)
+    if plot_file is not None:
+        from ..render.region_plot import plot_axes, plot_format
+
+        # Refused before the synthesis, which may take minutes.
+        plot_format(plot_file)
+        plot_axes(chosen)
+        if not plot_file.resolve().parent.is_dir():
+            raise UsageError(f"--plot {plot_file}: no folder {plot_file.parent} to write it in")
+        if losses is not None:
+            raise UsageError("--plot draws one region: leave out --losses, or plot each budget")
     spec = load_spec(spec_file, variant=variant, params=merged)
     if losses is not None:
         try:
@@ -198,10 +221,24 @@ def synth_cmd(
         if textbook is not None:
             out.print(textbook, markup=False)
         conclude(f"({result.status}: {result.message}; {result.seconds:.1f} s)")
+    if plot_file is not None:
+        _plot(result, plot_file, as_json)
     if result.interrupted is not None:
         sys.exit(Exit.for_signal(result.interrupted))
     if result.status != SynthStatus.EXACT:
         sys.exit(Exit.INCOMPLETE)
+
+
+def _plot(result: Synthesis, plot_file: Path, as_json: bool) -> None:
+    """Draw the region into ``plot_file``, and say so (on standard error under --json)."""
+    from ..render.region_plot import plot_format, region_plot
+
+    plot_file.write_bytes(region_plot(result, plot_format(plot_file)))
+    what = f"wrote {plot_file} ({len(result.tiles):,} tiles, {result.status})"
+    if as_json:
+        err_console().print(what, markup=False)
+    else:
+        conclude(what)
 
 
 def _values(values: dict[str, float]) -> str:
