@@ -48,7 +48,23 @@ def check_property(
 ) -> Verdict:
     """Decide ``prop`` on an explored graph (see the module docstring); ``facts``: what
     the liveness checks keep about ``exploration`` between properties (none kept
-    otherwise)."""
+    otherwise).
+
+    Examples
+    --------
+    >>> from checker import explore, load_properties, load_spec
+    >>> spec = load_spec()
+    >>> suite = load_properties(spec=spec)
+    >>> prop = next(p for p in suite if p.name == "fin-wait-2-leads-to-closed")
+    >>> verdict = check_property(prop, explore(spec, prop.product_config()), None)
+    >>> verdict.verdict, verdict.ok
+    (<Outcome.VIOLATED: 'violated'>, True)
+    >>> print(verdict.message)
+    a run reaches A = FIN-WAIT-2 and then stays forever where A = CLOSED never holds
+    (fair-lossy, fair-apps, timers)
+    >>> verdict.trace.steps[-1].state.describe()
+    'A=FIN-WAIT-2 B=CLOSE-WAIT A->B=[-] B->A=[-]'
+    """
     if exploration.limit == "memory":
         # Memory ran out already: looking for a run in the part explored would need more.
         return incomplete(prop, exploration, variant)

@@ -145,7 +145,18 @@ def expectation_holds(spec: Spec, what: str, local: Local) -> bool:
 
 @dataclass
 class Run:
-    """A connection as observed: what :func:`check_run` checks."""
+    """A connection as observed: what :func:`~checker.kernel.conform.check_run` checks.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> [run] = runs_from_pcap(pcap)
+    >>> run.free, {channel: len(packets) for channel, packets in run.packets.items()}
+    (True, {'A->B': 8, 'B->A': 7})
+    >>> run.packets["B->A"][0].segment.describe()
+    'SYN+ACK seq=0 ack=1'
+    """
 
     name: str
     packets: dict[str, list[Packet]]
@@ -925,7 +936,16 @@ def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -
     sent every segment it shows leaving and received every one it shows arriving, in
     the order shown: only what it sent may have been lost, after the capture.  Between
     (or unknown), any segment may have been lost after the capture and delivered at any
-    moment after it was sent."""
+    moment after it was sent.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> [run] = runs_from_pcap(pcap)
+    >>> run.name
+    'last-ack-gives-up-client.pcap 10.77.0.1:33798 -> 10.77.0.2:80'
+    """
     if at not in VANTAGE_POINTS:
         raise UsageError(f"--at {at}: one of {', '.join(VANTAGE_POINTS)}")
     try:
