@@ -917,7 +917,7 @@ def connections(wires: Sequence[Wire]) -> list[tuple[str, str]]:
 VANTAGE_POINTS = ("client", "server", "between")
 
 
-def run_from_pcap(path: Path, client: str | None = None, at: str = "between") -> Run:
+def run_from_pcap(path: str | Path, client: str | None = None, at: str = "between") -> Run:
     """The run of the one connection in the pcap file ``path`` (see
     :func:`runs_from_pcap`; a capture of several on its 4-tuple is refused)."""
     runs = runs_from_pcap(path, client, at)
@@ -926,7 +926,7 @@ def run_from_pcap(path: Path, client: str | None = None, at: str = "between") ->
     return runs[0]
 
 
-def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -> list[Run]:
+def runs_from_pcap(path: str | Path, client: str | None = None, at: str = "between") -> list[Run]:
     """The runs of the connections on one 4-tuple in the pcap file ``path``, one per
     connection (a reconnect from the same port starts a new one at its SYN); ``client``:
     the active opener as ``HOST:PORT``, needed only when the capture holds several
@@ -948,6 +948,7 @@ def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -
     """
     if at not in VANTAGE_POINTS:
         raise UsageError(f"--at {at}: one of {', '.join(VANTAGE_POINTS)}")
+    path = Path(path)
     try:
         wires = read_segments(path)
     except (OSError, ValueError) as exc:

@@ -137,6 +137,8 @@ class Product:
         """The endpoint moves a full channel blocks in ``s`` (a ``block`` network only):
         what a larger capacity would let happen.
 
+        Examples
+        --------
         >>> from checker.model.load import load_spec
         >>> from checker.product.config import ProductConfig
         >>> p = Product(load_spec(), ProductConfig(capacity=1))
