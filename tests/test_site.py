@@ -84,9 +84,9 @@ def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
         assert (tmp_path / page).is_file()
     assert 'id="checker.synthesize"' in (tmp_path / "api/timed/index.html").read_text()
     # The docstrings' roles (:func:`explore`) became references (site-docs/hooks).
-    for page in (tmp_path / "api").glob("*/index.html"):
-        html = page.read_text(encoding="utf-8")
-        assert not re.search(r":(?:func|meth|class|mod|data|attr):<code>", html), page
+    for built in (tmp_path / "api").glob("*/index.html"):
+        html = built.read_text(encoding="utf-8")
+        assert not re.search(r":(?:func|meth|class|mod|data|attr):<code>", html), built
 
 
 def test_the_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
