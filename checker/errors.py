@@ -31,7 +31,15 @@ __all__ = [
 
 
 class TcpcheckError(Exception):
-    """Base class of every error tcpcheck reports to its user (exit status 2)."""
+    """Base class of every error tcpcheck reports to its user (exit status 2).
+
+    Examples
+    --------
+    >>> [issubclass(c, TcpcheckError) for c in (SpecError, UsageError, ModelError)]
+    [True, True, True]
+    >>> UsageError("unknown variant 'linx'").exit_status
+    2
+    """
 
     exit_status = 2
 
@@ -41,6 +49,14 @@ class SpecError(TcpcheckError):
 
     The message names the file, the entry at fault (``transitions[12]``,
     ``states.LISTEN``...) and, where one helps, a hint.
+
+    Examples
+    --------
+    >>> error = SpecError("tcp.toml", "states.LISTEN", "unknown key 'timeout'", "see 'timer'")
+    >>> print(error)
+    tcp.toml: states.LISTEN: unknown key 'timeout' (see 'timer')
+    >>> error.entry
+    'states.LISTEN'
     """
 
     def __init__(self, file: str, entry: str, problem: str, hint: str | None = None) -> None:
@@ -54,7 +70,16 @@ class SpecError(TcpcheckError):
 
 
 class UsageError(TcpcheckError):
-    """An impossible option or an unknown name on the command line or in the API."""
+    """An impossible option or an unknown name on the command line or in the API.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> load_spec(variant="linx")
+    Traceback (most recent call last):
+    ...
+    checker.errors.UsageError: unknown variant 'linx' (did you mean 'linux'?); known variants: ...
+    """
 
 
 class ModelError(TcpcheckError):
@@ -62,6 +87,11 @@ class ModelError(TcpcheckError):
 
     Raised, for example, when an endpoint reaches a state and receives a segment for which
     the spec has no transition: the message names the state, the event and the fix.
+
+    Examples
+    --------
+    >>> issubclass(ModelError, TcpcheckError), ModelError.exit_status
+    (True, 2)
     """
 
 

@@ -46,6 +46,8 @@ def suite_variants(spec_path: str | Path | None = None) -> list[str | None]:
     """What a suite runs on by default: the base spec (``None``) and every variant
     shipped beside it; for an overlay of one's own, that overlay alone (by name).
 
+    Examples
+    --------
     >>> suite_variants()[:2]
     [None, 'linux']
     """
@@ -86,7 +88,18 @@ def run_suite(
     The channel capacity is a bound of the model, not of TCP: when a property does not
     set it and its verdict is ``unknown`` only because a full channel blocked a move,
     the capacity is raised one segment at a time until the verdict is definite (see
-    :func:`derived_capacity`)."""
+    :func:`derived_capacity`).
+
+    Examples
+    --------
+    >>> from checker import load_properties
+    >>> names = {"closing-reachable", "fin-wait-2-leads-to-closed"}
+    >>> suite = [p for p in load_properties() if p.name in names]
+    >>> for v in run_suite(suite, variants=[None]):
+    ...     print(v.prop.name, v.variant or "base", v.verdict, "ok" if v.ok else "UNEXPECTED")
+    closing-reachable base holds ok
+    fin-wait-2-leads-to-closed base violated ok
+    """
     if counterexamples < 1:
         raise UsageError(f"counterexamples: at least 1 (got {counterexamples})")
     chosen = list(variants) if variants is not None else suite_variants(spec_path)

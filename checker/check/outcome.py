@@ -22,7 +22,13 @@ __all__ = ["Outcome"]
 
 
 class Outcome(StrEnum):
-    """A three-valued verdict."""
+    """A three-valued verdict.
+
+    Examples
+    --------
+    >>> Outcome("holds"), str(Outcome.VIOLATED)
+    (<Outcome.HOLDS: 'holds'>, 'violated')
+    """
 
     HOLDS = "holds"
     VIOLATED = "violated"

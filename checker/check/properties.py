@@ -58,7 +58,16 @@ _LOSE_HINT = 'e.g. lose = "A enters TIME-WAIT"'
 
 @dataclass(frozen=True)
 class Property:
-    """One property of a suite."""
+    """One property of a suite (an entry of ``spec/properties.toml``).
+
+    Examples
+    --------
+    >>> prop = next(p for p in load_properties() if p.name == "fin-wait-2-leads-to-closed")
+    >>> prop.kind, prop.formula, prop.fairness
+    ('leads-to', 'A = FIN-WAIT-2 ~> A = CLOSED', ('fair-lossy', 'fair-apps', 'timers'))
+    >>> prop.expected_for("base", ()), prop.expected_for("linux", ())
+    (<Outcome.VIOLATED: 'violated'>, <Outcome.HOLDS: 'holds'>)
+    """
 
     name: str
     kind: str
@@ -181,7 +190,18 @@ def load_properties(
 ) -> list[Property]:
     """Load and validate a property suite; formulas are checked against ``spec``'s states,
     the variants its expectations and syntheses name against ``variants`` (by default the
-    bundled spec's, and ``spec``'s own with what it builds on)."""
+    bundled spec's, and ``spec``'s own with what it builds on).
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> suite = load_properties(spec=load_spec())
+    >>> [p.name for p in suite][:3]
+    ['textbook-client-path', 'textbook-server-path', 'fin-wait-1-straight-to-time-wait']
+    >>> sorted({p.kind for p in suite})
+    ['deadlock-free', 'eventually', 'invariant', 'leads-to', 'path', 'reachable',
+     'timed-exit', 'timed-never', 'timed-within']
+    """
     file = Path(path) if path is not None else bundled_properties_path()
     shown = str(file)
     text = read_text(file, shown, "--properties")

@@ -169,7 +169,18 @@ def simulate_runs(
     until: Formula | None = None,
     final: Formula | None = None,
 ) -> list[Run]:
-    """``runs`` runs, run ``k`` (from 0) seeded ``seed + k``."""
+    """``runs`` runs, run ``k`` (from 0) seeded ``seed + k``.
+
+    Examples
+    --------
+    >>> from checker import Product, ProductConfig, load_spec
+    >>> product = Product(load_spec(variant="linux"), ProductConfig(loss="none"))
+    >>> made = simulate_runs(product, seed=7, runs=3, max_steps=50)
+    >>> [(run.seed, run.ended, len(run.trace.steps)) for run in made]
+    [(7, ...), (8, ...), (9, ...)]
+    >>> made == simulate_runs(product, seed=7, runs=3, max_steps=50)
+    True
+    """
     if runs < 1:
         raise UsageError(f"runs: at least 1 (got {runs})")
     return [

@@ -54,7 +54,23 @@ def check_property(
     the liveness checks keep about ``exploration`` between properties (none kept
     otherwise).  ``runs`` above 1 asks for that many distinct shortest runs
     (:attr:`~checker.check.verdicts.Verdict.traces`) where the kind's run is a path:
-    invariant, reachable, path and deadlock-free."""
+    invariant, reachable, path and deadlock-free.
+
+    Examples
+    --------
+    >>> from checker import explore, load_properties, load_spec
+    >>> spec = load_spec()
+    >>> suite = load_properties(spec=spec)
+    >>> prop = next(p for p in suite if p.name == "fin-wait-2-leads-to-closed")
+    >>> verdict = check_property(prop, explore(spec, prop.product_config()), None)
+    >>> verdict.verdict, verdict.ok
+    (<Outcome.VIOLATED: 'violated'>, True)
+    >>> print(verdict.message)
+    a run reaches A = FIN-WAIT-2 and then stays forever where A = CLOSED never holds
+    (fair-lossy, fair-apps, timers)
+    >>> verdict.trace.steps[-1].state.describe()
+    'A=FIN-WAIT-2 B=CLOSE-WAIT A->B=[-] B->A=[-]'
+    """
     if exploration.limit == "memory":
         # Memory ran out already: looking for a run in the part explored would need more.
         return incomplete(prop, exploration, variant)

@@ -22,7 +22,20 @@ __all__ = ["SEVERAL_RUNS", "Explored", "Verdict", "make_verdict", "with_runs"]
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking one property on one variant."""
+    """The outcome of checking one property on one variant: :attr:`verdict` (an
+    :class:`~checker.check.outcome.Outcome`), the one the suite expects, the assumptions,
+    why (:attr:`message`), and the witness or counterexample (:attr:`trace`).
+
+    Examples
+    --------
+    >>> from checker import run_suite, load_properties
+    >>> prop = next(p for p in load_properties() if p.name == "closing-reachable")
+    >>> [verdict] = run_suite([prop], variants=[None])
+    >>> verdict.verdict, verdict.expected, verdict.ok
+    (<Outcome.HOLDS: 'holds'>, <Outcome.HOLDS: 'holds'>, True)
+    >>> verdict.to_json()["message"]
+    'witness: a shortest path to (A = CLOSING or B = CLOSING)'
+    """
 
     prop: Property
     variant: str | None

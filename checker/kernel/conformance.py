@@ -74,7 +74,16 @@ KERNEL_VARIANT = "linux"
 
 @dataclass(frozen=True)
 class Target:
-    """What runs are checked against (see :func:`conformance_target`)."""
+    """What runs are checked against (see :func:`conformance_target`).
+
+    Examples
+    --------
+    >>> target = conformance_target("linux")
+    >>> target.variant, target.chosen, target.defaults["ORPHAN_RETRIES"]
+    ('linux', 'linux', 9.0)
+    >>> conformance_target("base").chosen is None
+    True
+    """
 
     #: The variant as named by the user: ``base`` is RFC 9293 itself.
     variant: str
@@ -102,7 +111,14 @@ class Target:
 
 def conformance_target(variant: str = "linux", spec_file: Path | None = None) -> Target:
     """The product of ``variant`` (``base``: RFC 9293) of the spec at ``spec_file`` (the
-    bundled one by default), ready for :func:`check_runs`."""
+    bundled one by default), ready for :func:`check_runs`.
+
+    Examples
+    --------
+    >>> target = conformance_target("linux")
+    >>> target.spec.variant.name, target.defaults["TIME_WAIT"]
+    ('linux', 60.0)
+    """
     chosen = None if variant == "base" else variant
     spec = load_for_conformance(chosen, spec_file)
     return Target(variant, spec_file, spec, load_spec(spec_file, chosen).values)
@@ -187,7 +203,19 @@ class Checked:
 
 @dataclass(frozen=True)
 class ConformanceReport:
-    """Every run checked against one variant (see :func:`check_runs`)."""
+    """Every run checked against one variant (see :func:`check_runs`).
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> from checker import runs_from_pcap
+    >>> report = check_runs(conformance_target("linux"), runs_from_pcap(pcap))
+    >>> report.conforms, [c.conforms for c in report.runs]
+    (True, [True])
+    >>> report.to_json(chart=lambda *args: "")["variant"]
+    'linux'
+    """
 
     variant: str
     #: The variant's own parameter values (:attr:`Target.defaults`).
@@ -212,7 +240,20 @@ def check_runs(
     progress: Callable[[str], None] | None = None,
 ) -> ConformanceReport:
     """Each run's path in ``target``'s product, then its instants against the timed
-    model when it has one (see the module docstring); ``progress`` hears of each run."""
+    model when it has one (see the module docstring); ``progress`` hears of each run.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> from checker import runs_from_pcap
+    >>> report = check_runs(conformance_target("linux"), runs_from_pcap(pcap))
+    >>> [checked] = report.runs
+    >>> checked.conforms, checked.implied()
+    (True, {'ORPHAN_RETRIES': [(4, 16)]})
+    >>> checked.verdict.trace.steps[-1].state.describe()
+    'A=TIME-WAIT B=CLOSED A->B=[ACK] B->A=[-]'
+    """
     runs = list(runs)
     verdicts = []
     for i, run in enumerate(runs):

@@ -145,7 +145,18 @@ def expectation_holds(spec: Spec, what: str, local: Local) -> bool:
 
 @dataclass
 class Run:
-    """A connection as observed: what :func:`check_run` checks."""
+    """A connection as observed: what :func:`~checker.kernel.conform.check_run` checks.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> [run] = runs_from_pcap(pcap)
+    >>> run.free, {channel: len(packets) for channel, packets in run.packets.items()}
+    (True, {'A->B': 8, 'B->A': 7})
+    >>> run.packets["B->A"][0].segment.describe()
+    'SYN+ACK seq=0 ack=1'
+    """
 
     name: str
     packets: dict[str, list[Packet]]
@@ -906,7 +917,7 @@ def connections(wires: Sequence[Wire]) -> list[tuple[str, str]]:
 VANTAGE_POINTS = ("client", "server", "between")
 
 
-def run_from_pcap(path: Path, client: str | None = None, at: str = "between") -> Run:
+def run_from_pcap(path: str | Path, client: str | None = None, at: str = "between") -> Run:
     """The run of the one connection in the pcap file ``path`` (see
     :func:`runs_from_pcap`; a capture of several on its 4-tuple is refused)."""
     runs = runs_from_pcap(path, client, at)
@@ -915,7 +926,7 @@ def run_from_pcap(path: Path, client: str | None = None, at: str = "between") ->
     return runs[0]
 
 
-def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -> list[Run]:
+def runs_from_pcap(path: str | Path, client: str | None = None, at: str = "between") -> list[Run]:
     """The runs of the connections on one 4-tuple in the pcap file ``path``, one per
     connection (a reconnect from the same port starts a new one at its SYN); ``client``:
     the active opener as ``HOST:PORT``, needed only when the capture holds several
@@ -925,9 +936,19 @@ def runs_from_pcap(path: Path, client: str | None = None, at: str = "between") -
     sent every segment it shows leaving and received every one it shows arriving, in
     the order shown: only what it sent may have been lost, after the capture.  Between
     (or unknown), any segment may have been lost after the capture and delivered at any
-    moment after it was sent."""
+    moment after it was sent.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> pcap = pathlib.Path(__file__).parents[2] / "tests/data/pcap/last-ack-gives-up-client.pcap"
+    >>> [run] = runs_from_pcap(pcap)
+    >>> run.name
+    'last-ack-gives-up-client.pcap 10.77.0.1:33798 -> 10.77.0.2:80'
+    """
     if at not in VANTAGE_POINTS:
         raise UsageError(f"--at {at}: one of {', '.join(VANTAGE_POINTS)}")
+    path = Path(path)
     try:
         wires = read_segments(path)
     except (OSError, ValueError) as exc:

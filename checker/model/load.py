@@ -38,7 +38,13 @@ __all__ = ["bundled_spec_dir", "bundled_spec_path", "list_variants", "load_spec"
 
 def list_variants(spec_path: str | Path | None = None) -> list[Variant]:
     """The variants shipped beside a base spec (by default, the bundled one; for an
-    overlay, the spec it is laid on), sorted by file name."""
+    overlay, the spec it is laid on), sorted by file name.
+
+    Examples
+    --------
+    >>> [v.name for v in list_variants()]
+    ['linux', 'no-time-wait', 'rfc1337', 'rfc5961', 'rfc793', 'rst-time-wait', 'short-time-wait']
+    """
     root = layers(Path(spec_path) if spec_path else bundled_spec_path()).root
     found: list[Variant] = []
     for name, file in root_variants(root).items():
@@ -85,6 +91,14 @@ def load_spec(
     SpecError
         For any mistake in the files; :class:`UsageError` for an unknown variant or
         parameter.
+
+    Examples
+    --------
+    >>> spec = load_spec(variant="linux", params={"MSL": 30})
+    >>> spec.variant.name, spec.values["MSL"], spec.values["TIME_WAIT"]
+    ('linux', 30.0, 60.0)
+    >>> spec.state_names[:4]
+    ('CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED')
     """
     given = Path(path) if path is not None else bundled_spec_path()
     chain = layers(given, variant)

@@ -221,6 +221,15 @@ class Spec:
 
     Built by :func:`checker.model.load.load_spec`; the lookups below are derived from the
     transitions and parameters once, when the spec is made.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> spec = load_spec()
+    >>> spec.name, spec.initial, spec.variant is None
+    ('tcp', 'CLOSED', True)
+    >>> [e.name for e in spec.events][:5]
+    ['active OPEN', 'passive OPEN', 'SEND', 'CLOSE', 'ABORT']
     """
 
     name: str

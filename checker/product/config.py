@@ -84,7 +84,17 @@ _CLOSE_STATES: dict[str, frozenset[str] | None] = {
 
 @dataclass(frozen=True)
 class AppConfig:
-    """One application: how it opens, when it closes, whether it aborts instead."""
+    """One application: how it opens, when it closes, whether it aborts instead.
+
+    Examples
+    --------
+    >>> AppConfig("passive", "never").describe()
+    'passive open, never closes'
+    >>> AppConfig("sideways")
+    Traceback (most recent call last):
+    ...
+    checker.errors.UsageError: open mode must be one of ... (got 'sideways')
+    """
 
     open: str = "active"
     close: str = "first"
@@ -124,7 +134,15 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class ProductConfig:
-    """The composition: two applications and two one-way channels."""
+    """The composition: two applications and two one-way channels.
+
+    Examples
+    --------
+    >>> config = ProductConfig(b=AppConfig("passive", "never"), loss="1")
+    >>> print(config.describe())
+    A: active open, closes first; B: passive open, never closes; channels: unordered,
+    capacity 2, at most 1 lost, no duplication
+    """
 
     a: AppConfig = field(default_factory=lambda: AppConfig("active", "first"))
     b: AppConfig = field(default_factory=lambda: AppConfig("passive", "after-peer"))

@@ -38,7 +38,18 @@ NETWORKX_LIMIT = 1_000_000
 
 @dataclass
 class Exploration:
-    """The explored state graph in compact form, with decoders and a networkx view."""
+    """The explored state graph in compact form, with decoders and a networkx view.
+
+    Examples
+    --------
+    >>> from checker import AppConfig, ProductConfig, explore, load_spec
+    >>> config = ProductConfig(b=AppConfig("passive", "never"), loss="1")
+    >>> ex = explore(load_spec(), config)
+    >>> ex.states, ex.transitions, ex.complete, len(ex.deadlocks)
+    (1291, 3893, True, 24)
+    >>> ex.state(ex.deadlocks[0]).describe()
+    'A=CLOSED B=LISTEN A->B=[-] B->A=[-]'
+    """
 
     spec: Spec
     config: ProductConfig
@@ -182,6 +193,15 @@ class Exploration:
         ``text`` (of the first transition), ``labels`` (the text of
         every parallel transition the simple graph merges, one per line) and
         ``transitions`` (how many).
+
+        Examples
+        --------
+        >>> from checker import ProductConfig, explore, load_spec
+        >>> graph = explore(load_spec(), ProductConfig(loss="none", ordering="fifo")).to_networkx()
+        >>> graph.graph
+        {'spec': 'tcp', 'variant': 'base', 'complete': True}
+        >>> graph.number_of_nodes(), graph.nodes[1]["A"], graph.edges[0, 1]["text"]
+        (266, 'SYN-SENT', 'A: active OPEN / snd SYN')
         """
         if max_states is not None and self.states > max_states:
             raise UsageError(

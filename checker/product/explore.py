@@ -55,6 +55,13 @@ def explore(
     ``interruptible`` (``"interrupted"``; otherwise it propagates, so that a caller
     such as a suite stops rather than goes on with a cut graph).  ``engine``:
     ``compiled``, ``python`` or ``auto`` (compiled where it is built).
+
+    Examples
+    --------
+    >>> from checker import ProductConfig, load_spec
+    >>> ex = explore(load_spec(variant="linux"), ProductConfig(loss="1"), max_states=1000)
+    >>> ex.states, ex.complete, ex.limit
+    (1000, False, 'max-states')
     """
     config = config or ProductConfig()
     flat = FlatTables(spec, config)

@@ -59,7 +59,20 @@ __all__ = ["Product"]
 
 
 class Product:
-    """The reference product automaton of ``spec`` under ``config``."""
+    """The reference product automaton of ``spec`` under ``config``: its moves on
+    dataclasses, one state at a time (:func:`~checker.product.explore.explore` searches
+    a compact twin of it).
+
+    Examples
+    --------
+    >>> from checker import ProductConfig, load_spec
+    >>> product = Product(load_spec(), ProductConfig(loss="none", ordering="fifo"))
+    >>> start = product.initial()
+    >>> for label, state in product.successors(start):
+    ...     print(f"{label.text():26} -> {state.describe()}")
+    A: active OPEN / snd SYN   -> A=SYN-SENT B=CLOSED A->B=[SYN] B->A=[-]
+    B: passive OPEN            -> A=CLOSED B=LISTEN A->B=[-] B->A=[-]
+    """
 
     def __init__(self, spec: Spec, config: ProductConfig) -> None:
         self.spec = spec
@@ -124,6 +137,8 @@ class Product:
         """The endpoint moves a full channel blocks in ``s`` (a ``block`` network only):
         what a larger capacity would let happen.
 
+        Examples
+        --------
         >>> from checker.model.load import load_spec
         >>> from checker.product.config import ProductConfig
         >>> p = Product(load_spec(), ProductConfig(capacity=1))

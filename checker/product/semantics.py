@@ -96,6 +96,14 @@ class Label:
     ``attack`` (the endpoint receives a segment an attacker forged: ``received``, with
     the numbers it landed on), ``loss`` or ``dup``; ``rule`` the index of the spec
     transition taken (endpoint moves).
+
+    Examples
+    --------
+    >>> from checker import ProductConfig, explore, load_spec
+    >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
+    >>> label, target = ex.edges_from(0)[0]
+    >>> label.actor, label.kind, label.event, label.channel, label.text()
+    ('A', 'user', 'active OPEN', 'A->B', 'A: active OPEN / snd SYN')
     """
 
     actor: str
@@ -161,7 +169,18 @@ def net_label(kind: str, seg: Segment, sender: str) -> Label:
 # ----------------------------------------------------------- product states ---
 @dataclass(frozen=True)
 class PState:
-    """A product state.  Unordered channels keep their contents sorted (a multiset)."""
+    """A product state.  Unordered channels keep their contents sorted (a multiset).
+
+    Examples
+    --------
+    >>> from checker import ProductConfig, explore, load_spec
+    >>> ex = explore(load_spec(), ProductConfig(loss="none", ordering="fifo"))
+    >>> state = ex.state(1)
+    >>> state.describe()
+    'A=SYN-SENT B=CLOSED A->B=[SYN] B->A=[-]'
+    >>> state.a.state, state.local("B").state, len(state.ab), state.lost
+    ('SYN-SENT', 'CLOSED', 1, 0)
+    """
 
     a: Local
     b: Local

@@ -103,7 +103,16 @@ def _case(v: Verdict) -> TestCase:
 
 def junit_xml(verdicts: Sequence[Verdict], *, elapsed: float | None = None) -> str:
     """The JUnit XML report of ``verdicts`` (see the module's description); ``elapsed``
-    is the whole run's time in seconds."""
+    is the whole run's time in seconds.
+
+    Examples
+    --------
+    >>> from checker import load_properties, run_suite
+    >>> suite = [p for p in load_properties() if p.name == "closing-reachable"]
+    >>> report = junit_xml(run_suite(suite, variants=["linux"]))
+    >>> print(report.splitlines()[2].split(" time=")[0])
+      <testsuite name="tcpcheck.linux" tests="1" errors="0" failures="0" skipped="0"
+    """
     report = JUnitXml("tcpcheck")
     suites: dict[str, TestSuite] = {}
     for v in verdicts:

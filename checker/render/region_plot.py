@@ -314,7 +314,20 @@ def region_plot(
     """The synthesized region over two free parameters as an SVG, PNG or PDF picture.
 
     ``at`` fixes every free parameter but two (a slice; default none: exactly two must
-    be free).  The x axis is the first of the two in the synthesis's order."""
+    be free).  The x axis is the first of the two in the synthesis's order.
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec, synthesize
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    >>> spec = load_spec(params={**prop.params, "FIN_RETRIES": 1, "MSL": 30})
+    >>> region = synthesize(prop, spec, None, ["TIME_WAIT", "RTO"])
+    >>> picture = region_plot(region)
+    >>> picture.startswith(b"<?xml") and picture == region_plot(region)
+    True
+    >>> region_plot(region, "png")[:4]
+    b'\x89PNG'
+    """
     if fmt not in PLOT_FORMATS:
         raise UsageError(f"a region is drawn as {', '.join(PLOT_FORMATS)} (not {fmt!r})")
     at = dict(at or {})

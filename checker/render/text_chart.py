@@ -99,6 +99,15 @@ def render_text(trace: Trace, instants: Sequence[float] | None = None) -> str:
     With ``instants`` (one per step, the initial state's first, e.g. from
     :func:`checker.timed.checks.timed_run`) -- or when the trace is a timed run -- every row
     starts with its time.
+
+    Examples
+    --------
+    >>> from checker import explore, load_properties, load_spec, check_property
+    >>> spec = load_spec()
+    >>> prop = next(p for p in load_properties(spec=spec) if p.name == "closing-reachable")
+    >>> witness = check_property(prop, explore(spec, prop.product_config()), None).trace
+    >>> print(render_text(witness).splitlines()[-1])
+    final: A=CLOSING B=... A->B=[...] B->A=[...]
     """
     if instants is None and trace.times is not None:
         instants = [float(t) for t in trace.times]

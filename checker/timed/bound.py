@@ -85,7 +85,14 @@ __all__ = ["PEERS", "BoundStatus", "DurationBound", "default_free", "duration_bo
 
 class BoundStatus(StrEnum):
     """What a duration bound found: a supremum, a run that stays forever, or -- a limit
-    reached -- neither."""
+    reached -- neither.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> duration_bound(load_spec(), "A", "FIN-WAIT-2", free=()).status
+    <BoundStatus.UNBOUNDED: 'unbounded'>
+    """
 
     BOUNDED = "bounded"
     UNBOUNDED = "unbounded"
@@ -94,7 +101,17 @@ class BoundStatus(StrEnum):
 
 @dataclass(frozen=True)
 class DurationBound:
-    """The result of :func:`duration_bound`."""
+    """The result of :func:`duration_bound`.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> bound = duration_bound(load_spec(params={"SYN_RETRIES": 2}), "A", "SYN-SENT")
+    >>> bound.value, bound.attained, bound.formula
+    (Fraction(7, 1), True, '7*RTO')
+    >>> bound.to_json()["bound"]
+    7.0
+    """
 
     side: str
     state: str
@@ -275,6 +292,15 @@ def duration_bound(
 
     ``free`` parameters get a formula (default :func:`default_free`; ``()`` for none).
     Every Z3 call runs under ``limits``.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> spec = load_spec(params={"SYN_RETRIES": 2})
+    >>> duration_bound(spec, "A", "SYN-SENT").headline()
+    'A in SYN-SENT (peer gone): at most 7 s = 7*RTO'
+    >>> print(duration_bound(spec, "A", "FIN-WAIT-2", free=()).headline())
+    A in FIN-WAIT-2 (peer gone): unbounded
     """
     if side not in ("A", "B"):
         raise UsageError(f"unknown endpoint {side!r}: use A or B")

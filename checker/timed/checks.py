@@ -399,7 +399,20 @@ def check_timed(
     limits: SolverLimits = DEFAULT_LIMITS,
 ) -> Verdict:
     """Decide a timed property on ``spec`` (the variant and parameters already applied);
-    a ``timed-within`` claim is :func:`checker.timed.within.check_within`'s."""
+    a ``timed-within`` claim is :func:`checker.timed.within.check_within`'s.
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    >>> spec = load_spec(params={**prop.params, "FIN_RETRIES": 1, "MSL": 30})
+    >>> verdict = check_timed(prop, spec, None)
+    >>> verdict.verdict
+    <Outcome.VIOLATED: 'violated'>
+    >>> print(verdict.message)
+    at t=3 B: timeout RETX: B gave up after 1 retransmissions (FIN_RETRIES = 1) -- a run in
+    real time violates B leaves LAST-ACK only by rcv ACK of FIN
+    """
     if prop.kind == "timed-within":
         raise UsageError(f"{prop.name} is a timed-within claim: decide it with check_within")
     sc = scenario(prop, spec)

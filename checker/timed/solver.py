@@ -35,7 +35,17 @@ __all__ = ["DEFAULT_LIMITS", "SolverLimit", "SolverLimits"]
 
 @dataclass(frozen=True)
 class SolverLimits:
-    """Per-call limits: milliseconds (0: none) and Z3 resource units (0: none)."""
+    """Per-call limits: milliseconds (0: none) and Z3 resource units (0: none).
+
+    Examples
+    --------
+    >>> SolverLimits(timeout_ms=5_000)
+    SolverLimits(timeout_ms=5000, rlimit=0, own_signals=True)
+    >>> SolverLimits(timeout_ms=-1)
+    Traceback (most recent call last):
+    ...
+    checker.errors.TcpcheckError: --z3-timeout must be at least 0 (0: no timeout)
+    """
 
     timeout_ms: int = 60_000
     rlimit: int = 0

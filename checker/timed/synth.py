@@ -70,7 +70,13 @@ DEFAULT_FREE = ("TIME_WAIT", "MSL", "RTO")
 
 
 class SynthStatus(StrEnum):
-    """Whether a synthesized constraint is exact, or -- a limit reached -- unknown."""
+    """Whether a synthesized constraint is exact, or -- a limit reached -- unknown.
+
+    Examples
+    --------
+    >>> SynthStatus("exact") is SynthStatus.EXACT
+    True
+    """
 
     EXACT = "exact"
     UNKNOWN = "unknown"
@@ -78,7 +84,22 @@ class SynthStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Synthesis:
-    """The result of :func:`synthesize`."""
+    """The result of :func:`synthesize`: the region as text (:meth:`text`) and clauses,
+    named conditions weighed at the spec's values, and the tiles that cover the space.
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    >>> spec = load_spec(params={**prop.params, "FIN_RETRIES": 1, "MSL": 30, "RTO": 40})
+    >>> result = synthesize(prop, spec, None, ["TIME_WAIT"])
+    >>> result.free, result.values, result.status
+    (('TIME_WAIT',), {'TIME_WAIT': 60.0}, <SynthStatus.EXACT: 'exact'>)
+    >>> for condition in result.conditions:
+    ...     print(condition.describe())
+    TIME_WAIT >= 70 -- rules out: a RST from A, which had closed by timeout 2MSL (from
+    TIME-WAIT); FAILS at the spec's values, by 10
+    """
 
     prop: Property
     variant: str | None
@@ -152,7 +173,17 @@ class Synthesis:
 @dataclass(frozen=True)
 class Tiled:
     """One tile of the parameter space: its constraint over the free parameters, whether
-    the property is violated there, and how (the violating run's last move's cause)."""
+    the property is violated there, and how (the violating run's last move's cause).
+
+    ``k`` holds atoms ``(const, coefs, strict)``: ``const + sum(coef * free) >= 0``
+    (``> 0`` when strict), over :attr:`Synthesis.free` in order.
+
+    Examples
+    --------
+    >>> tile = Tiled(False, frozenset({(-70, (1,), False), (80, (-1,), True)}))
+    >>> k_text(tile.k, ["TIME_WAIT"])
+    'TIME_WAIT >= 70 and TIME_WAIT < 80'
+    """
 
     violated: bool
     k: frozenset[Bound]
@@ -442,7 +473,19 @@ def synthesize(
     runs under ``limits``.  ``interruptible``: an interrupt (Ctrl-C) is one more limit --
     the result is unknown, with the tiles found so far -- rather than an exception (the
     command line; not a library caller such as the docs generator, which must not go on
-    with half a region)."""
+    with half a region).
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    >>> spec = load_spec(params={**prop.params, "FIN_RETRIES": 1, "MSL": 30, "RTO": 40})
+    >>> result = synthesize(prop, spec, None, ["TIME_WAIT"])
+    >>> result.text(), result.status
+    ('TIME_WAIT >= 70', <SynthStatus.EXACT: 'exact'>)
+    >>> [(t.violated, k_text(t.k, result.free)) for t in result.tiles][:2]
+    [(True, 'TIME_WAIT <= 10'), (True, 'TIME_WAIT > 10 and TIME_WAIT < 30')]
+    """
     if not prop.timed or prop.kind == "timed-within":
         also = (
             " (a timed-within claim's region is its bound's formula against the limit: "
@@ -641,7 +684,18 @@ def loss_budgets(
 ) -> list[tuple[int, Synthesis]]:
     """The synthesized region for each loss budget ``k``: the network may lose at most
     ``k`` segments, any of them (the property's own ``lose`` restriction is lifted, so
-    that the budget alone says what may go wrong)."""
+    that the budget alone says what may go wrong).
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-not-stuck")
+    >>> spec = load_spec(params={**prop.params, "FIN_RETRIES": 3, "MSL": 2, "RTO": 1})
+    >>> for k, result in loss_budgets(prop, spec, None, ["TIME_WAIT"], [0, 1]):
+    ...     print(f"at most {k} lost: holds iff {result.text()} ({result.status})")
+    at most 0 lost: holds iff TIME_WAIT >= 2 (exact)
+    at most 1 lost: holds iff TIME_WAIT >= 3 (exact)
+    """
     out = []
     for k in budgets:
         if k < 0:

@@ -53,7 +53,18 @@ def check_within(
     limits: SolverLimits = DEFAULT_LIMITS,
 ) -> Verdict:
     """Decide the ``timed-within`` property ``prop`` on ``spec`` (the variant and the
-    parameters already applied)."""
+    parameters already applied).
+
+    Examples
+    --------
+    >>> from checker import load_properties, load_spec
+    >>> prop = next(p for p in load_properties() if p.name == "last-ack-gives-up-within-r2")
+    >>> prop.formula
+    'B leaves LAST-ACK within 127 * RTO'
+    >>> verdict = check_within(prop, load_spec(variant="linux"), "linux")
+    >>> verdict.verdict, verdict.message
+    (<Outcome.HOLDS: 'holds'>, 'B in LAST-ACK stays at most 104.448 s, within 127 * RTO = 127 s')
+    """
     claim = parse_within(prop.formula)
     limit = Fraction(claim.seconds(spec.values)).limit_denominator(10**9)
     config = prop.product_config()
