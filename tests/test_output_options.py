@@ -110,7 +110,9 @@ def test_export_json_summarises_the_model(tmp_path: Path) -> None:
 
 def test_docs_json_lists_what_it_wrote(tmp_path: Path) -> None:
     docs, diagrams = tmp_path / "d", tmp_path / "i"
-    args = ["docs", "--variant", "rfc1337", "--out", str(docs), "--diagrams", str(diagrams)]
+    small = Path(__file__).resolve().parent / "data" / "junit_suite.toml"
+    args = ["docs", "--variant", "base", "--properties", str(small)]
+    args += ["--out", str(docs), "--diagrams", str(diagrams)]
     code, out = run(*args, "--json", "--workers", "1")
     assert code == 0
     data = json.loads(out)
@@ -123,3 +125,11 @@ def test_docs_json_lists_what_it_wrote(tmp_path: Path) -> None:
     assert code == 1
     data = json.loads(out)
     assert data["ok"] is False and any("specification.md" in d for d in data["differences"])
+
+
+def test_the_readme_table_has_every_command() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| command | `--json` prints | `-q` leaves | progress |\n", 1)[1]
+    rows = table.split("\n\n", 1)[0].splitlines()[1:]
+    listed = {row.split("`")[1] for row in rows}
+    assert listed == {" ".join(c) for c in COMMANDS}

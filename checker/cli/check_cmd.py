@@ -130,7 +130,7 @@ def check_cmd(
       tcpcheck check --property both-eventually-closed --config overflow=drop
       tcpcheck check --property no-deadlock-with-bounded-retries --variant base \
         --counterexamples 3
-      tcpcheck check --json --junit report.xml
+      tcpcheck check --variant linux --json --junit report.xml
     """
     from ..render.text_chart import render_text
     from ..suite import run_suite

@@ -327,17 +327,20 @@ def bound_cmd(
     chosen: tuple[str, ...] = ()
     if not no_formula:
         chosen = tuple(free) or default_free(spec, peer, tuple(overrides))
-    result = duration_bound(
-        spec,
-        endpoint,
-        state,
-        peer=peer,
-        config=config,
-        start=start,
-        free=chosen,
-        max_seconds=max_seconds,
-        limits=solver_limits(),
-    )
+    with live(not as_json) as say:
+        if say is not None:
+            say(f"bounding {endpoint}'s stay in {state}")
+        result = duration_bound(
+            spec,
+            endpoint,
+            state,
+            peer=peer,
+            config=config,
+            start=start,
+            free=chosen,
+            max_seconds=max_seconds,
+            limits=solver_limits(),
+        )
     if as_json:
         data = result.to_json()
         data["variant"] = variant
