@@ -111,6 +111,14 @@ if ! command -v ip >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1 || ! comma
     fi
 fi
 
+# Storm (stormpy), for the cross-check of the probabilistic reading: a binary wheel that
+# not every machine has; without it the Storm tests are skipped, with the reason.
+if [ "${1:-}" = test ] && ! .venv/bin/python -c 'import stormpy' 2>/dev/null; then
+    say "installing stormpy (Storm) into .venv"
+    .venv/bin/python -m pip install --quiet 'stormpy>=1.9' >/dev/null 2>&1 ||
+        say "stormpy could not be installed here: the Storm cross-check will be skipped"
+fi
+
 # 7. For the tests only: mermaid-cli (pinned in tools/mermaid) and Debian's chromium, to
 #    render the Mermaid charts in a headless browser and look at them (the test is skipped,
 #    with the reason, without them).

@@ -36,7 +36,13 @@ from .options import (
 if TYPE_CHECKING:
     from ..export.crosscheck import CrossCheck
 
-__all__ = ["crosscheck_group", "crosscheck_spin_cmd", "export_group", "export_promela_cmd"]
+__all__ = [
+    "crosscheck_group",
+    "crosscheck_spin_cmd",
+    "export_group",
+    "export_prism_cmd",
+    "export_promela_cmd",
+]
 
 
 @cli.group("export")
@@ -133,6 +139,103 @@ def export_promela_cmd(
         click.echo(json.dumps(summary, indent=2))
     else:
         conclude(f"wrote {out_file} ({moves} moves)")
+
+
+@export_group.command("prism")
+@spec_options
+@product_options
+@click.option(
+    "--question",
+    metavar="PATTERN",
+    help="How an endpoint leaves or enters a state (e.g. 'B leaves LAST-ACK'): a variable "
+    "'left' and labels left_1, left_2, ... (one per event, first match) to ask about.",
+)
+@click.option(
+    "--loss-rate",
+    "loss_rate",
+    metavar="P",
+    help="Write every loss constant with this probability (e.g. 0.01 or 1/100); "
+    "without it they are left for the checker to define (storm --constants).",
+)
+@click.option(
+    "--timers",
+    type=click.Choice(["wait", "any"]),
+    default="wait",
+    show_default=True,
+    help="wait: a retransmission timer fires only where no delivery is offered (RTO longer "
+    "than the round trip); any: at any moment.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.prism",
+    help="Write the model here instead of standard output.",
+)
+@output_options("Print a JSON summary of what -o got (needs -o).")
+def export_prism_cmd(
+    spec_file: Path | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    question: str | None,
+    loss_rate: str | None,
+    timers: str,
+    out_file: Path | None,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """The product's probabilistic reading as a PRISM MDP, for Storm or PRISM.
+
+    Each segment in flight is lost with its constant's probability (p_ab_FIN_ACK: a
+    FIN+ACK from A to B) when it is delivered; the applications' calls, the
+    interleavings and the timers are the scheduler's.  Generated from the explorer's
+    tables, as the Promela model is: Storm's states are tcpcheck's.
+
+    \b
+    Examples:
+      tcpcheck export prism --variant linux --capacity 1 -o linux.prism
+      tcpcheck export prism --question "B leaves LAST-ACK" --loss-rate 0.01 -o tcp.prism
+      storm --prism tcp.prism --prop 'Pmax=? [F "left_1"]' --exact
+    """
+    from fractions import Fraction
+
+    from ..export.prism import prism_model
+
+    config = product_config(kw)
+    if as_json and out_file is None:
+        raise UsageError(
+            "--json prints a summary on standard output: give -o FILE.prism for the model"
+        )
+    spec = load(spec_file, variant, params)
+    rates = None
+    if loss_rate is not None:
+        try:
+            rate = Fraction(loss_rate)
+        except (ValueError, ZeroDivisionError):
+            raise UsageError(
+                f"--loss-rate {loss_rate}: a probability, e.g. 0.01 or 1/100"
+            ) from None
+        if not 0 <= rate <= 1:
+            raise UsageError(f"--loss-rate {loss_rate}: a probability is between 0 and 1")
+        rates = rate
+    with live(not as_json) as say:
+        if say is not None:
+            say("writing the PRISM model")
+        model = prism_model(spec, config, question, timers=timers, rate=rates)
+    if out_file is None:
+        click.echo(model.text, nl=False)
+        return
+    out_file.write_text(model.text, encoding="utf-8")
+    if as_json:
+        summary = {
+            "out": str(out_file),
+            "constants": sorted(model.constants.values()),
+            "events": list(model.events),
+        }
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        conclude(f"wrote {out_file} ({len(model.constants)} loss constants)")
 
 
 @cli.group("crosscheck")

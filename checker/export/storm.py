@@ -1,0 +1,85 @@
+"""Storm, through stormpy, on the PRISM model of the probabilistic reading.
+
+Storm builds its own state space from the PRISM commands (:mod:`checker.export.prism`)
+and solves the MDP in exact rational arithmetic: the minimum and maximum over schedulers
+of the probability of each way a question's move happens (``left_k``: the k-th event
+leaving the state), of any of them, and of the expected retransmissions and segments
+sent.  stormpy is optional: :func:`storm_missing` says why it cannot run here.
+
+Examples
+--------
+>>> isinstance(storm_missing(), (str, type(None)))
+True
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .prism import PrismModel
+
+__all__ = ["StormAnswer", "storm_check", "storm_missing"]
+
+
+def storm_missing() -> str | None:
+    """Why Storm cannot run here, or ``None`` when it can."""
+    try:
+        import stormpy  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        return f"stormpy is not installed ({exc}); bash setup.sh test installs it where it can"
+    return None
+
+
+@dataclass(frozen=True)
+class StormAnswer:
+    """What Storm found: per event of the question (and ``any``), the minimum and the
+    maximum probability that it happens; the expected totals per connection; the size of
+    the state space it built."""
+
+    events: Mapping[str, tuple[Fraction, Fraction]]
+    retransmissions: tuple[Fraction, Fraction]
+    segments: tuple[Fraction, Fraction]
+    states: int
+    choices: int
+
+
+def _fraction(value: Any) -> Fraction:
+    # Storm's exact numbers print as 99/100.
+    return Fraction(str(value).split(" ", 1)[0])
+
+
+def storm_check(model: PrismModel, rates: Mapping[str, Fraction]) -> StormAnswer:
+    """Check ``model`` with Storm at the loss probabilities ``rates`` (by constant name,
+    every one of ``model.constants``), exactly."""
+    import stormpy
+
+    asked = []
+    for k in range(1, len(model.events) + 1):
+        asked += [f'Pmin=? [F "left_{k}"]', f'Pmax=? [F "left_{k}"]']
+    if model.events:
+        asked += ['Pmin=? [F "left"]', 'Pmax=? [F "left"]']
+    for reward in ("retransmissions", "segments"):
+        asked += [f'R{{"{reward}"}}min=? [C]', f'R{{"{reward}"}}max=? [C]']
+    with tempfile.TemporaryDirectory(prefix="tcpcheck-storm-") as scratch:
+        path = Path(scratch) / "model.prism"
+        path.write_text(model.text, encoding="utf-8")
+        program = stormpy.parse_prism_program(str(path))
+    properties = stormpy.parse_properties(";".join(asked), program)
+    values = {name: stormpy.Rational(str(rates[name])) for name in model.constants.values()}
+    program, properties = stormpy.instantiate_constants(program, values, properties)
+    built = stormpy.build_model[stormpy.Rational](program, properties)
+    init = built.initial_states[0]
+    found = [
+        _fraction(stormpy.model_checking(built, p, only_initial_states=True).get_value(init))
+        for p in properties
+    ]
+    pairs = [(found[i], found[i + 1]) for i in range(0, len(found), 2)]
+    events = {e: pairs[i] for i, e in enumerate(model.events)}
+    if model.events:
+        events["any"] = pairs[len(model.events)]
+    return StormAnswer(events, pairs[-2], pairs[-1], built.nr_states, built.nr_choices)
