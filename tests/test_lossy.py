@@ -215,15 +215,15 @@ def test_a_count_agrees_when_its_interval_meets_the_predicted_range() -> None:
         compare("x", 1, 10, (0.5, 0.4))
 
 
-def _run(outcomes: list[dict[tuple[str, str], str]]) -> LossyRun:
-    return LossyRun(0.2, 0.2, [], outcomes)
-
-
 def test_a_run_is_compared_with_a_mapping_or_a_function() -> None:
-    done = classify(clean())
-    lost = classify(clean(to_b=[SYN_A, ACK_A, FIN_A], end_a="TIME-WAIT"))
-    run = _run([done] * 90 + [lost] * 10)
+    evs = [clean(port=20000 + i) for i in range(90)]
+    evs += [clean(port=20090 + i, to_b=[SYN_A, ACK_A, FIN_A]) for i in range(10)]
+    run = LossyRun(0.2, 0.2, evs, [classify(ev) for ev in evs])
     assert run.counts()["B", "LAST-ACK"] == {"rcv ACK of FIN": 90, "timeout RETX": 10}
+    shown = run.to_json()
+    assert shown["outcomes"]["B leaves LAST-ACK by timeout RETX"]["count"] == 10
+    assert shown["per_connection"]["rows"][-1][:2] == [20099, "rcv SYN+ACK"]
+    assert shown["per_connection"]["rows"][-1][-1] == "timeout RETX"
     freq = run.frequencies()
     assert freq["B leaves LAST-ACK by timeout RETX"].count == 10
     assert freq["A leaves FIN-WAIT-2: never entered"].count == 100
@@ -300,7 +300,7 @@ def test_kernel_lossy_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """200 connections at p = 0.2: every one classified, every count adding up, about a
     fifth of the segments lost; at p = 0 nothing fails; nothing left behind."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    run = run_lossy(0.2, 0.2, 200, rate=200.0)
+    run = run_lossy(0.2, 0.2, 200, rate=200.0, settle=15.0)  # a slow tail cut short
     assert len(run.outcomes) == len(run.connections) == 200
     assert sorted(c.port for c in run.connections) == list(range(20000, 20200))
     for key, counter in run.counts().items():
@@ -310,6 +310,8 @@ def test_kernel_lossy_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         assert 0.1 < 1 - seg["delivered"] / seg["sent"] < 0.3, (direction, seg)
     assert run.sysctls["A"]["net.ipv4.tcp_orphan_retries"] == "1"
     assert run.counts()["B", "LAST-ACK"]["rcv ACK of FIN"] > 100
+    rows = run.to_json()["per_connection"]["rows"]
+    assert len(rows) == 200 and rows[0][0] == 20000 and len(rows[0]) == 1 + len(EXITS)
     assert _ours(tmp_path) == []
 
     clean_run = run_lossy(0.0, 0.0, 50, rate=200.0)

@@ -14,10 +14,12 @@ The per-namespace sysctls :data:`SYSCTLS` make every give-up come within seconds
 run ends: ``tcp_syn_retries = 2`` (with the kernel's ``tcp_syn_linear_timeouts``, 4 by
 default, A sends its SYN up to six times 1 s apart before connect() fails),
 ``tcp_synack_retries = 2`` (B's SYN+ACK at 0, 1 and 3 s), ``tcp_orphan_retries = 1``
-(an orphaned FIN-WAIT-1 or LAST-ACK gives its FIN up on the budget that count gives,
-about a second and a half at the 200 ms minimum RTO) and ``tcp_fin_timeout = 2`` (an
-orphaned FIN-WAIT-2 leaves after 2 s).  TIME-WAIT stays 60 s on Linux: longer than a
-run.  The values each namespace then had are kept with the run (:attr:`LossyRun.sysctls`).
+(an orphaned FIN-WAIT-1 or LAST-ACK gives its FIN up at the first retransmission timer
+past the budget that count gives from the 200 ms minimum RTO: after two or three
+retransmissions, within seconds -- longer when a lost SYN left the connection without an
+RTT sample and its RTO at 3 s) and ``tcp_fin_timeout = 2`` (an orphaned FIN-WAIT-2
+leaves after 2 s).  TIME-WAIT stays 60 s on Linux: longer than a run.  The values each
+namespace then had are kept with the run (:attr:`LossyRun.sysctls`).
 
 What the lab observes, per connection (the client port picks its segments out):
 
@@ -440,6 +442,14 @@ class LossyRun:
             "outcomes": {name: f.to_json() for name, f in self.frequencies().items()},
             "compared": [a.to_json() for a in agreements or []],
             "notes": self.notes,
+            # Each connection's whole outcome (which ways go together), compactly.
+            "per_connection": {
+                "columns": ["client port", *(f"{side} leaves {state}" for side, state in EXITS)],
+                "rows": [
+                    [c.port, *(o[key] for key in EXITS)]
+                    for c, o in zip(self.connections, self.outcomes, strict=True)
+                ],
+            },
         }
 
 
@@ -538,10 +548,12 @@ def run_lossy(
     connections: int,
     rate: float = 100.0,
     say: Callable[[str], None] | None = None,
+    settle: float = SETTLE,
 ) -> LossyRun:
     """Open ``connections`` connections at ``rate`` per second with each segment of
-    A->B lost with probability ``loss_ab`` and of B->A with ``loss_ba``; classify each.
-    Needs root (:func:`checker.kernel.lab.missing`)."""
+    A->B lost with probability ``loss_ab`` and of B->A with ``loss_ba``; classify each,
+    waiting at most ``settle`` seconds after the last connect() for the sockets still
+    closing.  Needs root (:func:`checker.kernel.lab.missing`)."""
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise ValueError(f"between 1 and {MAX_CONNECTIONS} connections, not {connections}")
     for p in (loss_ab, loss_ba):
@@ -565,10 +577,10 @@ def run_lossy(
             str(connections), str(rate),
         )  # fmt: skip
         opened = _line(client, "client")
-        settle = time.monotonic()
+        settled_from = time.monotonic()
         while True:
             end = {side: _ss_states(lab, side) for side in ("A", "B")}
-            if _settled(end) or time.monotonic() - settle > SETTLE:
+            if _settled(end) or time.monotonic() - settled_from > settle:
                 break
             if say:
                 left = sum(
@@ -596,8 +608,8 @@ def run_lossy(
         }
         conns = evidence(paths, opened, served, end)
         notes = []
-        if time.monotonic() - settle > SETTLE:
-            notes.append(f"sockets still closing after {SETTLE:g} s: classified as they were")
+        if time.monotonic() - settled_from > settle:
+            notes.append(f"sockets still closing after {settle:g} s: classified as they were")
         run = LossyRun(
             loss_ab, loss_ba, conns, [classify(c) for c in conns], dict(lab.read), lab.kernel,
             notes=notes,
