@@ -54,6 +54,7 @@ SHARED_WORKER = {
         "tests/test_kernel_scenarios.py",
         "tests/test_netlab.py",
         "tests/test_exits.py::test_sigterm_ends_a_conformance",
+        "tests/test_lossy.py::test_kernel_",
         "tests/test_help_examples.py::test_every_example_runs_as_written[conform]",
     ),
     "bundled": (

@@ -8,8 +8,13 @@ segments with nftables in the *receiving* namespace's input hook (a drop in the 
 output hook is a local transmit error, which the kernel retries at once: not a loss), and
 drives one socket program per side (:mod:`checker.kernel.agent`).  With ``between``, a third
 namespace sits between the two, holding the far ends of one veth pair per side and a
-forwarder that can duplicate and reorder (:mod:`checker.kernel.between`).  Everything it
-creates -- namespaces, processes -- is removed on exit, also on failure.
+forwarder that can duplicate and reorder (:mod:`checker.kernel.between`).  With
+``delivered``, each side also captures what its input hook let through: a second input
+chain, after the one that drops, hands every TCP segment that reached it to an nflog
+group that a second tcpdump records (:meth:`Lab.delivered`) -- the interface capture
+shows a segment *before* the drop, so it tells what was sent, this one what was
+received.  Everything it creates -- namespaces, processes -- is removed on exit, also on
+failure.
 
 Needs root, ``ip``, ``nft``, ``tcpdump`` and ``ss``: :func:`missing` says what is not there.
 
@@ -177,6 +182,10 @@ def _connection(pcap: Path, peer: str, own: str) -> _Seen:
     return _Seen(sport, dport, peer_isn, own_isn, furthest(ends[True], peer_isn), snd_nxt)
 
 
+#: The nflog group a lab made with ``delivered`` logs received segments to (groups are
+#: per namespace: labs running at once do not share one).
+_NFLOG = 77
+
 _ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -245,6 +254,7 @@ class Lab:
         keep: Path | None = None,
         sample_every: float = 0.005,
         between: bool = False,
+        delivered: bool = False,
     ):
         with _LABS_LOCK:
             number = next(_LABS)
@@ -262,6 +272,7 @@ class Lab:
         self._network: Agent | None = None
         self.addr = {"A": CLIENT_ADDR, "B": SERVER_ADDR}
         self.sysctls = sysctls or {}
+        self.with_delivered = delivered
         self.sample_every = sample_every
         self.stopped = threading.Event()
         #: The :data:`~checker.kernel.recording.READ_SYSCTLS` as each namespace has them
@@ -323,6 +334,8 @@ class Lab:
                 )
                 self.read[side] = self._read_sysctls(side)
                 self._capture(side, dev)
+                if self.with_delivered:
+                    self._capture_delivered(side)
             # The clock starts before the sampler: every round is timed from it.
             self.t0, self.wall0 = time.monotonic(), time.time()
             self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -377,11 +390,13 @@ class Lab:
                 out[name.strip()] = value.strip()
         return out
 
-    def _capture(self, side: str, dev: str) -> None:
-        pcap = self.dir / f"{side}.pcap"
+    def _capture(self, side: str, dev: str, pcap: Path | None = None) -> None:
+        pcap = pcap or self.dir / f"{side}.pcap"
+        # An nflog group carries only what the rule logs (TCP): no filter there.
+        only_tcp = [] if dev.startswith("nflog:") else ["tcp"]
         proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", dev, "-U", "-n",
-             "--immediate-mode", "-w", str(pcap), "tcp"],
+             "--immediate-mode", "-w", str(pcap), *only_tcp],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -395,6 +410,26 @@ class Lab:
             line = proc.stderr.readline()
             if "listening on" in line or not line:
                 break
+
+    def _capture_delivered(self, side: str) -> None:
+        # Priority 100: after the input chain whose rules drop (priority 0), so a
+        # segment dropped there never gets here.
+        self.ns_run(
+            side,
+            "nft",
+            "add chain inet tcpcheck delivered { type filter hook input priority 100; }",
+        )
+        # queue-threshold 1: each segment goes to tcpdump at once (nflog batches by
+        # default, up to a second)
+        rule = f"add rule inet tcpcheck delivered meta l4proto tcp log group {_NFLOG} "
+        rule += "queue-threshold 1"
+        self.ns_run(side, "nft", rule)
+        self._capture(side, f"nflog:{_NFLOG}", self.delivered(side))
+
+    def delivered(self, side: str) -> Path:
+        """The capture of the TCP segments ``side``'s input hook let through (a lab
+        made with ``delivered``): link type NFLOG, in order of arrival."""
+        return self.dir / f"{side}-delivered.pcap"
 
     def _sample(self) -> None:
         while not self._stop.is_set():
@@ -418,17 +453,20 @@ class Lab:
     def _program(self, side: str, name: str) -> Agent:
         """A socket program (:mod:`checker.kernel.agent`) started in ``side``'s
         namespace, torn down with the lab."""
+        return Agent(name, self.program(side, "checker.kernel.agent"))
+
+    def program(self, side: str, module: str, *args: str) -> subprocess.Popen[str]:
+        """``python -m module args`` started in ``side``'s namespace, its standard
+        input and output piped (text), torn down with the lab."""
+        self._go_on()
         proc = subprocess.Popen(
-            [
-                *("ip", "netns", "exec", self.ns[side]),
-                *(sys.executable, "-m", "checker.kernel.agent"),
-            ],
+            [*("ip", "netns", "exec", self.ns[side]), sys.executable, "-m", module, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         self.procs.append(proc)
-        return Agent(name, proc)
+        return proc
 
     def do(self, side: str, op: str, **args: Any) -> dict[str, Any]:
         """Run one socket call on ``side``; its result (``ok``, or ``errno``)."""

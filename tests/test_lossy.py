@@ -1,0 +1,323 @@
+"""The lossy conformance mode: captures read (Ethernet and nflog), connections classified
+from synthetic evidence, counts against predictions with exact binomial intervals, the
+command's input checks -- and, as root, a small batch of connections on this machine's
+TCP (the counts add up, p = 0 loses nothing, nothing is left behind)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+import dpkt  # type: ignore[import-untyped]
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
+from checker.kernel.binomial import compare, frequency
+from checker.kernel.lossy import (
+    EXITS,
+    NEVER,
+    PORT,
+    STILL,
+    Evidence,
+    LossyRun,
+    Seg,
+    classify,
+    compare_run,
+    read_tcp,
+    run_lossy,
+)
+
+SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
+A_ISN, B_ISN = 1000, 5000
+
+
+def a(flags: int, seq: int, ack: int = 0) -> Seg:
+    """A segment A sent (numbers relative to the ISNs)."""
+    return Seg(True, flags, A_ISN + seq, B_ISN + ack if flags & ACK else 0)
+
+
+def b(flags: int, seq: int, ack: int = 0) -> Seg:
+    return Seg(False, flags, B_ISN + seq, A_ISN + ack if flags & ACK else 0)
+
+
+# The segments of a clean open and close: A's FIN at 1, B's at 1.
+SYN_A, SYNACK_B, ACK_A = a(SYN, 0), b(SYN | ACK, 0, 1), a(ACK, 1, 1)
+FIN_A, FINACK_B, LAST_A = a(FIN | ACK, 1, 1), b(FIN | ACK, 1, 2), a(ACK, 2, 2)
+ACK_OF_FIN_B = b(ACK, 1, 2)
+
+
+def clean(**changes: object) -> Evidence:
+    ev = Evidence(
+        20000,
+        "ok",
+        accepted=True,
+        read="eof",
+        sent_a=[SYN_A, ACK_A, FIN_A, LAST_A],
+        sent_b=[SYNACK_B, FINACK_B],
+        to_a=[SYNACK_B, FINACK_B],
+        to_b=[SYN_A, ACK_A, FIN_A, LAST_A],
+        end_a="TIME-WAIT",
+    )
+    for key, value in changes.items():
+        setattr(ev, key, value)
+    return ev
+
+
+def test_a_clean_close_is_classified_as_the_model_names_it() -> None:
+    out = classify(clean())
+    assert out == {
+        ("A", "SYN-SENT"): "rcv SYN+ACK",
+        ("A", "FIN-WAIT-1"): "rcv FIN+ACK of FIN",
+        ("A", "FIN-WAIT-2"): NEVER,
+        ("A", "TIME-WAIT"): STILL,
+        ("B", "SYN-RECEIVED"): "rcv ACK of SYN",
+        ("B", "ESTABLISHED"): "rcv FIN",
+        ("B", "LAST-ACK"): "rcv ACK of FIN",
+    }
+    assert set(out) == set(EXITS)
+
+
+def test_b_gives_its_fin_up_or_is_still_there() -> None:
+    """Every ACK of B's FIN lost: gone at the end is the orphan's give-up."""
+    lost = clean(to_b=[SYN_A, ACK_A, FIN_A], sent_b=[SYNACK_B, FINACK_B, FINACK_B])
+    assert classify(lost)["B", "LAST-ACK"] == "timeout RETX"
+    lost.end_b = "LAST-ACK"
+    assert classify(lost)["B", "LAST-ACK"] == STILL
+
+
+def test_a_late_fin_after_fin_wait_2_draws_a_rst() -> None:
+    """A went to FIN-WAIT-2 by a bare ACK; B's FIN came after A's timer: A answered with
+    a RST (not an ACK), which reset B in LAST-ACK."""
+    ev = clean(
+        sent_a=[SYN_A, ACK_A, FIN_A, a(RST, 2)],
+        sent_b=[SYNACK_B, ACK_OF_FIN_B, FINACK_B],
+        to_a=[SYNACK_B, ACK_OF_FIN_B, FINACK_B],
+        to_b=[SYN_A, ACK_A, FIN_A, a(RST, 2)],
+        end_a=None,
+    )
+    out = classify(ev)
+    assert out["A", "FIN-WAIT-1"] == "rcv ACK of FIN"
+    assert out["A", "FIN-WAIT-2"] == "timeout FIN-WAIT-2"
+    assert out["A", "TIME-WAIT"] == NEVER
+    assert out["B", "LAST-ACK"] == "rcv RST"
+    # Had A acknowledged the FIN, it was in FIN-WAIT-2 still: TIME-WAIT follows.
+    ev.sent_a = [SYN_A, ACK_A, FIN_A, LAST_A]
+    ev.to_b = [SYN_A, ACK_A, FIN_A, LAST_A]
+    ev.end_a = "TIME-WAIT"
+    out = classify(ev)
+    assert out["A", "FIN-WAIT-2"] == "rcv FIN" and out["A", "TIME-WAIT"] == STILL
+    assert out["B", "LAST-ACK"] == "rcv ACK of FIN"
+
+
+def test_a_given_up_request_resets_the_fin() -> None:
+    """A's ACK and FIN lost until B gave its request up: B answers the next FIN with a
+    RST, which ends A's FIN-WAIT-1; B never accepted."""
+    rst_b = Seg(False, RST, B_ISN + 1, 0)  # at the ACK number of the FIN it answers
+    ev = Evidence(
+        20001,
+        "ok",
+        sent_a=[SYN_A, ACK_A, FIN_A, FIN_A],
+        sent_b=[SYNACK_B, SYNACK_B, SYNACK_B, rst_b],
+        to_a=[SYNACK_B, rst_b],
+        to_b=[SYN_A, FIN_A],
+    )
+    out = classify(ev)
+    assert out["B", "SYN-RECEIVED"] == "timeout RETX"
+    assert out["A", "FIN-WAIT-1"] == "rcv RST"
+    assert out["B", "ESTABLISHED"] == NEVER and out["B", "LAST-ACK"] == NEVER
+
+
+def test_a_gives_its_fin_up_and_b_waits_for_ever() -> None:
+    ev = clean(
+        read="pending",
+        sent_a=[SYN_A, ACK_A, FIN_A, FIN_A, FIN_A],
+        sent_b=[SYNACK_B],
+        to_a=[SYNACK_B],
+        to_b=[SYN_A, ACK_A],
+        end_a=None,
+        end_b="ESTABLISHED",
+    )
+    out = classify(ev)
+    assert out["A", "FIN-WAIT-1"] == "timeout RETX"
+    assert out["B", "ESTABLISHED"] == STILL and out["B", "LAST-ACK"] == NEVER
+
+
+def test_the_fin_may_complete_the_handshake() -> None:
+    """A's ACK lost, its FIN+ACK delivered: B leaves SYN-RECEIVED by rcv FIN."""
+    out = classify(clean(to_b=[SYN_A, FIN_A, LAST_A]))
+    assert out["B", "SYN-RECEIVED"] == "rcv FIN" and out["B", "ESTABLISHED"] == NEVER
+
+
+def test_a_syn_given_up() -> None:
+    out = classify(Evidence(20002, "ETIMEDOUT", sent_a=[SYN_A] * 6, to_b=[]))
+    assert out["A", "SYN-SENT"] == "timeout RETX"
+    assert all(how == NEVER for key, how in out.items() if key != ("A", "SYN-SENT"))
+
+
+def _nflog(ip: bytes) -> bytes:
+    """An nflog record as tcpdump writes it: a header, a hardware-protocol attribute,
+    then the packet (attributes 4-byte aligned, their length and type little-endian)."""
+    hwproto = struct.pack("<HH", 6, 1) + b"\x08\x00" + b"\0\0"
+    payload = struct.pack("<HH", 4 + len(ip), 9) + ip
+    payload += b"\0" * (-len(payload) % 4)
+    return struct.pack("!BBH", 2, 0, 0) + hwproto + payload
+
+
+def _ip(seg: Seg, client: int) -> dpkt.ip.IP:
+    src, dst = (b"\x0a\x4d\x00\x01", b"\x0a\x4d\x00\x02")
+    sport, dport = (client, PORT) if seg.from_a else (PORT, client)
+    if not seg.from_a:
+        src, dst = dst, src
+    tcp = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seg.seq, ack=seg.ack, flags=seg.flags)
+    return dpkt.ip.IP(src=src, dst=dst, p=dpkt.ip.IP_PROTO_TCP, data=tcp)
+
+
+def test_captures_are_read_by_connection_from_ethernet_and_nflog(tmp_path: Path) -> None:
+    segs = [SYN_A, SYNACK_B, ACK_A, FIN_A, FINACK_B, LAST_A]
+    eth_path, nflog_path = tmp_path / "A.pcap", tmp_path / "A-delivered.pcap"
+    with eth_path.open("wb") as f:
+        writer = dpkt.pcap.Writer(f)
+        for i, s in enumerate(segs):
+            frame = dpkt.ethernet.Ethernet(type=dpkt.ethernet.ETH_TYPE_IP, data=_ip(s, 20000))
+            writer.writepkt(bytes(frame), ts=float(i))
+            writer.writepkt(bytes(dpkt.ethernet.Ethernet(data=b"")), ts=float(i))  # not IP
+    with nflog_path.open("wb") as f:
+        writer = dpkt.pcap.Writer(f, linktype=239)
+        for i, s in enumerate(segs):
+            writer.writepkt(_nflog(bytes(_ip(s, 20000 + i % 2))), ts=float(i))
+    assert read_tcp(eth_path) == {20000: segs}
+    assert read_tcp(nflog_path) == {20000: segs[0::2], 20001: segs[1::2]}
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    assert read_tcp(tmp_path / "empty.pcap") == {}
+
+
+def test_frequencies_have_exact_99_percent_intervals() -> None:
+    f = frequency(5, 1000)
+    assert (f.count, f.trials, f.share) == (5, 1000, 0.005)
+    assert (round(f.low, 6), round(f.high, 6)) == (0.00108, 0.014085)
+    assert frequency(0, 200).low == 0.0 and round(frequency(0, 200).high, 6) == 0.026144
+    assert frequency(200, 200).high == 1.0
+    with pytest.raises(ValueError):
+        frequency(3, 2)
+
+
+def test_a_count_agrees_when_its_interval_meets_the_predicted_range() -> None:
+    assert compare("x", 5, 1000, (0.014, 0.5)).agrees  # meets at the interval's top
+    assert compare("x", 5, 1000, (0.015, 0.5)).side == "below"
+    assert compare("x", 60, 100, (0.3, 0.4)).side == "above"
+    assert compare("x", 60, 100, (0.7, 0.7)).agrees
+    assert compare("x", 60, 100, (0.73, 0.8)).side == "below"
+    with pytest.raises(ValueError):
+        compare("x", 1, 10, (0.5, 0.4))
+
+
+def test_a_run_is_compared_with_a_mapping_or_a_function() -> None:
+    evs = [clean(port=20000 + i) for i in range(90)]
+    evs += [clean(port=20090 + i, to_b=[SYN_A, ACK_A, FIN_A]) for i in range(10)]
+    run = LossyRun(0.2, 0.2, evs, [classify(ev) for ev in evs])
+    assert run.counts()["B", "LAST-ACK"] == {"rcv ACK of FIN": 90, "timeout RETX": 10}
+    shown = run.to_json()
+    assert shown["outcomes"]["B leaves LAST-ACK by timeout RETX"]["count"] == 10
+    assert shown["per_connection"]["rows"][-1][:2] == [20099, "rcv SYN+ACK"]
+    assert shown["per_connection"]["rows"][-1][-1] == "timeout RETX"
+    freq = run.frequencies()
+    assert freq["B leaves LAST-ACK by timeout RETX"].count == 10
+    assert freq["A leaves FIN-WAIT-2: never entered"].count == 100
+    by_name = compare_run(
+        run,
+        {
+            "B leaves LAST-ACK by timeout RETX": (0.1, 0.1),
+            "B leaves LAST-ACK by rcv RST": (0.0, 0.0),  # never seen: a count of 0
+            "A leaves SYN-SENT by timeout RETX": (0.2, 0.3),
+        },
+    )
+    assert [(x.outcome, x.measured.count, x.agrees) for x in by_name] == [
+        ("A leaves SYN-SENT by timeout RETX", 0, False),
+        ("B leaves LAST-ACK by rcv RST", 0, True),
+        ("B leaves LAST-ACK by timeout RETX", 10, True),
+    ]
+    asked: list[tuple[str, float, float]] = []
+
+    def predict(name: str, p_ab: float, p_ba: float) -> tuple[float, float] | None:
+        asked.append((name, p_ab, p_ba))
+        return (0.0, 1.0) if name.startswith("B leaves LAST-ACK") else None
+
+    by_function = compare_run(run, predict)
+    assert {x.outcome for x in by_function} == {
+        f"B leaves LAST-ACK{how}"
+        for how in (
+            " by rcv ACK of FIN", " by rcv RST", " by timeout RETX", ": still there at the end",
+            ": never entered",
+        )
+    }  # fmt: skip
+    assert (
+        all(x.agrees for x in by_function)
+        and ("B leaves LAST-ACK: never entered", 0.2, 0.2) in asked
+    )
+    with pytest.raises(ValueError, match="no such outcome: B leaves LAST-AK"):
+        compare_run(run, {"B leaves LAST-AK by rcv RST": (0.0, 1.0)})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--loss-rate", "0.1,1.5"], "'1.5' is not a probability"),
+        (["--loss-rate", "x"], "'x' is not a probability"),
+        (["--loss-rate", "0.1", "--scenario", "x", "--charts", "c"], "drop --scenario, --charts"),
+    ],
+)
+def test_the_lossy_options_are_checked(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["conform", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def _ours(tmp: Path) -> list[str]:
+    """This process's namespaces, and processes still working in the lab's folder or
+    started by this process, left behind."""
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    left = [line for line in names.splitlines() if f"-{os.getpid()}-" in line]
+    left += [str(p) for p in tmp.iterdir()]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if str(tmp).encode() in cmdline or (ppid == os.getpid() and b"netns" in cmdline):
+            left.append(f"process {proc.name}: {cmdline!r}")
+    return left
+
+
+@pytest.mark.kernel
+def test_kernel_lossy_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """200 connections at p = 0.2: every one classified, every count adding up, about a
+    fifth of the segments lost; at p = 0 nothing fails; nothing left behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run = run_lossy(0.2, 0.2, 200, rate=200.0, settle=15.0)  # a slow tail cut short
+    assert len(run.outcomes) == len(run.connections) == 200
+    assert sorted(c.port for c in run.connections) == list(range(20000, 20200))
+    for key, counter in run.counts().items():
+        assert sum(counter.values()) == 200, key
+        assert set(counter) <= {*EXITS[key], NEVER, STILL}, (key, counter)
+    for direction, seg in run.segments().items():
+        assert 0.1 < 1 - seg["delivered"] / seg["sent"] < 0.3, (direction, seg)
+    assert run.sysctls["A"]["net.ipv4.tcp_orphan_retries"] == "1"
+    assert run.counts()["B", "LAST-ACK"]["rcv ACK of FIN"] > 100
+    rows = run.to_json()["per_connection"]["rows"]
+    assert len(rows) == 200 and rows[0][0] == 20000 and len(rows[0]) == 1 + len(EXITS)
+    assert _ours(tmp_path) == []
+
+    clean_run = run_lossy(0.0, 0.0, 50, rate=200.0)
+    counts = clean_run.counts()
+    assert counts["A", "SYN-SENT"] == {"rcv SYN+ACK": 50}
+    assert counts["B", "LAST-ACK"] == {"rcv ACK of FIN": 50}
+    assert counts["A", "TIME-WAIT"] == {STILL: 50}
+    assert all(s["sent"] == s["delivered"] for s in clean_run.segments().values())
+    assert _ours(tmp_path) == []
