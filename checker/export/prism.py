@@ -25,8 +25,10 @@ these commands, which is what makes it an independent check of tcpcheck's own MD
 - a *question* (a move pattern, ``B leaves LAST-ACK``) adds a variable ``left`` that the
   first matching move sets to the number of its event (``label "left_2"``; 0: not yet),
   and every command that sends is labelled (``[retx1]``: a retransmission sending one
-  segment, ``[send2]``: another move sending two) for the reward structures
-  ``"retransmissions"`` and ``"segments"``.
+  segment, ``[send2]``: another move sending two, ``[send1_p_ba_FIN_ACK]``: a delivery
+  whose receipt sends one, rewarded ``(1-p_ba_FIN_ACK)*1``, the expected count since
+  only its receipt branch sends) for the reward structures ``"retransmissions"`` and
+  ``"segments"``.
 
 Only unordered channels with ``overflow = block``, no duplication and no attacker are
 written (the reading's assumptions); anything else is refused with the reason.
@@ -282,7 +284,13 @@ def prism_model(
                 p = constants[(shown, seg(c).name)]
                 text = core.labels[lab].text()
                 chance = [take, p] if losses == "chance" else None
-                commands.append((action(lab), guards, ups, chance, side, text))
+                act = action(lab)
+                if act and chance:
+                    # Only the receipt branch sends: its action carries its loss constant,
+                    # and the reward is the expected count, (1 - p) * n (PRISM rewards an
+                    # action, not a branch).
+                    act = f"{act}_{p}"
+                commands.append((act, guards, ups, chance, side, text))
     if losses == "choice":
         # The explorer's losses (checker.product.network): any segment, at any moment.
         for ch, shown in _CHANNELS:
@@ -319,7 +327,7 @@ def prism_model(
     put("endmodule")
     put("")
     # Only the actions some command carries (Storm refuses a reward for another).
-    used = sorted({act for act, *_rest in commands if act}, key=lambda a: (a[:4], int(a[4:])))
+    used = sorted({act for act, *_rest in commands if act})
     put('rewards "retransmissions"')
     for act in used:
         if act.startswith("retx"):
@@ -327,7 +335,8 @@ def prism_model(
     put("endrewards")
     put('rewards "segments"')
     for act in used:
-        put(f"\t[{act}] true : {act[4:]};")
+        sent, _, lost = act[4:].partition("_")
+        put(f"\t[{act}] true : " + (f"(1-{lost})*{sent};" if lost else f"{sent};"))
     put("endrewards")
     if pattern is not None:
         # The events a question tells apart: `left_k` once the k-th has happened.
