@@ -1,0 +1,143 @@
+"""The probabilistic reading: the MDP, its exact and numeric solutions, the questions."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+
+from checker import load_spec
+from checker.errors import UsageError
+from checker.model.spec import Spec
+from checker.prob.mdp import MDP, build_mdp
+from checker.prob.questions import ask, outcomes, parse_question
+from checker.prob.rates import LossRates
+from checker.prob.solve import OPTS, Task, solve, solve_exact, solve_numeric
+
+#: One retry of every SYN, SYN+ACK and FIN: a small acyclic MDP (about 200 states).
+ONE_RETRY = {"FIN_RETRIES": 1, "SYN_RETRIES": 1, "SYNACK_RETRIES": 1}
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[Spec, MDP]:
+    spec = load_spec(params=ONE_RETRY)
+    return spec, build_mdp(spec)
+
+
+def _task(spec: Spec, mdp: MDP, text: str) -> Task:
+    [outcome] = outcomes(mdp, parse_question(text, spec))
+    return outcome.task
+
+
+@pytest.mark.parametrize("p", [F(1, 10), F(1, 3), F(1, 2), F(0), F(1)])
+def test_give_up_in_last_ack_closed_form(small: tuple[Spec, MDP], p: F) -> None:
+    """The most likely way for B to give up in LAST-ACK, with one retry of everything.
+
+    The scheduler that maximises it opens B before A's SYN arrives (otherwise B answers
+    it with a RST and never gets to LAST-ACK).  Then, timers waiting for the network,
+    every step that must happen is a segment with two chances: A's SYN reaches B
+    (1 - p^2), B's SYN+ACK reaches A (1 - p^2; A's ACK of it may be lost, A's FIN
+    acknowledges it again), A's FIN reaches B (1 - p^2; its ACK may be lost, B answers
+    a retransmission).  B then closes (LAST-ACK) and gives up when both rounds of its
+    FIN fail, a round failing when the FIN is lost or A's ACK of it is: 1 - (1 - p)^2.
+    So P = (1 - p^2)^3 (1 - (1 - p)^2)^2.
+    """
+    spec, mdp = small
+    task = _task(spec, mdp, "B leaves LAST-ACK by timeout")
+    want = (1 - p * p) ** 3 * (1 - (1 - p) ** 2) ** 2
+    assert solve_exact(mdp, task, LossRates(p), "max").low == want
+    # The least: B's application never listens in time, and never reaches LAST-ACK.
+    assert solve_exact(mdp, task, LossRates(p), "min").low == 0
+
+
+def test_certain_loss_gives_up_the_handshake(small: tuple[Spec, MDP]) -> None:
+    spec, mdp = small
+    task = _task(spec, mdp, "A leaves SYN-SENT by timeout")
+    for opt in ("min", "max", "uniform"):
+        assert solve(mdp, task, LossRates(F(1)), opt).low == 1
+        assert solve(mdp, task, LossRates(F(0)), opt).low == 0
+
+
+def test_uniform_between_min_and_max_and_numeric_agrees(small: tuple[Spec, MDP]) -> None:
+    spec, mdp = small
+    rates = LossRates.parse("0.2")
+    for text in ("B leaves LAST-ACK", "A = TIME-WAIT", "expected retransmissions"):
+        for o in outcomes(mdp, parse_question(text, spec)):
+            exact = {opt: solve_exact(mdp, o.task, rates, opt).low for opt in OPTS}
+            assert exact["min"] <= exact["uniform"] <= exact["max"], (text, o.name)
+            for opt, v in exact.items():
+                num = solve_numeric(mdp, o.task, rates, opt)
+                assert num.method == "numeric"
+                assert float(num.low) - 1e-9 <= v <= float(num.high) + 1e-9, (o.name, opt)
+                assert abs(num.value - float(v)) <= 1e-9
+
+
+def test_cyclic_model_is_numeric_with_a_bound() -> None:
+    spec = load_spec(params={**ONE_RETRY, "FIN_RETRIES": float("inf")})
+    mdp = build_mdp(spec)
+    assert not mdp.acyclic
+    answer = ask(mdp, parse_question("B leaves LAST-ACK", spec), [LossRates.parse("0.1")])
+    assert answer.method == "numeric"
+    by = {row.outcome: row for row in answer.rows}
+    assert "by timeout RETX" not in by  # no give-up without a retry bound
+    ack = by["by rcv ACK of FIN"].high
+    assert ack.method == "numeric" and ack.error <= 1e-12
+    assert ack.low <= ack.high
+
+
+def test_timers_any_lets_the_scheduler_give_up() -> None:
+    spec = load_spec(params=ONE_RETRY)
+    mdp = build_mdp(spec, timers="any")
+    task = _task(spec, mdp, "B leaves LAST-ACK by timeout")
+    # Once in LAST-ACK, B gives up for sure: its timer fires before any FIN arrives.
+    # Getting there still takes the SYN, the SYN+ACK and A's FIN, two tries each.
+    p = F(1, 100)
+    assert solve(mdp, task, LossRates(p), "max").low == (1 - p * p) ** 3
+    last_ack = _task(spec, mdp, "B = LAST-ACK")
+    assert solve(mdp, last_ack, LossRates(p), "max").low == (1 - p * p) ** 3
+
+
+def test_expected_retransmissions_pinned(small: tuple[Spec, MDP]) -> None:
+    spec, mdp = small
+    task = _task(spec, mdp, "expected retransmissions")
+    low = solve_exact(mdp, task, LossRates.parse("0.1"), "min").low
+    high = solve_exact(mdp, task, LossRates.parse("0.1"), "max").low
+    assert 0 < low < high
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1.5", "between 0 and 1"),
+        ("A->C=0.1", "unknown loss class 'A->C'"),
+        ("FIN+SYN=0.1", "unknown loss class"),
+        ("x", "is not a number"),
+    ],
+)
+def test_bad_rates(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        LossRates.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("B leaves LAST-AK", "unknown state 'LAST-AK'"),
+        ("B leaves LAST-ACK by rcv ACK of FINN", "unknown event"),
+        ("expected retransmission", "one of retransmissions, segments"),
+        ("A = NOPE", "NOPE"),
+    ],
+)
+def test_bad_questions(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_question(text, load_spec())
+
+
+def test_rates_by_class() -> None:
+    r = LossRates.parse("0.01,A->B=0.02,FIN+ACK=0.2,B->A:ACK=0.5")
+    from checker.prob.rates import LossClass
+
+    assert r.rate(LossClass("B->A", "ACK")) == F(1, 2)
+    assert r.rate(LossClass("A->B", "FIN+ACK")) == F(1, 5)
+    assert r.rate(LossClass("A->B", "ACK")) == F(1, 50)
+    assert r.rate(LossClass("B->A", "SYN+ACK")) == F(1, 100)
