@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from fractions import Fraction as F
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from checker import load_spec
+from checker.cli import cli
 from checker.errors import UsageError
 from checker.model.spec import Spec
 from checker.prob.mdp import MDP, build_mdp
 from checker.prob.questions import ask, outcomes, parse_question
 from checker.prob.rates import LossRates
 from checker.prob.solve import OPTS, Task, solve, solve_exact, solve_numeric
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: One retry of every SYN, SYN+ACK and FIN: a small acyclic MDP (about 200 states).
 ONE_RETRY = {"FIN_RETRIES": 1, "SYN_RETRIES": 1, "SYNACK_RETRIES": 1}
@@ -141,3 +150,49 @@ def test_rates_by_class() -> None:
     assert r.rate(LossClass("A->B", "FIN+ACK")) == F(1, 5)
     assert r.rate(LossClass("A->B", "ACK")) == F(1, 50)
     assert r.rate(LossClass("B->A", "SYN+ACK")) == F(1, 100)
+
+
+def _cli(*args: str, seed: str = "0") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", "from checker.cli import main; main()", "prob", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_cli_json_is_deterministic_and_exact() -> None:
+    args = ("B leaves LAST-ACK", "--param", "FIN_RETRIES=1", "--loss-rate", "0.1", "--json")
+    first, second = _cli(*args, seed="1"), _cli(*args, seed="2")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    data = json.loads(first.stdout)
+    [answer] = data["answers"]
+    assert answer["method"] == "exact"
+    rows = {r["outcome"]: r for r in answer["rows"]}
+    # B gives up: (1 - p^2)^3 (1 - (1 - p)^2)^2 with one retry of the FIN and seven of
+    # the SYN and SYN+ACK: their failures are p^8 terms, the answer is close to 0.035739.
+    give_up = rows["by timeout RETX"]["max"]
+    assert give_up["fraction"] == "357389992852200035739/10000000000000000000000"
+    assert rows["by timeout RETX"]["min"]["value"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("B leaves LAST-ACK", "--loss-rate", "2"), "between 0 and 1"),
+        (("B leaves LAST-ACK", "--loss-rate", "A->C=0.1"), "unknown loss class"),
+        (("B leaves LAST-ACK", "--loss-rate", "0.1,FIN+SYN=0.1"), "unknown loss class"),
+        (("B leaves LAST-ACK", "--loss-rate", "B->A:SYN=0.1"), "no segment of that class"),
+        (("B leaves LAST-AK",), "unknown state 'LAST-AK'"),
+        (("B leaves LAST-ACK by rcv FINN",), "unknown event 'rcv FINN'"),
+        (("B leaves LAST-ACK", "--loss", "1"), "needs --loss any"),
+        ((), "name a QUESTION"),
+    ],
+)
+def test_cli_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    result = CliRunner().invoke(cli, ["prob", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -142,6 +142,12 @@ class MDP:
 
     def summary(self) -> dict[str, Any]:
         reach = sum(self.reachable)
+        acts = [
+            a
+            for s in range(self.states)
+            if self.reachable[s]
+            for a in range(self.action_start[s], self.action_start[s + 1])
+        ]
         terminal = sum(
             1
             for s in range(self.states)
@@ -150,8 +156,8 @@ class MDP:
         return {
             "product_states": self.states,
             "states": reach,
-            "actions": self.actions,
-            "branches": self.branches,
+            "actions": len(acts),
+            "branches": sum(self.branch_start[a + 1] - self.branch_start[a] for a in acts),
             "terminal": terminal,
             "loss_classes": [str(c) for c in self.classes],
             "acyclic": self.acyclic,

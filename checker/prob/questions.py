@@ -292,8 +292,9 @@ def assumptions(mdp: MDP, eps: float = EPS) -> list[str]:
     """What an answer holds under, in words."""
     ex = mdp.exploration
     spec = ex.spec
+    counts = [f"{p.name} = {p.value:g}" for p in spec.parameters if p.unit == "count"]
     out = [
-        spec.heading,
+        spec.heading + (f"; {', '.join(counts)}" if counts else ""),
         ex.config.describe().replace("loss any", "each segment lost at its loss rate"),
         "timers wait for the network: a timer expires only when no segment can be delivered"
         if mdp.timers == "wait"

@@ -33,6 +33,7 @@ checker.errors.UsageError: loss rate 'A->C=0.1': unknown loss class 'A->C' (a ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -164,6 +165,20 @@ class LossRates:
         parts = [_decimal(self.default)] if self.default or not self.overrides() else []
         parts += self.overrides()
         return ",".join(parts)
+
+    def check_classes(self, classes: Sequence[LossClass]) -> None:
+        """Refuse an override that names a kind or class no delivery has (a typo, or a
+        segment this configuration never sends): it would change nothing."""
+        kinds = {c.kind for c in classes}
+        named = [(k, k in kinds) for k, _ in self.by_kind]
+        named += [(str(c), c in classes) for c, _ in self.by_class]
+        for name, known in named:
+            if not known:
+                there = ", ".join(str(c) for c in classes)
+                raise UsageError(
+                    f"loss rate {name}: no segment of that class is ever delivered here "
+                    f"(the loss classes are {there})"
+                )
 
     def overrides(self) -> list[str]:
         return (

@@ -104,8 +104,15 @@ class Value:
 
 
 def _sig(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits; near 1, as ``1 - d`` (``1`` only when it is).
+
+    >>> _sig(0.000123456789, 3), _sig(1 - 1.5e-12, 6), _sig(1.0, 6)
+    ('0.000123', '1 - 1.5e-12', '1')
+    """
     if x == 0 or x == 1:
         return str(int(x))
+    if 0 < 1 - x < 10.0**-digits:
+        return f"1 - {1 - x:.{min(digits, 3)}g}"
     return f"{x:.{digits}g}"
 
 
