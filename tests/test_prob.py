@@ -196,3 +196,66 @@ def test_cli_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
     result = CliRunner().invoke(cli, ["prob", *args])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def _suite(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "props.toml"
+    path.write_text(
+        '[[properties]]\nname = "p"\nkind = "probability"\ndescription = "d"\nref = "r"\n'
+        "params = { FIN_RETRIES = 1, SYN_RETRIES = 1, SYNACK_RETRIES = 1 }\n" + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bound", "verdict"),
+    [
+        # The most is (1 - p^2)^3 (1 - (1 - p)^2)^2 = 0.035739 at p = 1/10.
+        ("<= 0.036", "holds"),
+        ("<= 0.035", "violated"),
+        # The least is 0 (B's application listens too late), so no lower bound holds.
+        (">= 0.0", "holds"),
+        (">= 0.001", "violated"),
+    ],
+)
+def test_suite_probability_kind(tmp_path: Path, bound: str, verdict: str) -> None:
+    from checker.check.properties import load_properties
+    from checker.suite import run_suite
+
+    path = _suite(
+        tmp_path,
+        f'formula = "B leaves LAST-ACK by timeout"\nloss_rate = [0.1]\nbound = "{bound}"\n'
+        f'expected = {{ base = "{verdict}" }}\n',
+    )
+    [prop] = load_properties(path)
+    assert prop.claim().startswith(
+        f"under every scheduler, P(B leaves LAST-ACK by timeout) {bound}"
+    )
+    [v] = run_suite([prop], variants=[None])
+    assert v.verdict == verdict and v.ok, v.message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('formula = "B leaves LAST-ACK"\nloss_rate = 0.1\nbound = "<= 0.1"\n', "name the way out"),
+        ('formula = "B leaves LAST-ACK by timeout"\nbound = "<= 0.1"\n', "missing 'loss_rate'"),
+        (
+            'formula = "B leaves LAST-ACK by timeout"\nloss_rate = 2\nbound = "<= 0.1"\n',
+            "not a probability",
+        ),
+        ('formula = "B leaves LAST-ACK by timeout"\nloss_rate = 0.1\nbound = "< 0.1"\n', "'bound'"),
+        (
+            'formula = "B leaves LAST-ACK by tmeout"\nloss_rate = 0.1\nbound = "<= 0.1"\n',
+            "unknown event",
+        ),
+    ],
+)
+def test_suite_probability_bad_entries(tmp_path: Path, body: str, message: str) -> None:
+    from checker.check.properties import load_properties
+    from checker.errors import SpecError
+
+    path = _suite(tmp_path, body + 'expected = { base = "holds" }\n')
+    with pytest.raises(SpecError, match=message):
+        load_properties(path, spec=load_spec())

@@ -49,7 +49,7 @@ from ..product.explore import explore
 from ..product.semantics import Label
 from .rates import LossClass, LossRates
 
-__all__ = ["MDP", "TIMER_MODES", "build_mdp", "mdp_of", "prob_config"]
+__all__ = ["MDP", "TIMER_MODES", "build_mdp", "mdp_of", "prob_config", "with_timers"]
 
 #: When a timer may expire: only once the network is quiet, or whenever enabled.
 TIMER_MODES = ("wait", "any")
@@ -283,3 +283,8 @@ def _reach_and_order(mdp: MDP) -> None:
         mdp.reachable[s] = 1
     mdp.acyclic = acyclic
     mdp._order = post[::-1] if acyclic else []
+
+
+def with_timers(mdp: MDP, timers: str) -> MDP:
+    """The same exploration read with another timer mode (no new search)."""
+    return mdp if timers == mdp.timers else mdp_of(mdp.exploration, timers=timers)

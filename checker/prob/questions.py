@@ -147,24 +147,29 @@ def _sides(mdp: MDP, side: str) -> list[str]:
     return out
 
 
-def _branch_sources(mdp: MDP) -> list[int]:
-    src = [0] * mdp.branches
+def _reachable_branches(mdp: MDP) -> list[tuple[int, int]]:
+    """Every branch of a reachable state, with that state: ``(branch, source)``."""
+    out = []
     for s in range(mdp.states):
-        for a in range(mdp.action_start[s], mdp.action_start[s + 1]):
-            for b in range(mdp.branch_start[a], mdp.branch_start[a + 1]):
-                src[b] = s
-    return src
+        if mdp.reachable[s]:
+            lo, hi = mdp.action_start[s], mdp.action_start[s + 1]
+            out += [(b, s) for b in range(mdp.branch_start[lo], mdp.branch_start[hi])]
+    return out
 
 
 def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
-    """The solver tasks of ``question`` on ``mdp`` (see the module docstring)."""
+    """The solver tasks of ``question`` on ``mdp`` (see the module docstring).  Only the
+    branches of reachable states are read: the others are never taken."""
     n = mdp.branches
-    labels = mdp.branch_labels()
+    branches = _reachable_branches(mdp)
+    labels = {b: mdp.label(b) for b, _ in branches}
     if question.kind == "expected":
-        if question.expected == "retransmissions":
-            gain = [int(lab.kind == "timeout" and bool(lab.sent)) for lab in labels]
-        else:
-            gain = [len(lab.sent) if lab.actor in ("A", "B") else 0 for lab in labels]
+        gain = [0] * n
+        for b, lab in labels.items():
+            if question.expected == "retransmissions":
+                gain[b] = int(lab.kind == "timeout" and bool(lab.sent))
+            elif lab.actor in ("A", "B"):
+                gain[b] = len(lab.sent)
         return [Outcome(question.text, Task(gain, [True] * n, {}, bounded=False))]
     if question.kind == "formula":
         assert question.formula is not None
@@ -175,14 +180,12 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
     assert pattern is not None
     side = pattern.side
     local = _sides(mdp, side)
-    src = _branch_sources(mdp)
-    targets = mdp.targets()
+    dst = mdp.exploration.dst
+    targets = {b: dst[mdp.branch_edge[b]] for b, _ in branches}
     moves = [
         b
-        for b in range(n)
-        if mdp.reachable[src[b]]
-        and labels[b].actor == side
-        and pattern.matches(side, local[src[b]], local[targets[b]])
+        for b, s in branches
+        if labels[b].actor == side and pattern.matches(side, local[s], local[targets[b]])
     ]
     if question.kind == "reach":
 
@@ -210,10 +213,9 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
     out.append(Outcome("stays", _stop(n, moves, stays)))
     entering = [
         b
-        for b in range(n)
-        if mdp.reachable[src[b]]
-        and labels[b].actor == side
-        and local[src[b]] != pattern.state
+        for b, s in branches
+        if labels[b].actor == side
+        and local[s] != pattern.state
         and local[targets[b]] == pattern.state
     ]
     if local[0] == pattern.state:

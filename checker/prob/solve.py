@@ -137,11 +137,14 @@ def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
     """Backward induction in fractions along a topological order (acyclic MDPs)."""
     if not mdp.acyclic:
         raise ValueError("backward induction needs an acyclic MDP")
-    prob = mdp.probabilities(rates)
-    targets = mdp.targets()
+    lost = [rates.rate(c) for c in mdp.classes]
+    kept = [1 - p for p in lost]
+    dst, edge = mdp.exploration.dst, mdp.branch_edge
+    cls, is_lost = mdp.branch_class, mdp.branch_lost
     a_start, b_start = mdp.action_start, mdp.branch_start
+    gain, go_on = task.gain, task.go_on
     value: dict[int, Fraction] = {}
-    zero = Fraction(0)
+    zero, one = Fraction(0), Fraction(1)
     for s in reversed(mdp.topological_order()):
         if s in task.absorbing:
             value[s] = Fraction(task.absorbing[s])
@@ -150,10 +153,11 @@ def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
         for a in range(a_start[s], a_start[s + 1]):
             q = zero
             for b in range(b_start[a], b_start[a + 1]):
-                p = prob[b]
+                c = cls[b]
+                p = one if c < 0 else lost[c] if is_lost[b] else kept[c]
                 if not p:
                     continue
-                v = task.gain[b] + (value[targets[b]] if task.go_on[b] else 0)
+                v = gain[b] + (value[dst[edge[b]]] if go_on[b] else 0)
                 if v:
                     q += p * v
             qs.append(q)
