@@ -47,7 +47,7 @@ RESTRICTED = {
     "distributed": {"jobs"},
     "dask": {"jobs"},
     "multiprocessing": {"jobs"},
-    "matplotlib": {"render.region_plot"},
+    "matplotlib": {"render.region_plot", "render.prob_plot"},
 }
 
 

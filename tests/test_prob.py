@@ -259,3 +259,25 @@ def test_suite_probability_bad_entries(tmp_path: Path, body: str, message: str) 
     path = _suite(tmp_path, body + 'expected = { base = "holds" }\n')
     with pytest.raises(SpecError, match=message):
         load_properties(path, spec=load_spec())
+
+
+def test_plot_is_deterministic_and_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
+    args = ["prob", "B leaves LAST-ACK by timeout", "--param", "FIN_RETRIES=1"]
+    args += ["--loss-rate", "0.1,0.3", "-q"]
+    first = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "a.svg")])
+    second = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "b.svg")])
+    assert first.exit_code == second.exit_code == 0, first.output
+    svg = (tmp_path / "a.svg").read_bytes()
+    assert svg == (tmp_path / "b.svg").read_bytes()
+    assert b"linux (max)" in svg and b"<dc:date>" not in svg
+    for bad, message in [
+        (["--plot", str(tmp_path / "c.jpeg")], "the suffix names the format"),
+        (["--loss-rate", "0.1", "--plot", str(tmp_path / "c.svg")], "two or more"),
+    ]:
+        result = CliRunner().invoke(cli, ["prob", "B leaves LAST-ACK by timeout", *bad])
+        assert result.exit_code == 2 and message in result.output, result.output
+    leaves = CliRunner().invoke(
+        cli,
+        ["prob", "B leaves LAST-ACK", "--loss-rate", "0.1,0.2", "--plot", str(tmp_path / "d.svg")],
+    )
+    assert leaves.exit_code == 2 and "one probability" in leaves.output

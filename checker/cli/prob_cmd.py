@@ -9,10 +9,15 @@ from typing import Any
 
 import click
 
+from ..errors import UsageError
 from ..prob.mdp import TIMER_MODES, build_mdp
-from ..prob.questions import EXPECTED, Answer, ask, parse_question
-from ..prob.rates import rate_list
+from ..prob.questions import EXPECTED, Answer, Question, ask, parse_question
+from ..prob.rates import LossRates, rate_list
 from ..prob.solve import EPS
+from ..product.config import ProductConfig
+from ..render.prob_plot import Curve, prob_plot
+from ..render.region_plot import plot_format
+from ..suite import suite_variants
 from .app import cli
 from .console import conclude, live, out_console
 from .exits import Exit
@@ -69,6 +74,15 @@ __all__ = ["prob_cmd"]
     show_default=True,
     help="Precision of numeric answers (an MDP with cycles).",
 )
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also draw the probability against the loss rate for the base spec and every "
+    "bundled variant (min and max; .svg, .pdf or .png): a question with one outcome, "
+    "at two or more rates.",
+)
 @click.option("--max-states", type=COUNT, metavar="N", help="Bound the exploration (unknown).")
 @click.option(
     "--max-seconds",
@@ -88,6 +102,7 @@ def prob_cmd(
     timers: str,
     uniform: bool,
     eps: float,
+    plot_file: Path | None,
     max_states: int | None,
     max_seconds: float | None,
     as_json: bool,
@@ -112,6 +127,8 @@ def prob_cmd(
       tcpcheck prob "A leaves SYN-SENT" --param SYN_RETRIES=1 --uniform --json
       tcpcheck prob --expected retransmissions --expected segments --loss-rate 0.1
       tcpcheck prob "B leaves LAST-ACK" --param FIN_RETRIES=inf --loss-rate 0.2 -q
+      tcpcheck prob "B leaves LAST-ACK by timeout" --param FIN_RETRIES=2 \\
+          --loss-rate 0.01,0.05,0.1,0.2 --plot give-up.svg
     """
     spec = load(spec_file, variant, params)
     config = product_config(kw)
@@ -120,6 +137,8 @@ def prob_cmd(
     questions += [parse_question(f"expected {what}", spec) for what in expected]
     if not questions:
         raise click.UsageError("name a QUESTION, or --expected retransmissions|segments")
+    if plot_file is not None:
+        _check_plot(plot_file, questions, rates)
     with live(not as_json) as say:
         if say is not None:
             say("exploring the product")
@@ -146,8 +165,57 @@ def prob_cmd(
         )
     else:
         _print(answers, uniform)
+    if plot_file is not None:
+        curves = _curves(spec_file, params, config, timers, questions[0], rates, eps)
+        title = f"P({questions[0].text}), {timers_text(timers)}"
+        plot_file.write_bytes(prob_plot(title, curves, plot_format(plot_file)))
+        conclude(f"wrote {plot_file}")
     if any(a.method == "unknown" for a in answers):
         sys.exit(Exit.INCOMPLETE)
+
+
+def timers_text(timers: str) -> str:
+    return "timers wait for the network" if timers == "wait" else "timers at any moment"
+
+
+def _check_plot(path: Path, questions: list[Question], rates: list[LossRates]) -> None:
+    """Refuse a picture that could not be drawn before any work is done."""
+    plot_format(path)
+    if not path.resolve().parent.is_dir():
+        raise UsageError(f"--plot {path}: no folder {path.parent} to write it in")
+    if len(questions) != 1 or questions[0].kind == "leaves":
+        raise UsageError(
+            "--plot draws one probability: ask for one outcome, e.g. 'B leaves LAST-ACK by "
+            "timeout', without --expected"
+        )
+    if len(rates) < 2 or any(r.overrides() for r in rates):
+        raise UsageError("--plot needs two or more plain loss rates, e.g. --loss-rate 0.01,0.1")
+
+
+def _curves(
+    spec_file: Path | None,
+    params: tuple[str, ...],
+    config: ProductConfig,
+    timers: str,
+    question: Question,
+    rates: list[LossRates],
+    eps: float,
+) -> list[Curve]:
+    """The question's min and max at each rate on the base spec and every variant."""
+    curves = []
+    for variant in suite_variants(spec_file):
+        spec = load(spec_file, variant or "base", params)
+        mdp = build_mdp(spec, config, timers=timers)
+        rows = ask(mdp, parse_question(question.text, spec), rates, eps=eps).rows
+        curves.append(
+            Curve(
+                variant or "base",
+                tuple(float(r.default) for r in rates),
+                tuple(float(r.low.value) for r in rows),
+                tuple(float(r.high.value) for r in rows),
+            )
+        )
+    return curves
 
 
 def _print(answers: list[Answer], uniform: bool) -> None:
