@@ -106,12 +106,26 @@ def test_timers_any_lets_the_scheduler_give_up() -> None:
     assert solve(mdp, last_ack, LossRates(p), "max").low == (1 - p * p) ** 3
 
 
-def test_expected_retransmissions_pinned(small: tuple[Spec, MDP]) -> None:
+def test_expected_totals_pinned(small: tuple[Spec, MDP]) -> None:
+    """The fewest retransmissions and segments: the scheduler has B's application never
+    listen, so A's SYN draws a RST+ACK from CLOSED B and the attempt ends.  A round (the
+    SYN, and the RST+ACK if the SYN arrives) fails with 1 - (1 - p)^2; after one failed
+    round A retransmits (one retransmission), after two it gives up (a timeout that sends
+    nothing).  So E[retransmissions] = 1 - (1 - p)^2 = 0.19 and E[segments] =
+    (1 + (1 - p)) (1 + 0.19) = 2.261 at p = 1/10.  The most and the uniform scheduler's
+    are pinned as computed."""
     spec, mdp = small
-    task = _task(spec, mdp, "expected retransmissions")
-    low = solve_exact(mdp, task, LossRates.parse("0.1"), "min").low
-    high = solve_exact(mdp, task, LossRates.parse("0.1"), "max").low
-    assert 0 < low < high
+    rates = LossRates(F(1, 10))
+    want = {
+        "expected retransmissions": (F(19, 100), F(74867581, 100000000)),
+        "expected segments": (F(2261, 1000), F(10106409545831, 10**12)),
+    }
+    for text, (low, high) in want.items():
+        task = _task(spec, mdp, text)
+        assert solve_exact(mdp, task, rates, "min").low == low
+        assert solve_exact(mdp, task, rates, "max").low == high
+    uniform = solve_exact(mdp, _task(spec, mdp, "expected retransmissions"), rates, "uniform")
+    assert f"{float(uniform.low):.15f}" == "0.474524409494353"
 
 
 @pytest.mark.parametrize(
