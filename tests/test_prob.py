@@ -295,3 +295,13 @@ def test_plot_is_deterministic_and_refuses_what_it_cannot_draw(tmp_path: Path) -
         ["prob", "B leaves LAST-ACK", "--loss-rate", "0.1,0.2", "--plot", str(tmp_path / "d.svg")],
     )
     assert leaves.exit_code == 2 and "one probability" in leaves.output
+
+
+def test_a_limit_leaves_the_answer_unknown() -> None:
+    result = CliRunner().invoke(
+        cli, ["prob", "B leaves LAST-ACK by timeout", "--max-states", "1000", "--json"]
+    )
+    assert result.exit_code == 3, result.output
+    [answer] = json.loads(result.output)["answers"]
+    assert answer["method"] == "unknown"
+    assert answer["rows"][0]["max"] == {"method": "unknown", "low": 0.0, "high": 1.0}

@@ -94,7 +94,9 @@ class Value:
         return f"[{_sig(float(self.low), digits)}, {_sig(float(self.high), digits)}] unknown"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "value": float(self.value)}
+        out: dict[str, Any] = {"method": self.method}
+        if self.method != "unknown":  # an unknown value has bounds, no estimate
+            out["value"] = float(self.value)
         if self.method == "exact":
             assert isinstance(self.low, Fraction)
             out["fraction"] = f"{self.low.numerator}/{self.low.denominator}"
