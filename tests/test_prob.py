@@ -305,3 +305,18 @@ def test_a_limit_leaves_the_answer_unknown() -> None:
     [answer] = json.loads(result.output)["answers"]
     assert answer["method"] == "unknown"
     assert answer["rows"][0]["max"] == {"method": "unknown", "low": 0.0, "high": 1.0}
+
+
+def test_end_components_do_not_stall_the_upper_bound() -> None:
+    """With endless SYN retries and every segment lost, A resends its SYN forever: an end
+    component.  Iterated from above without deflation, the most probability of reaching
+    ESTABLISHED would stay at 1; it is 0."""
+    spec = load_spec(params={**ONE_RETRY, "SYN_RETRIES": float("inf")})
+    mdp = build_mdp(spec)
+    task = _task(spec, mdp, "A enters ESTABLISHED")
+    for opt in OPTS:
+        value = solve(mdp, task, LossRates(F(1)), opt)
+        assert value.method == "numeric" and value.low <= 0 <= value.high <= 2e-12, opt
+    half = solve(mdp, task, LossRates(F(1, 2)), "max")
+    # The SYN gets through in the end; the SYN+ACK must within its two tries, 1 - 1/2^2.
+    assert abs(half.value - 0.75) <= 1e-12
