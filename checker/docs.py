@@ -52,6 +52,9 @@ from .model.overrides import merge_params
 from .model.requirements import requirement_index
 from .model.segments import LEVELS
 from .model.spec import CHOICE_KINDS, Choice, Spec, Timer, Transition
+from .prob.mdp import build_mdp, with_timers
+from .prob.questions import ask, parse_question
+from .prob.rates import LossRates
 from .product.config import ProductConfig
 from .product.explore import explore
 from .render.endpoint_diagram import differences, endpoint_dot, render, rule_text
@@ -119,8 +122,66 @@ def _choices_table(choices: Sequence[Choice]) -> list[str]:
     )
 
 
+#: The retry budgets and loss rates of the loss-probability table.
+RETRY_BUDGETS = (2, 3, 6)
+LOSS_RATES = ("0.01", "0.05", "0.2")
+
+
+def _loss_probabilities(spec_file: str | Path | None, base: Spec) -> list[str]:
+    """The section on the probabilistic reading: P(B gives up in LAST-ACK) by retry
+    budget and loss rate, exact (``tcpcheck prob``); empty for a spec without a
+    ``FIN_RETRIES`` parameter or a LAST-ACK state."""
+    if "FIN_RETRIES" not in base.values or "LAST-ACK" not in base.state_names:
+        return []
+    rates = [LossRates.parse(r) for r in LOSS_RATES]
+    head = ["FIN_RETRIES", *(f"p = {float(r) * 100:g}%" for r in LOSS_RATES)]
+    rows = []
+    last = None
+    for retries in RETRY_BUDGETS:
+        spec = load_spec(spec_file, params={"FIN_RETRIES": retries})
+        mdp = build_mdp(spec)
+        question = parse_question("B leaves LAST-ACK by timeout", spec)
+        answer = ask(mdp, question, rates)
+        rows.append([str(retries), *(f"[{r.low.text(3)}, {r.high.text(3)}]" for r in answer.rows)])
+        last = spec, mdp, question
+    assert last is not None
+    spec, mdp, question = last
+    blocked = ask(with_timers(mdp, "any"), question, rates[:1]).rows[0].high
+    dropping = build_mdp(spec, ProductConfig(overflow="drop"), timers="any")
+    anytime = ask(dropping, question, rates[:1]).rows[0].high
+    return [
+        "## Loss probabilities",
+        "",
+        "`tcpcheck prob` reads the product (any segment may be lost, none duplicated) as a "
+        "Markov decision process: each delivery of a segment loses it with probability p; "
+        "a timer expires only when no segment can be delivered (timers wait for the "
+        "network); which application call, delivery or timer comes next is a scheduler's "
+        "choice. The probability that B gives up on its FIN in LAST-ACK "
+        "(`B leaves LAST-ACK by timeout`), the least and the most over schedulers, "
+        "computed exactly (the MDP is acyclic):",
+        "",
+        *_table(head, rows),
+        "",
+        "Each of B's FIN_RETRIES + 1 rounds fails when its FIN or the ACK of it is lost, "
+        "1 − (1 − p)² a round, so the most grows as about (2p)^(FIN_RETRIES + 1). The "
+        "least is 0: a scheduler can have B's application listen only after A's SYN has "
+        "arrived, and B, answering it with a RST, never reaches LAST-ACK. If timers may "
+        "expire at any moment and a full channel drops what is sent into it "
+        "(`--scheduler-timers any --overflow drop`), the most at p = 1% and FIN_RETRIES = "
+        f"{RETRY_BUDGETS[-1]} is {anytime.text(3)}: once in LAST-ACK, B gives up for sure, "
+        "its timer firing before any FIN arrives (what is missing is the chance of never "
+        "getting there). With the default blocking channel of capacity 2 it is "
+        f"{blocked.text(3)}: B cannot resend a third FIN before one has left the channel.",
+        "",
+    ]
+
+
 def _specification(
-    base: Spec, variants: Sequence[Spec], docs: PurePosixPath, diagrams: PurePosixPath
+    base: Spec,
+    variants: Sequence[Spec],
+    docs: PurePosixPath,
+    diagrams: PurePosixPath,
+    loss: Sequence[str] = (),
 ) -> str:
     lines = [HEADER, "", f"# {base.title}: the specification", ""]
     lines += [
@@ -210,6 +271,7 @@ def _specification(
         "because retry bounds and the loss budget make the graph finite and acyclic; a "
         "limit makes the answer `unknown`.",
         "",
+        *loss,
         "## Choices and abstractions",
         "",
         "Where the RFC leaves room, where RFC generations differ, and what the model leaves "
@@ -491,7 +553,10 @@ def generate(
         if png:
             out[diagrams / "product-base.png"] = render(quotient, "png")
     variant_specs = [s for n, s in specs.items() if n is not None]
-    out[docs / "specification.md"] = _specification(base, variant_specs, docs, diagrams).encode()
+    loss = _loss_probabilities(spec_file, base) if None in specs else []
+    out[docs / "specification.md"] = _specification(
+        base, variant_specs, docs, diagrams, loss
+    ).encode()
     if properties:
         props = load_properties(props_file, spec=base)
         verdicts, regions = _checked(

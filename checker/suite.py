@@ -23,7 +23,7 @@ from typing import Any
 
 from .check.liveness import GraphFacts
 from .check.outcome import Outcome
-from .check.properties import Property
+from .check.properties import PROBABILITY, Property
 from .check.untimed import check_property, incomplete
 from .check.verdicts import Verdict, with_runs
 from .errors import UsageError
@@ -31,6 +31,8 @@ from .model.layers import is_overlay, overlay_name
 from .model.load import list_variants, load_spec
 from .model.overrides import merge_params
 from .model.spec import Spec
+from .prob.mdp import MDP, build_mdp
+from .prob.verdict import check_probability
 from .product.config import ProductConfig
 from .product.exploration import Exploration
 from .product.explore import explore
@@ -109,6 +111,7 @@ def run_suite(
     off = tuple(fairness_off)
 
     specs: dict[tuple[Any, ...], Spec] = {}
+    mdps: dict[tuple[Any, ...], MDP] = {}
 
     def decide(
         prop: Property, variant: str | None, at: tuple[Any, ...], config: ProductConfig
@@ -125,6 +128,10 @@ def run_suite(
             )
             return dataclasses.replace(verdict, prop=prop)
         key = (at, config)
+        if prop.kind == PROBABILITY:
+            if key not in mdps:
+                mdps[key] = build_mdp(spec, config, max_states=bound, max_seconds=max_seconds)
+            return check_probability(prop, spec, mdps[key], variant, max_seconds=max_seconds)
         if key not in cache:
             exploration = explore(spec, config, max_states=bound, max_seconds=max_seconds)
             cache[key] = exploration, GraphFacts(exploration)

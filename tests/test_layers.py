@@ -1,6 +1,6 @@
 """The package's layers: imports run one way, along the pipeline.
 
-``cli -> docs -> suite -> {kernel, export, render, timed} -> check -> product -> model ->
+``cli -> docs -> suite -> {kernel, export, render, timed, prob} -> check -> product -> model ->
 errors``: a module imports only from its own layer and the layers below it (kernel and
 export may also use timed; render uses only check, product and model).  Only the CLI
 speaks click and rich; only the kernel's lab and the SPIN runner start processes, and
@@ -29,6 +29,7 @@ LEVEL = {
     "product": 2,
     "check": 3,
     "timed": 4,
+    "prob": 4,
     "render": 4,
     "export": 4,
     "kernel": 4,
@@ -46,7 +47,7 @@ RESTRICTED = {
     "distributed": {"jobs"},
     "dask": {"jobs"},
     "multiprocessing": {"jobs"},
-    "matplotlib": {"render.region_plot"},
+    "matplotlib": {"render.region_plot", "render.prob_plot"},
 }
 
 

@@ -89,6 +89,10 @@ EXPECTED = {
     "blind-rst-cannot-reset": row("violated", linux="holds", rfc5961="holds"),
     "exact-rst-resets": row("holds"),
     "blind-syn-cannot-reset": row("holds", rfc793="violated"),
+    # probability: the maximum (<=) or minimum (>=) over schedulers against a bound.
+    "last-ack-give-up-rare": row("holds"),
+    "last-ack-give-up-rare-with-two-retries": row("violated", linux="holds"),
+    "close-ends-by-ack-whatever-the-scheduler": row("violated"),
 }
 
 

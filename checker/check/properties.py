@@ -14,6 +14,7 @@ and move pattern, against the spec's state and event names when a spec is given.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,9 @@ __all__ = [
     "EXISTENTIAL",
     "FAIRNESS",
     "KINDS",
+    "PROBABILITY",
     "Property",
+    "bound_of",
     "bundled_properties_path",
     "load_properties",
     "premise_and_goal",
@@ -43,6 +46,8 @@ __all__ = [
 
 #: The untimed kinds (the timed ones are :data:`checker.check.patterns.TIMED_KINDS`).
 KINDS = ("invariant", "reachable", "path", "deadlock-free", "eventually", "leads-to")
+#: The kind decided on the product read as a Markov decision process (:mod:`checker.prob`).
+PROBABILITY = "probability"
 #: Fairness assumptions, by name, with what each means.
 FAIRNESS = {
     "fair-lossy": "fair-lossy channels: a segment sent infinitely often is delivered infinitely "
@@ -93,6 +98,10 @@ class Property:
     #: ``reachable`` and ``path``: the claim is that some run does this (``True``) or
     #: that no run does (``False``); ``None`` for the other kinds.
     exists: bool | None = None
+    #: ``probability``: the loss rates (each as ``--loss-rate`` reads one) and the bound
+    #: (``<= 1e-6`` or ``>= 0.99``) the probability keeps at every one of them.
+    loss_rates: tuple[str, ...] = ()
+    bound: str | None = None
     #: ``timed-within``: is the peer ``gone`` (every stay from every entry, nothing
     #: arrives) or ``live`` (the whole product from ``start``), as ``tcpcheck bound``.
     peer: str = "gone"
@@ -151,6 +160,13 @@ class Property:
 
     def _claim(self) -> str:
         some = "some run" if self.exists is not False else "no run"
+        if self.kind == PROBABILITY:
+            assert self.bound is not None
+            rates = ", ".join(self.loss_rates)
+            return (
+                f"under every scheduler, P({self.formula}) {self.bound} at loss rate {rates} "
+                "(timers waiting for the network)"
+            )
         if self.kind == "reachable":
             return f"{some} reaches a state where {self.formula}"
         if self.kind == "path":
@@ -199,8 +215,8 @@ def load_properties(
     >>> [p.name for p in suite][:3]
     ['textbook-client-path', 'textbook-server-path', 'fin-wait-1-straight-to-time-wait']
     >>> sorted({p.kind for p in suite})
-    ['deadlock-free', 'eventually', 'invariant', 'leads-to', 'path', 'reachable',
-     'timed-exit', 'timed-never', 'timed-within']
+    ['deadlock-free', 'eventually', 'invariant', 'leads-to', 'path', 'probability',
+     'reachable', 'timed-exit', 'timed-never', 'timed-within']
     """
     file = Path(path) if path is not None else bundled_properties_path()
     shown = str(file)
@@ -234,7 +250,7 @@ def load_properties(
             raise err(f"property '{name}' is defined twice")
         seen.add(str(name))
         kind = body["kind"]
-        all_kinds = (*KINDS, *TIMED_KINDS)
+        all_kinds = (*KINDS, *TIMED_KINDS, PROBABILITY)
         if kind not in all_kinds:
             raise err(
                 f"unknown kind '{kind}'",
@@ -277,6 +293,9 @@ def load_properties(
                 raise err(f"lose: {exc}", 'e.g. lose = "A enters TIME-WAIT"') from None
             if lose.events is not None or lose.verb == "accepts":
                 raise err("lose: name the moves that send, like 'A enters TIME-WAIT'", _LOSE_HINT)
+        for key in ("loss_rate", "bound"):
+            if key in body and kind != PROBABILITY:
+                raise err(f"'{key}' belongs only in a {PROBABILITY} property")
         formula = body.get("formula", "true" if kind == "deadlock-free" else None)
         if not isinstance(formula, str):
             raise err("missing 'formula'")
@@ -316,6 +335,8 @@ def load_properties(
                     "lose, reuse and synth do not apply to a timed-within claim (its "
                     "synthesis is the formula of `tcpcheck bound STATE --free ...`)"
                 )
+        elif kind == PROBABILITY:
+            _check_probability(err, body, names, [e.name for e in spec.events] if spec else None)
         elif kind == "timed-never":
             try:
                 pattern = parse_move_pattern(formula, names)
@@ -379,6 +400,8 @@ def load_properties(
             synth=body.get("synth"),
             exists=exists,
             peer=body.get("peer", "gone"),
+            loss_rates=tuple(_rate_text(r) for r in _as_list(body.get("loss_rate", []))),
+            bound=_bound_text(body["bound"]) if "bound" in body else None,
         )
         try:
             prop.product_config()
@@ -386,6 +409,79 @@ def load_properties(
             raise err(f"config: {exc}") from None
         out.append(prop)
     return out
+
+
+_BOUND = re.compile(r"^\s*(<=|>=)\s*(\S+)\s*$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _rate_text(value: float | str) -> str:
+    """A loss rate as written (a TOML number by its shortest repr: 0.01, not 1/100)."""
+    return value if isinstance(value, str) else repr(float(value))
+
+
+def _bound_text(text: str) -> str:
+    m = _BOUND.match(text)
+    assert m is not None
+    return f"{m[1]} {m[2]}"
+
+
+def bound_of(prop: Property) -> tuple[str, float]:
+    """A probability property's bound: the comparison and the number.
+
+    >>> p = next(p for p in load_properties() if p.kind == PROBABILITY)
+    >>> bound_of(p)
+    ('<=', 1e-06)
+    """
+    assert prop.bound is not None
+    op, _, number = prop.bound.partition(" ")
+    return op, float(number)
+
+
+def _check_probability(
+    err: Any, body: Mapping[str, Any], names: Iterable[str] | None, events: list[str] | None
+) -> None:
+    """A probability property: a move pattern with one outcome or a state formula, loss
+    rates, and a bound."""
+    formula = body.get("formula")
+    if not isinstance(formula, str):
+        raise err("missing 'formula'", 'e.g. formula = "B leaves LAST-ACK by timeout"')
+    if re.match(r"^\s*[AB]\s+(leaves|enters)\s", formula):
+        head, by, tail = formula.partition(" by ")
+        try:
+            pattern = parse_move_pattern(head, names, events)
+        except ValueError as exc:
+            raise err(f"formula: {exc}") from None
+        if pattern.verb == "leaves" and not by:
+            raise err(
+                "formula: name the way out, e.g. 'B leaves LAST-ACK by timeout' (tcpcheck "
+                "prob 'B leaves LAST-ACK' shows them all)"
+            )
+        for ev in (e.strip() for e in tail.split(",")) if by else ():
+            if events is not None and ev != "timeout" and ev not in events:
+                hint = did_you_mean(ev, events)
+                raise err(f"formula: unknown event '{ev}'" + (f" ({hint})" if hint else ""))
+    else:
+        _check_formula(err, formula, names, leads_to=False)
+    rates = _as_list(body.get("loss_rate", []))
+    if not rates:
+        raise err("missing 'loss_rate': the loss rates, e.g. loss_rate = [0.01, 0.05]")
+    for r in rates:
+        if isinstance(r, (int, float)) and not 0 <= r <= 1:
+            raise err(f"loss_rate: {r} is not a probability (between 0 and 1)")
+    bound = body.get("bound")
+    m = _BOUND.match(bound) if isinstance(bound, str) else None
+    if m is None:
+        raise err("missing or unreadable 'bound'", 'e.g. bound = "<= 1e-6" or ">= 0.99"')
+    try:
+        value = float(m[2])
+    except ValueError:
+        raise err(f"bound: {m[2]!r} is not a number", 'e.g. bound = "<= 1e-6"') from None
+    if not 0 <= value <= 1:
+        raise err(f"bound: {m[2]} is not a probability (between 0 and 1)")
 
 
 def _check_formula(

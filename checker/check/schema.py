@@ -89,6 +89,8 @@ class PropertyEntry(BaseModel):
     synth: SynthTable | None = None
     exists: bool | None = None
     peer: str | None = None
+    loss_rate: list[Number | str] | Number | str | None = None
+    bound: str | None = None
 
 
 class SuiteFile(BaseModel):

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "explore": "explore_cmds",
     "export": "export_cmds",
     "graph": "explore_cmds",
+    "prob": "prob_cmd",
     "simulate": "simulate_cmd",
     "spec": "spec_cmds",
     "synth": "timed_cmds",

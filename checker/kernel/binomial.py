@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import binomtest  # type: ignore[import-untyped]
+from scipy.stats import binomtest
 
 __all__ = ["CONFIDENCE", "Agreement", "Frequency", "compare", "frequency"]
 
