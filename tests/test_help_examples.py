@@ -14,6 +14,7 @@ import click
 import pytest
 
 from checker.cli import cli
+from checker.export.storm import storm_missing
 
 HERE = Path(__file__).resolve().parent
 TCPCHECK = Path(sys.executable).with_name("tcpcheck")
@@ -25,7 +26,13 @@ STATUS = {
 }
 
 #: Commands whose examples need more than Python (conftest skips them without it).
-MARKS = {"conform": pytest.mark.kernel, "crosscheck spin": pytest.mark.spin}
+MARKS = {
+    "conform": pytest.mark.kernel,
+    "crosscheck spin": pytest.mark.spin,
+    "crosscheck storm": pytest.mark.skipif(
+        storm_missing() is not None, reason=f"Storm is missing: {storm_missing()}"
+    ),
+}
 
 
 def _commands() -> dict[str, click.Command]:

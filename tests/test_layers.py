@@ -38,7 +38,7 @@ LEVEL = {
     "cli": 7,
 }
 #: Layers that may use a layer of their own level.
-PEERS = {("kernel", "timed"), ("export", "timed")}
+PEERS = {("kernel", "timed"), ("export", "timed"), ("export", "prob"), ("kernel", "prob")}
 #: Third-party modules only some layers may use, and who may.
 RESTRICTED = {
     "click": {"cli"},
@@ -48,6 +48,7 @@ RESTRICTED = {
     "dask": {"jobs"},
     "multiprocessing": {"jobs"},
     "matplotlib": {"render.region_plot", "render.prob_plot"},
+    "stormpy": {"export.storm"},
 }
 
 

@@ -107,3 +107,18 @@ def test_the_text_is_the_same_every_time_and_names_its_reading() -> None:
 def test_what_the_reading_does_not_cover_is_refused(config: ProductConfig) -> None:
     with pytest.raises(UsageError):
         prism(load_spec(), config)
+
+
+@needs_storm
+@pytest.mark.parametrize("variant", [None, "linux"], ids=["base", "linux"])
+def test_storm_agrees_on_every_bundled_probabilistic_property(variant: str | None) -> None:
+    from checker.check.properties import load_properties
+    from checker.export.probcheck import crosscheck_storm
+
+    props = [p for p in load_properties() if p.kind == "probability"]
+    assert len(props) >= 3
+    rows = crosscheck_storm(props, [variant])
+    assert {r.prop for r in rows} == {p.name for p in props}
+    assert rows and all(r.agree for r in rows), [r.to_json() for r in rows if not r.agree]
+    # Exact on both sides: equal fractions, not merely close numbers.
+    assert all(r.tcpcheck[1].method == "exact" for r in rows)

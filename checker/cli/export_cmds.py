@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "crosscheck_group",
     "crosscheck_spin_cmd",
+    "crosscheck_storm_cmd",
     "export_group",
     "export_prism_cmd",
     "export_promela_cmd",
@@ -410,3 +411,84 @@ def print_crosscheck(rows: Sequence[CrossCheck]) -> None:
                 out.print(
                     f"{r.variant or 'base'}: {c.prop}: SPIN's trail does not replay: {c.trail}"
                 )
+
+
+@crosscheck_group.command("storm")
+@suite_options("Cross-check")
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Only this variant ('base' for the spec itself); repeatable. Default: all.",
+)
+@click.option(
+    "--property",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this probabilistic property; repeatable. Default: every one of the suite.",
+)
+@output_options()
+def crosscheck_storm_cmd(
+    spec_file: Path | None,
+    props_file: Path | None,
+    variants: tuple[str, ...],
+    names: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """tcpcheck's probabilities against Storm's, on every probabilistic property.
+
+    tcpcheck solves its own MDP of the explored graph (tcpcheck prob); Storm builds
+    its MDP from the PRISM model (tcpcheck export prism) and solves it in exact
+    arithmetic.  The least and the most probability of every outcome a property
+    asks about must be equal (within 1e-9 where tcpcheck's answer is numeric).  Exit 1
+    when a value differs.  Needs stormpy (bash setup.sh test installs it).
+
+    \b
+    Examples:
+      tcpcheck crosscheck storm --property last-ack-give-up-rare --variant linux
+      tcpcheck crosscheck storm --variant base --json
+    """
+    from ..export.probcheck import crosscheck_storm, storm_missing
+    from ..suite import suite_variants
+
+    why = storm_missing()
+    if why is not None:
+        raise UsageError(f"the cross-check needs Storm: {why}")
+    chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
+    props = [
+        p
+        for p in pick_properties(load_suite(spec_file, props_file), names)
+        if p.kind == "probability"
+    ]
+    if not props:
+        raise UsageError('no probabilistic property to cross-check (kind = "probability")')
+    with live(not as_json) as say:
+        if say is not None:
+            say(f"cross-checking {len(props)} properties on {len(chosen)} variants with Storm")
+        rows = crosscheck_storm(props, chosen, spec_file)
+    agree = all(r.agree for r in rows)
+    if as_json:
+        doc = {"rows": [r.to_json() for r in rows], "agree": agree}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        table = Table("property", "variant", "loss rate", "outcome", "tcpcheck", "Storm", "agree")
+        for r in rows:
+            table.add_row(
+                r.prop,
+                r.variant or "base",
+                r.rate,
+                r.outcome,
+                f"[{r.tcpcheck[0].text()}, {r.tcpcheck[1].text()}]",
+                f"[{float(r.storm[0]):.6g}, {float(r.storm[1]):.6g}]",
+                "yes" if r.agree else "NO",
+            )
+        out_console().print(table)
+        for r in rows:
+            if not r.agree:
+                conclude(f"{r.prop} on {r.variant or 'base'} at {r.rate}: {r.outcome} differs")
+        differ = sum(not r.agree for r in rows)
+        conclude(f"{len(rows)} values cross-checked with Storm, {differ} differ")
+    if not agree:
+        sys.exit(1)

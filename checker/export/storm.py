@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 
 from .prism import PrismModel
 
-__all__ = ["StormAnswer", "storm_check", "storm_missing"]
+__all__ = ["StormAnswer", "storm_check", "storm_checks", "storm_missing"]
 
 
 def storm_missing() -> str | None:
@@ -46,6 +46,8 @@ class StormAnswer:
     segments: tuple[Fraction, Fraction]
     states: int
     choices: int
+    #: Per group of events asked for: the first matching move's event is one of them.
+    groups: Mapping[str, tuple[Fraction, Fraction]]
 
 
 def _fraction(value: Any) -> Fraction:
@@ -53,9 +55,24 @@ def _fraction(value: Any) -> Fraction:
     return Fraction(str(value).split(" ", 1)[0])
 
 
-def storm_check(model: PrismModel, rates: Mapping[str, Fraction]) -> StormAnswer:
+def storm_check(
+    model: PrismModel,
+    rates: Mapping[str, Fraction],
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> StormAnswer:
     """Check ``model`` with Storm at the loss probabilities ``rates`` (by constant name,
-    every one of ``model.constants``), exactly."""
+    every one of ``model.constants``), exactly; ``groups`` names sets of the question's
+    events to ask about together (the first matching move is one of them)."""
+    return storm_checks(model, [rates], groups)[0]
+
+
+def storm_checks(
+    model: PrismModel,
+    rates: Sequence[Mapping[str, Fraction]],
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> list[StormAnswer]:
+    """:func:`storm_check` at each of ``rates``, the model parsed once (its parsing is
+    most of a small check)."""
     import stormpy
 
     asked = []
@@ -63,23 +80,38 @@ def storm_check(model: PrismModel, rates: Mapping[str, Fraction]) -> StormAnswer
         asked += [f'Pmin=? [F "left_{k}"]', f'Pmax=? [F "left_{k}"]']
     if model.events:
         asked += ['Pmin=? [F "left"]', 'Pmax=? [F "left"]']
+    named = dict(groups or {})
+    for chosen in named.values():
+        held = [f'"left_{model.events.index(e) + 1}"' for e in chosen if e in model.events]
+        goal = " | ".join(held) or "false"
+        asked += [f"Pmin=? [F ({goal})]", f"Pmax=? [F ({goal})]"]
     for reward in ("retransmissions", "segments"):
         asked += [f'R{{"{reward}"}}min=? [C]', f'R{{"{reward}"}}max=? [C]']
     with tempfile.TemporaryDirectory(prefix="tcpcheck-storm-") as scratch:
         path = Path(scratch) / "model.prism"
         path.write_text(model.text, encoding="utf-8")
-        program = stormpy.parse_prism_program(str(path))
-    properties = stormpy.parse_properties(";".join(asked), program)
-    values = {name: stormpy.Rational(str(rates[name])) for name in model.constants.values()}
-    program, properties = stormpy.instantiate_constants(program, values, properties)
-    built = stormpy.build_model[stormpy.Rational](program, properties)
-    init = built.initial_states[0]
-    found = [
-        _fraction(stormpy.model_checking(built, p, only_initial_states=True).get_value(init))
-        for p in properties
-    ]
-    pairs = [(found[i], found[i + 1]) for i in range(0, len(found), 2)]
-    events = {e: pairs[i] for i, e in enumerate(model.events)}
-    if model.events:
-        events["any"] = pairs[len(model.events)]
-    return StormAnswer(events, pairs[-2], pairs[-1], built.nr_states, built.nr_choices)
+        parsed = stormpy.parse_prism_program(str(path))
+    answers = []
+    for given in rates:
+        properties = stormpy.parse_properties(";".join(asked), parsed)
+        values = {name: stormpy.Rational(str(given[name])) for name in model.constants.values()}
+        program, properties = stormpy.instantiate_constants(parsed, values, properties)
+        built = stormpy.build_model[stormpy.Rational](program, properties)
+        init = built.initial_states[0]
+        found = [
+            _fraction(stormpy.model_checking(built, p, only_initial_states=True).get_value(init))
+            for p in properties
+        ]
+        pairs = [(found[i], found[i + 1]) for i in range(0, len(found), 2)]
+        events = {e: pairs[i] for i, e in enumerate(model.events)}
+        at = len(model.events)
+        if model.events:
+            events["any"] = pairs[at]
+            at += 1
+        asked_groups = {name: pairs[at + i] for i, name in enumerate(named)}
+        answers.append(
+            StormAnswer(
+                events, pairs[-2], pairs[-1], built.nr_states, built.nr_choices, asked_groups
+            )
+        )
+    return answers
