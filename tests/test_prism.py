@@ -16,6 +16,7 @@ from checker.errors import UsageError
 from checker.export.prism import prism, prism_model
 from checker.export.storm import storm_check, storm_missing
 from checker.model.load import load_spec
+from checker.prob.rates import LossRates
 from checker.product.config import AppConfig, ProductConfig
 from checker.product.explore import explore
 
@@ -86,8 +87,9 @@ def test_give_ups_grow_with_the_loss_rate() -> None:
 
 def test_the_text_is_the_same_every_time_and_names_its_reading() -> None:
     spec = load_spec()
-    text = prism(spec, ProductConfig(), question="B leaves LAST-ACK", rate=Fraction(1, 100))
-    assert text == prism(spec, ProductConfig(), question="B leaves LAST-ACK", rate=Fraction(1, 100))
+    rates = LossRates.parse("1/100")
+    text = prism(spec, ProductConfig(), question="B leaves LAST-ACK", rates=rates)
+    assert text == prism(spec, ProductConfig(), question="B leaves LAST-ACK", rates=rates)
     assert "const double p_ab_FIN_ACK = 1/100;" in text
     assert "Timers wait for the network" in text
     assert "(1-p_ba_FIN_ACK) : " in text

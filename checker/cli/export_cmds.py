@@ -155,8 +155,9 @@ def export_promela_cmd(
     "--loss-rate",
     "loss_rate",
     metavar="P",
-    help="Write every loss constant with this probability (e.g. 0.01 or 1/100); "
-    "without it they are left for the checker to define (storm --constants).",
+    help="Write the loss constants with these probabilities, as tcpcheck prob reads one "
+    "rate (0.01, 1/100, A->B=0.01,B->A=0.05, 0.01,FIN+ACK=0.2); without it they are left "
+    "for the checker to define (storm --constants).",
 )
 @click.option(
     "--timers",
@@ -199,9 +200,8 @@ def export_prism_cmd(
       tcpcheck export prism --question "B leaves LAST-ACK" --loss-rate 0.01 -o tcp.prism
       storm --prism tcp.prism --prop 'Pmax=? [F "left_1"]' --exact
     """
-    from fractions import Fraction
-
     from ..export.prism import prism_model
+    from ..prob.rates import LossRates
 
     config = product_config(kw)
     if as_json and out_file is None:
@@ -209,21 +209,11 @@ def export_prism_cmd(
             "--json prints a summary on standard output: give -o FILE.prism for the model"
         )
     spec = load(spec_file, variant, params)
-    rates = None
-    if loss_rate is not None:
-        try:
-            rate = Fraction(loss_rate)
-        except (ValueError, ZeroDivisionError):
-            raise UsageError(
-                f"--loss-rate {loss_rate}: a probability, e.g. 0.01 or 1/100"
-            ) from None
-        if not 0 <= rate <= 1:
-            raise UsageError(f"--loss-rate {loss_rate}: a probability is between 0 and 1")
-        rates = rate
+    rates = None if loss_rate is None else LossRates.parse(loss_rate)
     with live(not as_json) as say:
         if say is not None:
             say("writing the PRISM model")
-        model = prism_model(spec, config, question, timers=timers, rate=rates)
+        model = prism_model(spec, config, question, rates, timers=timers)
     if out_file is None:
         click.echo(model.text, nl=False)
         return

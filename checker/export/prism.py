@@ -55,6 +55,8 @@ from ..errors import ModelError, UsageError
 from ..model.endpoint import initial_local
 from ..model.segments import Segment
 from ..model.spec import Spec
+from ..prob.mdp import TIMER_MODES, prob_config
+from ..prob.rates import LossClass, LossRates
 from ..product.config import ProductConfig
 from ..product.semantics import universe, waits_for_quiescence
 from ..product.tables import Tables, segment_order
@@ -83,6 +85,8 @@ class PrismModel:
     text: str
     constants: Mapping[tuple[str, str], str]
     events: tuple[str, ...]
+    #: Per event: is it a timer's expiry?
+    timed: tuple[bool, ...] = ()
 
 
 def _one_of(var: str, ids: list[int]) -> str:
@@ -111,45 +115,41 @@ def prism(
     spec: Spec,
     config: ProductConfig,
     question: str | None = None,
-    rate: Fraction | Mapping[tuple[str, str], Fraction] | None = None,
+    rates: LossRates | None = None,
     timers: str = "wait",
     losses: str = "chance",
 ) -> str:
     """The PRISM text of :func:`prism_model`."""
-    return prism_model(spec, config, question, rate, timers, losses).text
+    return prism_model(spec, config, question, rates, timers, losses).text
 
 
 def prism_model(
     spec: Spec,
     config: ProductConfig,
     question: str | None = None,
-    rate: Fraction | Mapping[tuple[str, str], Fraction] | None = None,
+    rates: LossRates | None = None,
     timers: str = "wait",
     losses: str = "chance",
 ) -> PrismModel:
     """The MDP of the product of ``spec`` under ``config`` in PRISM (deterministic text).
 
     ``question``: a move pattern (``B leaves LAST-ACK``) whose first matching move sets
-    ``left``; ``rate``: the loss probability of every segment, or of each loss class by
-    (channel, segment name), written as the constants' values (left undefined otherwise,
-    for the checker to set); ``timers``:
+    ``left``; ``rates``: the loss probability of each loss class, written as the
+    constants' values (left undefined otherwise, for the checker to set); ``timers``:
     ``wait`` (a retransmission timer fires only where no delivery is offered) or ``any``;
     ``losses``: ``chance`` (the probabilistic reading) or ``choice`` -- the explorer's
     graph itself: a loss is a command of its own, any segment at any moment, and a
     delivery always succeeds, so that with ``timers = "any"`` Storm's states are
     tcpcheck's (the structural check of this translation, as SPIN's is of Promela's).
     """
+    prob_config(config)  # what the probabilistic reading admits: the loss is by chance
     if config.ordering != "unordered" or config.overflow != "block":
         raise UsageError(
             "the PRISM model is written for unordered channels that block when full "
             "(--ordering unordered --overflow block)"
         )
-    if config.dup_budget or config.attacker:
-        raise UsageError("the probabilistic reading has no duplication and no attacker")
-    if config.loss_budget is not None:
-        raise UsageError("the probabilistic reading loses segments by chance: use --loss any")
-    if timers not in ("wait", "any"):
-        raise UsageError(f"timers: 'wait' or 'any' (not {timers!r})")
+    if timers not in TIMER_MODES:
+        raise UsageError(f"timers: {timers!r} is not one of {', '.join(TIMER_MODES)}")
     if losses not in ("chance", "choice"):
         raise UsageError(f"losses: 'chance' or 'choice' (not {losses!r})")
     core = Tables(spec, config)
@@ -181,6 +181,7 @@ def prism_model(
 
     # The events a question tells apart, numbered in the order of the tables.
     events: list[str] = []
+    timed: list[bool] = []
 
     def left_update(side: str, lid: int, lab: int) -> str:
         if pattern is None or pattern.side != side:
@@ -190,6 +191,7 @@ def prism_model(
             return ""
         if label.event not in events:
             events.append(label.event)
+            timed.append(label.kind == "timeout")
         k = events.index(label.event) + 1
         return f"(left'=(left=0 ? {k} : left))"
 
@@ -240,9 +242,7 @@ def prism_model(
                 continue  # a loss class is a channel and a kind of segment, not its numbers
             name = loss_constant(shown, seg(c))
             constants[(shown, seg(c).name)] = name
-            value = rate if not isinstance(rate, Mapping) else rate.get((shown, seg(c).name))
-            if rate is not None and value is None:
-                raise UsageError(f"no loss rate for {seg(c).name} on {shown}")
+            value = None if rates is None else rates.rate(LossClass(shown, seg(c).name))
             put(f"const double {name}" + (f" = {_term(value)};" if value is not None else ";"))
     put("")
     for ch, _shown in _CHANNELS:
@@ -345,4 +345,4 @@ def prism_model(
         for k in range(1, len(events) + 1):
             put(f'label "left_{k}" = left={k};')
         put('label "left" = left>0;')
-    return PrismModel("\n".join(lines) + "\n", constants, tuple(events))
+    return PrismModel("\n".join(lines) + "\n", constants, tuple(events), tuple(timed))

@@ -33,7 +33,7 @@ from ..check.properties import Property
 from ..errors import UsageError
 from ..model.load import load_spec
 from ..prob.mdp import build_mdp
-from ..prob.questions import Question, ask, parse_question
+from ..prob.questions import Question, ask, counts, parse_question
 from ..prob.rates import LossClass, LossRates
 from ..prob.solve import Value
 from .prism import prism_model
@@ -85,14 +85,6 @@ def _pattern_text(question: Question) -> str:
     return f"{p.side} {p.verb} {p.state}"
 
 
-def _wanted(events: Sequence[str], asked: Sequence[str] | None) -> list[str]:
-    """The PRISM model's events a ``... by EVENTS`` question counts (``timeout``: every
-    timer's)."""
-    if asked is None:
-        return list(events)
-    return [e for e in events if e in asked or ("timeout" in asked and e.startswith("timeout"))]
-
-
 def crosscheck_storm(
     props: Sequence[Property],
     variants: Sequence[str | None],
@@ -126,7 +118,11 @@ def crosscheck_storm(
                 if question.kind == "leaves":
                     groups[row.outcome] = [row.outcome.removeprefix("by ")]
                 else:
-                    groups[row.outcome] = _wanted(model.events, question.events)
+                    groups[row.outcome] = [
+                        e
+                        for e, timer in zip(model.events, model.timed, strict=True)
+                        if counts(question.events, e, timer)
+                    ]
             consts = [
                 {
                     name: rates.rate(LossClass(channel, kind))

@@ -55,6 +55,7 @@ __all__ = [
     "Row",
     "ask",
     "assumptions",
+    "counts",
     "outcomes",
     "parse_question",
 ]
@@ -188,14 +189,12 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
         if labels[b].actor == side and pattern.matches(side, local[s], local[targets[b]])
     ]
     if question.kind == "reach":
-
-        def wanted(b: int) -> bool:
-            evs = question.events
-            if evs is None:
-                return True
-            return labels[b].event in evs or ("timeout" in evs and labels[b].kind == "timeout")
-
-        return [_reach(question.text, n, [b for b in moves if wanted(b)], moves)]
+        wanted = [
+            b
+            for b in moves
+            if counts(question.events, labels[b].event, labels[b].kind == "timeout")
+        ]
+        return [_reach(question.text, n, wanted, moves)]
     # leaves: the first move out of the state, by event; or none.
     by_event: dict[str, list[int]] = {}
     for b in moves:
@@ -224,6 +223,16 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
         never = {s: 1 for s in terminal}
     out.append(Outcome("never enters", _stop(n, entering, never)))
     return out
+
+
+def counts(asked: Sequence[str] | None, event: str, timer: bool) -> bool:
+    """Does a ``... by EVENTS`` question count a move with ``event`` (``timer``: a timer's
+    expiry)?  ``timeout`` names every timer's; no list counts every move.
+
+    >>> counts(("timeout",), "timeout RETX", True), counts(("rcv RST",), "rcv FIN", False)
+    (True, False)
+    """
+    return asked is None or event in asked or ("timeout" in asked and timer)
 
 
 def _reach(name: str, n: int, goals: Sequence[int], stops: Sequence[int]) -> Outcome:
