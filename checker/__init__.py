@@ -9,7 +9,9 @@ The pipeline is a chain of plain functions, each exported here::
     verdicts = run_suite(props, variants=["linux"])    # what `tcpcheck check` prints
 
 and, in real time, :func:`check_timed`, :func:`synthesize` (``tcpcheck synth``),
-:func:`duration_bound` (``tcpcheck bound``); against Linux, :func:`conformance_target`,
+:func:`duration_bound` (``tcpcheck bound``); with probabilities, :func:`build_mdp` or
+:func:`build_clocked`, :func:`parse_question` and :func:`ask` (``tcpcheck prob``);
+against Linux, :func:`conformance_target`,
 :func:`runs_from_pcap` and :func:`check_runs` (``tcpcheck conform --pcap``).
 
 Each name is imported from its module on first use, so ``import checker`` stays cheap:
@@ -76,6 +78,16 @@ _LAZY = {
     "loss_budgets": ".timed.synth",
     "region_plot": ".render.region_plot",
     "synthesize": ".timed.synth",
+    # probabilities: `tcpcheck prob`
+    "Answer": ".prob.questions",
+    "Delays": ".prob.clocks",
+    "LossRates": ".prob.rates",
+    "MDP": ".prob.mdp",
+    "Timing": ".prob.clocks",
+    "ask": ".prob.questions",
+    "build_clocked": ".prob.clocks",
+    "build_mdp": ".prob.mdp",
+    "parse_question": ".prob.questions",
     # Linux's TCP: `tcpcheck conform`
     "ConformanceReport": ".kernel.conformance",
     "Run": ".kernel.runs",
@@ -96,6 +108,10 @@ if TYPE_CHECKING:
     from .kernel.runs import Run, runs_from_pcap
     from .model.load import list_variants, load_spec
     from .model.spec import Spec
+    from .prob.clocks import Delays, Timing, build_clocked
+    from .prob.mdp import MDP, build_mdp
+    from .prob.questions import Answer, ask, parse_question
+    from .prob.rates import LossRates
     from .product.config import AppConfig, ProductConfig
     from .product.exploration import Exploration
     from .product.explore import explore
@@ -126,12 +142,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "MDP",
+    "Answer",
     "AppConfig",
     "BoundStatus",
     "ConformanceReport",
+    "Delays",
     "DurationBound",
     "Exploration",
     "Label",
+    "LossRates",
     "ModelError",
     "Outcome",
     "PState",
@@ -147,9 +167,13 @@ __all__ = [
     "Target",
     "TcpcheckError",
     "Tiled",
+    "Timing",
     "UsageError",
     "Verdict",
     "__version__",
+    "ask",
+    "build_clocked",
+    "build_mdp",
     "check_property",
     "check_runs",
     "check_timed",
@@ -165,6 +189,7 @@ __all__ = [
     "loss_budgets",
     "node_link",
     "node_link_json",
+    "parse_question",
     "region_plot",
     "render_text",
     "run_suite",

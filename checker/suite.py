@@ -31,8 +31,8 @@ from .model.layers import is_overlay, overlay_name
 from .model.load import list_variants, load_spec
 from .model.overrides import merge_params
 from .model.spec import Spec
-from .prob.mdp import MDP, build_mdp
-from .prob.verdict import check_probability
+from .prob.mdp import MDP
+from .prob.verdict import check_probability, probability_mdp
 from .product.config import ProductConfig
 from .product.exploration import Exploration
 from .product.explore import explore
@@ -129,9 +129,12 @@ def run_suite(
             return dataclasses.replace(verdict, prop=prop)
         key = (at, config)
         if prop.kind == PROBABILITY:
-            if key not in mdps:
-                mdps[key] = build_mdp(spec, config, max_states=bound, max_seconds=max_seconds)
-            return check_probability(prop, spec, mdps[key], variant, max_seconds=max_seconds)
+            at_time = (key, prop.delay, prop.within)
+            if at_time not in mdps:
+                mdps[at_time] = probability_mdp(
+                    prop, spec, config, max_states=bound, max_seconds=max_seconds
+                )
+            return check_probability(prop, spec, mdps[at_time], variant, max_seconds=max_seconds)
         if key not in cache:
             exploration = explore(spec, config, max_states=bound, max_seconds=max_seconds)
             cache[key] = exploration, GraphFacts(exploration)

@@ -2,7 +2,8 @@
 
 ``cli -> docs -> suite -> {kernel, export, render, timed, prob} -> check -> product -> model ->
 errors``: a module imports only from its own layer and the layers below it (kernel and
-export may also use timed; render uses only check, product and model).  Only the CLI
+export may also use timed and prob, prob the timed layer's exact durations; render uses
+only check, product and model).  Only the CLI
 speaks click and rich; only the kernel's lab and the SPIN runner start processes, and
 the job pool its Dask workers (``checker/jobs.py``, beside ``errors`` at the bottom:
 any layer may hand it independent jobs).  Every
@@ -38,7 +39,13 @@ LEVEL = {
     "cli": 7,
 }
 #: Layers that may use a layer of their own level.
-PEERS = {("kernel", "timed"), ("export", "timed"), ("export", "prob"), ("kernel", "prob")}
+PEERS = {
+    ("kernel", "timed"),
+    ("export", "timed"),
+    ("export", "prob"),
+    ("kernel", "prob"),
+    ("prob", "timed"),
+}
 #: Third-party modules only some layers may use, and who may.
 RESTRICTED = {
     "click": {"cli"},

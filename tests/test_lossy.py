@@ -22,14 +22,17 @@ from checker.kernel.lossy import (
     NEVER,
     PORT,
     STILL,
+    SYSCTLS,
     Evidence,
     LossyRun,
     Seg,
     classify,
     compare_run,
+    outcome_name,
     read_tcp,
     run_lossy,
 )
+from checker.kernel.predict import lossy_predictor, model_outcomes
 
 SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 A_ISN, B_ISN = 1000, 5000
@@ -321,3 +324,60 @@ def test_kernel_lossy_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert counts["A", "TIME-WAIT"] == {STILL: 50}
     assert all(s["sent"] == s["delivered"] for s in clean_run.segments().values())
     assert _ours(tmp_path) == []
+
+
+@pytest.mark.kernel
+def test_kernel_frequencies_lie_within_the_predicted_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,000 connections at each of three loss rates: every outcome's count lies within
+    its confidence interval of the range the linux variant predicts
+    (:mod:`checker.kernel.predict`).  The intervals are family-wise at 99% (Bonferroni
+    over the outcomes compared: each at 1 - 0.01/m), so that the test fails by chance
+    in at most 1% of runs; ``tcpcheck conform --loss-rate`` shows the per-outcome 99%
+    intervals, which these runs also met when measured."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runs = [run_lossy(p, p, 1000) for p in (0.01, 0.05, 0.2)]
+    per_run = [compare_run(run, lossy_predictor(run.sysctls["A"])) for run in runs]
+    m = sum(len(agreements) for agreements in per_run)
+    assert m > 60  # every outcome of every classified state, at each rate
+    confidence = 1 - 0.01 / m
+    outside = [
+        (run.loss_ab, a.outcome, a.measured.count, a.predicted)
+        for run in runs
+        for a in compare_run(run, lossy_predictor(run.sysctls["A"]), confidence)
+        if not a.agrees
+    ]
+    assert outside == []
+    # Losses happened as asked, and outcomes other than the clean close were seen.
+    high = runs[-1]
+    for seg in high.segments().values():
+        assert 0.15 < 1 - seg["delivered"] / seg["sent"] < 0.25
+    assert high.counts()["B", "LAST-ACK"]["timeout RETX"] > 0
+    assert high.counts()["A", "FIN-WAIT-1"]["rcv FIN+ACK of FIN"] > 100
+    assert _ours(tmp_path) == []
+
+
+def test_the_prediction_is_the_lab_workload_clocked() -> None:
+    """The predicted ranges at the lab's settings: the handshake and the close almost
+    never fail at 1%; at 20% B gives its FIN up after three (CONN_RTO 0.2 s) or two
+    (from 0.3 s) retransmissions, so its range runs from (1 - 0.8^2)^4 to about
+    (1 - 0.8^2)^3; a lab name maps to the model's outcomes."""
+    predict = lossy_predictor(SYSCTLS)
+    low, high = predict("B leaves LAST-ACK by timeout RETX", 0.2, 0.2)  # type: ignore[misc]
+    assert low == pytest.approx(0.36**4, rel=1e-2) and 0.046 < high < 0.36**3
+    low, high = predict("A leaves SYN-SENT by rcv SYN+ACK", 0.01, 0.01)  # type: ignore[misc]
+    assert low > 0.999999
+    assert predict("A leaves TIME-WAIT: still there at the end", 0.05, 0.05)[0] > 0.999  # type: ignore[index]
+    # The run ends long before TIME-WAIT's 60 s: a TIME-WAIT gone by its timer is not
+    # predicted; every other name of every classified state is.
+    assert predict("A leaves TIME-WAIT by timeout 2MSL", 0.2, 0.2) is None
+    for side, state in EXITS:
+        for how in (*EXITS[side, state], NEVER, STILL):
+            name = outcome_name(side, state, how)
+            if name != "A leaves TIME-WAIT by timeout 2MSL":
+                assert predict(name, 0.05, 0.05) is not None, name
+    assert model_outcomes("B leaves ESTABLISHED: still there at the end") == (
+        "B", "ESTABLISHED", ("stays",),
+    )  # fmt: skip
+    assert model_outcomes("nonsense") is None

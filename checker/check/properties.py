@@ -102,6 +102,10 @@ class Property:
     #: (``<= 1e-6`` or ``>= 0.99``) the probability keeps at every one of them.
     loss_rates: tuple[str, ...] = ()
     bound: str | None = None
+    #: ``probability`` in integer time (``tcpcheck prob --delay``): the delays in flight
+    #: (``0.01``, ``uniform:4``, ``0.1=1/2,0.2=1/2``) and the horizon in seconds.
+    delay: str | None = None
+    within: float | None = None
     #: ``timed-within``: is the peer ``gone`` (every stay from every entry, nothing
     #: arrives) or ``live`` (the whole product from ``start``), as ``tcpcheck bound``.
     peer: str = "gone"
@@ -163,6 +167,12 @@ class Property:
         if self.kind == PROBABILITY:
             assert self.bound is not None
             rates = ", ".join(self.loss_rates)
+            if self.delay is not None:
+                by = f" within {self.within:g} s" if self.within is not None else ""
+                return (
+                    f"under every scheduler, P({self.formula}{by}) {self.bound} at loss rate "
+                    f"{rates} (digital clocks: delay {self.delay}, applications at once)"
+                )
             return (
                 f"under every scheduler, P({self.formula}) {self.bound} at loss rate {rates} "
                 "(timers waiting for the network)"
@@ -293,7 +303,7 @@ def load_properties(
                 raise err(f"lose: {exc}", 'e.g. lose = "A enters TIME-WAIT"') from None
             if lose.events is not None or lose.verb == "accepts":
                 raise err("lose: name the moves that send, like 'A enters TIME-WAIT'", _LOSE_HINT)
-        for key in ("loss_rate", "bound"):
+        for key in ("loss_rate", "bound", "delay", "within"):
             if key in body and kind != PROBABILITY:
                 raise err(f"'{key}' belongs only in a {PROBABILITY} property")
         formula = body.get("formula", "true" if kind == "deadlock-free" else None)
@@ -402,6 +412,8 @@ def load_properties(
             peer=body.get("peer", "gone"),
             loss_rates=tuple(_rate_text(r) for r in _as_list(body.get("loss_rate", []))),
             bound=_bound_text(body["bound"]) if "bound" in body else None,
+            delay=str(body["delay"]) if "delay" in body else None,
+            within=float(body["within"]) if "within" in body else None,
         )
         try:
             prop.product_config()
@@ -482,6 +494,11 @@ def _check_probability(
         raise err(f"bound: {m[2]!r} is not a number", 'e.g. bound = "<= 1e-6"') from None
     if not 0 <= value <= 1:
         raise err(f"bound: {m[2]} is not a probability (between 0 and 1)")
+    if "within" in body and "delay" not in body:
+        raise err(
+            "'within' reads time: give 'delay' too",
+            "e.g. delay = 0.01 (seconds each segment spends in flight), within = 7.5",
+        )
 
 
 def _check_formula(

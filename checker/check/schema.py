@@ -91,6 +91,8 @@ class PropertyEntry(BaseModel):
     peer: str | None = None
     loss_rate: list[Number | str] | Number | str | None = None
     bound: str | None = None
+    delay: Number | str | None = None
+    within: Annotated[float, Field(gt=0)] | None = None
 
 
 class SuiteFile(BaseModel):

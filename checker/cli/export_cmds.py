@@ -447,13 +447,22 @@ def crosscheck_storm_cmd(
     if why is not None:
         raise UsageError(f"the cross-check needs Storm: {why}")
     chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
-    props = [
+    picked = [
         p
         for p in pick_properties(load_suite(spec_file, props_file), names)
         if p.kind == "probability"
     ]
+    # The PRISM export writes the untimed reading; a property read with digital clocks
+    # (``delay``) has countdowns in its states that the export does not write.
+    props = [p for p in picked if p.delay is None]
+    clocked = [p.name for p in picked if p.delay is not None]
     if not props:
-        raise UsageError('no probabilistic property to cross-check (kind = "probability")')
+        raise UsageError(
+            'no probabilistic property to cross-check (kind = "probability", without a '
+            "delay: the PRISM export writes the untimed reading)"
+        )
+    if clocked and not as_json:
+        conclude(f"not cross-checked (digital clocks, not exported to PRISM): {', '.join(clocked)}")
     with live(not as_json) as say:
         if say is not None:
             say(f"cross-checking {len(props)} properties on {len(chosen)} variants with Storm")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import UsageError
-from ..prob.mdp import TIMER_MODES, build_mdp
+from ..model.spec import Spec
+from ..prob.clocks import ClockedGraph, Delays, Timing, build_clocked
+from ..prob.mdp import MDP, TIMER_MODES, build_mdp
 from ..prob.questions import EXPECTED, Answer, Question, ask, parse_question
 from ..prob.rates import LossRates, rate_list
 from ..prob.solve import EPS
@@ -18,6 +21,7 @@ from ..product.config import ProductConfig
 from ..render.prob_plot import Curve, prob_plot
 from ..render.region_plot import plot_format
 from ..suite import suite_variants
+from ..timed.linear import exact
 from .app import cli
 from .console import conclude, live, out_console
 from .exits import Exit
@@ -57,10 +61,28 @@ __all__ = ["prob_cmd"]
     "--scheduler-timers",
     "timers",
     type=click.Choice(TIMER_MODES),
-    default="wait",
-    show_default=True,
-    help="wait: a timer expires only when no segment can be delivered (an RTO longer "
-    "than the round trip); any: whenever the spec enables it.",
+    help="wait (the default): a timer expires only when no segment can be delivered (an "
+    "RTO longer than the round trip); any: whenever the spec enables it.",
+)
+@click.option(
+    "--delay",
+    metavar="DELAYS",
+    help="Read time in integer units (digital clocks): every segment spends DELAYS in "
+    "flight -- seconds or a parameter (0.001, MSL), uniform:N (MSL*i/N, i = 1..N, equally "
+    "likely) or D=P,D=P...; applications act at once, timers fire when due.",
+)
+@click.option(
+    "--within",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --delay: count a move only if it happens within SECONDS of the start (the "
+    "rest is 'after SECONDS').",
+)
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="With --delay: an endpoint whose connection ended in CLOSED opens again on the "
+    "same ports (for 'A accepts an old segment').",
 )
 @click.option(
     "--uniform",
@@ -99,7 +121,10 @@ def prob_cmd(
     params: tuple[str, ...],
     loss_rates: tuple[str, ...],
     expected: tuple[str, ...],
-    timers: str,
+    timers: str | None,
+    delay: str | None,
+    within: float | None,
+    reuse: bool,
     uniform: bool,
     eps: float,
     plot_file: Path | None,
@@ -114,11 +139,15 @@ def prob_cmd(
 
     QUESTION is 'B leaves LAST-ACK' (the probability of each way out: by each event, or
     staying, or never entering), 'B leaves LAST-ACK by timeout' (one way; 'timeout'
-    names every timer event), 'A enters TIME-WAIT', or a state formula.  Every delivery
-    of a segment is lost with its class's rate; timers wait for the network; the other
-    choices (which application call, which delivery, which timer) are the scheduler's.
-    Answers are exact fractions where the MDP is acyclic (bounded retries) and numeric
-    (± --eps) where it is not.  Exit status 0, or 3 when a bound left an answer unknown.
+    names every timer event), 'A enters TIME-WAIT', or a state formula; with --delay and
+    --reuse also 'an endpoint accepts an old segment'.  Every delivery of a segment is
+    lost with its class's rate; timers wait for the network; the other choices (which
+    application call, which delivery, which timer) are the scheduler's.  With --delay,
+    time in integer units instead (digital clocks): segments take their drawn delay,
+    timers fire when due, applications act at once, and --within T counts only what
+    happens by T.  Answers are exact fractions where the MDP is acyclic (bounded retries)
+    and small, numeric (± --eps, or the rounding bound of an induction in floats) where
+    not.  Exit status 0, or 3 when a bound left an answer unknown.
 
     \b
     Examples:
@@ -129,11 +158,25 @@ def prob_cmd(
       tcpcheck prob "B leaves LAST-ACK" --param FIN_RETRIES=inf --loss-rate 0.2 -q
       tcpcheck prob "B leaves LAST-ACK by timeout" --param FIN_RETRIES=2 \\
           --loss-rate 0.01,0.05,0.1,0.2 --plot give-up.svg
+      tcpcheck prob "B leaves LAST-ACK" --delay 0.01 --within 1.5 --loss-rate 0.1 \\
+          --capacity 4 --ordering fifo
+      tcpcheck prob "an endpoint accepts an old segment" --delay uniform:2 --reuse \\
+          --param MSL=1 --param RTO=3 --param TIME_WAIT=1 --param SYN_RETRIES=0 \\
+          --param SYNACK_RETRIES=0 --param FIN_RETRIES=2 --capacity 4 \\
+          --loss-rate 0.1,SYN=0,SYN+ACK=0
     """
     spec = load(spec_file, variant, params)
     config = product_config(kw)
     rates = rate_list(loss_rates or ("0.01",))
-    questions = [parse_question(question, spec)] if question else []
+    if delay is None and (within is not None or reuse):
+        raise UsageError("--within and --reuse read time: give --delay too (e.g. --delay 0.001)")
+    if delay is not None and timers is not None:
+        raise UsageError(
+            "--scheduler-timers and --delay: with digital clocks time decides when a timer "
+            "fires; drop --scheduler-timers"
+        )
+    reading = Reading(timers or "wait", delay, within, reuse)
+    questions = [parse_question(question, spec, timed=reuse)] if question else []
     questions += [parse_question(f"expected {what}", spec) for what in expected]
     if not questions:
         raise click.UsageError("name a QUESTION, or --expected retransmissions|segments")
@@ -142,7 +185,7 @@ def prob_cmd(
     with live(not as_json) as say:
         if say is not None:
             say("exploring the product")
-        mdp = build_mdp(spec, config, timers=timers, max_states=max_states)
+        mdp = reading.mdp(spec, config, max_states=max_states)
         for r in rates:
             r.check_classes(mdp.classes)
         answers = []
@@ -156,7 +199,8 @@ def prob_cmd(
                 {
                     "variant": spec.variant.name if spec.variant else None,
                     "config": config.to_json(),
-                    "timers": timers,
+                    "timers": mdp.timers,
+                    "clocks": reading.to_json(mdp),
                     "answers": [a.to_json() for a in answers],
                 },
                 indent=2,
@@ -166,16 +210,45 @@ def prob_cmd(
     else:
         _print(answers, uniform)
     if plot_file is not None:
-        curves = _curves(spec_file, params, config, timers, questions[0], rates, eps)
-        title = f"P({questions[0].text}), {timers_text(timers)}"
+        curves = _curves(spec_file, params, config, reading, questions[0], rates, eps)
+        title = f"P({questions[0].text}), {reading.text()}"
         plot_file.write_bytes(prob_plot(title, curves, plot_format(plot_file)))
         conclude(f"wrote {plot_file}")
     if any(a.method == "unknown" for a in answers):
         sys.exit(Exit.INCOMPLETE)
 
 
-def timers_text(timers: str) -> str:
-    return "timers wait for the network" if timers == "wait" else "timers at any moment"
+@dataclass(frozen=True)
+class Reading:
+    """How the product is read: untimed (``timers``) or with digital clocks (``delay``)."""
+
+    timers: str = "wait"
+    delay: str | None = None
+    within: float | None = None
+    reuse: bool = False
+
+    def mdp(self, spec: Spec, config: ProductConfig, *, max_states: int | None = None) -> MDP:
+        if self.delay is None:
+            return build_mdp(spec, config, timers=self.timers, max_states=max_states)
+        horizon = None if self.within is None else exact(self.within)
+        timing = Timing(Delays.parse(self.delay, spec), horizon, self.reuse)
+        return build_clocked(spec, config, timing, max_states=max_states)
+
+    def text(self) -> str:
+        if self.delay is not None:
+            return f"digital clocks, delay {self.delay}"
+        return "timers wait for the network" if self.timers == "wait" else "timers at any moment"
+
+    def to_json(self, mdp: MDP) -> dict[str, Any] | None:
+        graph = mdp.exploration
+        if not isinstance(graph, ClockedGraph):
+            return None
+        return {
+            "tick": str(graph.tick),
+            "delays": [[str(d), str(p)] for d, p in graph.timing.delays.choices],
+            "within": self.within,
+            "reuse": self.reuse,
+        }
 
 
 def _check_plot(path: Path, questions: list[Question], rates: list[LossRates]) -> None:
@@ -196,7 +269,7 @@ def _curves(
     spec_file: Path | None,
     params: tuple[str, ...],
     config: ProductConfig,
-    timers: str,
+    reading: Reading,
     question: Question,
     rates: list[LossRates],
     eps: float,
@@ -205,8 +278,10 @@ def _curves(
     curves = []
     for variant in suite_variants(spec_file):
         spec = load(spec_file, variant or "base", params)
-        mdp = build_mdp(spec, config, timers=timers)
-        rows = ask(mdp, parse_question(question.text, spec), rates, eps=eps).rows
+        mdp = reading.mdp(spec, config)
+        rows = ask(
+            mdp, parse_question(question.text, spec, timed=reading.reuse), rates, eps=eps
+        ).rows
         curves.append(
             Curve(
                 variant or "base",

@@ -95,8 +95,8 @@ def crosscheck_storm(
     ``variants`` with Storm (see the module docstring)."""
     rows: list[StormRow] = []
     for prop in props:
-        if prop.kind != "probability":
-            continue
+        if prop.kind != "probability" or prop.delay is not None:
+            continue  # the PRISM export writes the untimed reading only
         for variant in variants:
             spec = load_spec(spec_file, variant=variant, params=prop.params)
             question = parse_question(prop.formula, spec)

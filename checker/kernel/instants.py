@@ -41,6 +41,7 @@ from typing import Any
 
 from ..model.load import load_spec
 from ..model.spec import Spec
+from ..product.semantics import restarts_timers
 from ..timed.bound import duration_bound
 from ..timed.solver import DEFAULT_LIMITS, SolverLimits
 from .conform import COUNT_LIMIT as LIMIT
@@ -238,8 +239,15 @@ def check_instants(
             done.add(state)
             duration = timer.duration_in(state)
             expected = duration.evaluate({**values, "retries": 0})
-            low = t - entered + parsed[1]
-            high = _next_round(rounds, t) - entered + parsed[2]
+            # The timer ran from its last (re)start before the sample: a retransmitted
+            # FIN re-arms TIME-WAIT (any ACK does, on linux).  The sample was taken
+            # somewhere in its round, so the last restart is one of those up to the
+            # round's end: the earliest bounds the length from above, the latest below.
+            nxt = _next_round(rounds, t)
+            armed_early = _restarted(plain, steps, times, side, state, t, entered)
+            armed_late = _restarted(plain, steps, times, side, state, nxt, entered)
+            low = t - armed_late + parsed[1]
+            high = nxt - armed_early + parsed[2]
             ok = low - TOLERANCE[1] <= expected <= high + TOLERANCE[1]
             rows.append(
                 Timing(side, f"{timer.event} in {state}: ss {field_text} at {t:.4f} s, "
@@ -311,13 +319,7 @@ def _armed_at(spec: Spec, steps: Sequence[Any], i: int, side: str) -> int | None
         if label.actor != side:
             continue
         before = steps[j - 1].state.local(side).state if j else "CLOSED"
-        rule = spec.transitions[label.rule] if label.rule is not None else None
-        left = steps[j].state.local(side).state != before
-        if (
-            (left and not (rule is not None and rule.keeps_timer))
-            or label.kind == "timeout"
-            or (rule is not None and (rule.restart or rule.retransmit))
-        ):
+        if restarts_timers(spec, label, steps[j].state.local(side).state != before):
             return j
     return None
 
@@ -335,6 +337,36 @@ def _entered(steps: Sequence[Any], times: Sequence[float], i: int, side: str, st
         if steps[j].state.local(side).state == state and prev != state:
             return times[j + 1]
     return times[0]
+
+
+def _restarted(
+    spec: Spec,
+    steps: Sequence[Any],
+    times: Sequence[float],
+    side: str,
+    state: str,
+    t: float,
+    entered: float,
+) -> float:
+    """When ``side``'s timers were last (re)started in ``state`` at or before ``t``
+    (:func:`~checker.product.semantics.restarts_timers`; ``entered`` if not since the
+    entry)."""
+    last = entered
+    for j, st in enumerate(steps):
+        at = times[j + 1]
+        if at > t:
+            break
+        label = st.label
+        before = steps[j - 1].state.local(side).state if j else "CLOSED"
+        after = st.state.local(side).state
+        if (
+            at >= entered
+            and label.actor == side
+            and after == state
+            and restarts_timers(spec, label, after != before)
+        ):
+            last = at
+    return last
 
 
 def _bracket(

@@ -18,8 +18,12 @@ default, A sends its SYN up to six times 1 s apart before connect() fails),
 past the budget that count gives from the 200 ms minimum RTO: after two or three
 retransmissions, within seconds -- longer when a lost SYN left the connection without an
 RTT sample and its RTO at 3 s) and ``tcp_fin_timeout = 2`` (an orphaned FIN-WAIT-2
-leaves after 2 s).  TIME-WAIT stays 60 s on Linux: longer than a run.  The values each
-namespace then had are kept with the run (:attr:`LossyRun.sysctls`).
+leaves after 2 s); ``tcp_no_metrics_save = 1`` makes each connection estimate its own
+RTT, as the model's do.  The route between the two turns delayed ACKs off
+(``quickack 1``): the variant answers a FIN at once, and with delayed ACKs whether B's
+ACK rides on its FIN depends on how fast the server program closes.  TIME-WAIT stays
+60 s on Linux: longer than a run.  The values each namespace then had are kept with the
+run (:attr:`LossyRun.sysctls`).
 
 What the lab observes, per connection (the client port picks its segments out):
 
@@ -140,6 +144,10 @@ SYSCTLS = {
     "net.ipv4.tcp_synack_retries": "2",
     "net.ipv4.tcp_orphan_retries": "1",
     "net.ipv4.tcp_fin_timeout": "2",
+    # Each connection estimates its own RTT, as the model's do: none starts from the
+    # RTT a closed one to the same host left in the metrics cache (which, fed by
+    # retransmitted segments, pushes a later connection's RTO to seconds).
+    "net.ipv4.tcp_no_metrics_save": "1",
 }
 
 #: The most seconds a run waits, once every connect() has returned, for the sockets
@@ -542,6 +550,12 @@ def _settled(states: Mapping[str, Mapping[int, str]]) -> bool:
     )
 
 
+def _route(lab: Lab, side: str) -> tuple[str, ...]:
+    """The route the lab's addresses give ``side`` to its peer, as ``ip route`` names it."""
+    net = lab.addr[side].rsplit(".", 1)[0] + ".0/24"
+    return (net, "dev", lab.veth[side], "proto", "kernel", "scope", "link", "src", lab.addr[side])
+
+
 def run_lossy(
     loss_ab: float,
     loss_ba: float,
@@ -562,6 +576,8 @@ def run_lossy(
     shown = f"p = {loss_ab:g}" if loss_ab == loss_ba else f"p = {loss_ab:g} / {loss_ba:g}"
     began = time.monotonic()
     with Lab(SYSCTLS, sample_every=5.0, delivered=True) as lab:
+        for side in ("A", "B"):
+            lab.ns_run(side, "ip", "route", "change", *_route(lab, side), "quickack", "1")
         directions = (("B", f"tcp dport {PORT}", loss_ab), ("A", f"tcp sport {PORT}", loss_ba))
         for receiver, match, p in directions:
             if p > 0:

@@ -39,17 +39,28 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from ..errors import UsageError
 from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.exploration import Exploration
 from ..product.explore import explore
-from ..product.semantics import Label
+from ..product.semantics import Label, PState
 from .rates import LossClass, LossRates
 
-__all__ = ["MDP", "TIMER_MODES", "build_mdp", "mdp_of", "prob_config", "with_timers"]
+__all__ = [
+    "MDP",
+    "TIMER_MODES",
+    "Graph",
+    "build_mdp",
+    "mdp_of",
+    "prob_config",
+    "reach_and_order",
+    "with_timers",
+]
 
 #: When a timer may expire: only once the network is quiet, or whenever enabled.
 TIMER_MODES = ("wait", "any")
@@ -68,6 +79,28 @@ def prob_config(config: ProductConfig | None = None) -> ProductConfig:
     return config
 
 
+class Graph(Protocol):
+    """What the MDP reads of the graph it was built from: an
+    :class:`~checker.product.exploration.Exploration`, or the clocked product
+    (:class:`checker.prob.clocks.ClockedGraph`)."""
+
+    spec: Spec
+    config: ProductConfig
+    dst: array[int]
+    lbl: array[int]
+    labels: list[Label]
+
+    @property
+    def states(self) -> int: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    def stopped(self) -> str: ...
+
+    def state(self, node: int) -> PState: ...
+
+
 def _receipt_channel(label: Label) -> str:
     """The channel a segment received by ``label.actor`` travelled on."""
     return "B->A" if label.actor == "A" else "A->B"
@@ -80,10 +113,21 @@ class MDP:
     ``action_start[s]:action_start[s+1]`` are the actions of state ``s``;
     ``branch_start[a]:branch_start[a+1]`` the branches of action ``a``; a branch ``b``
     is the product edge ``branch_edge[b]`` with loss class ``classes[branch_class[b]]``
-    (-1: certain) and ``branch_lost[b]`` (1: the loss, 0: the delivery).
+    (-1: certain) and ``branch_lost[b]`` (1: the loss, 0: the delivery), its probability
+    that of its class times ``branch_weight[b]`` where there are weights (the clocked
+    reading's draws of a delay; None: every weight is 1).
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> from checker.prob.rates import LossRates
+    >>> mdp = build_mdp(load_spec(params={"FIN_RETRIES": 1}))
+    >>> p = mdp.probabilities(LossRates.parse("1/10"))
+    >>> sorted({str(x) for x in p})
+    ['1', '1/10', '9/10']
     """
 
-    exploration: Exploration
+    exploration: Graph
     timers: str
     action_start: array[int]
     branch_start: array[int]
@@ -93,7 +137,9 @@ class MDP:
     classes: list[LossClass]
     reachable: bytearray
     acyclic: bool
+    branch_weight: list[Fraction] | None = None
     _order: list[int] = field(default_factory=list, repr=False)
+    _float_weights: Any = field(default=None, repr=False)
 
     @property
     def states(self) -> int:
@@ -135,10 +181,28 @@ class MDP:
         """Every branch's probability under ``rates``, exactly."""
         by_class = [rates.rate(c) for c in self.classes]
         one = Fraction(1)
-        return [
+        out = [
             one if c < 0 else (by_class[c] if lost else one - by_class[c])
             for c, lost in zip(self.branch_class, self.branch_lost, strict=True)
         ]
+        if self.branch_weight is not None:
+            out = [p * w for p, w in zip(out, self.branch_weight, strict=True)]
+        return out
+
+    def float_probabilities(self, rates: LossRates) -> list[float]:
+        """Every branch's probability under ``rates``, in floats (what the numeric
+        solvers use; :meth:`probabilities` is the exact one)."""
+        by_class = np.array([float(rates.rate(c)) for c in self.classes] + [1.0])
+        cls = np.frombuffer(self.branch_class, dtype=np.int8).astype(np.int64)
+        lost = np.frombuffer(self.branch_lost, dtype=np.int8).astype(bool)
+        rate = by_class[cls]  # -1 (certain) picks the trailing 1.0
+        out = np.where(cls < 0, 1.0, np.where(lost, rate, 1.0 - rate))
+        if self.branch_weight is not None:
+            if self._float_weights is None:
+                self._float_weights = np.array([float(w) for w in self.branch_weight])
+            out = out * self._float_weights
+        result: list[float] = out.tolist()
+        return result
 
     def summary(self) -> dict[str, Any]:
         reach = sum(self.reachable)
@@ -174,7 +238,15 @@ def build_mdp(
     max_states: int | None = None,
     max_seconds: float | None = None,
 ) -> MDP:
-    """Explore the product of ``spec`` under ``config`` and read it as an MDP."""
+    """Explore the product of ``spec`` under ``config`` and read it as an MDP.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> mdp = build_mdp(load_spec(params={"FIN_RETRIES": 1}))
+    >>> mdp.acyclic, mdp.timers, mdp.complete
+    (True, 'wait', True)
+    """
     if timers not in TIMER_MODES:
         raise UsageError(f"timers: {timers!r} is not one of {', '.join(TIMER_MODES)}")
     ex = explore(spec, prob_config(config), max_states=max_states, max_seconds=max_seconds)
@@ -245,11 +317,11 @@ def mdp_of(ex: Exploration, *, timers: str = "wait") -> MDP:
         reachable=bytearray(ex.states),
         acyclic=True,
     )
-    _reach_and_order(mdp)
+    reach_and_order(mdp)
     return mdp
 
 
-def _reach_and_order(mdp: MDP) -> None:
+def reach_and_order(mdp: MDP) -> None:
     """Mark the states reachable from node 0 and, if they form no cycle, order them
     topologically (iterative depth-first search: a back edge is a cycle)."""
     dst = mdp.exploration.dst
@@ -287,4 +359,8 @@ def _reach_and_order(mdp: MDP) -> None:
 
 def with_timers(mdp: MDP, timers: str) -> MDP:
     """The same exploration read with another timer mode (no new search)."""
-    return mdp if timers == mdp.timers else mdp_of(mdp.exploration, timers=timers)
+    if timers == mdp.timers:
+        return mdp
+    if not isinstance(mdp.exploration, Exploration):
+        raise UsageError("the clocked reading has no timer modes: time decides when timers fire")
+    return mdp_of(mdp.exploration, timers=timers)

@@ -43,6 +43,8 @@ from ..check.formula import Formula, FormulaError, node_values, parse_formula
 from ..check.patterns import MovePattern, parse_move_pattern
 from ..errors import UsageError, did_you_mean
 from ..model.spec import Spec
+from ..product.exploration import Exploration
+from .clocks import ClockedGraph
 from .mdp import MDP
 from .rates import LossRates
 from .solve import EPS, Task, Value, solve
@@ -84,8 +86,20 @@ class Question:
     expected: str | None = None
 
 
-def parse_question(text: str, spec: Spec) -> Question:
-    """Read a question; unknown states and events are a :class:`UsageError`."""
+def parse_question(text: str, spec: Spec, *, timed: bool = False) -> Question:
+    """Read a question; unknown states and events are a :class:`UsageError`.  ``timed``:
+    the MDP has clocks and incarnations (:mod:`checker.prob.clocks` with reuse), so
+    ``SIDE accepts an old segment`` can be asked.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> q = parse_question("B leaves LAST-ACK by timeout", load_spec())
+    >>> q.kind, q.events
+    ('reach', ('timeout',))
+    >>> parse_question("expected segments", load_spec()).kind
+    'expected'
+    """
     states = list(spec.state_names)
     events = [e.name for e in spec.events]
     m = _EXPECTED.match(text)
@@ -115,8 +129,10 @@ def parse_question(text: str, spec: Spec) -> Question:
             return Question(text.strip(), "leaves", parse_move_pattern(text, states, events))
         if re.match(r"^\s*(A|B|an endpoint)\s+(enters|accepts)\s", text):
             pattern = parse_move_pattern(text, states, events)
-            if pattern.verb == "accepts":
-                raise ValueError("old segments are a timed notion: ask it of `tcpcheck check`")
+            if pattern.verb == "accepts" and not timed:
+                raise ValueError(
+                    "old segments need time and a reused connection: give --delay and --reuse"
+                )
             return Question(text.strip(), "reach", pattern)
     except ValueError as exc:
         raise UsageError(f"question {text!r}: {exc}") from None
@@ -174,8 +190,17 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
         return [Outcome(question.text, Task(gain, [True] * n, {}, bounded=False))]
     if question.kind == "formula":
         assert question.formula is not None
-        holds = node_values(mdp.exploration, question.formula)
-        goal = {s: 1 for s in range(mdp.states) if mdp.reachable[s] and holds[s]}
+        ex = mdp.exploration
+        if isinstance(ex, Exploration):
+            holds: Sequence[int] = node_values(ex, question.formula)
+        else:
+            holds = [
+                int(bool(mdp.reachable[s]) and question.formula(ex.state(s)))
+                for s in range(mdp.states)
+            ]
+        goal = {
+            s: 1 for s in range(mdp.states) if mdp.reachable[s] and holds[s] and not _late(mdp, s)
+        }
         return [Outcome(question.text, Task([0] * n, [True] * n, goal))]
     pattern = question.pattern
     assert pattern is not None
@@ -183,26 +208,37 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
     local = _sides(mdp, side)
     dst = mdp.exploration.dst
     targets = {b: dst[mdp.branch_edge[b]] for b, _ in branches}
-    moves = [
-        b
-        for b, s in branches
-        if labels[b].actor == side and pattern.matches(side, local[s], local[targets[b]])
-    ]
+    if pattern.verb == "accepts":
+        moves = _old_receipts(mdp, branches, side)
+    else:
+        moves = [
+            b
+            for b, s in branches
+            if labels[b].actor == side and pattern.matches(side, local[s], local[targets[b]])
+        ]
+    # With a horizon (the clocked reading), a move after it counts as "after T".
+    late = {b for b, s in branches if _late(mdp, s)}
     if question.kind == "reach":
         wanted = [
             b
             for b in moves
             if counts(question.events, labels[b].event, labels[b].kind == "timeout")
+            and b not in late
         ]
         return [_reach(question.text, n, wanted, moves)]
     # leaves: the first move out of the state, by event; or none.
     by_event: dict[str, list[int]] = {}
     for b in moves:
-        by_event.setdefault(labels[b].event, []).append(b)
+        by_event.setdefault(labels[b].event, [])
+        if b not in late:
+            by_event[labels[b].event].append(b)
     out = [
         _reach(f"by {event}", n, bs, moves)
         for event, bs in sorted(by_event.items(), key=lambda kv: kv[0])
     ]
+    horizon = _horizon(mdp)
+    if horizon is not None:
+        out.append(_reach(f"after {horizon}", n, [b for b in moves if b in late], moves))
     terminal = [
         s
         for s in range(mdp.states)
@@ -223,6 +259,37 @@ def outcomes(mdp: MDP, question: Question) -> list[Outcome]:
         never = {s: 1 for s in terminal}
     out.append(Outcome("never enters", _stop(n, entering, never)))
     return out
+
+
+def _old_receipts(mdp: MDP, branches: Sequence[tuple[int, int]], side: str) -> list[int]:
+    """The branches where ``side`` (``*``: either) takes another incarnation's segment
+    for its own: it receives it and its local state changes."""
+    ex = mdp.exploration
+    if not isinstance(ex, ClockedGraph):
+        return []
+    out = []
+    for b, s in branches:
+        actor = mdp.label(b).actor
+        if not ex.old[mdp.branch_edge[b]] or side not in ("*", actor):
+            continue
+        before = ex.cstates[s].local(actor)
+        after = ex.cstates[ex.dst[mdp.branch_edge[b]]].local(actor)
+        if before != after:
+            out.append(b)
+    return out
+
+
+def _late(mdp: MDP, s: int) -> bool:
+    """Is ``s`` past the clocked reading's horizon (never, without one)?"""
+    ex = mdp.exploration
+    return isinstance(ex, ClockedGraph) and ex.late(s)
+
+
+def _horizon(mdp: MDP) -> str | None:
+    ex = mdp.exploration
+    if isinstance(ex, ClockedGraph) and ex.timing.horizon is not None:
+        return f"{float(ex.timing.horizon):g} s"
+    return None
 
 
 def counts(asked: Sequence[str] | None, event: str, timer: bool) -> bool:
@@ -278,6 +345,20 @@ class Row:
 
 @dataclass(frozen=True)
 class Answer:
+    """The answer to one question: a :class:`Row` per loss rate and outcome, the
+    assumptions it holds under, the MDP's size.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> from checker.prob.mdp import build_mdp
+    >>> spec = load_spec(params={"FIN_RETRIES": 1})
+    >>> answer = ask(build_mdp(spec), parse_question("A enters TIME-WAIT", spec),
+    ...              [LossRates.parse("0.2")])
+    >>> answer.method, answer.to_json()["rows"][0]["max"]["method"]
+    ('exact', 'exact')
+    """
+
     question: str
     rows: list[Row]
     assumptions: list[str]
@@ -307,13 +388,19 @@ def assumptions(mdp: MDP, eps: float = EPS) -> list[str]:
     out = [
         spec.heading + (f"; {', '.join(counts)}" if counts else ""),
         ex.config.describe().replace("loss any", "each segment lost at its loss rate"),
-        "timers wait for the network: a timer expires only when no segment can be delivered"
-        if mdp.timers == "wait"
-        else "timers may expire at any moment (a scheduler may fire a retransmission early)",
-        "min and max over every scheduler (which enabled move happens next)",
     ]
+    if isinstance(ex, ClockedGraph):
+        out += ex.describe()
+        out.append("min and max over every scheduler (the order of simultaneous moves)")
+    else:
+        out += [
+            "timers wait for the network: a timer expires only when no segment can be delivered"
+            if mdp.timers == "wait"
+            else "timers may expire at any moment (a scheduler may fire a retransmission early)",
+            "min and max over every scheduler (which enabled move happens next)",
+        ]
     if not mdp.complete:
-        out.append(f"the exploration stopped ({ex.stopped}): values unknown")
+        out.append(f"the exploration stopped ({ex.stopped()}): values unknown")
     elif mdp.acyclic:
         out.append("exact: the MDP is acyclic, solved by backward induction in fractions")
     else:
@@ -330,7 +417,18 @@ def ask(
     eps: float = EPS,
     max_seconds: float | None = None,
 ) -> Answer:
-    """Solve ``question`` on ``mdp`` at each of ``rates``: a row per rate and outcome."""
+    """Solve ``question`` on ``mdp`` at each of ``rates``: a row per rate and outcome.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> from checker.prob.mdp import build_mdp
+    >>> spec = load_spec(params={"FIN_RETRIES": 1})
+    >>> answer = ask(build_mdp(spec), parse_question("B leaves LAST-ACK", spec),
+    ...              [LossRates.parse("0.01")])
+    >>> [(r.outcome, r.high.text(3)) for r in answer.rows][:2]
+    [('by rcv ACK of FIN', '1 - 0.000303'), ('by rcv RST', '0.000296')]
+    """
     tasks = outcomes(mdp, question)
     rows = []
     for r in rates:

@@ -102,7 +102,14 @@ def _decimal(value: Fraction) -> str:
 
 @dataclass(frozen=True)
 class LossRates:
-    """Loss probabilities: a default and overrides by channel, kind, or both."""
+    """Loss probabilities: a default and overrides by channel, kind, or both.
+
+    Examples
+    --------
+    >>> rates = LossRates.parse("0.01,B->A:FIN+ACK=0")
+    >>> rates.rate(LossClass("B->A", "FIN+ACK")), rates.rate(LossClass("A->B", "ACK"))
+    (Fraction(0, 1), Fraction(1, 100))
+    """
 
     default: Fraction = Fraction(0)
     by_channel: tuple[tuple[str, Fraction], ...] = ()

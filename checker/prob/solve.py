@@ -46,6 +46,8 @@ from .rates import LossRates
 
 __all__ = ["EPS", "OPTS", "Task", "Value", "solve", "solve_exact", "solve_numeric"]
 
+#: Beyond this many reachable states an acyclic MDP is solved in floats, not fractions.
+EXACT_STATES = 50_000
 #: The default precision of numeric answers.
 EPS = 1e-12
 #: A bound on the steps of an iteration (with ``max_seconds``, what makes it unknown).
@@ -136,13 +138,20 @@ def solve(
 
 
 def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
-    """Backward induction in fractions along a topological order (acyclic MDPs)."""
+    """Backward induction in fractions along a topological order (acyclic MDPs); in
+    floats beyond :data:`EXACT_STATES` reachable states (fractions' denominators grow
+    with the depth), the answer then numeric within the rounding bound
+    ``depth · 4 · 2^-52`` (each step adds at most a few units of rounding to values in
+    [0, 1]; relative to the value for expected totals)."""
     if not mdp.acyclic:
         raise ValueError("backward induction needs an acyclic MDP")
+    if len(mdp.topological_order()) > EXACT_STATES:
+        return _backward_float(mdp, task, rates, opt)
     lost = [rates.rate(c) for c in mdp.classes]
     kept = [1 - p for p in lost]
     dst, edge = mdp.exploration.dst, mdp.branch_edge
     cls, is_lost = mdp.branch_class, mdp.branch_lost
+    weight = mdp.branch_weight
     a_start, b_start = mdp.action_start, mdp.branch_start
     gain, go_on = task.gain, task.go_on
     value: dict[int, Fraction] = {}
@@ -157,6 +166,8 @@ def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
             for b in range(b_start[a], b_start[a + 1]):
                 c = cls[b]
                 p = one if c < 0 else lost[c] if is_lost[b] else kept[c]
+                if weight is not None:
+                    p *= weight[b]
                 if not p:
                     continue
                 v = gain[b] + (value[dst[edge[b]]] if go_on[b] else 0)
@@ -166,6 +177,46 @@ def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
         value[s] = _opt(qs, opt) if qs else zero
     v0 = value[0]
     return Value(v0, v0, "exact")
+
+
+def _backward_float(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
+    """:func:`solve_exact`'s induction in floats (see there for the error bound)."""
+    prob = mdp.float_probabilities(rates)
+    dst, edge = mdp.exploration.dst, mdp.branch_edge
+    a_start, b_start = mdp.action_start, mdp.branch_start
+    gain, go_on = task.gain, task.go_on
+    value: dict[int, float] = {}
+    depth: dict[int, int] = {}
+    for s in reversed(mdp.topological_order()):
+        if s in task.absorbing:
+            value[s], depth[s] = float(task.absorbing[s]), 0
+            continue
+        qs: list[float] = []
+        d = 0
+        for a in range(a_start[s], a_start[s + 1]):
+            q = 0.0
+            for b in range(b_start[a], b_start[a + 1]):
+                p = prob[b]
+                if not p:
+                    continue
+                t = dst[edge[b]]
+                if go_on[b]:
+                    q += p * (gain[b] + value[t])
+                    d = max(d, depth[t])
+                else:
+                    q += p * gain[b]
+            qs.append(q)
+        value[s] = (
+            (min(qs) if opt == "min" else max(qs) if opt == "max" else sum(qs) / len(qs))
+            if qs
+            else 0.0
+        )
+        depth[s] = d + 1
+    v0 = value[0]
+    err = depth[0] * 4 * 2.0**-52 * max(1.0, abs(v0))
+    if not task.bounded:
+        return Value(v0 - err, v0 + err, "numeric")
+    return Value(max(v0 - err, 0.0), min(v0 + err, 1.0), "numeric")
 
 
 def _opt(qs: list[Fraction], opt: str) -> Fraction:
@@ -196,7 +247,7 @@ class _Arrays:
 def _arrays(mdp: MDP, task: Task, rates: LossRates) -> _Arrays:
     states = [s for s in range(mdp.states) if mdp.reachable[s]]
     index = {s: i for i, s in enumerate(states)}
-    prob = [float(p) for p in mdp.probabilities(rates)]
+    prob = mdp.float_probabilities(rates)
     targets = mdp.targets()
     action_state: list[int] = []
     first: list[int] = []

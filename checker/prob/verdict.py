@@ -13,13 +13,38 @@ from __future__ import annotations
 from ..check.outcome import Outcome
 from ..check.properties import Property, bound_of
 from ..check.verdicts import Verdict, make_verdict
+from ..errors import UsageError
 from ..model.spec import Spec
-from .mdp import MDP
+from ..product.config import ProductConfig
+from ..timed.linear import exact
+from .clocks import Delays, Timing, build_clocked
+from .mdp import MDP, build_mdp
 from .questions import assumptions, outcomes, parse_question
 from .rates import rate_list
 from .solve import Value, solve
 
-__all__ = ["check_probability"]
+__all__ = ["check_probability", "probability_mdp"]
+
+
+def probability_mdp(
+    prop: Property,
+    spec: Spec,
+    config: ProductConfig,
+    *,
+    max_states: int | None = None,
+    max_seconds: float | None = None,
+) -> MDP:
+    """The MDP a ``probability`` property is decided on: the untimed reading, or the
+    clocked one when it names a ``delay`` (with its horizon ``within``)."""
+    if prop.delay is None:
+        return build_mdp(spec, config, max_states=max_states, max_seconds=max_seconds)
+    horizon = None if prop.within is None else exact(prop.within)
+    try:
+        delays = Delays.parse(prop.delay, spec)
+    except UsageError as exc:
+        raise UsageError(f"{prop.file}: {prop.entry}: {exc}") from None
+    timing = Timing(delays, horizon)
+    return build_clocked(spec, config, timing, max_states=max_states, max_seconds=max_seconds)
 
 
 def _side(value: Value, op: str, bound: float) -> Outcome:

@@ -291,6 +291,31 @@ def quiet_only_timer_steps(spec: Spec, local: Local) -> list[Step]:
     ]
 
 
+def restarts_timers(spec: Spec, label: Label, left: bool) -> bool:
+    """Does ``label``'s move (re)start its actor's timers?  On leaving the control state
+    (``left``), unless the rule keeps the running timer (RFC 6298 §5.3: only an ACK of
+    new data restarts it); on every timer expiry (a retransmission backs off, a give-up
+    ends); on a rule marked ``restart`` or ``retransmit``.  A move by the network
+    restarts nothing.  The timed engines (zones, digital clocks) and the kernel's timing
+    checks all read this rule.
+
+    >>> from checker import load_spec
+    >>> spec = load_spec()
+    >>> restarts_timers(spec, Label("A", "timeout", "timeout RETX"), left=False)
+    True
+    >>> restarts_timers(spec, Label("net", "loss", "lose"), left=False)
+    False
+    """
+    if label.actor not in ("A", "B"):
+        return False
+    rule = spec.transitions[label.rule] if label.rule is not None else None
+    return (
+        (left and not (rule is not None and rule.keeps_timer))
+        or label.kind == "timeout"
+        or (rule is not None and (rule.restart or rule.retransmit))
+    )
+
+
 def waits_for_quiescence(spec: Spec) -> bool:
     """Does some timer of the spec fire only in a quiescent product?"""
     return any(not may_fire(t.untimed, False) for t in spec.timers)

@@ -53,7 +53,7 @@ from ..model.segments import RST, Segment
 from ..model.spec import Spec
 from ..product.config import ProductConfig
 from ..product.network import Network
-from ..product.semantics import Label, app_steps, net_label, step_label
+from ..product.semantics import Label, app_steps, net_label, restarts_timers, step_label
 from .domains import (
     ConcreteDomain,
     GraphZone,
@@ -576,20 +576,13 @@ def _sources(
 ) -> tuple[int, ...]:
     """For every clock after ``mv``, the clock before it that it continues (0: reset).
 
-    A side's timers restart when it changes state, when a timer fires (retransmission or
-    give-up) and on a rule marked ``restart`` or ``retransmit`` -- as in
-    :func:`checker.timed.encode_path`."""
+    A side's timers restart as :func:`~checker.product.semantics.restarts_timers` says,
+    and when it opens a new incarnation."""
     label = mv.label
     restarted: set[str] = set()
     if label.actor in ("A", "B"):
         side = label.actor
-        rule = spec.transitions[label.rule] if label.rule is not None else None
-        if (
-            (mv.left(side) and not (rule is not None and rule.keeps_timer))
-            or label.kind == "timeout"
-            or (rule is not None and (rule.restart or rule.retransmit))
-            or mv.before.inc != mv.after.inc
-        ):
+        if restarts_timers(spec, label, mv.left(side)) or mv.before.inc != mv.after.inc:
             restarted.add(side)
     removed_ab = mv.copy if label.actor == "B" or _lost_on(mv, "A->B") else None
     removed_ba = mv.copy if label.actor == "A" or _lost_on(mv, "B->A") else None
