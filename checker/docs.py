@@ -262,6 +262,23 @@ def _digital_clocks(spec_file: str | Path | None, base: Spec) -> list[str]:
     ]
 
 
+#: The probability sections already computed in this process, by spec (what they read).
+_SECTIONS: dict[tuple[str | None, bytes, str], list[str]] = {}
+
+
+def _probability_sections(spec_file: str | Path | None, base: Spec) -> list[str]:
+    """The *Loss probabilities* and *Time, discretely* sections, computed once per spec
+    and process: they are a pure function of the spec (its file's bytes, or the bundled
+    one), and several generations in one process (``docs --check`` after ``docs``, the
+    tests) need them."""
+    text = Path(spec_file).read_bytes() if spec_file is not None else b""
+    # The parameters' values too: an overlay's base may live in another file.
+    key = (None if spec_file is None else str(spec_file), text, repr(sorted(base.values.items())))
+    if key not in _SECTIONS:
+        _SECTIONS[key] = _loss_probabilities(spec_file, base) + _digital_clocks(spec_file, base)
+    return list(_SECTIONS[key])
+
+
 def _range(low: Value, high: Value) -> str:
     if low.method == "exact" and low.low == high.high:
         return low.text(3)
@@ -651,8 +668,7 @@ def generate(
         if png:
             out[diagrams / "product-base.png"] = render(quotient, "png")
     variant_specs = [s for n, s in specs.items() if n is not None]
-    loss = _loss_probabilities(spec_file, base) if None in specs else []
-    loss += _digital_clocks(spec_file, base) if None in specs else []
+    loss = _probability_sections(spec_file, base) if None in specs else []
     out[docs / "specification.md"] = _specification(
         base, variant_specs, docs, diagrams, loss
     ).encode()
