@@ -12,8 +12,8 @@ import click
 
 from ..errors import UsageError
 from ..model.spec import Spec
-from ..prob.clocks import ClockedGraph, Delays, Timing, build_clocked
-from ..prob.mdp import MDP, TIMER_MODES, build_mdp
+from ..prob.clocks import ClockedGraph, build_reading
+from ..prob.mdp import MDP, TIMER_MODES
 from ..prob.questions import EXPECTED, Answer, Question, ask, parse_question
 from ..prob.rates import LossRates, rate_list
 from ..prob.solve import EPS
@@ -21,7 +21,6 @@ from ..product.config import ProductConfig
 from ..render.prob_plot import Curve, prob_plot
 from ..render.region_plot import plot_format
 from ..suite import suite_variants
-from ..timed.linear import exact
 from .app import cli
 from .console import conclude, live, out_console
 from .exits import Exit
@@ -228,11 +227,15 @@ class Reading:
     reuse: bool = False
 
     def mdp(self, spec: Spec, config: ProductConfig, *, max_states: int | None = None) -> MDP:
-        if self.delay is None:
-            return build_mdp(spec, config, timers=self.timers, max_states=max_states)
-        horizon = None if self.within is None else exact(self.within)
-        timing = Timing(Delays.parse(self.delay, spec), horizon, self.reuse)
-        return build_clocked(spec, config, timing, max_states=max_states)
+        return build_reading(
+            spec,
+            config,
+            timers=self.timers,
+            delay=self.delay,
+            within=self.within,
+            reuse=self.reuse,
+            max_states=max_states,
+        )
 
     def text(self) -> str:
         if self.delay is not None:

@@ -66,10 +66,18 @@ from ..product.config import ProductConfig
 from ..product.network import Network
 from ..product.semantics import Label, PState, app_steps, net_label, restarts_timers, step_label
 from ..timed.linear import exact, fold_duration, parameter_env
-from .mdp import MDP, prob_config, reach_and_order
+from .mdp import MDP, build_mdp, prob_config, reach_and_order
 from .rates import LossClass
 
-__all__ = ["CState", "ClockedGraph", "Delays", "Flight", "Timing", "build_clocked"]
+__all__ = [
+    "CState",
+    "ClockedGraph",
+    "Delays",
+    "Flight",
+    "Timing",
+    "build_clocked",
+    "build_reading",
+]
 
 #: A branch as built: target, label, loss class (-1: none), lost, weight, old receipt.
 Branch = tuple[int, int, int, int, Fraction, bool]
@@ -578,6 +586,38 @@ def build_clocked(
     )
     reach_and_order(mdp)
     return mdp
+
+
+def build_reading(
+    spec: Spec,
+    config: ProductConfig | None,
+    *,
+    timers: str = "wait",
+    delay: str | None = None,
+    within: float | None = None,
+    reuse: bool = False,
+    max_states: int | None = None,
+    max_seconds: float | None = None,
+) -> MDP:
+    """The MDP of one reading of the product: untimed (:func:`~checker.prob.mdp.build_mdp`
+    with ``timers``), or in integer time when ``delay`` is given (:func:`build_clocked`,
+    horizon ``within`` seconds, ``reuse``) -- what ``tcpcheck prob`` and a suite's
+    ``probability`` properties decide on.
+
+    Examples
+    --------
+    >>> from checker import load_spec
+    >>> spec = load_spec(params={"FIN_RETRIES": 1})
+    >>> build_reading(spec, None).timers, build_reading(spec, None, delay="0.5").timers
+    ('wait', 'clocks')
+    """
+    if delay is None:
+        return build_mdp(
+            spec, config, timers=timers, max_states=max_states, max_seconds=max_seconds
+        )
+    horizon = None if within is None else exact(within)
+    timing = Timing(Delays.parse(delay, spec), horizon, reuse)
+    return build_clocked(spec, config, timing, max_states=max_states, max_seconds=max_seconds)
 
 
 # ------------------------------------------------------------------ helpers ---

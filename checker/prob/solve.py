@@ -35,7 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -45,6 +45,9 @@ from .mdp import MDP
 from .rates import LossRates
 
 __all__ = ["EPS", "OPTS", "Task", "Value", "solve", "solve_exact", "solve_numeric"]
+
+#: A value as the two inductions compute it: exactly, or in floats.
+N = TypeVar("N", Fraction, float)
 
 #: Beyond this many reachable states an acyclic MDP is solved in floats, not fractions.
 EXACT_STATES = 50_000
@@ -206,11 +209,7 @@ def _backward_float(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
                 else:
                     q += p * gain[b]
             qs.append(q)
-        value[s] = (
-            (min(qs) if opt == "min" else max(qs) if opt == "max" else sum(qs) / len(qs))
-            if qs
-            else 0.0
-        )
+        value[s] = _opt(qs, opt) if qs else 0.0
         depth[s] = d + 1
     v0 = value[0]
     err = depth[0] * 4 * 2.0**-52 * max(1.0, abs(v0))
@@ -219,12 +218,13 @@ def _backward_float(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
     return Value(max(v0 - err, 0.0), min(v0 + err, 1.0), "numeric")
 
 
-def _opt(qs: list[Fraction], opt: str) -> Fraction:
+def _opt(qs: list[N], opt: str) -> N:
+    """The scheduler's pick among the actions' values: the least, the most, the mean."""
     if opt == "min":
         return min(qs)
     if opt == "max":
         return max(qs)
-    return sum(qs, Fraction(0)) / len(qs)
+    return sum(qs[1:], qs[0]) / len(qs)
 
 
 @dataclass

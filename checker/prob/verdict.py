@@ -16,9 +16,8 @@ from ..check.verdicts import Verdict, make_verdict
 from ..errors import UsageError
 from ..model.spec import Spec
 from ..product.config import ProductConfig
-from ..timed.linear import exact
-from .clocks import Delays, Timing, build_clocked
-from .mdp import MDP, build_mdp
+from .clocks import build_reading
+from .mdp import MDP
 from .questions import assumptions, outcomes, parse_question
 from .rates import rate_list
 from .solve import Value, solve
@@ -36,15 +35,19 @@ def probability_mdp(
 ) -> MDP:
     """The MDP a ``probability`` property is decided on: the untimed reading, or the
     clocked one when it names a ``delay`` (with its horizon ``within``)."""
-    if prop.delay is None:
-        return build_mdp(spec, config, max_states=max_states, max_seconds=max_seconds)
-    horizon = None if prop.within is None else exact(prop.within)
     try:
-        delays = Delays.parse(prop.delay, spec)
+        return build_reading(
+            spec,
+            config,
+            delay=prop.delay,
+            within=prop.within,
+            max_states=max_states,
+            max_seconds=max_seconds,
+        )
     except UsageError as exc:
+        if prop.delay is None:
+            raise
         raise UsageError(f"{prop.file}: {prop.entry}: {exc}") from None
-    timing = Timing(delays, horizon)
-    return build_clocked(spec, config, timing, max_states=max_states, max_seconds=max_seconds)
 
 
 def _side(value: Value, op: str, bound: float) -> Outcome:
