@@ -363,7 +363,10 @@ def test_the_prediction_is_the_lab_workload_clocked() -> None:
     assert low == pytest.approx(0.36**4, rel=1e-2) and 0.046 < high < 0.36**3
     low, high = predict("A leaves SYN-SENT by rcv SYN+ACK", 0.01, 0.01)  # type: ignore[misc]
     assert low > 0.999999
-    assert predict("A leaves TIME-WAIT: still there at the end", 0.05, 0.05)[0] > 0.999  # type: ignore[index]
+    # With both ends' RTO at 3 s (the hull's slow end) B's FIN can come after A's 2 s
+    # FIN-WAIT-2 timer: TIME-WAIT is then never entered, about 5% of the time at p = 5%.
+    still = predict("A leaves TIME-WAIT: still there at the end", 0.05, 0.05)
+    assert still is not None and still[0] == pytest.approx(0.9523, abs=1e-4) and still[1] > 0.9997
     # The run ends long before TIME-WAIT's 60 s: a TIME-WAIT gone by its timer is not
     # predicted; every other name of every classified state is.
     assert predict("A leaves TIME-WAIT by timeout 2MSL", 0.2, 0.2) is None

@@ -148,8 +148,8 @@ def conform_cmd(
     each side sent and received (captures before and after the drop), connect() and
     read() results and ss; per P the counts, frequencies and 99% Clopper-Pearson
     intervals, each against the range the variant predicts for the same workload
-    (digital clocks at the lab's settings, the connection's RTO between one and three
-    times its value there); exit 1 when a count lies outside.  About 25 s per 1,000
+    (digital clocks at the lab's settings, the connection's RTO anywhere from its value
+    there to 3 s); exit 1 when a count lies outside.  About 25 s per 1,000
     connections.
 
     \b

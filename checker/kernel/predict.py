@@ -13,10 +13,15 @@ One parameter the lab cannot pin: the connection's retransmission timeout
 (``CONN_RTO``).  Linux computes it from its round-trip estimator (RFC 6298: SRTT plus
 four times RTTVAR, RTTVAR floored at tcp_rto_min), which moves during a run's
 connections: the captures show a LAST-ACK's retransmissions 0.2 to 0.63 s apart where the
-round trip is tens of microseconds.  How many retransmissions the orphan budget
-(tcp_orphan_retries) allows depends on it (three at 0.2 s, two from 0.3 s), so the
+round trip is tens of microseconds, and a connection whose handshake needed a
+retransmission samples its RTT across it (the SYN+ACK echoes the first SYN's
+timestamp), so its RTO is 1 to 3 s -- A's FIN then outlives B's abandoned request and
+draws a RST from the listener.  How many retransmissions the orphan budget
+(tcp_orphan_retries) allows depends on it too (three at 0.2 s, two from 0.3 s), so the
 prediction is the hull over ``CONN_RTO`` at :data:`RTO_SPREAD` times its value at the
-lab's round trip: for each outcome the least of the minima and the most of the maxima.
+lab's round trip (0.2 to 3 s): for each outcome the least of the minima and the most of
+the maxima.  The model has one CONN_RTO for both ends, so the hull is wider than the
+kernel's mix of a slow end and a fast one.
 
 The lab's names map to the model's outcomes (:func:`model_outcomes`): ``by EVENT`` to
 ``by EVENT``, ``never entered`` to ``never enters``, ``still there at the end`` to
@@ -55,7 +60,7 @@ __all__ = ["LAB_DELAY", "RTO_SPREAD", "lab_config", "lossy_predictor", "model_ou
 #: The time a segment takes across the lab's veth pair (tens of microseconds), seconds.
 LAB_DELAY = "0.0001"
 #: The multiples of the variant's CONN_RTO the prediction ranges over.
-RTO_SPREAD = (1, 2, 3)
+RTO_SPREAD = (1, 2, 3, 15)
 #: Room in each channel: more than the workload ever has in flight.
 CAPACITY = 4
 
