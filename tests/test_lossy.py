@@ -5,10 +5,12 @@ TCP (the counts add up, p = 0 loses nothing, nothing is left behind)."""
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import dpkt  # type: ignore[import-untyped]
@@ -16,7 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
+from checker.kernel import lossy
 from checker.kernel.binomial import compare, frequency
+from checker.kernel.lab import MARKER_PORT, Lab
 from checker.kernel.lossy import (
     EXITS,
     NEVER,
@@ -25,13 +29,12 @@ from checker.kernel.lossy import (
     SYSCTLS,
     Evidence,
     LossyRun,
-    Seg,
     classify,
     compare_run,
     outcome_name,
-    read_tcp,
     run_lossy,
 )
+from checker.kernel.pcap import Seg, read_tcp
 from checker.kernel.predict import lossy_predictor, model_outcomes
 
 SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
@@ -192,10 +195,10 @@ def test_captures_are_read_by_connection_from_ethernet_and_nflog(tmp_path: Path)
         writer = dpkt.pcap.Writer(f, linktype=239)
         for i, s in enumerate(segs):
             writer.writepkt(_nflog(bytes(_ip(s, 20000 + i % 2))), ts=float(i))
-    assert read_tcp(eth_path) == {20000: segs}
-    assert read_tcp(nflog_path) == {20000: segs[0::2], 20001: segs[1::2]}
+    assert read_tcp(eth_path, PORT) == {20000: segs}
+    assert read_tcp(nflog_path, PORT) == {20000: segs[0::2], 20001: segs[1::2]}
     (tmp_path / "empty.pcap").write_bytes(b"")
-    assert read_tcp(tmp_path / "empty.pcap") == {}
+    assert read_tcp(tmp_path / "empty.pcap", PORT) == {}
 
 
 def test_frequencies_have_exact_99_percent_intervals() -> None:
@@ -279,6 +282,81 @@ def test_the_lossy_options_are_checked(args: list[str], message: str) -> None:
     assert message in result.output
 
 
+def test_a_run_whose_captures_are_not_whole_is_repeated_then_marked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The captures' completeness depends on the machine's load, not on the connections:
+    such a run is made again; still incomplete after the last attempt, it is shown so,
+    not compared, and ``conform`` exits 3."""
+    made: list[int] = []
+
+    def once(p_ab: float, p_ba: float, n: int, *_args: object) -> LossyRun:
+        made.append(n)
+        evs = [clean(port=20000 + i) for i in range(n)]
+        faults = [] if len(made) == 2 else ["B-delivered.pcap lost segments (1 buffer overflows)"]
+        return LossyRun(p_ab, p_ba, evs, [classify(ev) for ev in evs], incomplete=faults)
+
+    monkeypatch.setattr(lossy, "_run_once", once)
+    assert run_lossy(0.0, 0.0, 5).incomplete == [] and made == [5, 5]
+    made.clear()
+    assert run_lossy(0.0, 0.0, 5, attempts=1).incomplete != [] and made == [5]
+    monkeypatch.setattr("checker.kernel.lab.missing", lambda: [])
+    made[:] = [0, 0]  # from now on every attempt is incomplete
+    result = CliRunner().invoke(cli, ["conform", "--loss-rate", "0.1", "--connections", "5"])
+    assert result.exit_code == 3, result.output
+    assert "incomplete: B-delivered.pcap lost segments" in result.output
+    assert "1 run(s) incomplete, not compared" in result.output
+    assert made == [0, 0, 5, 5, 5]
+
+
+def test_conform_predicts_once_per_set_of_sysctls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs made with the same sysctls share one prediction (its clocked products are
+    built once), and each run is compared with it."""
+    built: list[dict[str, str]] = []
+
+    def once(p_ab: float, p_ba: float, n: int, *_args: object) -> LossyRun:
+        evs = [clean(port=20000 + i) for i in range(n)]
+        return LossyRun(p_ab, p_ba, evs, [classify(ev) for ev in evs], {"A": dict(SYSCTLS)})
+
+    def predictor(sysctls: dict[str, str], *_args: object) -> Callable[..., tuple[float, float]]:
+        built.append(sysctls)
+        return lambda name, p_ab, p_ba: (0.0, 1.0)
+
+    monkeypatch.setattr(lossy, "_run_once", once)
+    monkeypatch.setattr("checker.kernel.lab.missing", lambda: [])
+    monkeypatch.setattr("checker.kernel.predict.lossy_predictor", predictor)
+    args = ["conform", "--loss-rate", "0.1,0.2", "--connections", "4", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert built == [SYSCTLS]
+    runs = json.loads(result.output)["runs"]
+    assert [len(run["compared"]) > 0 and run["incomplete"] == [] for run in runs] == [True, True]
+
+
+@pytest.mark.kernel
+def test_kernel_captures_catch_up_and_report_their_losses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker reaches every capture (each holds what it must of it), and stopped
+    captures report no buffer overflow on an idle lab."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with Lab(delivered=True, sample_every=5.0) as lab:
+        assert lab.sync_captures(timeout=10)
+        lost = lab.stop_captures()
+        marks = {
+            path.name: [s.flags for segs in read_tcp(path, MARKER_PORT).values() for s in segs]
+            for path in (lab.pcap("A"), lab.pcap("B"), lab.delivered("A"), lab.delivered("B"))
+        }
+    assert lost == {"A.pcap": 0, "A-delivered.pcap": 0, "B.pcap": 0, "B-delivered.pcap": 0}
+    assert marks == {
+        "A.pcap": [SYN, RST | ACK],
+        "B.pcap": [SYN, RST | ACK],
+        "A-delivered.pcap": [RST | ACK],
+        "B-delivered.pcap": [SYN],
+    }
+    assert _ours(tmp_path) == []
+
+
 def _ours(tmp: Path) -> list[str]:
     """This process's namespaces, and processes still working in the lab's folder or
     started by this process, left behind."""
@@ -304,6 +382,7 @@ def test_kernel_lossless_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     left behind.  (The lossy runs are in the next test.)"""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     clean_run = run_lossy(0.0, 0.0, 50, rate=200.0)
+    assert clean_run.incomplete == []
     counts = clean_run.counts()
     assert counts["A", "SYN-SENT"] == {"rcv SYN+ACK": 50}
     assert counts["B", "LAST-ACK"] == {"rcv ACK of FIN": 50}
@@ -324,6 +403,7 @@ def test_kernel_frequencies_lie_within_the_predicted_ranges(
     intervals, which these runs also met when measured."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     runs = [run_lossy(p, p, 1000) for p in (0.01, 0.05, 0.2)]
+    assert [run.incomplete for run in runs] == [[], [], []]
     per_run = [compare_run(run, lossy_predictor(run.sysctls["A"])) for run in runs]
     m = sum(len(agreements) for agreements in per_run)
     assert m > 60  # every outcome of every classified state, at each rate

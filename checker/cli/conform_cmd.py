@@ -18,6 +18,7 @@ from rich.table import Table
 from ..errors import UsageError
 from .app import cli
 from .console import conclude, live, out_console
+from .exits import Exit
 from .options import output_options, solver_limits, spec_file_option
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..kernel.conform import Conformance
     from ..kernel.conformance import ConformanceReport, Target
     from ..kernel.instants import Timing
-    from ..kernel.lossy import LossyRun
+    from ..kernel.lossy import LossyRun, Predict
     from ..kernel.runs import Run
 
 __all__ = ["conform_cmd"]
@@ -149,7 +150,9 @@ def conform_cmd(
     read() results and ss; per P the counts, frequencies and 99% Clopper-Pearson
     intervals, each against the range the variant predicts for the same workload
     (digital clocks at the lab's settings, the connection's RTO anywhere from its value
-    there to 3 s); exit 1 when a count lies outside.  About 25 s per 1,000
+    there to 3 s); exit 1 when a count lies outside.  A run whose captures were not
+    whole (the machine too loaded for tcpdump to keep up) is run again, twice at most,
+    then shown incomplete and not compared (exit 3).  About 25 s per 1,000
     connections.
 
     \b
@@ -259,6 +262,7 @@ def _lossy(
             "(run as root; bash setup.sh installs ip, nft, tcpdump and ss)"
         )
     results: list[tuple[LossyRun, list[Agreement]]] = []
+    predictors: dict[tuple[tuple[str, str], ...], Predict] = {}
     with live(not as_json) as say:
         for p in rates:
             p_ab = p if direction in ("both", "A->B") else 0.0
@@ -266,9 +270,17 @@ def _lossy(
             run = run_lossy(p_ab, p_ba, connections, say=say)
             if say:
                 say(f"p = {p:g}: predicting with the {target.variant} variant")
-            predict = lossy_predictor(run.sysctls.get("A", {}), target.chosen, target.spec_file)
-            results.append((run, compare_run(run, predict)))
+            if run.incomplete:  # no evidence: nothing to compare
+                results.append((run, []))
+                continue
+            # One prediction per set of sysctls: the runs of one call share theirs.
+            sysctls = run.sysctls.get("A", {})
+            key = tuple(sorted(sysctls.items()))
+            if key not in predictors:
+                predictors[key] = lossy_predictor(sysctls, target.chosen, target.spec_file)
+            results.append((run, compare_run(run, predictors[key])))
     differing = [a for _run, agreements in results for a in agreements if not a.agrees]
+    incomplete = [run for run, _ in results if run.incomplete]
     if as_json:
         runs = [run.to_json(agreements) for run, agreements in results]
         click.echo(json.dumps({"runs": runs}, indent=2, ensure_ascii=False))
@@ -280,9 +292,12 @@ def _lossy(
         conclude(
             f"{total} connections classified at loss rate {shown}"
             + (f"; {len(differing)} outcome(s) outside the prediction" if differing else "")
+            + (f"; {len(incomplete)} run(s) incomplete, not compared" if incomplete else "")
         )
     if differing:
         sys.exit(1)
+    if incomplete:
+        sys.exit(Exit.INCOMPLETE)
 
 
 def print_lossy(run: LossyRun, agreements: Sequence[Agreement] = ()) -> None:
@@ -322,6 +337,9 @@ def print_lossy(run: LossyRun, agreements: Sequence[Agreement] = ()) -> None:
     out.print(table)
     for note in run.notes:
         out.print(f"  note: {note}", markup=False)
+    if run.incomplete:
+        why = "; ".join(run.incomplete)
+        out.print(f"  incomplete: {why} -- the counts are no evidence", markup=False)
 
 
 def _recorded(path: Path) -> list[Run]:

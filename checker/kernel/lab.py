@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +47,7 @@ from typing import Any
 
 import dpkt  # type: ignore[import-untyped]
 
+from .pcap import read_tcp
 from .recording import (
     CLIENT_ADDR,
     READ_SYSCTLS,
@@ -188,6 +190,13 @@ _NFLOG = 77
 
 _ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+#: Each capture's buffer, in KiB.
+CAPTURE_BUFFER_KIB = 8192
+
+#: The port :meth:`Lab.sync_captures` sends its marker to (the discard port: nothing of a
+#: run listens there, so the server side answers the marker's SYN with a RST).
+MARKER_PORT = 9
+
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
@@ -286,6 +295,8 @@ class Lab:
         self.dir = Path(tempfile.mkdtemp(prefix="tcpcheck-lab-"))
         self.keep = keep
         self.procs: list[subprocess.Popen[Any]] = []
+        #: The tcpdump of each capture file, while it runs.
+        self.captures: dict[Path, subprocess.Popen[str]] = {}
         self.agents: dict[str, Agent] = {}
         self.samples: list[SsSample] = []
         #: (when, side) of every successful ``ss`` run: one that left no sample of the
@@ -394,14 +405,18 @@ class Lab:
         pcap = pcap or self.dir / f"{side}.pcap"
         # An nflog group carries only what the rule logs (TCP): no filter there.
         only_tcp = [] if dev.startswith("nflog:") else ["tcp"]
+        # -B: a buffer of CAPTURE_BUFFER_KIB (the kernel caps an nflog socket's at
+        # net.core.rmem_max): a tcpdump that the machine's load holds back for a moment
+        # must not lose the segments of a thousand connections meanwhile.
         proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", dev, "-U", "-n",
-             "--immediate-mode", "-w", str(pcap), *only_tcp],
+             "--immediate-mode", "-B", str(CAPTURE_BUFFER_KIB), "-w", str(pcap), *only_tcp],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
         self.procs.append(proc)
+        self.captures[pcap] = proc
         # tcpdump says "listening on" once its capture runs: wait for it, or the first
         # segments go uncaptured.
         assert proc.stderr is not None
@@ -425,6 +440,59 @@ class Lab:
         rule += "queue-threshold 1"
         self.ns_run(side, "nft", rule)
         self._capture(side, f"nflog:{_NFLOG}", self.delivered(side))
+
+    def sync_captures(self, timeout: float = 30.0) -> bool:
+        """Wait until every capture has written all it saw so far; False if ``timeout``
+        seconds were not enough.
+
+        A capture is read while tcpdump writes it, and a tcpdump the machine's load
+        holds back writes late: a fixed pause is no proof.  So A sends a marker -- a SYN
+        to :data:`MARKER_PORT` at B, which B answers with a RST -- and the wait lasts
+        until each capture holds its part of it (both segments on each interface, the
+        SYN among what B's input hook let through, the RST among A's).  A capture
+        writes in the order it receives, and each link delivers in order: once the
+        marker is in a file, so is everything that came before it.  (The marker stays
+        in the captures: a reader of every segment there leaves its port out.)"""
+        code = (
+            "import socket; s = socket.socket(); s.settimeout(2)\n"
+            f"try: s.connect(({self.addr['B']!r}, {MARKER_PORT}))\n"
+            "except OSError: pass"
+        )
+        self.ns_run("A", sys.executable, "-c", code)
+        needed = {self.pcap("A"): 2, self.pcap("B"): 2}
+        if self.with_delivered:
+            needed |= {self.delivered("A"): 1, self.delivered("B"): 1}
+        deadline = time.monotonic() + timeout
+        while needed:
+            for path, count in list(needed.items()):
+                marks = sum(len(segs) for segs in read_tcp(path, MARKER_PORT).values())
+                if marks >= count:
+                    del needed[path]
+            if not needed:
+                break
+            if time.monotonic() > deadline:
+                return False
+            self.pause(0.05)
+        return True
+
+    def stop_captures(self) -> dict[str, int]:
+        """Stop every capture (tcpdump writes out and reports); by capture file name,
+        how many times its kernel buffer overflowed and lost segments -- for an nflog
+        capture the number of overflows, each one losing at least one segment.  Call
+        :meth:`sync_captures` first: what tcpdump had not yet read when it stops is
+        not written."""
+        lost = {}
+        for path, proc in self.captures.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            try:
+                _out, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, err = proc.communicate()
+            found = re.search(r"(\d+) packets? dropped by kernel", err or "")
+            lost[path.name] = int(found.group(1)) if found else 0
+        return lost
 
     def delivered(self, side: str) -> Path:
         """The capture of the TCP segments ``side``'s input hook let through (a lab

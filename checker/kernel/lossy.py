@@ -99,7 +99,6 @@ Examples
 from __future__ import annotations
 
 import json
-import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -111,9 +110,11 @@ import dpkt  # type: ignore[import-untyped]
 
 from .binomial import CONFIDENCE, Agreement, Frequency, compare, frequency
 from .lab import Lab
+from .pcap import Seg, read_tcp
 from .recording import CLIENT_ADDR, SERVER_ADDR, parse_ss
 
 __all__ = [
+    "ATTEMPTS",
     "EXITS",
     "FIRST_PORT",
     "MAX_CONNECTIONS",
@@ -124,11 +125,9 @@ __all__ = [
     "SYSCTLS",
     "Evidence",
     "LossyRun",
-    "Seg",
     "classify",
     "compare_run",
     "evidence",
-    "read_tcp",
     "run_lossy",
 ]
 
@@ -137,6 +136,8 @@ __all__ = [
 PORT = 7000
 FIRST_PORT = 20000
 MAX_CONNECTIONS = 10000
+#: How many times :func:`run_lossy` runs when the captures are not whole.
+ATTEMPTS = 3
 
 #: The per-namespace sysctls a lossy run sets: every give-up within seconds.
 SYSCTLS = {
@@ -169,69 +170,6 @@ EXITS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 _SYN, _FIN, _RST, _ACK = dpkt.tcp.TH_SYN, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST, dpkt.tcp.TH_ACK
-_NFLOG_LINKTYPE = 239
-_NFULA_PAYLOAD = 9
-
-
-@dataclass(frozen=True)
-class Seg:
-    """One segment of a connection: which way, TCP flags, absolute numbers."""
-
-    from_a: bool
-    flags: int
-    seq: int
-    ack: int
-    length: int = 0
-
-
-def _payload(frame: bytes, linktype: int) -> bytes | None:
-    """The IP datagram of a captured frame: Ethernet, or an nflog message (a 4-byte
-    header, then type-length-value attributes in host byte order, the packet in
-    ``NFULA_PAYLOAD``)."""
-    if linktype != _NFLOG_LINKTYPE:
-        eth = dpkt.ethernet.Ethernet(frame)
-        return bytes(eth.data) if isinstance(eth.data, dpkt.ip.IP) else None
-    at = 4
-    while at + 4 <= len(frame):
-        length, kind = struct.unpack_from("<HH", frame, at)
-        if length < 4:
-            return None
-        if kind & 0x7FFF == _NFULA_PAYLOAD:
-            return frame[at + 4 : at + length]
-        at += (length + 3) & ~3
-    return None
-
-
-def read_tcp(path: Path, port: int = PORT) -> dict[int, list[Seg]]:
-    """The segments to or from ``port`` in the capture ``path`` (Ethernet or nflog), by
-    client port, in capture order.  A record cut short at the end (the capture was
-    being written) ends the reading."""
-    out: dict[int, list[Seg]] = {}
-    with path.open("rb") as f:
-        try:
-            reader = dpkt.pcap.Reader(f)
-        except (ValueError, dpkt.dpkt.UnpackError):
-            return out  # empty: tcpdump had not written its header
-        linktype = reader.datalink()
-        try:
-            for _ts, frame in reader:
-                raw = _payload(frame, linktype)
-                if raw is None:
-                    continue
-                ip = dpkt.ip.IP(raw)
-                if not isinstance(ip.data, dpkt.tcp.TCP):
-                    continue
-                t = ip.data
-                if t.dport == port:
-                    client, from_a = t.sport, True
-                elif t.sport == port:
-                    client, from_a = t.dport, False
-                else:
-                    continue
-                out.setdefault(client, []).append(Seg(from_a, t.flags, t.seq, t.ack, len(t.data)))
-        except (ValueError, dpkt.dpkt.UnpackError):
-            pass
-    return out
 
 
 @dataclass
@@ -405,6 +343,9 @@ class LossyRun:
     kernel: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Why the captures are not whole, if they are not: the classification then rests
+    #: on missing segments and is no evidence (empty: whole).
+    incomplete: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[tuple[str, str], Counter[str]]:
         """For each (endpoint, state), how many connections left it each way."""
@@ -450,6 +391,7 @@ class LossyRun:
             "outcomes": {name: f.to_json() for name, f in self.frequencies().items()},
             "compared": [a.to_json() for a in agreements or []],
             "notes": self.notes,
+            "incomplete": self.incomplete,
             # Each connection's whole outcome (which ways go together), compactly.
             "per_connection": {
                 "columns": ["client port", *(f"{side} leaves {state}" for side, state in EXITS)],
@@ -521,7 +463,7 @@ def evidence(
     """Each connection's evidence from the captures (``lab_dir``: ``A``, ``B`` -- the
     interface captures -- and ``A-delivered``, ``B-delivered``), the two programs'
     reports and the final ``ss`` states (by side, by client port)."""
-    segs = {name: read_tcp(path) for name, path in lab_dir.items()}
+    segs = {name: read_tcp(path, PORT) for name, path in lab_dir.items()}
     out = []
     for key in sorted(client, key=int):
         port = int(key)
@@ -563,17 +505,42 @@ def run_lossy(
     rate: float = 100.0,
     say: Callable[[str], None] | None = None,
     settle: float = SETTLE,
+    attempts: int = ATTEMPTS,
 ) -> LossyRun:
     """Open ``connections`` connections at ``rate`` per second with each segment of
     A->B lost with probability ``loss_ab`` and of B->A with ``loss_ba``; classify each,
     waiting at most ``settle`` seconds after the last connect() for the sockets still
-    closing.  Needs root (:func:`checker.kernel.lab.missing`)."""
+    closing.  Needs root (:func:`checker.kernel.lab.missing`).
+
+    A run whose captures are not whole (a capture's buffer overflowed, or a capture
+    never caught up: :attr:`LossyRun.incomplete`) is no evidence about the kernel, and
+    whether the captures keep up depends on the machine's load, not on how the
+    connections went: it is run again, up to ``attempts`` times in all, and the last
+    one returned -- marked incomplete if it still is."""
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise ValueError(f"between 1 and {MAX_CONNECTIONS} connections, not {connections}")
     for p in (loss_ab, loss_ba):
         if not 0 <= p <= 1:
             raise ValueError(f"a loss rate is between 0 and 1, not {p}")
     shown = f"p = {loss_ab:g}" if loss_ab == loss_ba else f"p = {loss_ab:g} / {loss_ba:g}"
+    for attempt in range(1, attempts + 1):
+        run = _run_once(loss_ab, loss_ba, connections, rate, say, settle, shown)
+        if not run.incomplete or attempt == attempts:
+            break
+        if say:
+            say(f"{shown}: the captures were not whole ({'; '.join(run.incomplete)}): again")
+    return run
+
+
+def _run_once(
+    loss_ab: float,
+    loss_ba: float,
+    connections: int,
+    rate: float,
+    say: Callable[[str], None] | None,
+    settle: float,
+    shown: str,
+) -> LossyRun:
     began = time.monotonic()
     with Lab(SYSCTLS, sample_every=5.0, delivered=True) as lab:
         for side in ("A", "B"):
@@ -615,7 +582,12 @@ def run_lossy(
         server.stdin.write("report\n")
         server.stdin.flush()
         served = _line(server, "server")
-        lab.pause(0.3)  # the captures' last records
+        incomplete = [] if lab.sync_captures() else ["a capture did not catch up in 30 s"]
+        incomplete += [
+            f"{name} lost segments ({n} buffer overflows)"
+            for name, n in lab.stop_captures().items()
+            if n
+        ]
         paths = {
             "A": lab.pcap("A"),
             "B": lab.pcap("B"),
@@ -628,7 +600,7 @@ def run_lossy(
             notes.append(f"sockets still closing after {settle:g} s: classified as they were")
         run = LossyRun(
             loss_ab, loss_ba, conns, [classify(c) for c in conns], dict(lab.read), lab.kernel,
-            notes=notes,
+            notes=notes, incomplete=incomplete,
         )  # fmt: skip
     run.seconds = time.monotonic() - began
     return run

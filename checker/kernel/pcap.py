@@ -1,4 +1,5 @@
-"""TCP segments from a pcap file (dpkt reads the file; Ethernet or Linux cooked capture).
+"""TCP segments from a pcap file (dpkt reads the file; Ethernet or Linux cooked capture,
+and -- :func:`read_tcp` -- the nflog captures the namespace lab records).
 
 Sequence and acknowledgment numbers are made relative to each direction's initial
 sequence number, as the model numbers them (SYN = 0, the first data byte or FIN = 1).
@@ -12,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +22,7 @@ import dpkt  # type: ignore[import-untyped]
 
 from ..errors import SpecError
 
-__all__ = ["Wire", "flag_names", "read_segments"]
+__all__ = ["Seg", "Wire", "flag_names", "read_segments", "read_tcp"]
 
 # The model's order: SYN+ACK, FIN+ACK, RST+ACK.
 _FLAGS = (
@@ -120,4 +122,70 @@ def read_segments(path: Path) -> list[Wire]:
             ack = (tcp.ack - peer) % 2**32 if acks else 0
             seq = (tcp.seq - base) % 2**32
             out.append(Wire(float(ts), src, dst, flags, seq, ack, len(tcp.data), tcp.flags, ip.len))
+    return out
+
+
+_NFLOG_LINKTYPE = 239
+_NFULA_PAYLOAD = 9
+
+
+@dataclass(frozen=True)
+class Seg:
+    """One segment of a connection: which way (``from_a``: from the client, to the
+    server's port), TCP flags, absolute numbers."""
+
+    from_a: bool
+    flags: int
+    seq: int
+    ack: int
+    length: int = 0
+
+
+def _payload(frame: bytes, linktype: int) -> bytes | None:
+    """The IP datagram of a captured frame: Ethernet, or an nflog message (a 4-byte
+    header, then type-length-value attributes in host byte order, the packet in
+    ``NFULA_PAYLOAD``)."""
+    if linktype != _NFLOG_LINKTYPE:
+        eth = dpkt.ethernet.Ethernet(frame)
+        return bytes(eth.data) if isinstance(eth.data, dpkt.ip.IP) else None
+    at = 4
+    while at + 4 <= len(frame):
+        length, kind = struct.unpack_from("<HH", frame, at)
+        if length < 4:
+            return None
+        if kind & 0x7FFF == _NFULA_PAYLOAD:
+            return frame[at + 4 : at + length]
+        at += (length + 3) & ~3
+    return None
+
+
+def read_tcp(path: Path, port: int) -> dict[int, list[Seg]]:
+    """The segments to or from ``port`` in the capture ``path`` (Ethernet or nflog), by
+    client port, in capture order.  A record cut short at the end (the capture was
+    being written) ends the reading."""
+    out: dict[int, list[Seg]] = {}
+    with path.open("rb") as f:
+        try:
+            reader = dpkt.pcap.Reader(f)
+        except (ValueError, dpkt.dpkt.UnpackError):
+            return out  # empty: tcpdump had not written its header
+        linktype = reader.datalink()
+        try:
+            for _ts, frame in reader:
+                raw = _payload(frame, linktype)
+                if raw is None:
+                    continue
+                ip = dpkt.ip.IP(raw)
+                if not isinstance(ip.data, dpkt.tcp.TCP):
+                    continue
+                t = ip.data
+                if t.dport == port:
+                    client, from_a = t.sport, True
+                elif t.sport == port:
+                    client, from_a = t.dport, False
+                else:
+                    continue
+                out.setdefault(client, []).append(Seg(from_a, t.flags, t.seq, t.ack, len(t.data)))
+        except (ValueError, dpkt.dpkt.UnpackError):
+            pass
     return out
