@@ -14,6 +14,7 @@ import click
 from rich.table import Table
 
 from ..errors import UsageError
+from ..prob.mdp import TIMER_MODES
 from ..product.config import ProductConfig
 from .app import cli
 from .console import conclude, every, live, out_console, quiet
@@ -161,7 +162,7 @@ def export_promela_cmd(
 )
 @click.option(
     "--timers",
-    type=click.Choice(["wait", "any"]),
+    type=click.Choice(TIMER_MODES),
     default="wait",
     show_default=True,
     help="wait: a retransmission timer fires only where no delivery is offered (RTO longer "

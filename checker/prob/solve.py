@@ -148,74 +148,47 @@ def solve_exact(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
     [0, 1]; relative to the value for expected totals)."""
     if not mdp.acyclic:
         raise ValueError("backward induction needs an acyclic MDP")
-    if len(mdp.topological_order()) > EXACT_STATES:
-        return _backward_float(mdp, task, rates, opt)
-    lost = [rates.rate(c) for c in mdp.classes]
-    kept = [1 - p for p in lost]
-    dst, edge = mdp.exploration.dst, mdp.branch_edge
-    cls, is_lost = mdp.branch_class, mdp.branch_lost
-    weight = mdp.branch_weight
-    a_start, b_start = mdp.action_start, mdp.branch_start
-    gain, go_on = task.gain, task.go_on
-    value: dict[int, Fraction] = {}
-    zero, one = Fraction(0), Fraction(1)
-    for s in reversed(mdp.topological_order()):
-        if s in task.absorbing:
-            value[s] = Fraction(task.absorbing[s])
-            continue
-        qs: list[Fraction] = []
-        for a in range(a_start[s], a_start[s + 1]):
-            q = zero
-            for b in range(b_start[a], b_start[a + 1]):
-                c = cls[b]
-                p = one if c < 0 else lost[c] if is_lost[b] else kept[c]
-                if weight is not None:
-                    p *= weight[b]
-                if not p:
-                    continue
-                v = gain[b] + (value[dst[edge[b]]] if go_on[b] else 0)
-                if v:
-                    q += p * v
-            qs.append(q)
-        value[s] = _opt(qs, opt) if qs else zero
-    v0 = value[0]
-    return Value(v0, v0, "exact")
-
-
-def _backward_float(mdp: MDP, task: Task, rates: LossRates, opt: str) -> Value:
-    """:func:`solve_exact`'s induction in floats (see there for the error bound)."""
-    prob = mdp.float_probabilities(rates)
-    dst, edge = mdp.exploration.dst, mdp.branch_edge
-    a_start, b_start = mdp.action_start, mdp.branch_start
-    gain, go_on = task.gain, task.go_on
-    value: dict[int, float] = {}
-    depth: dict[int, int] = {}
-    for s in reversed(mdp.topological_order()):
-        if s in task.absorbing:
-            value[s], depth[s] = float(task.absorbing[s]), 0
-            continue
-        qs: list[float] = []
-        d = 0
-        for a in range(a_start[s], a_start[s + 1]):
-            q = 0.0
-            for b in range(b_start[a], b_start[a + 1]):
-                p = prob[b]
-                if not p:
-                    continue
-                t = dst[edge[b]]
-                if go_on[b]:
-                    q += p * (gain[b] + value[t])
-                    d = max(d, depth[t])
-                else:
-                    q += p * gain[b]
-            qs.append(q)
-        value[s] = _opt(qs, opt) if qs else 0.0
-        depth[s] = d + 1
-    v0 = value[0]
-    err = depth[0] * 4 * 2.0**-52 * max(1.0, abs(v0))
+    if len(mdp.topological_order()) <= EXACT_STATES:
+        exact, _depth = _induction(mdp, task, mdp.probabilities(rates), Fraction(0), opt)
+        return Value(exact, exact, "exact")
+    v0, depth = _induction(mdp, task, mdp.float_probabilities(rates), 0.0, opt)
+    err = depth * 4 * 2.0**-52 * max(1.0, abs(v0))
     if not task.bounded:
         return Value(v0 - err, v0 + err, "numeric")
     return Value(max(v0 - err, 0.0), min(v0 + err, 1.0), "numeric")
+
+
+def _induction(mdp: MDP, task: Task, prob: Sequence[N], zero: N, opt: str) -> tuple[N, int]:
+    """The value of node 0 by backward induction with the branch probabilities
+    ``prob`` (in the number type of ``zero``: Fraction or float), and the depth of the
+    longest path it summed along (what a float's rounding error grows with)."""
+    dst, edge = mdp.exploration.dst, mdp.branch_edge
+    a_start, b_start = mdp.action_start, mdp.branch_start
+    gain, go_on = task.gain, task.go_on
+    value: dict[int, N] = {}
+    depth: dict[int, int] = {}
+    for s in reversed(mdp.topological_order()):
+        if s in task.absorbing:
+            value[s], depth[s] = zero + task.absorbing[s], 0
+            continue
+        qs: list[N] = []
+        d = 0
+        for a in range(a_start[s], a_start[s + 1]):
+            q = zero
+            for b in range(b_start[a], b_start[a + 1]):
+                pb = prob[b]
+                if not pb:
+                    continue
+                if go_on[b]:
+                    t = dst[edge[b]]
+                    q += pb * (gain[b] + value[t])
+                    d = max(d, depth[t])
+                elif gain[b]:
+                    q += pb * gain[b]
+            qs.append(q)
+        value[s] = _opt(qs, opt) if qs else zero
+        depth[s] = d + 1
+    return value[0], depth[0]
 
 
 def _opt(qs: list[N], opt: str) -> N:
