@@ -179,6 +179,11 @@ def test_cli(tmp_path: object) -> None:
         (["--reuse"], "give --delay too"),
         (["--delay", "0.1", "--scheduler-timers", "any"], "drop --scheduler-timers"),
         (["--delay", "100"], "(0, MSL]"),
+        (["--delay", "0.1", "--within", "nan"], "nan: give a finite number"),
+        (["--delay", "0.1", "--within", "inf"], "inf: give a finite number"),
+        (["--eps", "nan"], "nan: give a finite number"),
+        # A name in colons is printed as written, not as an emoji.
+        (["--delay", "uniform:x:"], "--delay uniform:x:: uniform:N needs"),
         (["--delay", "0.1", "--capacity", "1"], None),
     ],
 )
@@ -255,6 +260,8 @@ def test_a_suite_property_reads_time(tmp_path: Path) -> None:
         ("within = 1.0", "'within' reads time: give 'delay' too"),
         ("delay = 500", "properties[0] close-quick: --delay 500: a delay is in (0, MSL]"),
         ("delay = 0.1\\nwithin = -1", "within"),
+        ("delay = 0.1\\nwithin = inf", "within: input should be a finite number (got inf)"),
+        ("delay = nan", "'nan' is neither a number of seconds"),
     ],
 )
 def test_a_suite_property_with_bad_timing_is_refused(

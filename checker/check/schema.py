@@ -92,7 +92,7 @@ class PropertyEntry(BaseModel):
     loss_rate: list[Number | str] | Number | str | None = None
     bound: str | None = None
     delay: Number | str | None = None
-    within: Annotated[float, Field(gt=0)] | None = None
+    within: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class SuiteFile(BaseModel):

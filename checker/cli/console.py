@@ -52,10 +52,10 @@ def out_console() -> Console:
     from rich.console import Console  # when there is something to print: not at start-up
 
     if quiet():
-        return Console(file=io.StringIO(), highlight=False, soft_wrap=True)
+        return Console(file=io.StringIO(), highlight=False, soft_wrap=True, emoji=False)
     # Not a terminal (a CI log, a pipe): do not squeeze tables into 80 columns.
     width = None if sys.stdout.isatty() else 160
-    return Console(highlight=False, soft_wrap=True, width=width)
+    return Console(highlight=False, soft_wrap=True, width=width, emoji=False)
 
 
 def conclude(text: str) -> None:
@@ -70,7 +70,7 @@ def err_console() -> Console:
     """Standard error: error messages and the live status line."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @contextmanager

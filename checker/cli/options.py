@@ -108,6 +108,14 @@ def seconds_limit(ctx: click.Context, param: click.Parameter, value: float | Non
     return value
 
 
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """The callback of a number option whose range click checks: also finite (click's
+    ranges let ``nan`` through, every comparison with it being false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value!r}: give a finite number")
+    return value
+
+
 #: ``--max-states`` and the like: a count of at least 1 (0 or below would mean no limit).
 COUNT = click.IntRange(min=1)
 

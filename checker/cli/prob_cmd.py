@@ -26,6 +26,7 @@ from .console import conclude, live, out_console
 from .exits import Exit
 from .options import (
     COUNT,
+    finite,
     load,
     output_options,
     product_config,
@@ -73,6 +74,7 @@ __all__ = ["prob_cmd"]
 @click.option(
     "--within",
     type=click.FloatRange(min=0, min_open=True),
+    callback=finite,
     metavar="SECONDS",
     help="With --delay: count a move only if it happens within SECONDS of the start (the "
     "rest is 'after SECONDS').",
@@ -91,6 +93,7 @@ __all__ = ["prob_cmd"]
 @click.option(
     "--eps",
     type=click.FloatRange(min=1e-15, max=0.1),
+    callback=finite,
     default=EPS,
     show_default=True,
     help="Precision of numeric answers (an MDP with cycles).",
