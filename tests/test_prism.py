@@ -7,6 +7,7 @@ SPIN does from the Promela model.  With losses by chance it solves the MDP exact
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -118,12 +119,90 @@ def test_storm_agrees_on_every_bundled_probabilistic_property(variant: str | Non
     from checker.export.probcheck import crosscheck_storm
 
     every = [p for p in load_properties() if p.kind == "probability"]
-    # The PRISM export writes the untimed reading: properties read with digital clocks
-    # (a delay) are not cross-checked, and say so (crosscheck storm prints them).
-    props = [p for p in every if p.delay is None]
-    assert len(props) >= 3 and len(every) > len(props)
+    # The PRISM export writes the untimed reading: for a property read with digital
+    # clocks (a delay), Storm solves tcpcheck's own MDP, written out.
+    clocked = {p.name for p in every if p.delay is not None}
+    assert len(every) >= 4 and clocked
     rows = crosscheck_storm(every, [variant])
-    assert {r.prop for r in rows} == {p.name for p in props}
+    assert {r.prop for r in rows} == {p.name for p in every}
+    assert {r.prop for r in rows if r.built == "explicit"} == clocked
     assert rows and all(r.agree for r in rows), [r.to_json() for r in rows if not r.agree]
     # Exact on both sides: equal fractions, not merely close numbers.
     assert all(r.tcpcheck[1].method == "exact" for r in rows)
+
+
+@needs_storm
+@pytest.mark.parametrize("exact_states", [50_000, 10], ids=["fractions", "floats"])
+def test_storm_solves_the_written_clocked_mdp_as_tcpcheck_does(
+    exact_states: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every outcome of a question on a clocked MDP (delays of 10 and 20 ms, a 1.5 s
+    horizon), written out for Storm: the same fraction where tcpcheck's induction is in
+    fractions, within its rounding bound where it is in floats."""
+    from checker.export.drn import drn
+    from checker.export.storm import storm_check_drn
+    from checker.prob import solve as solving
+    from checker.prob.clocks import build_reading
+    from checker.prob.questions import outcomes, parse_question
+    from checker.prob.rates import LossRates
+
+    monkeypatch.setattr(solving, "EXACT_STATES", exact_states)
+    spec = load_spec(params={"FIN_RETRIES": 2})
+    config = ProductConfig(ordering="fifo", capacity=4)
+    mdp = build_reading(spec, config, delay="0.01=1/2,0.02=1/2", within=1.5)
+    rates = LossRates.parse("A->B=0.1,B->A=0.2")
+    tasks = outcomes(mdp, parse_question("B leaves LAST-ACK", spec))
+    assert [o.name for o in tasks][-3:] == ["after 1.5 s", "stays", "never enters"]
+    for outcome in tasks:
+        (low, high), read = storm_check_drn(drn(mdp, outcome.task, rates))
+        assert read == mdp.summary()["states"] + 2
+        for theirs, opt in ((low, "min"), (high, "max")):
+            ours = solving.solve(mdp, outcome.task, rates, opt)
+            if exact_states > 10:
+                assert (ours.method, ours.low) == ("exact", theirs), outcome.name
+            else:
+                assert ours.method == "numeric"
+                assert float(ours.low) <= float(theirs) <= float(ours.high), outcome.name
+
+
+@needs_storm
+def test_storm_solves_an_expected_total_on_a_cyclic_mdp() -> None:
+    """Unbounded FIN retransmissions make the MDP cyclic (numeric answers, by interval
+    iteration): the expected segments sent, written out with a reward model, lie within
+    tcpcheck's interval."""
+    from checker.export.drn import drn
+    from checker.export.storm import storm_check_drn
+    from checker.prob.mdp import build_mdp
+    from checker.prob.questions import outcomes, parse_question
+    from checker.prob.rates import LossRates
+    from checker.prob.solve import solve
+
+    spec = load_spec(params={"FIN_RETRIES": float("inf"), "SYN_RETRIES": 1, "SYNACK_RETRIES": 1})
+    mdp = build_mdp(spec)
+    assert not mdp.acyclic
+    rates = LossRates.parse("0.1")
+    [outcome] = outcomes(mdp, parse_question("expected segments", spec))
+    (low, high), _read = storm_check_drn(drn(mdp, outcome.task, rates))
+    for theirs, opt in ((low, "min"), (high, "max")):
+        ours = solve(mdp, outcome.task, rates, opt)
+        assert ours.method == "numeric"
+        assert float(ours.low) - 1e-9 <= float(theirs) <= float(ours.high) + 1e-9, (opt, ours)
+
+
+@needs_storm
+def test_crosscheck_storm_says_which_mdp_storm_solved() -> None:
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+
+    args = ["crosscheck", "storm", "--property", "close-completes-within-seconds"]
+    shown = CliRunner().invoke(cli, [*args, "--variant", "linux", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.output)["rows"]
+    assert [(r["loss_rate"], r["storm_built"], r["agree"]) for r in rows] == [
+        ("0.01", "explicit", True),
+        ("0.05", "explicit", True),
+    ]
+    table = CliRunner().invoke(cli, [*args, "--variant", "base"])
+    assert table.exit_code == 0 and "tcpcheck's MDP" in table.output, table.output
+    assert "2 values cross-checked with Storm, 0 differ" in table.output

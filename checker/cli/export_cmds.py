@@ -432,9 +432,12 @@ def crosscheck_storm_cmd(
 
     tcpcheck solves its own MDP of the explored graph (tcpcheck prob); Storm builds
     its MDP from the PRISM model (tcpcheck export prism) and solves it in exact
-    arithmetic.  The least and the most probability of every outcome a property
-    asks about must be equal (within 1e-9 where tcpcheck's answer is numeric).  Exit 1
-    when a value differs.  Needs stormpy (bash setup.sh test installs it).
+    arithmetic.  A property read in integer time (a delay) has no PRISM model: Storm
+    solves tcpcheck's MDP, written out state by state (a check of the probabilities
+    and the solvers, not of the exploration; the table says which).  The least and
+    the most probability of every outcome a property asks about must be equal (within
+    1e-9 where tcpcheck's answer is numeric).  Exit 1 when a value differs.  Needs
+    stormpy (bash setup.sh test installs it).
 
     \b
     Examples:
@@ -442,28 +445,20 @@ def crosscheck_storm_cmd(
       tcpcheck crosscheck storm --variant base --json
     """
     from ..export.probcheck import crosscheck_storm, storm_missing
+    from ..prob.solve import Value
     from ..suite import suite_variants
 
     why = storm_missing()
     if why is not None:
         raise UsageError(f"the cross-check needs Storm: {why}")
     chosen = pick_variants(spec_file, variants) or list(suite_variants(spec_file))
-    picked = [
+    props = [
         p
         for p in pick_properties(load_suite(spec_file, props_file), names)
         if p.kind == "probability"
     ]
-    # The PRISM export writes the untimed reading; a property read with digital clocks
-    # (``delay``) has countdowns in its states that the export does not write.
-    props = [p for p in picked if p.delay is None]
-    clocked = [p.name for p in picked if p.delay is not None]
     if not props:
-        raise UsageError(
-            'no probabilistic property to cross-check (kind = "probability", without a '
-            "delay: the PRISM export writes the untimed reading)"
-        )
-    if clocked and not as_json:
-        conclude(f"not cross-checked (digital clocks, not exported to PRISM): {', '.join(clocked)}")
+        raise UsageError('no probabilistic property to cross-check (kind = "probability")')
     with live(not as_json) as say:
         if say is not None:
             say(f"cross-checking {len(props)} properties on {len(chosen)} variants with Storm")
@@ -473,7 +468,10 @@ def crosscheck_storm_cmd(
         doc = {"rows": [r.to_json() for r in rows], "agree": agree}
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        table = Table("property", "variant", "loss rate", "outcome", "tcpcheck", "Storm", "agree")
+        table = Table(
+            "property", "variant", "loss rate", "outcome", "tcpcheck", "Storm", "Storm solved",
+            "agree",
+        )  # fmt: skip
         for r in rows:
             table.add_row(
                 r.prop,
@@ -481,7 +479,8 @@ def crosscheck_storm_cmd(
                 r.rate,
                 r.outcome,
                 f"[{r.tcpcheck[0].text()}, {r.tcpcheck[1].text()}]",
-                f"[{float(r.storm[0]):.6g}, {float(r.storm[1]):.6g}]",
+                "[{}, {}]".format(*(Value(v, v, "exact").text() for v in r.storm)),
+                "its own MDP" if r.built == "PRISM" else "tcpcheck's MDP",
                 "yes" if r.agree else "NO",
             )
         out_console().print(table)

@@ -12,6 +12,13 @@ TIME-WAIT``), how an endpoint leaves a state (each event; ``stays`` and ``never 
 are not written in PRISM), and the expected retransmissions and segments.  A state
 formula is not translated to PRISM, and says so.
 
+A property read in integer time (a ``delay``: :mod:`checker.prob.clocks`) is not written
+in PRISM either: its states hold countdowns the export has no variables for.  For it,
+Storm reads tcpcheck's own MDP, written state by state (:mod:`checker.export.drn`), and
+every outcome is compared, ``stays`` and ``never enters`` and any state formula too --
+a check of the branch probabilities, the question's tasks and the solvers, not of the
+exploration (the row says which: ``built`` is ``PRISM`` or ``explicit``).
+
 Examples
 --------
 >>> from checker.check.properties import load_properties
@@ -33,11 +40,13 @@ from ..check.properties import Property
 from ..errors import UsageError
 from ..model.load import load_spec
 from ..prob.mdp import build_mdp
-from ..prob.questions import Question, ask, counts, parse_question
+from ..prob.questions import Question, Row, ask, counts, outcomes, parse_question
 from ..prob.rates import LossClass, LossRates
 from ..prob.solve import Value
+from ..prob.verdict import probability_mdp
+from .drn import drn
 from .prism import prism_model
-from .storm import storm_checks, storm_missing
+from .storm import storm_check_drn, storm_checks, storm_missing
 
 __all__ = ["TOLERANCE", "StormRow", "crosscheck_storm", "storm_missing"]
 
@@ -57,6 +66,9 @@ class StormRow:
     storm: tuple[Fraction, Fraction]
     states: tuple[int, int]  # the states each tool's MDP reaches
     agree: bool
+    #: What Storm solved: the MDP it built from the PRISM model (``PRISM``), or
+    #: tcpcheck's own, written out (``explicit``).
+    built: str = "PRISM"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +79,7 @@ class StormRow:
             "tcpcheck": {"min": self.tcpcheck[0].to_json(), "max": self.tcpcheck[1].to_json()},
             "storm": {"min": float(self.storm[0]), "max": float(self.storm[1])},
             "states": {"tcpcheck": self.states[0], "storm": self.states[1]},
+            "storm_built": self.built,
             "agree": self.agree,
         }
 
@@ -95,8 +108,15 @@ def crosscheck_storm(
     ``variants`` with Storm (see the module docstring)."""
     rows: list[StormRow] = []
     for prop in props:
-        if prop.kind != "probability" or prop.delay is not None:
-            continue  # the PRISM export writes the untimed reading only
+        if prop.kind != "probability":
+            continue
+        if prop.delay is not None:  # the PRISM export writes the untimed reading only
+            rows += [
+                row
+                for variant in variants
+                for row in _explicit(prop, variant, spec_file, tolerance)
+            ]
+            continue
         for variant in variants:
             spec = load_spec(spec_file, variant=variant, params=prop.params)
             question = parse_question(prop.formula, spec)
@@ -140,19 +160,45 @@ def crosscheck_storm(
                         theirs = storm.groups[row.outcome]
                     else:
                         continue
-                    agree = _same(row.low, theirs[0], tolerance) and _same(
-                        row.high, theirs[1], tolerance
-                    )
-                    rows.append(
-                        StormRow(
-                            prop.name,
-                            variant,
-                            str(rates),
-                            row.outcome,
-                            (row.low, row.high),
-                            theirs,
-                            (int(mdp.summary()["states"]), storm.states),
-                            agree,
-                        )
-                    )
+                    states = (int(mdp.summary()["states"]), storm.states)
+                    rows.append(_row(prop, variant, rates, row, theirs, states, tolerance))
+    return rows
+
+
+def _row(
+    prop: Property,
+    variant: str | None,
+    rates: LossRates,
+    row: Row,
+    theirs: tuple[Fraction, Fraction],
+    states: tuple[int, int],
+    tolerance: float,
+    built: str = "PRISM",
+) -> StormRow:
+    """One outcome by both tools, and whether they agree."""
+    agree = _same(row.low, theirs[0], tolerance) and _same(row.high, theirs[1], tolerance)
+    both = (row.low, row.high)
+    return StormRow(prop.name, variant, str(rates), row.outcome, both, theirs, states, agree, built)
+
+
+def _explicit(
+    prop: Property, variant: str | None, spec_file: str | Path | None, tolerance: float
+) -> list[StormRow]:
+    """``prop`` on ``variant`` by Storm on tcpcheck's own MDP (:mod:`checker.export.drn`),
+    every outcome at every loss rate."""
+    spec = load_spec(spec_file, variant=variant, params=prop.params)
+    mdp = probability_mdp(prop, spec, prop.product_config())
+    question = parse_question(prop.formula, spec)
+    tasks = outcomes(mdp, question)
+    states = int(mdp.summary()["states"])
+    rows = []
+    for text in prop.loss_rates:
+        rates = LossRates.parse(text)
+        answer = ask(mdp, question, [rates])
+        for row, outcome in zip(answer.rows, tasks, strict=True):
+            title = f"{prop.name} on {variant or 'base'} at {rates}: {row.outcome}"
+            theirs, read = storm_check_drn(drn(mdp, outcome.task, rates, title=title))
+            # Storm read two more states: the sinks the export adds.
+            both = (states, read - 2)
+            rows.append(_row(prop, variant, rates, row, theirs, both, tolerance, "explicit"))
     return rows

@@ -1,10 +1,12 @@
 """Storm, through stormpy, on the PRISM model of the probabilistic reading.
 
 Storm builds its own state space from the PRISM commands (:mod:`checker.export.prism`)
-and solves the MDP in exact rational arithmetic: the minimum and maximum over schedulers
-of the probability of each way a question's move happens (``left_k``: the k-th event
-leaving the state), of any of them, and of the expected retransmissions and segments
-sent.  stormpy is optional: :func:`storm_missing` says why it cannot run here.
+-- or reads tcpcheck's own, written explicitly (:mod:`checker.export.drn`,
+:func:`storm_check_drn`) -- and solves the MDP in exact rational arithmetic: the
+minimum and maximum over schedulers of the probability of each way a question's move
+happens (``left_k``: the k-th event leaving the state), of any of them, and of the
+expected retransmissions and segments sent.  stormpy is optional: :func:`storm_missing`
+says why it cannot run here.
 
 Examples
 --------
@@ -23,7 +25,7 @@ from typing import Any
 
 from .prism import PrismModel
 
-__all__ = ["StormAnswer", "storm_check", "storm_checks", "storm_missing"]
+__all__ = ["StormAnswer", "storm_check", "storm_check_drn", "storm_checks", "storm_missing"]
 
 
 def storm_missing() -> str | None:
@@ -115,3 +117,30 @@ def storm_checks(
             )
         )
     return answers
+
+
+def storm_check_drn(text: str) -> tuple[tuple[Fraction, Fraction], int]:
+    """Check an explicit model (:func:`checker.export.drn.drn`) with Storm, exactly: the
+    least and the most probability of reaching ``goal`` -- or, when the model has the
+    reward model ``gain``, the least and the most expected total gain -- and the number
+    of states Storm read."""
+    import stormpy
+
+    with tempfile.TemporaryDirectory(prefix="tcpcheck-storm-") as scratch:
+        path = Path(scratch) / "model.drn"
+        path.write_text(text, encoding="utf-8")
+        built = stormpy.build_model_from_drn[stormpy.Rational](str(path))
+    if "gain" in built.reward_models:
+        asked = ['R{"gain"}min=? [C]', 'R{"gain"}max=? [C]']
+    else:
+        asked = ['Pmin=? [F "goal"]', 'Pmax=? [F "goal"]']
+    init = built.initial_states[0]
+    low, high = (
+        _fraction(
+            stormpy.model_checking(
+                built, stormpy.parse_properties(q)[0], only_initial_states=True
+            ).get_value(init)
+        )
+        for q in asked
+    )
+    return (low, high), built.nr_states
