@@ -272,3 +272,47 @@ def test_a_suite_property_with_bad_timing_is_refused(
     result = CliRunner().invoke(cli, ["check", "--properties", str(path), "--variant", "base"])
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
+
+
+def test_clocked_answers_and_their_explicit_model_are_the_same_bytes_whatever_the_hash_seed(
+    tmp_path: Path,
+) -> None:
+    """The clocked reading numbers its states in the order it finds them: the JSON of
+    ``tcpcheck prob --delay`` and the explicit model Storm is given (export.drn) are
+    the same bytes under two hash seeds."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from checker import load_spec\n"
+        "from checker.export.drn import drn\n"
+        "from checker.prob.clocks import build_reading\n"
+        "from checker.prob.questions import outcomes, parse_question\n"
+        "from checker.prob.rates import LossRates\n"
+        "from checker.product.config import ProductConfig\n"
+        "spec = load_spec(params={'FIN_RETRIES': 1})\n"
+        "mdp = build_reading(spec, ProductConfig(ordering='fifo', capacity=4),\n"
+        "                    delay='0.01=1/2,0.02=1/2', within=1.5)\n"
+        "for o in outcomes(mdp, parse_question('B leaves LAST-ACK', spec)):\n"
+        "    sys.stdout.write(drn(mdp, o.task, LossRates.parse('A->B=0.1,B->A=0.2')))\n"
+    )
+    prob = [
+        "-c", "from checker.cli import main; main()",
+        "prob", "B leaves LAST-ACK", "--param", "FIN_RETRIES=1",
+        "--delay", "0.01=1/2,0.02=1/2", "--within", "1.5", "--capacity", "4",
+        "--ordering", "fifo", "--loss-rate", "0.1", "--json",
+    ]  # fmt: skip
+    root = str(Path(__file__).resolve().parents[1])
+    seen = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
+        runs = [
+            subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env)
+            for argv in (["-c", code], prob)
+        ]
+        assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+        seen.append([r.stdout for r in runs])
+    assert seen[0] == seen[1]
+    assert seen[0][0].count("@model") == 5 and json.loads(seen[0][1])["answers"]
