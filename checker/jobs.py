@@ -190,6 +190,11 @@ class Pool:
         if self.workers.scheduler is not None:
             try:
                 self._client = Client(self.workers.scheduler, timeout="5s")
+            except ValueError as exc:  # distributed could not read the address
+                raise UsageError(
+                    f"--scheduler {self.workers.scheduler}: not a scheduler's address ({exc}); "
+                    "give one as tcp://host:port, e.g. tcp://127.0.0.1:8786"
+                ) from None
             except (OSError, TimeoutError) as exc:
                 raise UsageError(
                     f"--scheduler {self.workers.scheduler}: no Dask scheduler answers there "

@@ -97,6 +97,8 @@ def test_the_round_size_changes_the_tiles_not_the_region() -> None:
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "exclude each other"),
         (["--round", "0"], "--round"),
         (["--scheduler", "tcp://127.0.0.1:9"], "no Dask scheduler answers there"),
+        (["--scheduler", "1"], "--scheduler 1: not a scheduler's address"),
+        (["--scheduler", "tcp://"], "give one as tcp://host:port"),
     ],
 )
 def test_the_command_line_refuses_impossible_workers(args: list[str], message: str) -> None:
