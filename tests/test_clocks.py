@@ -316,3 +316,24 @@ def test_clocked_answers_and_their_explicit_model_are_the_same_bytes_whatever_th
         seen.append([r.stdout for r in runs])
     assert seen[0] == seen[1]
     assert seen[0][0].count("@model") == 5 and json.loads(seen[0][1])["answers"]
+
+
+@pytest.mark.parametrize(
+    ("rates", "words"),
+    [
+        ('["2"]', "loss rate '2': a probability is between 0 and 1"),
+        ('["A->B:FOO=0.1"]', "FOO"),
+        ('"0.1,x"', "loss rate 'x'"),
+    ],
+)
+def test_a_suite_property_with_unreadable_loss_rates_is_refused_by_name(
+    tmp_path: Path, rates: str, words: str
+) -> None:
+    """A loss rate given as text is read as --loss-rate reads it; one that does not read
+    is refused naming the file and the property (exit 2)."""
+    path = tmp_path / "p.toml"
+    path.write_text(SUITE.format(extra="").replace("loss_rate = [0.1]", f"loss_rate = {rates}"))
+    result = CliRunner().invoke(cli, ["check", "--properties", str(path), "--variant", "base"])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: properties[0] close-quick: loss_rate: " in result.output
+    assert words in result.output and "Traceback" not in result.output

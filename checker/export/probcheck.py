@@ -43,7 +43,7 @@ from ..prob.mdp import build_mdp
 from ..prob.questions import Question, Row, ask, counts, outcomes, parse_question
 from ..prob.rates import LossClass, LossRates
 from ..prob.solve import Value
-from ..prob.verdict import probability_mdp
+from ..prob.verdict import probability_mdp, property_rates
 from .drn import drn
 from .prism import prism_model
 from .storm import storm_check_drn, storm_checks, storm_missing
@@ -129,7 +129,7 @@ def crosscheck_storm(
             mdp = build_mdp(spec, config)
             pattern = None if question.kind == "expected" else _pattern_text(question)
             model = prism_model(spec, config, question=pattern)
-            every = [LossRates.parse(text) for text in prop.loss_rates]
+            every = property_rates(prop)
             answers = [ask(mdp, question, [rates]) for rates in every]
             groups: dict[str, list[str]] = {}
             for row in answers[0].rows if answers else []:
@@ -192,8 +192,7 @@ def _explicit(
     tasks = outcomes(mdp, question)
     states = int(mdp.summary()["states"])
     rows = []
-    for text in prop.loss_rates:
-        rates = LossRates.parse(text)
+    for rates in property_rates(prop):
         answer = ask(mdp, question, [rates])
         for row, outcome in zip(answer.rows, tasks, strict=True):
             title = f"{prop.name} on {variant or 'base'} at {rates}: {row.outcome}"

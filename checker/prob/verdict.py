@@ -19,10 +19,20 @@ from ..product.config import ProductConfig
 from .clocks import build_reading
 from .mdp import MDP
 from .questions import assumptions, outcomes, parse_question
-from .rates import rate_list
+from .rates import LossRates, rate_list
 from .solve import Value, solve
 
-__all__ = ["check_probability", "probability_mdp"]
+__all__ = ["check_probability", "probability_mdp", "property_rates"]
+
+
+def property_rates(prop: Property) -> list[LossRates]:
+    """The loss rates a ``probability`` property names (``loss_rate``, read as
+    ``--loss-rate`` values are); one that does not read is a usage error naming the
+    file and the property."""
+    try:
+        return rate_list(list(prop.loss_rates))
+    except UsageError as exc:
+        raise UsageError(f"{prop.file}: {prop.entry}: loss_rate: {exc}") from None
 
 
 def probability_mdp(
@@ -74,8 +84,11 @@ def check_probability(
     [outcome] = outcomes(mdp, question)
     opt = "max" if op == "<=" else "min"
     found: list[tuple[str, Value, Outcome]] = []
-    for rates in rate_list(list(prop.loss_rates)):
-        rates.check_classes(mdp.classes)
+    for rates in property_rates(prop):
+        try:
+            rates.check_classes(mdp.classes)
+        except UsageError as exc:
+            raise UsageError(f"{prop.file}: {prop.entry}: loss_rate: {exc}") from None
         value = solve(mdp, outcome.task, rates, opt, max_seconds=max_seconds)
         found.append((str(rates), value, _side(value, op, bound)))
     verdicts = {side for _, _, side in found}
