@@ -84,8 +84,13 @@ listener, a SYN) with a RST, a live one in this workload sends none -- so the la
 segments an endpoint received, ``k`` the RSTs it sent, came after it had gone (a FIN+ACK
 that acknowledges A's FIN after A gave it up is not how A left FIN-WAIT-1).
 
-Limits: the classification trusts the captures to be complete (tcpdump's own drops
-would show as losses that did not happen: the segment counts above tell); a connection
+The captures are read only once whole: a marker sent after the look has reached every
+one of them (:meth:`~checker.kernel.lab.Lab.sync_captures`: a tcpdump the machine's
+load holds back is waited for), and then they are stopped and their buffer overflows
+counted (:meth:`~checker.kernel.lab.Lab.stop_captures`).  A run whose captures are not
+whole is made again, and marked :attr:`LossyRun.incomplete` if it stays so.
+
+Limits: the classification trusts what the captures hold to be what happened; a connection
 whose segments the captures lack altogether is classified from its socket calls alone;
 a "timeout" is recognised by the socket's absence at the end, not seen to happen;
 TIME-WAIT's end (60 s) is beyond a run.
