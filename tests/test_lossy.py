@@ -357,6 +357,39 @@ def test_kernel_captures_catch_up_and_report_their_losses(
     assert _ours(tmp_path) == []
 
 
+@pytest.mark.kernel
+def test_kernel_a_capture_held_back_is_waited_for_and_its_losses_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B's delivered capture stopped (SIGSTOP) while 3,000 segments reach B: the kernel
+    drops what overflows its buffer, and stop_captures counts it; the marker waits for
+    the capture to catch up once it runs again.  (With buffers this small the interface
+    captures overflow too, held back or not: a burst outruns tcpdump.)"""
+    import signal
+    import sys
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr("checker.kernel.lab.CAPTURE_BUFFER_KIB", 64)
+    with Lab(delivered=True, sample_every=5.0) as lab:
+        held = lab.captures[lab.delivered("B")]
+        held.send_signal(signal.SIGSTOP)
+        flood = (
+            "import socket\n"
+            "for _ in range(3000):\n"
+            "    s = socket.socket(); s.settimeout(1)\n"
+            f"    try: s.connect(({lab.addr['B']!r}, {MARKER_PORT}))\n"
+            "    except OSError: pass\n"
+            "    s.close()\n"
+        )
+        lab.ns_run("A", sys.executable, "-c", flood)
+        held.send_signal(signal.SIGCONT)
+        assert lab.sync_captures(timeout=20)
+        lost = lab.stop_captures()
+        kept = sum(len(segs) for segs in read_tcp(lab.delivered("B"), MARKER_PORT).values())
+    assert lost["B-delivered.pcap"] > 0 and kept < 3001, (lost, kept)
+    assert _ours(tmp_path) == []
+
+
 def _ours(tmp: Path) -> list[str]:
     """This process's namespaces, and processes still working in the lab's folder or
     started by this process, left behind."""
