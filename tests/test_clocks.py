@@ -108,6 +108,12 @@ def test_delays_parse() -> None:
     ]:
         with pytest.raises(UsageError, match=words.replace("(", r"\(").replace("]", r"\]")):
             Delays.parse(bad, spec)
+    # The messages name the value as the input does: an option, or a suite's field.
+    endless = load_spec(params={"MSL": float("inf")})
+    with pytest.raises(UsageError, match=r"^--delay 0.1: .* finite \(give it in --param\)"):
+        Delays.parse("0.1", endless)
+    with pytest.raises(UsageError, match=r"^delay = 0.1: .* finite \(give it in params\)"):
+        Delays.parse("0.1", endless, option="delay =")
 
 
 def test_float_induction_beyond_the_exact_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,7 +264,7 @@ def test_a_suite_property_reads_time(tmp_path: Path) -> None:
     ("extra", "words"),
     [
         ("within = 1.0", "'within' reads time: give 'delay' too"),
-        ("delay = 500", "properties[0] close-quick: --delay 500: a delay is in (0, MSL]"),
+        ("delay = 500", "properties[0] close-quick: delay = 500: a delay is in (0, MSL]"),
         ("delay = 0.1\\nwithin = -1", "within"),
         ("delay = 0.1\\nwithin = inf", "within: input should be a finite number (got inf)"),
         ("delay = nan", "'nan' is neither a number of seconds"),

@@ -106,17 +106,20 @@ class Delays:
     text: str
 
     @staticmethod
-    def parse(text: str, spec: Spec) -> Delays:
+    def parse(text: str, spec: Spec, *, option: str = "--delay") -> Delays:
         """Read ``D`` (every segment takes D seconds), ``uniform:N`` (MSL·i/N for
         i = 1..N, equally likely: the uniform distribution on (0, MSL] on a grid of N
-        points) or ``D=P,D=P,...``; a D is a number of seconds or a parameter's name."""
-        msl = _value(spec, "MSL", f"--delay {text}")
+        points) or ``D=P,D=P,...``; a D is a number of seconds or a parameter's name.
+        ``option``: how the input names the value, for the messages (``--delay`` on
+        the command line, ``delay =`` in a suite)."""
+        where = f"{option} {text}"
+        msl = _value(spec, "MSL", where)
         body = text.strip()
         if body.startswith("uniform:"):
             n_text = body.split(":", 1)[1].strip()
             if not n_text.isdigit() or not 1 <= int(n_text) <= MAX_DELAY_VALUES:
                 raise UsageError(
-                    f"--delay {text}: uniform:N needs N between 1 and {MAX_DELAY_VALUES} "
+                    f"{where}: uniform:N needs N between 1 and {MAX_DELAY_VALUES} "
                     "(the grid points MSL*i/N)"
                 )
             n = int(n_text)
@@ -125,24 +128,23 @@ class Delays:
             choices = []
             for item in body.split(","):
                 d_text, _, p_text = item.partition("=")
-                p = _fraction(p_text, f"--delay {text}: probability {p_text.strip()!r}")
-                choices.append((_delay(spec, d_text, text), p))
+                p = _fraction(p_text, f"{where}: probability {p_text.strip()!r}")
+                choices.append((_delay(spec, d_text, where), p))
             if sum(p for _, p in choices) != 1:
-                raise UsageError(f"--delay {text}: the probabilities must sum to 1")
+                raise UsageError(f"{where}: the probabilities must sum to 1")
         else:
-            choices = [(_delay(spec, body, text), Fraction(1))]
+            choices = [(_delay(spec, body, where), Fraction(1))]
         merged: dict[Fraction, Fraction] = {}
         for d, p in choices:
             if not 0 < d <= msl:
                 raise UsageError(
-                    f"--delay {text}: a delay is in (0, MSL] = (0, {float(msl):g}] s, "
-                    f"not {float(d):g}"
+                    f"{where}: a delay is in (0, MSL] = (0, {float(msl):g}] s, not {float(d):g}"
                 )
             if not 0 <= p <= 1:
-                raise UsageError(f"--delay {text}: a probability is in [0, 1], not {p}")
+                raise UsageError(f"{where}: a probability is in [0, 1], not {p}")
             merged[d] = merged.get(d, Fraction(0)) + p
         if len(merged) > MAX_DELAY_VALUES:
-            raise UsageError(f"--delay {text}: at most {MAX_DELAY_VALUES} distinct delays")
+            raise UsageError(f"{where}: at most {MAX_DELAY_VALUES} distinct delays")
         return Delays(tuple(sorted((d, p) for d, p in merged.items() if p)), body)
 
     def describe(self) -> str:
@@ -598,11 +600,13 @@ def build_reading(
     reuse: bool = False,
     max_states: int | None = None,
     max_seconds: float | None = None,
+    delay_option: str = "--delay",
 ) -> MDP:
     """The MDP of one reading of the product: untimed (:func:`~checker.prob.mdp.build_mdp`
     with ``timers``), or in integer time when ``delay`` is given (:func:`build_clocked`,
     horizon ``within`` seconds, ``reuse``) -- what ``tcpcheck prob`` and a suite's
-    ``probability`` properties decide on.
+    ``probability`` properties decide on.  ``delay_option`` names the delay in the
+    messages as the input does (``--delay``, or a suite's ``delay =``).
 
     Examples
     --------
@@ -616,7 +620,7 @@ def build_reading(
             spec, config, timers=timers, max_states=max_states, max_seconds=max_seconds
         )
     horizon = None if within is None else exact(within)
-    timing = Timing(Delays.parse(delay, spec), horizon, reuse)
+    timing = Timing(Delays.parse(delay, spec, option=delay_option), horizon, reuse)
     return build_clocked(spec, config, timing, max_states=max_states, max_seconds=max_seconds)
 
 
@@ -641,21 +645,22 @@ def _fraction(text: str, what: str) -> Fraction:
     return value
 
 
-def _value(spec: Spec, name: str, what: str) -> Fraction:
+def _value(spec: Spec, name: str, where: str) -> Fraction:
     env = parameter_env(spec)
     if name not in env or not env[name].is_const:
-        raise UsageError(f"{what}: the parameter {name} must be finite (give it with --param)")
+        # On the command line a parameter is given with --param, in a suite in params.
+        hint = "--param" if where.startswith("--") else "params"
+        raise UsageError(f"{where}: the parameter {name} must be finite (give it in {hint})")
     return env[name].const
 
 
-def _delay(spec: Spec, text: str, whole: str) -> Fraction:
+def _delay(spec: Spec, text: str, where: str) -> Fraction:
     text = text.strip()
     if _NUMBER.match(text):
         return exact(float(text))
     names = [p.name for p in spec.parameters]
     if text in names:
-        return _value(spec, text, f"--delay {whole}")
+        return _value(spec, text, where)
     raise UsageError(
-        f"--delay {whole}: {text!r} is neither a number of seconds nor a parameter "
-        "(e.g. 0.001, MSL)"
+        f"{where}: {text!r} is neither a number of seconds nor a parameter (e.g. 0.001, MSL)"
     )

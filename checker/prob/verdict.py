@@ -53,6 +53,7 @@ def probability_mdp(
             within=prop.within,
             max_states=max_states,
             max_seconds=max_seconds,
+            delay_option="delay =",
         )
     except UsageError as exc:
         if prop.delay is None:
