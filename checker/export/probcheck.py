@@ -190,14 +190,15 @@ def _explicit(
     mdp = probability_mdp(prop, spec, prop.product_config())
     question = parse_question(prop.formula, spec)
     tasks = outcomes(mdp, question)
+    every = property_rates(prop)
     states = int(mdp.summary()["states"])
     rows = []
-    for rates in property_rates(prop):
-        answer = ask(mdp, question, [rates])
-        for row, outcome in zip(answer.rows, tasks, strict=True):
-            title = f"{prop.name} on {variant or 'base'} at {rates}: {row.outcome}"
-            theirs, read = storm_check_drn(drn(mdp, outcome.task, rates, title=title))
-            # Storm read two more states: the sinks the export adds.
-            both = (states, read - 2)
-            rows.append(_row(prop, variant, rates, row, theirs, both, tolerance, "explicit"))
+    # ask's rows run over the rates, and for each over the outcomes, in their order.
+    answer = ask(mdp, question, every)
+    for row, outcome in zip(answer.rows, tasks * len(every), strict=True):
+        title = f"{prop.name} on {variant or 'base'} at {row.rates}: {row.outcome}"
+        theirs, read = storm_check_drn(drn(mdp, outcome.task, row.rates, title=title))
+        # Storm read two more states: the sinks the export adds.
+        both = (states, read - 2)
+        rows.append(_row(prop, variant, row.rates, row, theirs, both, tolerance, "explicit"))
     return rows

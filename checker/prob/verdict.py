@@ -10,6 +10,8 @@ otherwise -- and when a limit left a value unknown -- the verdict is ``unknown``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..check.outcome import Outcome
 from ..check.properties import Property, bound_of
 from ..check.verdicts import Verdict, make_verdict
@@ -19,20 +21,25 @@ from ..product.config import ProductConfig
 from .clocks import build_reading
 from .mdp import MDP
 from .questions import assumptions, outcomes, parse_question
-from .rates import LossRates, rate_list
+from .rates import LossClass, LossRates, rate_list
 from .solve import Value, solve
 
 __all__ = ["check_probability", "probability_mdp", "property_rates"]
 
 
-def property_rates(prop: Property) -> list[LossRates]:
+def property_rates(prop: Property, classes: Sequence[LossClass] | None = None) -> list[LossRates]:
     """The loss rates a ``probability`` property names (``loss_rate``, read as
-    ``--loss-rate`` values are); one that does not read is a usage error naming the
+    ``--loss-rate`` values are), each checked against the MDP's loss ``classes`` when
+    given; one that does not read or names no class there is a usage error naming the
     file and the property."""
     try:
-        return rate_list(list(prop.loss_rates))
+        rates = rate_list(list(prop.loss_rates))
+        if classes is not None:
+            for r in rates:
+                r.check_classes(classes)
     except UsageError as exc:
         raise UsageError(f"{prop.file}: {prop.entry}: loss_rate: {exc}") from None
+    return rates
 
 
 def probability_mdp(
@@ -85,11 +92,7 @@ def check_probability(
     [outcome] = outcomes(mdp, question)
     opt = "max" if op == "<=" else "min"
     found: list[tuple[str, Value, Outcome]] = []
-    for rates in property_rates(prop):
-        try:
-            rates.check_classes(mdp.classes)
-        except UsageError as exc:
-            raise UsageError(f"{prop.file}: {prop.entry}: loss_rate: {exc}") from None
+    for rates in property_rates(prop, mdp.classes):
         value = solve(mdp, outcome.task, rates, opt, max_seconds=max_seconds)
         found.append((str(rates), value, _side(value, op, bound)))
     verdicts = {side for _, _, side in found}
